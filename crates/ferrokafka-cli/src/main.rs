@@ -1,0 +1,5 @@
+//! `ferrokafka`: the command line client.
+
+fn main() {
+    println!("ferrokafka {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,16 @@
+//! ferrokafka: a pure-Rust Apache Kafka client.
+//!
+//! The crate is organised in layers, in the direction data flows (see
+//! `ARCHITECTURE.md` at the repository root): [`config`] (one property table),
+//! [`error`] (one error type), `protocol` (wire messages and version
+//! negotiation), [`record`] (record batches and codecs), `net` (broker
+//! connections), `cluster` (metadata cache and routing).
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod record;
+
+pub use config::ClientConfig;
+pub use error::{Error, ErrorCode, Result};
