@@ -4,12 +4,18 @@
 //! `ARCHITECTURE.md` at the repository root): [`config`] (one property table),
 //! [`error`] (one error type), `protocol` (wire messages and version
 //! negotiation), [`record`] (record batches and codecs), `net` (broker
-//! connections), `cluster` (metadata cache and routing).
+//! connections), `cluster` (metadata cache and routing), [`producer`] and
+//! [`admin`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
+pub(crate) mod cluster;
 pub mod config;
 pub mod error;
+pub(crate) mod net;
+pub mod producer;
+pub(crate) mod protocol;
 pub mod record;
 
 pub use config::ClientConfig;

@@ -1,0 +1,1 @@
+//! Placeholder: this layer lands with its issue (see ARCHITECTURE.md).
