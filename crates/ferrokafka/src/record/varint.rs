@@ -1,0 +1,210 @@
+//! Kafka's zigzag varints (32-bit) and varlongs (64-bit), as used inside
+//! RecordBatch v2 records.
+//!
+//! Decoding is bounded: a varint may take at most 5 bytes and a varlong at
+//! most 10; a longer encoding, or one whose last byte carries bits beyond the
+//! type's width, is rejected. Non-minimal encodings within those bounds are
+//! accepted, as Kafka's own reader accepts them.
+
+use bytes::BufMut;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Maximum encoded length of a 32-bit varint.
+pub(crate) const MAX_VARINT_LEN: usize = 5;
+/// Maximum encoded length of a 64-bit varlong.
+pub(crate) const MAX_VARLONG_LEN: usize = 10;
+
+#[inline]
+fn zigzag32(v: i32) -> u64 {
+    u64::from(((v << 1) ^ (v >> 31)) as u32)
+}
+
+#[inline]
+fn zigzag64(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+fn unsigned_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+/// Encoded length of `v` as a zigzag varint.
+#[inline]
+pub(crate) fn varint_len(v: i32) -> usize {
+    unsigned_len(zigzag32(v))
+}
+
+/// Encoded length of `v` as a zigzag varlong.
+#[inline]
+pub(crate) fn varlong_len(v: i64) -> usize {
+    unsigned_len(zigzag64(v))
+}
+
+#[inline]
+fn put_unsigned(buf: &mut impl BufMut, mut v: u64) {
+    while v >= 0x80 {
+        buf.put_u8((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.put_u8(v as u8);
+}
+
+/// Appends `v` as a zigzag varint.
+#[inline]
+pub(crate) fn put_varint(buf: &mut impl BufMut, v: i32) {
+    put_unsigned(buf, zigzag32(v));
+}
+
+/// Appends `v` as a zigzag varlong.
+#[inline]
+pub(crate) fn put_varlong(buf: &mut impl BufMut, v: i64) {
+    put_unsigned(buf, zigzag64(v));
+}
+
+/// Reads an unsigned LEB128 value of at most `max_len` bytes holding at most
+/// `width` bits, starting at `*pos`; advances `*pos` past it.
+#[inline]
+fn read_unsigned(
+    buf: &[u8],
+    pos: &mut usize,
+    max_len: usize,
+    width: u32,
+    what: &str,
+) -> Result<u64> {
+    let start = *pos;
+    let rest = buf.get(start..).unwrap_or(&[]);
+    // Fast path: most lengths and deltas fit in one byte.
+    if let Some(&b) = rest.first() {
+        if b < 0x80 {
+            *pos = start + 1;
+            return Ok(u64::from(b));
+        }
+    }
+    let mut value = 0u64;
+    for (i, &b) in rest.iter().take(max_len).enumerate() {
+        let shift = 7 * i as u32;
+        if i == max_len - 1 {
+            // The last allowed byte may only carry the type's remaining bits.
+            let allowed = width - shift;
+            if b & 0x80 != 0 || u32::from(b) >> allowed != 0 {
+                return Err(Error::new(
+                    ErrorCode::BadMsg,
+                    format!(
+                        "{what}: varint longer than {max_len} bytes or wider than {width} bits"
+                    ),
+                ));
+            }
+        }
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            *pos = start + i + 1;
+            return Ok(value);
+        }
+    }
+    Err(Error::new(
+        ErrorCode::BadMsg,
+        format!(
+            "{what}: truncated varint ({} bytes remain, no terminating byte)",
+            rest.len()
+        ),
+    ))
+}
+
+/// Reads a zigzag varint at `*pos`, advancing `*pos`.
+#[inline]
+pub(crate) fn read_varint(buf: &[u8], pos: &mut usize, what: &str) -> Result<i32> {
+    let n = read_unsigned(buf, pos, MAX_VARINT_LEN, 32, what)? as u32;
+    Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
+}
+
+/// Reads a zigzag varlong at `*pos`, advancing `*pos`.
+#[inline]
+pub(crate) fn read_varlong(buf: &[u8], pos: &mut usize, what: &str) -> Result<i64> {
+    let n = read_unsigned(buf, pos, MAX_VARLONG_LEN, 64, what)?;
+    Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn enc32(v: i32) -> Vec<u8> {
+        let mut b = Vec::new();
+        put_varint(&mut b, v);
+        b
+    }
+
+    #[test]
+    fn known_encodings() {
+        // Values from Kafka's zigzag definition: 0->0, -1->1, 1->2, -2->3.
+        assert_eq!(enc32(0), [0]);
+        assert_eq!(enc32(-1), [1]);
+        assert_eq!(enc32(1), [2]);
+        assert_eq!(enc32(-2), [3]);
+        assert_eq!(enc32(63), [0x7e]);
+        assert_eq!(enc32(64), [0x80, 0x01]);
+        assert_eq!(enc32(i32::MAX), [0xfe, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(enc32(i32::MIN), [0xff, 0xff, 0xff, 0xff, 0x0f]);
+    }
+
+    #[test]
+    fn rejects_overlong_and_overflowing() {
+        let mut pos = 0;
+        assert!(read_varint(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00], &mut pos, "x").is_err());
+        // Fifth byte carrying a bit beyond 32.
+        assert!(read_varint(&[0xff, 0xff, 0xff, 0xff, 0x1f], &mut pos, "x").is_err());
+        let eleven = [0x80u8; 10];
+        assert!(read_varlong(&eleven, &mut pos, "x").is_err());
+        assert!(read_varlong(
+            &[0xff; 9].iter().chain(&[0x02]).copied().collect::<Vec<_>>(),
+            &mut pos,
+            "x"
+        )
+        .is_err());
+        assert!(read_varint(&[0x80], &mut pos, "x").is_err());
+        assert!(read_varint(&[], &mut pos, "x").is_err());
+        assert_eq!(pos, 0, "failed reads must not advance");
+    }
+
+    #[test]
+    fn non_minimal_within_bound_is_accepted() {
+        let mut pos = 0;
+        assert_eq!(read_varint(&[0x80, 0x00], &mut pos, "x").unwrap(), 0);
+        assert_eq!(pos, 2);
+    }
+
+    proptest! {
+        #[test]
+        fn varint_round_trip(v: i32) {
+            let b = enc32(v);
+            prop_assert_eq!(b.len(), varint_len(v));
+            let mut pos = 0;
+            prop_assert_eq!(read_varint(&b, &mut pos, "x").unwrap(), v);
+            prop_assert_eq!(pos, b.len());
+        }
+
+        #[test]
+        fn varlong_round_trip(v: i64) {
+            let mut b = Vec::new();
+            put_varlong(&mut b, v);
+            prop_assert_eq!(b.len(), varlong_len(v));
+            let mut pos = 0;
+            prop_assert_eq!(read_varlong(&b, &mut pos, "x").unwrap(), v);
+            prop_assert_eq!(pos, b.len());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data: Vec<u8>) {
+            let mut pos = 0;
+            let _ = read_varint(&data, &mut pos, "x");
+            prop_assert!(pos <= data.len() && pos <= MAX_VARINT_LEN);
+            let mut pos = 0;
+            let _ = read_varlong(&data, &mut pos, "x");
+            prop_assert!(pos <= data.len() && pos <= MAX_VARLONG_LEN);
+        }
+    }
+}
