@@ -1,0 +1,596 @@
+//! The property table: every configuration property ferrokafka knows, with
+//! its scope, who it applies to, its type and range, its default and a
+//! one-line description. Parsing, validation, defaults, `-X list` and the
+//! generated `CONFIGURATION.md` all read this table and nothing else.
+//!
+//! Names, defaults and ranges follow librdkafka's `CONFIGURATION.md`; the
+//! descriptions are ours. Aliases (librdkafka's own, Java's and
+//! kafka-python's) live in [`super::aliases`].
+
+use std::fmt;
+
+/// Where a property may be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scope {
+    /// A client-wide property.
+    Global,
+    /// A per-topic property; set on the client it is the default for every
+    /// topic.
+    Topic,
+}
+
+/// Which kind of client a property affects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppliesTo {
+    /// Producers only (librdkafka's `P`).
+    Producer,
+    /// Consumers only (librdkafka's `C`).
+    Consumer,
+    /// Every client (librdkafka's `*`).
+    Both,
+}
+
+impl AppliesTo {
+    /// librdkafka's one-letter legend: `P`, `C` or `*`.
+    pub fn letter(self) -> &'static str {
+        match self {
+            AppliesTo::Producer => "P",
+            AppliesTo::Consumer => "C",
+            AppliesTo::Both => "*",
+        }
+    }
+}
+
+/// The type of a property's value and what values are allowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// `true` or `false` (case-insensitive; `1`/`0` accepted too).
+    Bool,
+    /// An integer from `min` to `max` inclusive.
+    Int {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// A duration in milliseconds from `min` to `max` inclusive; a negative
+    /// minimum means the negative value disables the feature.
+    Ms {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+    },
+    /// A floating-point number from `min` to `max` inclusive.
+    Float {
+        /// Smallest allowed value.
+        min: f64,
+        /// Largest allowed value.
+        max: f64,
+    },
+    /// Free text.
+    Str,
+    /// One of the listed values (matched case-insensitively).
+    Enum(&'static [&'static str]),
+    /// A comma-separated list of free-text items.
+    List,
+    /// A comma-separated list of the listed values.
+    EnumList(&'static [&'static str]),
+}
+
+impl Kind {
+    /// The type's name as shown in docs and errors.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Bool => "boolean",
+            Kind::Int { .. } => "integer",
+            Kind::Ms { .. } => "milliseconds",
+            Kind::Float { .. } => "float",
+            Kind::Str => "string",
+            Kind::Enum(_) => "enum",
+            Kind::List => "list",
+            Kind::EnumList(_) => "enum list",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    /// What is allowed, in words: `an integer from 1 to 5`, `one of: a, b`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Bool => f.write_str("true or false"),
+            Kind::Int { min, max } => write!(f, "an integer from {min} to {max}"),
+            Kind::Ms { min, max } => write!(f, "milliseconds from {min} to {max}"),
+            Kind::Float { min, max } => write!(f, "a number from {min} to {max}"),
+            Kind::Str => f.write_str("any string"),
+            Kind::Enum(values) => write!(f, "one of: {}", values.join(", ")),
+            Kind::List => f.write_str("a comma-separated list"),
+            Kind::EnumList(values) => {
+                write!(f, "a comma-separated list of: {}", values.join(", "))
+            }
+        }
+    }
+}
+
+/// Whether ferrokafka acts on a property yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// The property is honoured.
+    Implemented,
+    /// The property parses and validates but the feature behind it is not
+    /// built yet; its doc line says "(not implemented yet)".
+    NotYet,
+}
+
+/// One entry of the property table.
+#[derive(Debug, Clone, Copy)]
+pub struct Property {
+    name: &'static str,
+    scope: Scope,
+    applies_to: AppliesTo,
+    kind: Kind,
+    default: &'static str,
+    doc: &'static str,
+    status: Status,
+    /// Alternative spellings of values, rewritten before parsing
+    /// (`("all", "-1")` for acks). Matched case-insensitively.
+    synonyms: &'static [(&'static str, &'static str)],
+    secret: bool,
+}
+
+impl Property {
+    /// The canonical (librdkafka) name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Global or per-topic.
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+    /// Producer, consumer or both.
+    pub fn applies_to(&self) -> AppliesTo {
+        self.applies_to
+    }
+    /// Type and allowed values.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+    /// The default as text; empty when the property has no default (unset).
+    pub fn default_value(&self) -> &'static str {
+        self.default
+    }
+    /// One-line description (without the implementation-status note).
+    pub fn doc(&self) -> &'static str {
+        self.doc
+    }
+    /// Whether ferrokafka acts on the property yet.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    /// Whether the value is a secret that must not be logged or printed.
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+    /// Value spellings accepted besides the canonical ones, as
+    /// `(spelling, canonical)` pairs.
+    pub fn value_synonyms(&self) -> &'static [(&'static str, &'static str)] {
+        self.synonyms
+    }
+    /// Every alias name that means this property.
+    pub fn aliases(&self) -> impl Iterator<Item = &'static str> + '_ {
+        super::aliases::ALIASES
+            .iter()
+            .filter(move |a| a.target() == Some(self.name))
+            .map(|a| a.name())
+    }
+    /// The doc line with the status note, as `-X list` and
+    /// `CONFIGURATION.md` show it.
+    pub fn doc_line(&self) -> String {
+        match self.status {
+            Status::Implemented => self.doc.to_string(),
+            Status::NotYet => format!("{} (not implemented yet)", self.doc),
+        }
+    }
+
+    const fn done(mut self) -> Self {
+        self.status = Status::Implemented;
+        self
+    }
+    const fn syn(mut self, synonyms: &'static [(&'static str, &'static str)]) -> Self {
+        self.synonyms = synonyms;
+        self
+    }
+    const fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+}
+
+use AppliesTo::{Both, Consumer, Producer};
+use Scope::{Global, Topic};
+
+const fn p(
+    name: &'static str,
+    scope: Scope,
+    applies_to: AppliesTo,
+    kind: Kind,
+    default: &'static str,
+    doc: &'static str,
+) -> Property {
+    Property {
+        name,
+        scope,
+        applies_to,
+        kind,
+        default,
+        doc,
+        status: Status::NotYet,
+        synonyms: &[],
+        secret: false,
+    }
+}
+
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+const fn ms(min: i64, max: i64) -> Kind {
+    Kind::Ms { min, max }
+}
+const BOOL: Kind = Kind::Bool;
+const STR: Kind = Kind::Str;
+const I32MAX: i64 = i32::MAX as i64;
+
+const DEBUG_CONTEXTS: &[&str] = &[
+    "generic",
+    "broker",
+    "topic",
+    "metadata",
+    "feature",
+    "queue",
+    "msg",
+    "protocol",
+    "cgrp",
+    "security",
+    "fetch",
+    "interceptor",
+    "plugin",
+    "consumer",
+    "admin",
+    "eos",
+    "mock",
+    "assignor",
+    "conf",
+    "telemetry",
+    "all",
+];
+const CODECS: &[&str] = &["none", "gzip", "snappy", "lz4", "zstd"];
+const PARTITIONERS: &[&str] = &[
+    "random",
+    "consistent",
+    "consistent_random",
+    "murmur2",
+    "murmur2_random",
+    "fnv1a",
+    "fnv1a_random",
+];
+const SASL_MECHANISMS: &[&str] = &[
+    "GSSAPI",
+    "PLAIN",
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-512",
+    "OAUTHBEARER",
+];
+
+/// The table. Order is the order of `CONFIGURATION.md`: global properties
+/// first (general, connection, metadata, security, consumer, producer), then
+/// topic properties.
+#[rustfmt::skip]
+pub(crate) static PROPERTIES: &[Property] = &[
+    // ---- general and connection ----
+    p("client.id", Global, Both, STR, "rdkafka",
+      "Client identifier sent with every request; shows up in broker logs and quotas.").done(),
+    p("metadata.broker.list", Global, Both, Kind::List, "",
+      "Initial brokers as a comma-separated list of host or host:port (port 9092 by default); more are discovered from metadata.").done(),
+    p("message.max.bytes", Global, Both, int(1000, 1_000_000_000), "1000000",
+      "Largest protocol request the client sends, and so the largest record batch it builds."),
+    p("message.copy.max.bytes", Global, Both, int(0, 1_000_000_000), "65535",
+      "Payloads up to this size are copied into the batch buffer; larger ones are referenced (a librdkafka tuning knob)."),
+    p("receive.message.max.bytes", Global, Both, int(1000, I32MAX), "100000000",
+      "Largest response frame accepted from a broker; bigger frames close the connection instead of allocating.").done(),
+    p("max.in.flight.requests.per.connection", Global, Both, int(1, 1_000_000), "1000000",
+      "How many requests may be outstanding on one broker connection at a time.").done(),
+    p("socket.timeout.ms", Global, Both, ms(10, 300_000), "60000",
+      "Default timeout of network requests; a request unanswered for this long fails and its connection is closed.").done(),
+    p("socket.send.buffer.bytes", Global, Both, int(0, 100_000_000), "0",
+      "Socket send buffer size (SO_SNDBUF); 0 keeps the system default.").done(),
+    p("socket.receive.buffer.bytes", Global, Both, int(0, 100_000_000), "0",
+      "Socket receive buffer size (SO_RCVBUF); 0 keeps the system default.").done(),
+    p("socket.keepalive.enable", Global, Both, BOOL, "false",
+      "Turn on TCP keep-alive (SO_KEEPALIVE) on broker connections.").done(),
+    p("socket.nagle.disable", Global, Both, BOOL, "true",
+      "Turn off Nagle's algorithm (TCP_NODELAY) on broker connections.").done(),
+    p("socket.max.fails", Global, Both, int(0, 1_000_000), "1",
+      "Close a broker connection after this many failed requests (such as timeouts); 0 never closes for this reason.").done(),
+    p("socket.connection.setup.timeout.ms", Global, Both, ms(1000, I32MAX), "30000",
+      "Longest time to set a connection up (TCP, TLS and SASL) before it is closed and retried.").done(),
+    p("connections.max.idle.ms", Global, Both, ms(0, I32MAX), "0",
+      "Close a broker connection after this long without traffic; 0 keeps idle connections open.").done(),
+    p("broker.address.ttl", Global, Both, ms(0, 86_400_000), "1000",
+      "How long resolved broker addresses are cached.").done(),
+    p("broker.address.family", Global, Both, Kind::Enum(&["any", "v4", "v6"]), "any",
+      "Which IP address families may be used to reach brokers.").done(),
+    p("client.dns.lookup", Global, Both,
+      Kind::Enum(&["use_all_dns_ips", "resolve_canonical_bootstrap_servers_only"]), "use_all_dns_ips",
+      "use_all_dns_ips tries every address a host name resolves to before giving up (KIP-302).").done(),
+    p("reconnect.backoff.ms", Global, Both, ms(0, 3_600_000), "100",
+      "First wait before reconnecting to a broker; doubles per failed attempt with -25%..+50% jitter; 0 reconnects at once.").done(),
+    p("reconnect.backoff.max.ms", Global, Both, ms(0, 3_600_000), "10000",
+      "Upper bound of the reconnect backoff.").done(),
+    p("retry.backoff.ms", Global, Both, ms(1, 300_000), "100",
+      "First wait before retrying a failed request; grows exponentially up to retry.backoff.max.ms."),
+    p("retry.backoff.max.ms", Global, Both, ms(1, 300_000), "1000",
+      "Upper bound of the request retry backoff."),
+    p("api.version.request", Global, Both, BOOL, "true",
+      "Ask each broker which API versions it supports (KIP-35); when false, broker.version.fallback decides.").done(),
+    p("api.version.request.timeout.ms", Global, Both, ms(1, 300_000), "10000",
+      "Timeout of the ApiVersions request.").done(),
+    p("api.version.fallback.ms", Global, Both, ms(0, 604_800_000), "0",
+      "After a failed ApiVersions request, use broker.version.fallback for this long.").done(),
+    p("broker.version.fallback", Global, Both, STR, "0.10.0",
+      "Broker version assumed when API versions cannot be asked (api.version.request=false or request failure).").done(),
+    p("statistics.interval.ms", Global, Both, ms(0, 86_400_000), "0",
+      "Interval at which statistics are emitted; 0 turns statistics off."),
+    p("debug", Global, Both, Kind::EnumList(DEBUG_CONTEXTS), "",
+      "Debug contexts to log (as tracing targets), comma-separated."),
+    p("log_level", Global, Both, int(0, 7), "6",
+      "Log level, syslog numbering (0 emergency .. 7 debug)."),
+    p("log.connection.close", Global, Both, BOOL, "true",
+      "Log when a broker closes a connection.").done(),
+    p("client.rack", Global, Both, STR, "",
+      "Rack of this client, for fetching from the closest replica (KIP-392)."),
+    p("enable.metrics.push", Global, Both, BOOL, "true",
+      "Push client metrics to the cluster when it subscribes to them (KIP-714)."),
+    // ---- metadata ----
+    p("topic.metadata.refresh.interval.ms", Global, Both, ms(-1, 3_600_000), "300000",
+      "Interval of proactive metadata refreshes; -1 turns them off.").done(),
+    p("metadata.max.age.ms", Global, Both, ms(1, 86_400_000), "900000",
+      "Cached metadata older than this is refreshed before use.").done(),
+    p("topic.metadata.refresh.fast.interval.ms", Global, Both, ms(1, 60_000), "100",
+      "First retry interval of metadata refreshes after a partition lost its leader; grows up to retry.backoff.max.ms.").done(),
+    p("topic.metadata.refresh.sparse", Global, Both, BOOL, "true",
+      "Request metadata only for the topics in use instead of all topics.").done(),
+    p("topic.metadata.propagation.max.ms", Global, Both, ms(0, 3_600_000), "30000",
+      "How long a topic missing from metadata is waited for before it is reported unknown (new topics take time to propagate).").done(),
+    p("allow.auto.create.topics", Global, Both, BOOL, "false",
+      "Let metadata requests create missing topics on brokers that allow it.").done(),
+    p("metadata.recovery.strategy", Global, Both, Kind::Enum(&["none", "rebootstrap"]), "rebootstrap",
+      "What to do when no known broker is reachable: rebootstrap starts again from metadata.broker.list."),
+    p("metadata.recovery.rebootstrap.trigger.ms", Global, Both, ms(0, I32MAX), "300000",
+      "Re-bootstrap after failing to get metadata from any broker for this long."),
+    p("topic.blacklist", Global, Both, Kind::List, "",
+      "Regular expressions of topic names to ignore in metadata, comma-separated."),
+    // ---- security ----
+    p("security.protocol", Global, Both,
+      Kind::Enum(&["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"]), "plaintext",
+      "How to talk to brokers: plain TCP or TLS, each with or without SASL authentication."),
+    p("ssl.cipher.suites", Global, Both, STR, "",
+      "TLS cipher suites to offer, in OpenSSL's list syntax."),
+    p("ssl.curves.list", Global, Both, STR, "",
+      "Elliptic curves to offer in the TLS handshake."),
+    p("ssl.sigalgs.list", Global, Both, STR, "",
+      "Signature algorithms to offer in the TLS handshake."),
+    p("ssl.key.location", Global, Both, STR, "",
+      "Path to the client's private key (PEM) for TLS client authentication."),
+    p("ssl.key.password", Global, Both, STR, "",
+      "Passphrase of the client's private key.").secret(),
+    p("ssl.key.pem", Global, Both, STR, "",
+      "The client's private key as a PEM string.").secret(),
+    p("ssl.certificate.location", Global, Both, STR, "",
+      "Path to the client's certificate (PEM) for TLS client authentication."),
+    p("ssl.certificate.pem", Global, Both, STR, "",
+      "The client's certificate as a PEM string."),
+    p("ssl.ca.location", Global, Both, STR, "",
+      "File or directory of CA certificates that verify brokers; the system's roots when unset."),
+    p("ssl.ca.pem", Global, Both, STR, "",
+      "CA certificates that verify brokers, as a PEM string."),
+    p("ssl.ca.certificate.stores", Global, Both, STR, "Root",
+      "Windows certificate stores to load CA certificates from."),
+    p("ssl.crl.location", Global, Both, STR, "",
+      "Path to a certificate revocation list used when verifying brokers."),
+    p("ssl.keystore.location", Global, Both, STR, "",
+      "Path to a PKCS#12 keystore holding the client's key and certificate."),
+    p("ssl.keystore.password", Global, Both, STR, "",
+      "Password of the PKCS#12 keystore.").secret(),
+    p("ssl.providers", Global, Both, STR, "",
+      "OpenSSL 3 providers to load; accepted for compatibility, ferrokafka's TLS does not use OpenSSL."),
+    p("ssl.engine.location", Global, Both, STR, "",
+      "OpenSSL engine library (deprecated in librdkafka); accepted for compatibility only."),
+    p("ssl.engine.id", Global, Both, STR, "dynamic",
+      "OpenSSL engine id; accepted for compatibility only."),
+    p("enable.ssl.certificate.verification", Global, Both, BOOL, "true",
+      "Verify the broker's certificate chain."),
+    p("ssl.endpoint.identification.algorithm", Global, Both, Kind::Enum(&["none", "https"]), "https",
+      "https checks that the broker's certificate matches its host name; none skips that check."),
+    p("https.ca.location", Global, Both, STR, "",
+      "CA certificates that verify HTTPS endpoints such as an OAUTHBEARER token endpoint."),
+    p("https.ca.pem", Global, Both, STR, "",
+      "CA certificates for HTTPS endpoints, as a PEM string."),
+    p("sasl.mechanisms", Global, Both, Kind::Enum(SASL_MECHANISMS), "GSSAPI",
+      "SASL mechanism to authenticate with (exactly one)."),
+    p("sasl.kerberos.service.name", Global, Both, STR, "kafka",
+      "Kerberos principal name the brokers run as, without host and realm."),
+    p("sasl.kerberos.principal", Global, Both, STR, "kafkaclient",
+      "This client's Kerberos principal."),
+    p("sasl.kerberos.kinit.cmd", Global, Both, STR, "",
+      "Shell command that obtains or refreshes the Kerberos ticket."),
+    p("sasl.kerberos.keytab", Global, Both, STR, "",
+      "Path to the Kerberos keytab."),
+    p("sasl.kerberos.min.time.before.relogin", Global, Both, ms(0, 86_400_000), "60000",
+      "Minimum time between Kerberos ticket refreshes; 0 turns automatic refresh off."),
+    p("sasl.username", Global, Both, STR, "",
+      "User name for the PLAIN and SCRAM mechanisms."),
+    p("sasl.password", Global, Both, STR, "",
+      "Password for the PLAIN and SCRAM mechanisms.").secret(),
+    p("sasl.oauthbearer.config", Global, Both, STR, "",
+      "Settings of the built-in unsecured OAUTHBEARER token handler (principal=..., scope=..., lifeSeconds=...).").secret(),
+    p("enable.sasl.oauthbearer.unsecure.jwt", Global, Both, BOOL, "false",
+      "Use the built-in unsecured JWT token handler (for development only)."),
+    p("sasl.oauthbearer.method", Global, Both, Kind::Enum(&["default", "oidc"]), "default",
+      "How OAUTHBEARER tokens are obtained: by the application (default) or from an OIDC token endpoint."),
+    p("sasl.oauthbearer.client.id", Global, Both, STR, "",
+      "OIDC client id."),
+    p("sasl.oauthbearer.client.secret", Global, Both, STR, "",
+      "OIDC client secret.").secret(),
+    p("sasl.oauthbearer.scope", Global, Both, STR, "",
+      "Scope requested from the OIDC token endpoint."),
+    p("sasl.oauthbearer.extensions", Global, Both, STR, "",
+      "SASL extensions sent with the token, as comma-separated key=value pairs."),
+    p("sasl.oauthbearer.token.endpoint.url", Global, Both, STR, "",
+      "URL of the OIDC token endpoint."),
+    p("sasl.oauthbearer.sub.claim.name", Global, Both, STR, "sub",
+      "JWT claim that holds the principal name."),
+    p("sasl.oauthbearer.grant.type", Global, Both,
+      Kind::Enum(&["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"]), "client_credentials",
+      "OAuth grant type used with the token endpoint."),
+    p("sasl.oauthbearer.assertion.algorithm", Global, Both, Kind::Enum(&["RS256", "ES256"]), "RS256",
+      "Signing algorithm of the JWT assertion."),
+    p("sasl.oauthbearer.assertion.private.key.file", Global, Both, STR, "",
+      "Path to the private key (PEM) that signs the JWT assertion."),
+    p("sasl.oauthbearer.assertion.private.key.passphrase", Global, Both, STR, "",
+      "Passphrase of the assertion's private key.").secret(),
+    p("sasl.oauthbearer.assertion.private.key.pem", Global, Both, STR, "",
+      "The assertion's private key as a PEM string.").secret(),
+    p("sasl.oauthbearer.assertion.file", Global, Both, STR, "",
+      "Path to a ready-made JWT assertion."),
+    p("sasl.oauthbearer.assertion.claim.aud", Global, Both, STR, "",
+      "Audience claim of the JWT assertion."),
+    p("sasl.oauthbearer.assertion.claim.exp.seconds", Global, Both, int(1, I32MAX), "300",
+      "Lifetime in seconds of the JWT assertion."),
+    p("sasl.oauthbearer.assertion.claim.iss", Global, Both, STR, "",
+      "Issuer claim of the JWT assertion."),
+    p("sasl.oauthbearer.assertion.claim.jti.include", Global, Both, BOOL, "false",
+      "Put a random JWT id claim into the assertion."),
+    p("sasl.oauthbearer.assertion.claim.nbf.seconds", Global, Both, int(0, I32MAX), "60",
+      "How many seconds before now the assertion becomes valid."),
+    p("sasl.oauthbearer.assertion.claim.sub", Global, Both, STR, "",
+      "Subject claim of the JWT assertion."),
+    p("sasl.oauthbearer.assertion.jwt.template.file", Global, Both, STR, "",
+      "Path to a JWT template for the assertion."),
+    p("sasl.oauthbearer.metadata.authentication.type", Global, Both,
+      Kind::Enum(&["none", "azure_imds", "aws_iam"]), "none",
+      "Obtain tokens from a cloud metadata service instead of client credentials."),
+    // ---- consumer ----
+    p("group.id", Global, Consumer, STR, "",
+      "Consumer group id; consumers with the same id share the partitions of their subscription."),
+    p("group.instance.id", Global, Consumer, STR, "",
+      "Static membership id (KIP-345): a restart within session.timeout.ms does not trigger a rebalance."),
+    p("partition.assignment.strategy", Global, Consumer,
+      Kind::EnumList(&["range", "roundrobin", "cooperative-sticky"]), "range,roundrobin",
+      "Assignors this member supports, in order of preference (classic group protocol)."),
+    p("session.timeout.ms", Global, Consumer, ms(1, 3_600_000), "45000",
+      "A member that sends no heartbeat for this long is removed from the group."),
+    p("heartbeat.interval.ms", Global, Consumer, ms(1, 3_600_000), "3000",
+      "Interval of group heartbeats."),
+    p("group.protocol.type", Global, Consumer, STR, "consumer",
+      "Protocol type of the classic group protocol."),
+    p("group.protocol", Global, Consumer, Kind::Enum(&["classic", "consumer"]), "classic",
+      "Group protocol: classic, or consumer for the KIP-848 protocol."),
+    p("group.remote.assignor", Global, Consumer, STR, "",
+      "Server-side assignor for the consumer group protocol; the broker picks one when unset."),
+    p("coordinator.query.interval.ms", Global, Consumer, ms(1, 3_600_000), "600000",
+      "How often the group coordinator is looked up again."),
+    p("max.poll.interval.ms", Global, Consumer, ms(1, 86_400_000), "300000",
+      "Longest allowed time between polls before the member leaves the group."),
+    p("enable.auto.commit", Global, Consumer, BOOL, "true",
+      "Commit stored offsets in the background every auto.commit.interval.ms."),
+    p("auto.commit.interval.ms", Global, Consumer, ms(0, 86_400_000), "5000",
+      "Interval of background offset commits; 0 turns them off."),
+    p("enable.auto.offset.store", Global, Consumer, BOOL, "true",
+      "Store the offset of each message handed to the application, ready for the next commit."),
+    p("queued.min.messages", Global, Consumer, int(1, 10_000_000), "100000",
+      "Messages per partition the consumer tries to keep prefetched."),
+    p("queued.max.messages.kbytes", Global, Consumer, int(1, 2_097_151), "65536",
+      "Most kilobytes of prefetched messages held by the consumer."),
+    p("fetch.wait.max.ms", Global, Consumer, ms(0, 300_000), "500",
+      "Longest time a broker waits to gather fetch.min.bytes before answering a fetch."),
+    p("fetch.queue.backoff.ms", Global, Consumer, ms(0, 300_000), "1000",
+      "Pause before fetching a partition again when its prefetch queue is full."),
+    p("fetch.message.max.bytes", Global, Consumer, int(1, 1_000_000_000), "1048576",
+      "Bytes per partition asked for in a fetch (grows automatically for larger messages)."),
+    p("fetch.max.bytes", Global, Consumer, int(0, 2_147_483_135), "52428800",
+      "Most bytes a broker returns for one fetch request."),
+    p("fetch.min.bytes", Global, Consumer, int(0, I32MAX), "1",
+      "Fewest bytes a broker gathers before answering a fetch (unless fetch.wait.max.ms passes)."),
+    p("fetch.error.backoff.ms", Global, Consumer, ms(0, 300_000), "500",
+      "Pause before fetching a partition again after a fetch error."),
+    p("isolation.level", Global, Consumer, Kind::Enum(&["read_uncommitted", "read_committed"]), "read_committed",
+      "read_committed hides records of open and aborted transactions; read_uncommitted returns everything."),
+    p("enable.partition.eof", Global, Consumer, BOOL, "false",
+      "Report reaching the end of a partition as a _PARTITION_EOF event."),
+    p("check.crcs", Global, Consumer, BOOL, "false",
+      "Verify the CRC of consumed record batches."),
+    p("max.poll.records", Global, Consumer, int(1, I32MAX), "500",
+      "Most records one poll returns (share consumers)."),
+    p("share.acknowledgement.mode", Global, Consumer, Kind::Enum(&["implicit", "explicit"]), "implicit",
+      "How a share consumer acknowledges records: implicitly on the next poll, or explicitly."),
+    p("offset.store.method", Global, Consumer, Kind::Enum(&["none", "file", "broker"]), "broker",
+      "Where offsets are committed (deprecated in librdkafka; only broker is meaningful)."),
+    // ---- producer ----
+    p("transactional.id", Global, Producer, STR, "",
+      "Transactional id: turns on the transactional producer (and idempotence) and fences older instances with the same id."),
+    p("transaction.timeout.ms", Global, Producer, ms(1000, I32MAX), "60000",
+      "The transaction coordinator aborts a transaction that stays open longer than this."),
+    p("enable.idempotence", Global, Producer, BOOL, "false",
+      "Exactly-once, in-order delivery per partition; requires acks=all, retries > 0 and max.in.flight <= 5 (set automatically when not given)."),
+    p("enable.gapless.guarantee", Global, Producer, BOOL, "false",
+      "With idempotence, raise a fatal error rather than let a failed batch leave a gap in the sequence."),
+    p("queue.buffering.max.messages", Global, Producer, int(0, I32MAX), "100000",
+      "Most messages waiting in the producer queue; 0 means no limit by count."),
+    p("queue.buffering.max.kbytes", Global, Producer, int(1, I32MAX), "1048576",
+      "Most kilobytes of messages waiting in the producer queue."),
+    p("queue.buffering.max.ms", Global, Producer, ms(0, 900_000), "5",
+      "How long to wait for more messages before sending a batch that is not full."),
+    p("message.send.max.retries", Global, Producer, int(0, I32MAX), "2147483647",
+      "How often a failing produce request is retried (within message.timeout.ms).")
+        .syn(&[("inf", "2147483647"), ("infinity", "2147483647")]),
+    p("queue.buffering.backpressure.threshold", Global, Producer, int(1, 1_000_000), "1",
+      "Outstanding unsent requests per broker at which batch building waits."),
+    p("compression.codec", Topic, Producer, Kind::Enum(CODECS), "none",
+      "Compression of record batches."),
+    p("batch.num.messages", Global, Producer, int(1, 1_000_000), "10000",
+      "Most messages in one record batch."),
+    p("batch.size", Global, Producer, int(1, I32MAX), "1000000",
+      "Most bytes in one record batch (a first message larger than this still gets a batch of its own)."),
+    p("delivery.report.only.error", Global, Producer, BOOL, "false",
+      "Report only failed deliveries."),
+    p("sticky.partitioning.linger.ms", Global, Producer, ms(0, 900_000), "10",
+      "How long keyless messages stick to one partition before another is picked; 0 turns stickiness off."),
+    p("max.block.ms", Global, Producer, ms(0, I32MAX), "60000",
+      "How long a blocking send waits for queue space (Java and kafka-python semantics); the non-blocking send fails with _QUEUE_FULL at once."),
+    // ---- topic ----
+    p("request.required.acks", Topic, Producer, int(-1, 1), "all",
+      "Acknowledgements the leader needs before answering a produce: all (-1) waits for every in-sync replica, 1 for the leader only, 0 for none.")
+        .syn(&[("all", "-1")]),
+    p("request.timeout.ms", Topic, Producer, ms(1, 900_000), "30000",
+      "Timeout the broker applies to a produce request while waiting for acknowledgements (acks != 0)."),
+    p("message.timeout.ms", Topic, Producer, ms(0, I32MAX), "300000",
+      "Longest time a message may take to be delivered, retries included; 0 means no limit."),
+    p("queuing.strategy", Topic, Producer, Kind::Enum(&["fifo", "lifo"]), "fifo",
+      "Order of the producer queue (deprecated and experimental in librdkafka)."),
+    p("partitioner", Topic, Producer, Kind::Enum(PARTITIONERS), "consistent_random",
+      "How keyed messages map to partitions: CRC32 (consistent), Java's murmur2 or FNV-1a; the _random forms spread keyless messages.")
+        .syn(&[("default", "murmur2_random"), ("DefaultPartitioner", "murmur2_random")]),
+    p("compression.level", Topic, Producer, int(-1, 12), "-1",
+      "Compression level, codec-dependent (gzip 0-9, lz4 0-12, zstd 1-12, snappy 0); -1 is the codec's default."),
+    p("auto.offset.reset", Topic, Consumer, Kind::Enum(&["earliest", "latest", "error"]), "latest",
+      "Where to start without a valid committed offset: earliest, latest, or fail with _AUTO_OFFSET_RESET.")
+        .syn(&[("smallest", "earliest"), ("beginning", "earliest"), ("largest", "latest"), ("end", "latest")]),
+    p("offset.store.path", Topic, Consumer, STR, ".",
+      "File offset store location (deprecated in librdkafka)."),
+    p("offset.store.sync.interval.ms", Topic, Consumer, ms(-1, 86_400_000), "-1",
+      "fsync interval of the file offset store, -1 never (deprecated in librdkafka)."),
+];
