@@ -19,6 +19,8 @@ enum Command {
     Metadata(cmd::metadata::Args),
     /// Run an embedded mock cluster.
     Mock(cmd::mock::Args),
+    /// Consume messages.
+    Consume(cmd::consume::Args),
     /// Produce messages.
     Produce(cmd::produce::Args),
     /// Measure throughput and latency.
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Metadata(a) => cmd::metadata::run(a),
         Command::Mock(a) => cmd::mock::run(a),
+        Command::Consume(a) => cmd::consume::run(a),
         Command::Produce(a) => cmd::produce::run(a),
         Command::Perf(a) => cmd::perf::run(a),
     }

@@ -1,0 +1,1 @@
+//! Placeholder: the consumer lands with its issue (see ARCHITECTURE.md).
