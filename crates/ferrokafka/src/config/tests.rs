@@ -104,6 +104,43 @@ fn sample_value(p: &Property) -> String {
     }
 }
 
+/// Client properties named in the seed documents (librdkafka's
+/// INTRODUCTION.md excerpt and the acks article); kafka-python's keywords are
+/// covered by `tests/config_kafka_python.rs`.
+#[test]
+fn every_property_the_seeds_name_is_known() {
+    for name in [
+        "acks",
+        "retries",
+        "max.in.flight.requests.per.connection",
+        "api.version.request",
+        "auto.commit.enable",
+        "auto.offset.reset",
+        "batch.num.messages",
+        "batch.size",
+        "bootstrap.servers",
+        "broker.version.fallback",
+        "client.rack",
+        "compression.codec",
+        "enable.gapless.guarantee",
+        "enable.idempotence",
+        "enable.ssl.certificate.verification",
+        "internal.termination.signal",
+        "log.connection.close",
+        "max.partition.fetch.bytes",
+        "max.poll.interval.ms",
+        "max.poll.records",
+        "message.max.bytes",
+        "message.send.max.retries",
+        "queue.buffering.max.messages",
+        "queued.min.messages",
+        "request.required.acks",
+        "security.protocol",
+    ] {
+        assert!(property(name).is_some(), "{name}");
+    }
+}
+
 #[test]
 fn librdkafka_aliases_are_the_brief_pairs() {
     for (alias, canonical) in [
