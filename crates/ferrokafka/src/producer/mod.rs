@@ -1,1 +1,349 @@
-//! Placeholder: this layer lands with its issue (see ARCHITECTURE.md).
+//! The producer: `send` -> partitioner -> per-partition accumulator -> one
+//! ProduceRequest per broker -> delivery reports.
+//!
+//! Owns the public producer API ([`Producer`], [`ProducerRecord`],
+//! [`DeliveryFuture`], [`RecordMetadata`], [`DeliveryError`]). The I/O-free
+//! core (queues, batching, retries, timeouts, backpressure) is the
+//! `accumulator`; the tokio task that encodes and sends batches is the
+//! `sender`; broker connections and metadata belong to `net`/`cluster`.
+//!
+//! ```no_run
+//! use ferrokafka::{ClientConfig, producer::{Producer, ProducerRecord}};
+//! use std::time::Duration;
+//!
+//! let producer = Producer::new(
+//!     &ClientConfig::new()
+//!         .set("bootstrap.servers", "127.0.0.1:9092")
+//!         .set("linger.ms", "5"),
+//! )?;
+//! let report = producer
+//!     .send(ProducerRecord::new("events").key("k").value("hello"))
+//!     .map_err(|e| e.error)?;
+//! producer.flush(Duration::from_secs(10)).ok();
+//! let meta = report.wait()?;
+//! println!("written to {} [{}] at offset {}", meta.topic, meta.partition, meta.offset);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod accumulator;
+mod delivery;
+mod message;
+mod partitioner;
+mod sender;
+mod settings;
+mod stats;
+mod transport;
+
+pub use accumulator::SendError;
+pub use delivery::{
+    DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
+};
+pub use message::ProducerRecord;
+pub use partitioner::{BuiltinPartitioner, Partitioner};
+pub use stats::{BrokerStats, HistogramStats, ProducerStats, TopicStats};
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorCode, Result};
+use accumulator::Accumulator;
+use sender::{Shared, Transport};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A Kafka producer. Cheap to clone; clones share one queue and one
+/// background sender. See the [module docs](self) for an example.
+///
+/// The sender runs on a runtime thread of the producer's own, so blocking
+/// calls ([`flush`](Producer::flush), [`send_blocking`](Producer::send_blocking),
+/// [`DeliveryFuture::wait`]) are safe anywhere, and async code can await
+/// the futures and [`send_wait`](Producer::send_wait).
+#[derive(Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    max_block: Duration,
+    _runtime: crate::net::ClientRuntime,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The sender fails what is left and exits; nothing here waits.
+        self.shared.shutdown.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// RAII registration of a waiter, so the sender knows to notify.
+struct Waiting<'a>(&'a Shared);
+
+impl<'a> Waiting<'a> {
+    fn new(s: &'a Shared) -> Self {
+        s.waiters.fetch_add(1, Ordering::AcqRel);
+        Waiting(s)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Producer {
+    /// A producer from `config`; bad or unknown properties fail here, with a
+    /// message naming the property. No connection is made until the first
+    /// record needs one.
+    pub fn new(config: &ClientConfig) -> Result<Producer> {
+        Self::build(config, None)
+    }
+
+    /// A producer that places records without an explicit partition with
+    /// `partitioner` instead of the `partitioner` property.
+    pub fn with_partitioner(
+        config: &ClientConfig,
+        partitioner: Arc<dyn Partitioner>,
+    ) -> Result<Producer> {
+        Self::build(config, Some(partitioner))
+    }
+
+    fn build(config: &ClientConfig, partitioner: Option<Arc<dyn Partitioner>>) -> Result<Producer> {
+        let (settings, transport) = transport::from_config(config)?;
+        let runtime = crate::net::ClientRuntime::owned()?;
+        let transport: Arc<dyn Transport> = {
+            let _guard = runtime.handle().enter();
+            transport.connect()?
+        };
+        Ok(Self::start(settings, partitioner, transport, runtime))
+    }
+
+    fn start(
+        settings: settings::Settings,
+        partitioner: Option<Arc<dyn Partitioner>>,
+        transport: Arc<dyn Transport>,
+        runtime: crate::net::ClientRuntime,
+    ) -> Producer {
+        let max_block = settings.max_block;
+        let shared = Arc::new(Shared::new(Accumulator::new(settings, partitioner)));
+        runtime.spawn(sender::run(shared.clone(), transport));
+        Producer {
+            inner: Arc::new(Inner {
+                shared,
+                max_block,
+                _runtime: runtime,
+            }),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    fn enqueue(
+        &self,
+        record: ProducerRecord,
+        callback: Option<delivery::Callback>,
+    ) -> std::result::Result<DeliveryFuture, (SendError, Option<delivery::Callback>)> {
+        let s = self.shared();
+        if s.shutdown.load(Ordering::Relaxed) {
+            let error = Error::new(ErrorCode::Destroy, "the producer is closed");
+            return Err((SendError { record, error }, callback));
+        }
+        let mut acc = s.lock();
+        let before = acc.batches_opened();
+        let r = acc.enqueue(record, callback, Instant::now());
+        let wake = acc.batches_opened() != before;
+        drop(acc);
+        if wake {
+            s.wake.notify_one();
+        }
+        r
+    }
+
+    /// Enqueues `record` without blocking and returns the handle to its
+    /// delivery report. Fails at once, handing the record back, with
+    /// `QueueFull` when `queue.buffering.max.messages`/`.kbytes` are reached,
+    /// `MsgSizeTooLarge` when it exceeds `message.max.bytes`, or
+    /// `UnknownPartition` for an explicit partition the topic lacks.
+    pub fn send(&self, record: ProducerRecord) -> std::result::Result<DeliveryFuture, SendError> {
+        self.enqueue(record, None).map_err(|(e, _)| e)
+    }
+
+    /// Like [`send`](Self::send), but the report goes to `callback`, called
+    /// once on the producer's background thread (it must not block). On a
+    /// refused send the callback is not called.
+    pub fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> std::result::Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        self.enqueue(record, Some(Box::new(callback)))
+            .map(|_| ())
+            .map_err(|(e, _)| e)
+    }
+
+    /// Like [`send`](Self::send), but when the queue is full waits up to
+    /// `max.block.ms` for space (kafka-python/Java semantics). Blocks the
+    /// calling thread; use [`send_wait`](Self::send_wait) in async code.
+    pub fn send_blocking(
+        &self,
+        record: ProducerRecord,
+    ) -> std::result::Result<DeliveryFuture, SendError> {
+        let deadline = Instant::now() + self.inner.max_block;
+        let s = self.shared();
+        let mut record = record;
+        loop {
+            match self.send(record) {
+                Err(e) if e.error.code() == ErrorCode::QueueFull => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(e);
+                    }
+                    record = e.record;
+                    let _w = Waiting::new(s);
+                    let acc = s.lock();
+                    if acc.would_block(&record) {
+                        let _ = s.changed.wait_timeout(acc, deadline - now);
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Async form of [`send_blocking`](Self::send_blocking): waits up to
+    /// `max.block.ms` for queue space instead of failing with `QueueFull`.
+    pub async fn send_wait(
+        &self,
+        record: ProducerRecord,
+    ) -> std::result::Result<DeliveryFuture, SendError> {
+        let deadline = tokio::time::Instant::now() + self.inner.max_block;
+        let s = self.shared();
+        let mut record = record;
+        loop {
+            let _w = Waiting::new(s);
+            let notified = s.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.send(record) {
+                Err(e) if e.error.code() == ErrorCode::QueueFull => {
+                    record = e.record;
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return self.send(record);
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Sends every queued record now (ignoring `linger.ms`) and waits up to
+    /// `timeout` until all reports are in. On timeout returns the number of
+    /// records still outstanding. Blocks the calling thread.
+    pub fn flush(&self, timeout: Duration) -> std::result::Result<(), usize> {
+        let s = self.shared();
+        let deadline = Instant::now() + timeout;
+        let _w = Waiting::new(s);
+        let mut acc = s.lock();
+        acc.set_flushing(true);
+        s.wake.notify_one();
+        let result = loop {
+            let n = acc.outstanding();
+            if n == 0 {
+                break Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break Err(n);
+            }
+            // Bounded waits: a lost wakeup costs at most 100 ms.
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            acc = s
+                .changed
+                .wait_timeout(acc, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        };
+        acc.set_flushing(false);
+        result
+    }
+
+    /// Fails queued records with `PurgeQueue` (when `queued`) and records in
+    /// flight with `PurgeInflight` (when `in_flight`; their responses are
+    /// ignored). Reports arrive through the usual futures and callbacks.
+    pub fn purge(&self, queued: bool, in_flight: bool) {
+        let s = self.shared();
+        let dones = {
+            let mut acc = s.lock();
+            acc.purge(queued, in_flight);
+            acc.take_done()
+        };
+        for d in dones {
+            accumulator::complete(d);
+        }
+        s.wake.notify_one();
+        if s.waiters.load(Ordering::Acquire) > 0 {
+            s.changed.notify_all();
+            s.space.notify_waiters();
+        }
+    }
+
+    /// The partitions of `topic`, fetching metadata if needed (waits up to
+    /// `max.block.ms`).
+    pub fn partitions_for(&self, topic: &str) -> Result<Vec<i32>> {
+        let s = self.shared();
+        let deadline = Instant::now() + self.inner.max_block;
+        {
+            let mut acc = s.lock();
+            if let Some(n) = acc.partition_count(topic) {
+                return Ok((0..n as i32).collect());
+            }
+            acc.want_topic(topic, Instant::now());
+        }
+        s.wake.notify_one();
+        loop {
+            if let Some(n) = s.lock().partition_count(topic) {
+                return Ok((0..n as i32).collect());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorCode::UnknownTopic,
+                    format!("no metadata for topic {topic} within max.block.ms"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Flushes for up to `timeout`, then stops the producer; records still
+    /// outstanding fail with `PurgeQueue`/`PurgeInflight`. Returns the number
+    /// of records that were still outstanding on timeout.
+    pub fn close(&self, timeout: Duration) -> std::result::Result<(), usize> {
+        let r = self.flush(timeout);
+        self.purge(true, true);
+        self.shared().shutdown.store(true, Ordering::Release);
+        self.shared().wake.notify_one();
+        r
+    }
+
+    /// Records not yet reported (queued or in flight).
+    pub fn in_flight_count(&self) -> usize {
+        self.shared().lock().outstanding()
+    }
+
+    /// A snapshot of the producer's statistics.
+    pub fn stats(&self) -> ProducerStats {
+        self.shared().lock().stats()
+    }
+}

@@ -1,0 +1,1472 @@
+//! The I/O-free core of the producer: queues, batching, readiness, retries,
+//! timeouts and backpressure, driven by events and the current time.
+//!
+//! The application thread calls [`Accumulator::enqueue`]; the sender (the
+//! tokio task in `sender.rs`) calls [`Accumulator::drain`] to get one
+//! ProduceRequest's worth of ready batches per broker, reports the outcome
+//! with [`Accumulator::on_response`], feeds metadata with
+//! [`Accumulator::set_topic`], and sleeps until [`Accumulator::next_wakeup`].
+//! Batches are moved out to the sender while in flight and come back on
+//! retry, re-inserted at their original place (ordered by message id).
+//! Completing delivery reports is left to the caller ([`Done`]), so it runs
+//! outside the lock that guards this state.
+
+use super::delivery::{BatchOutcome, Callback, Completion, DeliveryFuture, PersistenceStatus};
+use super::message::ProducerRecord;
+use super::partitioner::{Choice, FastRng, Partitioner, Sticky};
+use super::settings::Settings;
+use super::stats::{BrokerStats, Histogram, ProducerStats, TopicStats};
+use crate::error::{Error, ErrorCode};
+use crate::record::Header;
+use bytes::Bytes;
+use indexmap::IndexMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A `send` that was refused: the record is handed back with the reason.
+#[derive(Debug)]
+pub struct SendError {
+    /// The record, unchanged.
+    pub record: ProducerRecord,
+    /// Why it was refused (`QueueFull`, `MsgSizeTooLarge`, `UnknownPartition`,
+    /// or a closed producer).
+    pub error: Error,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "send refused: {}", self.error)
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// One record inside a batch.
+pub(crate) struct Msg {
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<Header>,
+    pub timestamp: i64,
+    pub enqueued: Instant,
+    /// Bytes counted against `queue.buffering.max.kbytes`.
+    pub size: usize,
+    /// A slot of its own (records that waited for metadata), else the batch's.
+    pub own: Option<Arc<Completion>>,
+    pub callback: Option<Callback>,
+}
+
+impl Msg {
+    pub(crate) fn into_record(self, topic: &Arc<str>, partition: Option<i32>) -> ProducerRecord {
+        ProducerRecord {
+            topic: topic.clone(),
+            partition,
+            key: self.key,
+            value: self.value,
+            headers: self.headers,
+            timestamp: Some(self.timestamp),
+        }
+    }
+}
+
+/// Records of one partition sent (and retried) together as one RecordBatch.
+pub(crate) struct Batch {
+    pub topic: Arc<str>,
+    pub topic_idx: usize,
+    pub partition: i32,
+    pub msgs: Vec<Msg>,
+    /// Sum of `Msg::size`.
+    pub bytes: usize,
+    pub first_msgid: u64,
+    pub created: Instant,
+    /// An earlier attempt may have written the batch (it timed out or the
+    /// connection dropped while in flight).
+    pub maybe_persisted: bool,
+    /// The oldest record's delivery deadline (`message.timeout.ms`).
+    pub deadline: Option<Instant>,
+    pub completion: Arc<Completion>,
+    /// Requests this batch went out in.
+    pub attempts: u32,
+    pub retry_at: Option<Instant>,
+    /// No more records may be added.
+    pub sealed: bool,
+    /// The encoded RecordBatch, kept for retries.
+    pub encoded: Option<Bytes>,
+}
+
+/// How a finished batch or record is to be reported.
+pub(crate) enum Done {
+    /// A whole batch.
+    Batch(Batch, BatchOutcome),
+    /// One record that never joined a batch (it waited for metadata).
+    Single {
+        topic: Arc<str>,
+        partition: Option<i32>,
+        msg: Msg,
+        outcome: BatchOutcome,
+    },
+}
+
+struct PartitionQueue {
+    batches: VecDeque<Batch>,
+    next_msgid: u64,
+    leader: Option<i32>,
+    in_flight: u32,
+    /// Capacity hint for the next batch's record vector.
+    last_batch_len: usize,
+}
+
+impl PartitionQueue {
+    fn new(leader: Option<i32>) -> Self {
+        PartitionQueue {
+            batches: VecDeque::new(),
+            next_msgid: 1,
+            leader,
+            in_flight: 0,
+            last_batch_len: 16,
+        }
+    }
+}
+
+struct Unassigned {
+    msg: Msg,
+    partition: Option<i32>,
+}
+
+struct TopicQueue {
+    name: Arc<str>,
+    /// Empty until metadata gives the partition count.
+    partitions: Vec<PartitionQueue>,
+    /// Since when the topic has been waited for without metadata.
+    first_wanted: Instant,
+    /// The broker said the topic does not exist (last metadata answer).
+    missing: Option<ErrorCode>,
+    unassigned: VecDeque<Unassigned>,
+    sticky: Sticky,
+    batchsize: Histogram,
+    batchcnt: Histogram,
+}
+
+/// One ProduceRequest's worth of batches for one broker.
+pub(crate) struct ProduceJob {
+    pub id: u64,
+    pub broker: i32,
+    pub batches: Vec<Batch>,
+}
+
+/// The outcome of one partition within a ProduceResponse.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionResult {
+    pub error: ErrorCode,
+    pub base_offset: i64,
+    pub log_append_time: i64,
+    pub message: Option<String>,
+}
+
+/// The producer's state: every record not yet reported.
+pub(crate) struct Accumulator {
+    cfg: Settings,
+    topics: IndexMap<Arc<str>, TopicQueue>,
+    rng: FastRng,
+    queued_msgs: usize,
+    queued_bytes: usize,
+    inflight_msgs: usize,
+    broker_in_flight: HashMap<i32, usize>,
+    rotation: usize,
+    next_job: u64,
+    /// Counts events the sender must hear of at once (a batch opened or
+    /// filled, a topic added): `send` wakes the sender only when it moves.
+    wake_events: u64,
+    /// Make every batch ready now (flush / close).
+    flushing: usize,
+    /// Topics whose metadata the sender should fetch.
+    metadata_wanted: bool,
+    user_partitioner: Option<Arc<dyn Partitioner>>,
+    /// Reports produced under the lock, completed by the caller after it.
+    pending_done: Vec<Done>,
+    /// `purge(in_flight)` was called: the sender fails its in-flight jobs.
+    purge_in_flight: bool,
+    txmsgs: u64,
+    txmsg_bytes: u64,
+    txerrs: u64,
+    brokers: HashMap<i32, (BrokerStats, Histogram)>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Bytes a record counts for: payloads, headers and a fixed overhead.
+fn record_size(r: &ProducerRecord) -> usize {
+    let mut n = 16 + r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len);
+    for h in &r.headers {
+        n += 8 + h.key.len() + h.value.as_ref().map_or(0, |v| v.len());
+    }
+    n
+}
+
+/// Errors after which the partition's leader is probably elsewhere.
+pub(crate) fn is_leader_error(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::Transport
+            | ErrorCode::NetworkException
+    )
+}
+
+/// Errors after which the records may have been written anyway.
+fn possibly_persisted(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Transport
+            | ErrorCode::TimedOut
+            | ErrorCode::RequestTimedOut
+            | ErrorCode::NetworkException
+            | ErrorCode::NotEnoughReplicasAfterAppend
+            | ErrorCode::MsgTimedOut
+            | ErrorCode::PurgeInflight
+    )
+}
+
+impl Accumulator {
+    pub(crate) fn new(cfg: Settings, user_partitioner: Option<Arc<dyn Partitioner>>) -> Self {
+        Accumulator {
+            cfg,
+            topics: IndexMap::new(),
+            rng: FastRng::from_entropy(),
+            queued_msgs: 0,
+            queued_bytes: 0,
+            inflight_msgs: 0,
+            broker_in_flight: HashMap::new(),
+            rotation: 0,
+            next_job: 1,
+            wake_events: 0,
+            flushing: 0,
+            metadata_wanted: false,
+            user_partitioner,
+            pending_done: Vec::new(),
+            purge_in_flight: false,
+            txmsgs: 0,
+            txmsg_bytes: 0,
+            txerrs: 0,
+            brokers: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.cfg
+    }
+
+    /// Records not yet reported (queued, unassigned or in flight).
+    pub(crate) fn outstanding(&self) -> usize {
+        self.queued_msgs
+    }
+
+    /// Whether a record of `size` bytes fits the queue limits now.
+    fn has_room(&self, size: usize) -> bool {
+        self.queued_msgs < self.cfg.queue_max_messages
+            && self.queued_bytes.saturating_add(size) <= self.cfg.queue_max_bytes
+    }
+
+    /// Whether a `send` of `record` would fail with `QueueFull` right now.
+    pub(crate) fn would_block(&self, record: &ProducerRecord) -> bool {
+        !self.has_room(record_size(record))
+    }
+
+    /// Enqueues a record. Fails without side effects when the queue is full,
+    /// the record is larger than `message.max.bytes`, or its explicit
+    /// partition does not exist.
+    pub(crate) fn enqueue(
+        &mut self,
+        record: ProducerRecord,
+        callback: Option<Callback>,
+        now: Instant,
+    ) -> Result<DeliveryFuture, (SendError, Option<Callback>)> {
+        let size = record_size(&record);
+        let refuse = |record, code, msg: String, cb| {
+            Err((
+                SendError {
+                    record,
+                    error: Error::new(code, msg),
+                },
+                cb,
+            ))
+        };
+        let upper = crate::record::BatchBuilder::record_size_upper_bound(
+            record.key.as_ref().map(Bytes::len),
+            record.value.as_ref().map(Bytes::len),
+            &record.headers,
+        );
+        if upper > self.cfg.message_max_bytes {
+            let msg = format!(
+                "record of about {upper} bytes exceeds message.max.bytes={}",
+                self.cfg.message_max_bytes
+            );
+            return refuse(record, ErrorCode::MsgSizeTooLarge, msg, callback);
+        }
+        if !self.has_room(size) {
+            let msg = format!(
+                "producer queue full: {} records / {} bytes queued (queue.buffering.max.messages={}, queue.buffering.max.kbytes={})",
+                self.queued_msgs,
+                self.queued_bytes,
+                self.cfg.queue_max_messages,
+                self.cfg.queue_max_bytes / 1024
+            );
+            return refuse(record, ErrorCode::QueueFull, msg, callback);
+        }
+        let topic_idx = match self.topics.get_index_of(&*record.topic) {
+            Some(i) => i,
+            None => self.add_topic(record.topic.clone(), now),
+        };
+        let count = self.topics[topic_idx].partitions.len() as i32;
+        let partition = if count == 0 {
+            None
+        } else {
+            match self.choose_partition(topic_idx, &record, count, now) {
+                Ok(p) => Some(p),
+                Err(e) => return Err((SendError { record, error: e }, callback)),
+            }
+        };
+        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let ProducerRecord {
+            topic,
+            partition: hint,
+            key,
+            value,
+            headers,
+            ..
+        } = record;
+        let mut msg = Msg {
+            key,
+            value,
+            headers,
+            timestamp,
+            enqueued: now,
+            size,
+            own: None,
+            callback,
+        };
+        self.queued_msgs += 1;
+        self.queued_bytes += size;
+        let (completion, index) = match partition {
+            Some(p) => self.append(topic_idx, p, msg, now),
+            None => {
+                let c = Completion::new();
+                msg.own = Some(c.clone());
+                self.topics[topic_idx].unassigned.push_back(Unassigned {
+                    msg,
+                    partition: hint,
+                });
+                (c, 0)
+            }
+        };
+        Ok(DeliveryFuture::new(completion, index, timestamp, topic))
+    }
+
+    fn add_topic(&mut self, name: Arc<str>, now: Instant) -> usize {
+        self.metadata_wanted = true;
+        self.wake_events += 1;
+        self.topics
+            .insert_full(
+                name.clone(),
+                TopicQueue {
+                    name,
+                    partitions: Vec::new(),
+                    first_wanted: now,
+                    missing: None,
+                    unassigned: VecDeque::new(),
+                    sticky: Sticky::default(),
+                    batchsize: Histogram::default(),
+                    batchcnt: Histogram::default(),
+                },
+            )
+            .0
+    }
+
+    /// Starts tracking `topic` (metadata wanted) without records.
+    pub(crate) fn want_topic(&mut self, topic: &str, now: Instant) {
+        if !self.topics.contains_key(topic) {
+            self.add_topic(Arc::from(topic), now);
+        }
+    }
+
+    /// A counter that moves whenever the sender should look at once.
+    pub(crate) fn batches_opened(&self) -> u64 {
+        self.wake_events
+    }
+
+    fn choose_partition(
+        &mut self,
+        topic_idx: usize,
+        record: &ProducerRecord,
+        count: i32,
+        now: Instant,
+    ) -> Result<i32, Error> {
+        let key = record.key.as_deref();
+        let p = match record.partition {
+            Some(p) => p,
+            None => match &self.user_partitioner {
+                Some(up) => up.partition(&record.topic, key, count),
+                None => match self.cfg.partitioner.choose(key, count) {
+                    Choice::Partition(p) => p,
+                    Choice::Random => self.rng.below(count as u32) as i32,
+                    Choice::Spread => {
+                        let linger = self.cfg.sticky_linger;
+                        let t = &mut self.topics[topic_idx];
+                        t.sticky.pick(now, linger, count, &mut self.rng)
+                    }
+                },
+            },
+        };
+        if (0..count).contains(&p) {
+            Ok(p)
+        } else {
+            Err(Error::new(
+                ErrorCode::UnknownPartition,
+                format!(
+                    "partition {p} of topic {} does not exist (it has {count} partitions)",
+                    record.topic
+                ),
+            ))
+        }
+    }
+
+    /// Appends to the partition's open batch, opening one if needed.
+    fn append(
+        &mut self,
+        topic_idx: usize,
+        partition: i32,
+        mut msg: Msg,
+        now: Instant,
+    ) -> (Arc<Completion>, u32) {
+        let cfg = &self.cfg;
+        let t = &mut self.topics[topic_idx];
+        let name = &t.name;
+        let pq = &mut t.partitions[partition as usize];
+        let fits = match pq.batches.back() {
+            Some(b) => {
+                !b.sealed
+                    && b.msgs.len() < cfg.batch_num_messages
+                    && (b.msgs.is_empty() || b.bytes + msg.size <= cfg.batch_size)
+            }
+            None => false,
+        };
+        if !fits {
+            self.wake_events += 1;
+            if let Some(b) = pq.batches.back_mut() {
+                b.sealed = true;
+            }
+            let cap = pq.last_batch_len.max(8).min(cfg.batch_num_messages.max(1));
+            pq.batches.push_back(Batch {
+                topic: name.clone(),
+                topic_idx,
+                partition,
+                msgs: Vec::with_capacity(cap),
+                bytes: 0,
+                first_msgid: pq.next_msgid,
+                created: now,
+                maybe_persisted: false,
+                deadline: deadline(msg.enqueued, cfg.message_timeout),
+                completion: Completion::new(),
+                attempts: 0,
+                retry_at: None,
+                sealed: false,
+                encoded: None,
+            });
+        }
+        pq.next_msgid += 1;
+        let b = pq.batches.back_mut().expect("a batch was just ensured");
+        let index = b.msgs.len() as u32;
+        b.bytes += msg.size;
+        let completion = match msg.own.take() {
+            Some(own) => {
+                msg.own = Some(own.clone());
+                own
+            }
+            None => b.completion.clone(),
+        };
+        let own_slot = msg.own.is_some();
+        b.msgs.push(msg);
+        if b.msgs.len() >= cfg.batch_num_messages || b.bytes >= cfg.batch_size {
+            b.sealed = true;
+            self.wake_events += 1;
+        }
+        (completion, if own_slot { 0 } else { index })
+    }
+
+    /// Metadata for `topic`: its partitions' leaders (`None`: no leader now),
+    /// or `Err` with the broker's error when the topic does not exist.
+    /// Records waiting for the topic are partitioned now.
+    pub(crate) fn set_topic(
+        &mut self,
+        topic: &str,
+        leaders: Result<Vec<Option<i32>>, ErrorCode>,
+        now: Instant,
+    ) {
+        let Some(topic_idx) = self.topics.get_index_of(topic) else {
+            return;
+        };
+        match leaders {
+            Err(code) => {
+                self.topics[topic_idx].missing = Some(code);
+            }
+            Ok(leaders) if leaders.is_empty() => {
+                self.topics[topic_idx].missing = Some(ErrorCode::UnknownTopicOrPartition);
+            }
+            Ok(leaders) => {
+                let t = &mut self.topics[topic_idx];
+                t.missing = None;
+                for (i, l) in leaders.iter().enumerate() {
+                    match t.partitions.get_mut(i) {
+                        Some(pq) => pq.leader = *l,
+                        None => t.partitions.push(PartitionQueue::new(*l)),
+                    }
+                }
+                // Partition counts only grow in Kafka; a shrink is ignored.
+                let pending = std::mem::take(&mut t.unassigned);
+                let count = t.partitions.len() as i32;
+                for u in pending {
+                    let p = match u.partition {
+                        Some(p) if (0..count).contains(&p) => p,
+                        Some(p) => {
+                            self.fail_single(
+                                topic_idx,
+                                u,
+                                Error::new(
+                                    ErrorCode::UnknownPartition,
+                                    format!("partition {p} of topic {topic} does not exist (it has {count} partitions)"),
+                                ),
+                                PersistenceStatus::NotPersisted,
+                            );
+                            continue;
+                        }
+                        None => {
+                            let key = u.msg.key.as_deref();
+                            let choice = match &self.user_partitioner {
+                                Some(up) => Choice::Partition(up.partition(topic, key, count)),
+                                None => self.cfg.partitioner.choose(key, count),
+                            };
+                            match choice {
+                                Choice::Partition(p) if (0..count).contains(&p) => p,
+                                Choice::Partition(_) | Choice::Random => {
+                                    self.rng.below(count as u32) as i32
+                                }
+                                Choice::Spread => {
+                                    let linger = self.cfg.sticky_linger;
+                                    self.topics[topic_idx].sticky.pick(
+                                        now,
+                                        linger,
+                                        count,
+                                        &mut self.rng,
+                                    )
+                                }
+                            }
+                        }
+                    };
+                    self.append(topic_idx, p, u.msg, now);
+                }
+            }
+        }
+    }
+
+    /// Records a failed record that never joined a batch; it is reported by
+    /// the next [`take_done`](Self::take_done).
+    fn fail_single(
+        &mut self,
+        topic_idx: usize,
+        u: Unassigned,
+        error: Error,
+        status: PersistenceStatus,
+    ) {
+        self.queued_msgs -= 1;
+        self.queued_bytes -= u.msg.size;
+        self.txerrs += 1;
+        let topic = self.topics[topic_idx].name.clone();
+        self.pending_done.push(Done::Single {
+            topic,
+            partition: u.partition,
+            msg: u.msg,
+            outcome: BatchOutcome::Failed { error, status },
+        });
+    }
+}
+
+impl Accumulator {
+    /// Reports produced since the last call, to be completed (with
+    /// [`complete`]) after the lock is released.
+    pub(crate) fn take_done(&mut self) -> Vec<Done> {
+        std::mem::take(&mut self.pending_done)
+    }
+
+    fn is_ready(&self, b: &Batch, queue_len: usize, now: Instant) -> bool {
+        if b.retry_at.is_some_and(|t| now < t) {
+            return false;
+        }
+        b.sealed
+            || queue_len > 1
+            || self.flushing > 0
+            || b.msgs.len() >= self.cfg.batch_num_messages
+            || now >= b.created + self.cfg.linger
+    }
+
+    /// Takes every ready batch (one per partition) of every broker that has
+    /// a free in-flight slot and for which `can_send` says a connection is
+    /// usable, one job per broker; partitions are visited in rotating order
+    /// so none starves when requests fill up.
+    pub(crate) fn drain(
+        &mut self,
+        now: Instant,
+        can_send: impl Fn(i32) -> bool,
+    ) -> Vec<ProduceJob> {
+        let mut per_broker: Vec<(i32, Vec<(usize, usize)>)> = Vec::new();
+        let strict_order = self.cfg.max_in_flight <= 1;
+        for (ti, t) in self.topics.values().enumerate() {
+            for (pi, pq) in t.partitions.iter().enumerate() {
+                let (Some(leader), Some(front)) = (pq.leader, pq.batches.front()) else {
+                    continue;
+                };
+                if strict_order && pq.in_flight > 0 {
+                    continue;
+                }
+                if !self.is_ready(front, pq.batches.len(), now) {
+                    continue;
+                }
+                match per_broker.iter_mut().find(|(b, _)| *b == leader) {
+                    Some((_, v)) => v.push((ti, pi)),
+                    None => per_broker.push((leader, vec![(ti, pi)])),
+                }
+            }
+        }
+        let mut jobs = Vec::new();
+        let max_bytes = self.cfg.message_max_bytes.max(self.cfg.batch_size);
+        for (broker, mut parts) in per_broker {
+            let used = self.broker_in_flight.get(&broker).copied().unwrap_or(0);
+            if used >= self.cfg.max_in_flight || !can_send(broker) {
+                continue;
+            }
+            let n = parts.len();
+            parts.rotate_left(self.rotation % n);
+            let mut batches = Vec::with_capacity(n);
+            let mut bytes = 0usize;
+            for (ti, pi) in parts {
+                let pq = &mut self.topics[ti].partitions[pi];
+                let Some(front) = pq.batches.front() else {
+                    continue;
+                };
+                // Bound the request: at least one batch, then up to ~16 batches' worth.
+                if !batches.is_empty() && bytes + front.bytes > max_bytes.saturating_mul(16) {
+                    break;
+                }
+                let mut b = pq.batches.pop_front().expect("front exists");
+                b.sealed = true;
+                b.retry_at = None;
+                b.attempts += 1;
+                pq.in_flight += 1;
+                pq.last_batch_len = b.msgs.len().max(pq.last_batch_len / 2);
+                bytes += b.bytes;
+                self.inflight_msgs += b.msgs.len();
+                batches.push(b);
+            }
+            if batches.is_empty() {
+                continue;
+            }
+            *self.broker_in_flight.entry(broker).or_insert(0) += 1;
+            let id = self.next_job;
+            self.next_job += 1;
+            jobs.push(ProduceJob {
+                id,
+                broker,
+                batches,
+            });
+        }
+        self.rotation = self.rotation.wrapping_add(1);
+        jobs
+    }
+
+    /// Records the encoded size of a batch sent to `broker` (statistics).
+    pub(crate) fn on_batch_sent(&mut self, broker: i32, b: &Batch, encoded_len: usize) {
+        let t = &mut self.topics[b.topic_idx];
+        t.batchsize.record(encoded_len as u64);
+        t.batchcnt.record(b.msgs.len() as u64);
+        let bs = &mut self.broker_entry(broker).0;
+        bs.txbytes += encoded_len as u64;
+    }
+
+    fn broker_entry(&mut self, broker: i32) -> &mut (BrokerStats, Histogram) {
+        self.brokers.entry(broker).or_insert_with(|| {
+            (
+                BrokerStats {
+                    nodeid: broker,
+                    ..BrokerStats::default()
+                },
+                Histogram::default(),
+            )
+        })
+    }
+
+    /// The outcome of a job: `results` holds one entry per batch, in the
+    /// job's order (`Err` for a request-level failure such as a transport
+    /// error or timeout). `rtt` is the request's round trip when it had one.
+    pub(crate) fn on_response(
+        &mut self,
+        job: ProduceJob,
+        results: Vec<Result<PartitionResult, Error>>,
+        rtt: Option<Duration>,
+        now: Instant,
+    ) {
+        let broker = job.broker;
+        if let Some(n) = self.broker_in_flight.get_mut(&broker) {
+            *n = n.saturating_sub(1);
+        }
+        {
+            let (bs, h) = self.broker_entry(broker);
+            bs.tx += 1;
+            if let Some(rtt) = rtt {
+                h.record(rtt.as_micros() as u64);
+            }
+        }
+        let mut results = results.into_iter();
+        for mut b in job.batches {
+            let res = results.next().unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorCode::BadMsg,
+                    format!(
+                        "ProduceResponse has no result for {} [{}]",
+                        b.topic, b.partition
+                    ),
+                ))
+            });
+            let t = &mut self.topics[b.topic_idx];
+            let pq = &mut t.partitions[b.partition as usize];
+            pq.in_flight = pq.in_flight.saturating_sub(1);
+            self.inflight_msgs = self.inflight_msgs.saturating_sub(b.msgs.len());
+            let error = match res {
+                Ok(r) if r.error == ErrorCode::NoError => {
+                    let partition = b.partition;
+                    self.finish(
+                        b,
+                        BatchOutcome::Delivered {
+                            partition,
+                            base_offset: r.base_offset,
+                            log_append_time: r.log_append_time,
+                        },
+                    );
+                    continue;
+                }
+                Ok(r) => {
+                    let mut e = Error::new(
+                        r.error,
+                        match r.message {
+                            Some(m) => format!("{} [{}]: {m}", b.topic, b.partition),
+                            None => format!("{} [{}]", b.topic, b.partition),
+                        },
+                    );
+                    if r.error == ErrorCode::MsgSizeTooLarge {
+                        e = e.with_retriable(false);
+                    }
+                    e
+                }
+                Err(e) => e,
+            };
+            if possibly_persisted(error.code()) {
+                b.maybe_persisted = true;
+            }
+            if is_leader_error(error.code()) {
+                pq.leader = None;
+                self.metadata_wanted = true;
+            }
+            let retriable = error.is_retriable() && self.cfg.acks != 0;
+            let expired = b.deadline.is_some_and(|d| now >= d);
+            if retriable && !expired && b.attempts <= self.cfg.retries {
+                self.broker_entry(broker).0.txretries += 1;
+                b.retry_at = Some(now + self.cfg.backoff(b.attempts));
+                let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+                let pos = pq
+                    .batches
+                    .iter()
+                    .position(|x| x.first_msgid > b.first_msgid)
+                    .unwrap_or(pq.batches.len());
+                pq.batches.insert(pos, b);
+                continue;
+            }
+            self.broker_entry(broker).0.txerrs += 1;
+            let status = if b.maybe_persisted {
+                PersistenceStatus::PossiblyPersisted
+            } else {
+                PersistenceStatus::NotPersisted
+            };
+            let error = if retriable && expired {
+                Error::new(
+                    ErrorCode::MsgTimedOut,
+                    format!(
+                        "{} [{}]: message.timeout.ms expired in flight (last error: {error})",
+                        b.topic, b.partition
+                    ),
+                )
+            } else {
+                error
+            };
+            self.finish(b, BatchOutcome::Failed { error, status });
+        }
+    }
+
+    /// Accounts a finished batch and queues its report.
+    fn finish(&mut self, b: Batch, mut outcome: BatchOutcome) {
+        if let BatchOutcome::Delivered { partition, .. } = &mut outcome {
+            *partition = b.partition;
+        }
+        let n = b.msgs.len();
+        self.queued_msgs -= n;
+        self.queued_bytes -= b.bytes;
+        match outcome {
+            BatchOutcome::Delivered { .. } => {
+                self.txmsgs += n as u64;
+                self.txmsg_bytes += b.bytes as u64;
+            }
+            BatchOutcome::Failed { .. } => self.txerrs += n as u64,
+        }
+        self.pending_done.push(Done::Batch(b, outcome));
+    }
+
+    /// Fails records whose `message.timeout.ms` passed while queued, and
+    /// records of topics that stayed unknown past
+    /// `topic.metadata.propagation.max.ms`.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        let propagation = self.cfg.topic_propagation_max;
+        for ti in 0..self.topics.len() {
+            // Batches: scan the whole queue, retried batches may sit in front.
+            loop {
+                let t = &mut self.topics[ti];
+                let found = t.partitions.iter_mut().find_map(|pq| {
+                    let i = pq
+                        .batches
+                        .iter()
+                        .position(|b| b.deadline.is_some_and(|d| now >= d))?;
+                    pq.batches.remove(i)
+                });
+                let Some(b) = found else { break };
+                let status = if b.maybe_persisted {
+                    PersistenceStatus::PossiblyPersisted
+                } else {
+                    PersistenceStatus::NotPersisted
+                };
+                let msg = format!(
+                    "{} [{}]: message.timeout.ms expired in queue ({} attempts)",
+                    b.topic, b.partition, b.attempts
+                );
+                self.finish(
+                    b,
+                    BatchOutcome::Failed {
+                        error: Error::new(ErrorCode::MsgTimedOut, msg),
+                        status,
+                    },
+                );
+            }
+            let t = &mut self.topics[ti];
+            if t.unassigned.is_empty() {
+                continue;
+            }
+            let unknown = t.missing.is_some() && now >= t.first_wanted + propagation;
+            let timeout = self.cfg.message_timeout;
+            let pending = std::mem::take(&mut t.unassigned);
+            let name = t.name.clone();
+            for u in pending {
+                if unknown {
+                    let e = Error::new(
+                        ErrorCode::UnknownTopic,
+                        format!("topic {name} does not exist (waited topic.metadata.propagation.max.ms={} ms)", propagation.as_millis()),
+                    );
+                    self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
+                } else if deadline(u.msg.enqueued, timeout).is_some_and(|d| now >= d) {
+                    let e = Error::new(
+                        ErrorCode::MsgTimedOut,
+                        format!("topic {name}: message.timeout.ms expired waiting for metadata"),
+                    );
+                    self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
+                } else {
+                    self.topics[ti].unassigned.push_back(u);
+                }
+            }
+        }
+    }
+
+    /// When something next becomes due (a linger, a backoff, a timeout).
+    pub(crate) fn next_wakeup(&self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        let strict_order = self.cfg.max_in_flight <= 1;
+        for t in self.topics.values() {
+            if !t.unassigned.is_empty() {
+                at(t.first_wanted + self.cfg.topic_propagation_max);
+                if let Some(d) = t
+                    .unassigned
+                    .front()
+                    .and_then(|u| deadline(u.msg.enqueued, self.cfg.message_timeout))
+                {
+                    at(d);
+                }
+            }
+            for pq in &t.partitions {
+                for b in &pq.batches {
+                    if let Some(d) = b.deadline {
+                        at(d);
+                    }
+                }
+                let Some(front) = pq.batches.front() else {
+                    continue;
+                };
+                if pq.leader.is_none() || (strict_order && pq.in_flight > 0) {
+                    continue;
+                }
+                if let Some(r) = front.retry_at {
+                    at(r);
+                } else if !self.is_ready(front, pq.batches.len(), now) {
+                    at(front.created + self.cfg.linger);
+                }
+            }
+        }
+        next.map(|n| n.max(now))
+    }
+
+    /// Topics that need (fresh) metadata: unknown ones, ones with leaderless
+    /// partitions, or all after a leader error. Clears the request flag.
+    pub(crate) fn metadata_topics(&mut self, all: bool) -> Vec<Arc<str>> {
+        let forced = std::mem::take(&mut self.metadata_wanted);
+        self.topics
+            .values()
+            .filter(|t| {
+                all || forced
+                    || t.partitions.is_empty()
+                    || t.partitions.iter().any(|p| p.leader.is_none())
+            })
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// Whether some topic lacks metadata (the sender then refreshes often).
+    pub(crate) fn metadata_incomplete(&self) -> bool {
+        self.metadata_wanted
+            || self
+                .topics
+                .values()
+                .any(|t| t.partitions.is_empty() || t.partitions.iter().any(|p| p.leader.is_none()))
+    }
+
+    /// The partition count of a known topic.
+    pub(crate) fn partition_count(&self, topic: &str) -> Option<usize> {
+        self.topics
+            .get(topic)
+            .map(|t| t.partitions.len())
+            .filter(|n| *n > 0)
+    }
+
+    /// Makes every batch ready at once while `flushing` is raised.
+    pub(crate) fn set_flushing(&mut self, on: bool) {
+        if on {
+            self.flushing += 1;
+        } else {
+            self.flushing = self.flushing.saturating_sub(1);
+        }
+    }
+
+    /// Fails every queued record (`PurgeQueue`) and, when `in_flight`, asks
+    /// the sender to fail what is in flight (`PurgeInflight`).
+    pub(crate) fn purge(&mut self, queued: bool, in_flight: bool) {
+        if in_flight {
+            self.purge_in_flight = true;
+        }
+        if !queued {
+            return;
+        }
+        for ti in 0..self.topics.len() {
+            let t = &mut self.topics[ti];
+            let mut batches = Vec::new();
+            for pq in &mut t.partitions {
+                batches.extend(pq.batches.drain(..));
+            }
+            let unassigned = std::mem::take(&mut t.unassigned);
+            for b in batches {
+                let msg = format!("{} [{}]: purged from the queue", b.topic, b.partition);
+                let status = if b.maybe_persisted {
+                    PersistenceStatus::PossiblyPersisted
+                } else {
+                    PersistenceStatus::NotPersisted
+                };
+                self.finish(
+                    b,
+                    BatchOutcome::Failed {
+                        error: Error::new(ErrorCode::PurgeQueue, msg),
+                        status,
+                    },
+                );
+            }
+            for u in unassigned {
+                let e = Error::new(ErrorCode::PurgeQueue, "purged from the queue");
+                self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
+            }
+        }
+    }
+
+    /// Whether the sender must fail its in-flight jobs (clears the request).
+    pub(crate) fn take_purge_in_flight(&mut self) -> bool {
+        std::mem::take(&mut self.purge_in_flight)
+    }
+
+    /// A statistics snapshot.
+    pub(crate) fn stats(&self) -> ProducerStats {
+        let mut s = ProducerStats {
+            msg_cnt: self.queued_msgs as u64,
+            msg_size: self.queued_bytes as u64,
+            msg_max: self.cfg.queue_max_messages as u64,
+            msg_size_max: self.cfg.queue_max_bytes as u64,
+            inflight_cnt: self.inflight_msgs as u64,
+            txmsgs: self.txmsgs,
+            txmsg_bytes: self.txmsg_bytes,
+            txerrs: self.txerrs,
+            ..ProducerStats::default()
+        };
+        for (id, (b, h)) in &self.brokers {
+            let mut b = b.clone();
+            b.rtt = h.summary();
+            b.waitresp_cnt = self.broker_in_flight.get(id).copied().unwrap_or(0) as u64;
+            s.txbytes += b.txbytes;
+            s.brokers.insert(id.to_string(), b);
+        }
+        for t in self.topics.values() {
+            s.topics.insert(
+                t.name.to_string(),
+                TopicStats {
+                    topic: t.name.to_string(),
+                    batchsize: t.batchsize.summary(),
+                    batchcnt: t.batchcnt.summary(),
+                },
+            );
+        }
+        s
+    }
+}
+
+/// Delivers the reports of a finished batch or record: the per-batch slot,
+/// per-record slots and callbacks. Runs outside the accumulator's lock.
+pub(crate) fn complete(done: Done) {
+    match done {
+        Done::Batch(b, outcome) => {
+            let failed = matches!(outcome, BatchOutcome::Failed { .. });
+            let mut returned = Vec::new();
+            let partition = Some(b.partition);
+            for (i, mut m) in b.msgs.into_iter().enumerate() {
+                let cb = m.callback.take();
+                let own = m.own.take();
+                if cb.is_none() && own.is_none() {
+                    if failed {
+                        returned.push(Some(m.into_record(&b.topic, partition)));
+                    }
+                    continue;
+                }
+                if failed {
+                    returned.push(None);
+                }
+                let shifted = shift(&outcome, i as u32);
+                finish_msg(m, own, cb, &b.topic, partition, &shifted);
+            }
+            b.completion.complete(outcome, returned);
+        }
+        Done::Single {
+            topic,
+            partition,
+            mut msg,
+            outcome,
+        } => {
+            let cb = msg.callback.take();
+            let own = msg.own.take();
+            finish_msg(msg, own, cb, &topic, partition, &outcome);
+        }
+    }
+}
+
+/// The outcome as seen by record `index` of a batch, for a record with a
+/// slot of its own (index 0 there).
+fn shift(outcome: &BatchOutcome, index: u32) -> BatchOutcome {
+    match outcome {
+        BatchOutcome::Delivered {
+            partition,
+            base_offset,
+            log_append_time,
+        } => BatchOutcome::Delivered {
+            partition: *partition,
+            base_offset: if *base_offset < 0 {
+                -1
+            } else {
+                base_offset + i64::from(index)
+            },
+            log_append_time: *log_append_time,
+        },
+        other => other.clone(),
+    }
+}
+
+fn finish_msg(
+    m: Msg,
+    own: Option<Arc<Completion>>,
+    cb: Option<Callback>,
+    topic: &Arc<str>,
+    partition: Option<i32>,
+    outcome: &BatchOutcome,
+) {
+    use super::delivery::record_result;
+    let failed = matches!(outcome, BatchOutcome::Failed { .. });
+    let ts = m.timestamp;
+    match (cb, own) {
+        (Some(cb), own) => {
+            let mut rec = Some(m.into_record(topic, partition));
+            let r = record_result(outcome, topic, 0, ts, || rec.take());
+            if let Some(own) = own {
+                own.complete(outcome.clone(), Vec::new());
+            }
+            cb(r);
+        }
+        (None, Some(own)) => {
+            let returned = if failed {
+                vec![Some(m.into_record(topic, partition))]
+            } else {
+                Vec::new()
+            };
+            own.complete(outcome.clone(), returned);
+        }
+        (None, None) => {}
+    }
+}
+
+fn deadline(from: Instant, timeout: Duration) -> Option<Instant> {
+    if timeout.is_zero() {
+        None
+    } else {
+        from.checked_add(timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producer::delivery::DeliveryResult;
+    use std::sync::Mutex;
+
+    fn settings() -> Settings {
+        Settings {
+            linger: Duration::from_millis(5),
+            batch_num_messages: 3,
+            message_timeout: Duration::from_millis(1000),
+            ..Settings::default()
+        }
+    }
+
+    fn rec(i: u32) -> ProducerRecord {
+        ProducerRecord::new("t").value(format!("v{i}"))
+    }
+
+    fn ok(base: i64) -> Result<PartitionResult, Error> {
+        Ok(PartitionResult {
+            error: ErrorCode::NoError,
+            base_offset: base,
+            log_append_time: -1,
+            message: None,
+        })
+    }
+
+    fn kafka_err(code: ErrorCode) -> Result<PartitionResult, Error> {
+        Ok(PartitionResult {
+            error: code,
+            base_offset: -1,
+            log_append_time: -1,
+            message: None,
+        })
+    }
+
+    fn send(acc: &mut Accumulator, r: ProducerRecord, t: Instant) -> DeliveryFuture {
+        match acc.enqueue(r, None, t) {
+            Ok(f) => f,
+            Err((e, _)) => panic!("send refused: {e}"),
+        }
+    }
+
+    fn run_done(acc: &mut Accumulator) {
+        for d in acc.take_done() {
+            complete(d);
+        }
+    }
+
+    fn values(job: &ProduceJob) -> Vec<String> {
+        job.batches
+            .iter()
+            .flat_map(|b| b.msgs.iter())
+            .map(|m| String::from_utf8(m.value.as_ref().unwrap().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn records_wait_for_metadata_then_batch_by_count_and_linger() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        let futs: Vec<_> = (0..4)
+            .map(|i| send(&mut acc, rec(i).partition(0), t0))
+            .collect();
+        assert_eq!(acc.metadata_topics(false), vec![Arc::<str>::from("t")]);
+        assert!(acc.drain(t0, |_| true).is_empty(), "no leader known yet");
+        acc.set_topic("t", Ok(vec![Some(1), Some(2)]), t0);
+        // The first batch is full (3 records): ready before linger.
+        let jobs = acc.drain(t0, |_| true);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].broker, 1);
+        assert_eq!(values(&jobs[0]), ["v0", "v1", "v2"]);
+        // The 4th waits for linger.ms.
+        assert!(acc
+            .drain(t0 + Duration::from_millis(1), |_| true)
+            .is_empty());
+        assert_eq!(acc.next_wakeup(t0), Some(t0 + Duration::from_millis(5)));
+        let late = acc.drain(t0 + Duration::from_millis(5), |_| true);
+        assert_eq!(values(&late[0]), ["v3"]);
+        for job in jobs.into_iter().chain(late) {
+            let base = if job.batches[0].first_msgid == 1 {
+                10
+            } else {
+                13
+            };
+            acc.on_response(job, vec![ok(base)], Some(Duration::from_micros(50)), t0);
+        }
+        run_done(&mut acc);
+        let offsets: Vec<i64> = futs.into_iter().map(|f| f.wait().unwrap().offset).collect();
+        assert_eq!(offsets, [10, 11, 12, 13]);
+        assert_eq!(acc.outstanding(), 0);
+        let st = acc.stats();
+        assert_eq!(st.txmsgs, 4);
+        assert_eq!(st.brokers["1"].rtt.cnt, 2);
+    }
+
+    #[test]
+    fn one_request_per_broker_carries_every_ready_partition() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1), Some(1), Some(2)]), t0);
+        for p in 0..3 {
+            for i in 0..3 {
+                send(&mut acc, rec(i).partition(p), t0);
+            }
+        }
+        let jobs = acc.drain(t0, |_| true);
+        assert_eq!(jobs.len(), 2);
+        let b1 = jobs.iter().find(|j| j.broker == 1).unwrap();
+        let mut parts: Vec<i32> = b1.batches.iter().map(|b| b.partition).collect();
+        parts.sort();
+        assert_eq!(parts, [0, 1]);
+    }
+
+    #[test]
+    fn retriable_error_requeues_in_original_order_with_backoff() {
+        let t0 = Instant::now();
+        let mut cfg = settings();
+        cfg.max_in_flight = 1;
+        let mut acc = Accumulator::new(cfg, None);
+        send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let futs: Vec<_> = (1..6)
+            .map(|i| send(&mut acc, rec(i).partition(0), t0))
+            .collect();
+        let job = acc.drain(t0, |_| true).pop().unwrap();
+        assert_eq!(values(&job), ["v0", "v1", "v2"]);
+        // max.in.flight=1: nothing else for this partition until the answer.
+        assert!(acc
+            .drain(t0 + Duration::from_millis(10), |_| true)
+            .is_empty());
+        acc.on_response(
+            job,
+            vec![kafka_err(ErrorCode::NotLeaderOrFollower)],
+            None,
+            t0,
+        );
+        assert!(acc.metadata_incomplete(), "leader error asks for metadata");
+        acc.set_topic("t", Ok(vec![Some(2)]), t0);
+        // Backing off for retry.backoff.ms.
+        assert!(acc
+            .drain(t0 + Duration::from_millis(50), |_| true)
+            .is_empty());
+        let job = acc
+            .drain(t0 + Duration::from_millis(100), |_| true)
+            .pop()
+            .unwrap();
+        assert_eq!(job.broker, 2);
+        assert_eq!(
+            values(&job),
+            ["v0", "v1", "v2"],
+            "the retried batch goes first"
+        );
+        acc.on_response(job, vec![ok(0)], None, t0);
+        let job = acc
+            .drain(t0 + Duration::from_millis(100), |_| true)
+            .pop()
+            .unwrap();
+        assert_eq!(values(&job), ["v3", "v4", "v5"]);
+        acc.on_response(job, vec![ok(3)], None, t0);
+        run_done(&mut acc);
+        let offsets: Vec<i64> = futs.into_iter().map(|f| f.wait().unwrap().offset).collect();
+        assert_eq!(offsets, [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn permanent_error_fails_batch_not_persisted_and_returns_records() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let f = send(&mut acc, rec(1).partition(0), t0);
+        let job = acc
+            .drain(t0 + Duration::from_millis(5), |_| true)
+            .pop()
+            .unwrap();
+        acc.on_response(
+            job,
+            vec![kafka_err(ErrorCode::TopicAuthorizationFailed)],
+            None,
+            t0,
+        );
+        run_done(&mut acc);
+        let e = f.wait().unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::TopicAuthorizationFailed);
+        assert_eq!(e.status, PersistenceStatus::NotPersisted);
+        assert_eq!(e.record.unwrap().value_bytes().unwrap().as_ref(), b"v1");
+        assert_eq!(acc.stats().txerrs, 2);
+    }
+
+    #[test]
+    fn timeouts_in_queue_and_in_flight_have_their_status() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1), None]), t0);
+        let queued = send(&mut acc, rec(1).partition(1), t0);
+        let flying = send(&mut acc, rec(2).partition(0), t0);
+        let job = acc
+            .drain(t0 + Duration::from_millis(5), |_| true)
+            .pop()
+            .unwrap();
+        let t1 = t0 + Duration::from_millis(1000);
+        acc.expire(t1);
+        acc.on_response(
+            job,
+            vec![Err(Error::new(ErrorCode::TimedOut, "request timed out"))],
+            None,
+            t1,
+        );
+        run_done(&mut acc);
+        let q = queued.wait().unwrap_err();
+        assert_eq!(
+            (q.error.code(), q.status),
+            (ErrorCode::MsgTimedOut, PersistenceStatus::NotPersisted)
+        );
+        let f = flying.wait().unwrap_err();
+        assert_eq!(
+            (f.error.code(), f.status),
+            (ErrorCode::MsgTimedOut, PersistenceStatus::PossiblyPersisted)
+        );
+    }
+
+    #[test]
+    fn unknown_topic_fails_after_propagation_window() {
+        let t0 = Instant::now();
+        let mut cfg = settings();
+        cfg.topic_propagation_max = Duration::from_millis(200);
+        let mut acc = Accumulator::new(cfg, None);
+        let f = send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Err(ErrorCode::UnknownTopicOrPartition), t0);
+        acc.expire(t0 + Duration::from_millis(100));
+        assert_eq!(acc.outstanding(), 1);
+        acc.expire(t0 + Duration::from_millis(200));
+        run_done(&mut acc);
+        let e = f.wait().unwrap_err();
+        assert_eq!(
+            (e.error.code(), e.status),
+            (ErrorCode::UnknownTopic, PersistenceStatus::NotPersisted)
+        );
+        assert_eq!(acc.outstanding(), 0);
+    }
+
+    #[test]
+    fn queue_limits_and_size_limit_refuse_at_send() {
+        let t0 = Instant::now();
+        let mut cfg = settings();
+        cfg.queue_max_messages = 2;
+        cfg.message_max_bytes = 1000;
+        let mut acc = Accumulator::new(cfg, None);
+        let big = ProducerRecord::new("t").value(vec![0u8; 2000]);
+        let (e, _) = acc.enqueue(big, None, t0).unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::MsgSizeTooLarge);
+        assert_eq!(e.record.value_bytes().unwrap().len(), 2000);
+        let _a = send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let (e, _) = acc.enqueue(rec(3).partition(7), None, t0).unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::UnknownPartition);
+        let _b = send(&mut acc, rec(1), t0);
+        let (e, _) = acc.enqueue(rec(2), None, t0).unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::QueueFull);
+        assert_eq!(e.record.value_bytes().unwrap().as_ref(), b"v2");
+    }
+
+    #[test]
+    fn purge_and_callbacks() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        let seen: Arc<Mutex<Vec<DeliveryResult>>> = Arc::default();
+        let s2 = seen.clone();
+        assert!(acc
+            .enqueue(
+                rec(0),
+                Some(Box::new(move |r| s2.lock().unwrap().push(r))),
+                t0
+            )
+            .is_ok());
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let f = send(&mut acc, rec(1), t0);
+        acc.purge(true, true);
+        assert!(acc.take_purge_in_flight());
+        run_done(&mut acc);
+        assert_eq!(f.wait().unwrap_err().error.code(), ErrorCode::PurgeQueue);
+        let seen = seen.lock().unwrap();
+        let e = seen[0].as_ref().unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::PurgeQueue);
+        assert_eq!(
+            e.record.as_ref().unwrap().value_bytes().unwrap().as_ref(),
+            b"v0"
+        );
+        assert_eq!(acc.outstanding(), 0);
+    }
+
+    #[test]
+    fn acks0_reports_offset_minus_one_and_never_retries() {
+        let t0 = Instant::now();
+        let mut cfg = settings();
+        cfg.acks = 0;
+        let mut acc = Accumulator::new(cfg, None);
+        send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let f = send(&mut acc, rec(1), t0);
+        let job = acc
+            .drain(t0 + Duration::from_millis(5), |_| true)
+            .pop()
+            .unwrap();
+        acc.on_response(job, vec![ok(-1)], None, t0);
+        run_done(&mut acc);
+        assert_eq!(f.wait().unwrap().offset, -1);
+    }
+}

@@ -1,0 +1,349 @@
+//! The sender: the tokio task that moves the producer's bytes.
+//!
+//! It asks the accumulator for ready batches, encodes each batch once
+//! (records into one buffer, compression and CRC once per batch), builds one
+//! ProduceRequest per broker, keeps requests in flight, feeds responses,
+//! timeouts and metadata back to the accumulator and completes delivery
+//! reports outside the accumulator's lock. How bytes reach a broker is the
+//! [`Transport`]'s business (the cluster layer in production, a fake in tests).
+
+use super::accumulator::{complete, Accumulator, Batch, PartitionResult, ProduceJob};
+use crate::error::{Error, ErrorCode};
+use crate::record::{BatchBuilder, BatchFlags};
+use bytes::Bytes;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Metadata of one topic: each partition's leader, or the broker's error.
+pub(crate) type TopicLeaders = (Arc<str>, Result<Vec<Option<i32>>, ErrorCode>);
+
+/// How the sender reaches brokers.
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// Leaders of `topics`' partitions.
+    fn metadata(&self, topics: Vec<Arc<str>>) -> BoxFuture<Result<Vec<TopicLeaders>, Error>>;
+
+    /// Sends a ProduceRequest to `broker`; `Ok(None)` for acks=0 once the
+    /// request is written.
+    fn produce(
+        &self,
+        broker: i32,
+        request: ProduceRequest,
+    ) -> BoxFuture<Result<Option<ProduceResponse>, Error>>;
+
+    /// Whether requests to `broker` can go out now (known, not backing off).
+    fn can_send(&self, _broker: i32) -> bool {
+        true
+    }
+}
+
+/// State shared by the producer handles and the sender task.
+pub(crate) struct Shared {
+    pub acc: Mutex<Accumulator>,
+    /// Wakes the sender: new batch, flush, purge, shutdown.
+    pub wake: Notify,
+    /// Threads blocked in `send_blocking` / `flush` wait here.
+    pub changed: Condvar,
+    /// Async senders waiting for queue space wait here.
+    pub space: Notify,
+    /// How many threads or tasks wait on `changed` / `space`.
+    pub waiters: AtomicUsize,
+    pub shutdown: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(acc: Accumulator) -> Self {
+        Shared {
+            acc: Mutex::new(acc),
+            wake: Notify::new(),
+            changed: Condvar::new(),
+            space: Notify::new(),
+            waiters: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Accumulator> {
+        self.acc.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Completes reports taken from the accumulator and tells waiters.
+    fn finish(&self, dones: Vec<super::accumulator::Done>) {
+        if dones.is_empty() {
+            return;
+        }
+        for d in dones {
+            complete(d);
+        }
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            // Take the lock so a waiter between its check and its wait
+            // cannot miss the notification.
+            drop(self.lock());
+            self.changed.notify_all();
+            self.space.notify_waiters();
+        }
+    }
+}
+
+/// Encodes a batch's records into one RecordBatch (once; retries reuse it).
+fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, Error> {
+    if let Some(e) = &b.encoded {
+        return Ok(e.clone());
+    }
+    let base = b.msgs.first().map_or(0, |m| m.timestamp);
+    let mut builder = BatchBuilder::new(base, usize::MAX);
+    for m in &b.msgs {
+        if !builder.try_append(
+            m.timestamp,
+            m.key.as_deref(),
+            m.value.as_deref(),
+            &m.headers,
+        ) {
+            return Err(Error::new(
+                ErrorCode::MsgSizeTooLarge,
+                format!(
+                    "{} [{}]: a record field is too large to encode",
+                    b.topic, b.partition
+                ),
+            ));
+        }
+    }
+    let level = (acc_cfg.compression_level >= 0).then_some(acc_cfg.compression_level);
+    let encoded = builder.finish(acc_cfg.compression, level, BatchFlags::default())?;
+    let bytes = encoded.bytes();
+    b.encoded = Some(bytes.clone());
+    Ok(bytes)
+}
+
+/// Builds the ProduceRequest of a job; batches that failed to encode are
+/// reported in `failed` by position.
+fn build_request(
+    job: &mut ProduceJob,
+    cfg: &super::settings::Settings,
+    acc: &Mutex<Accumulator>,
+) -> (ProduceRequest, Vec<(usize, Error)>) {
+    let mut topics: Vec<TopicProduceData> = Vec::new();
+    let mut failed = Vec::new();
+    let mut sizes = Vec::with_capacity(job.batches.len());
+    for (i, b) in job.batches.iter_mut().enumerate() {
+        match encode(b, cfg) {
+            Ok(bytes) => {
+                sizes.push((i, bytes.len()));
+                let pd = PartitionProduceData::default()
+                    .with_index(b.partition)
+                    .with_records(Some(bytes));
+                match topics.iter_mut().find(|t| *t.name.0 == *b.topic) {
+                    Some(t) => t.partition_data.push(pd),
+                    None => topics.push(
+                        TopicProduceData::default()
+                            .with_name(TopicName(StrBytes::from_string(b.topic.to_string())))
+                            .with_partition_data(vec![pd]),
+                    ),
+                }
+            }
+            Err(e) => failed.push((i, e)),
+        }
+    }
+    {
+        let mut a = acc.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, len) in sizes {
+            a.on_batch_sent(job.broker, &job.batches[i], len);
+        }
+    }
+    let req = ProduceRequest::default()
+        .with_acks(cfg.acks)
+        .with_timeout_ms(cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32)
+        .with_topic_data(topics);
+    (req, failed)
+}
+
+/// Matches a response's partitions to the job's batches.
+fn results_for(
+    job: &ProduceJob,
+    resp: Option<ProduceResponse>,
+    failed: &[(usize, Error)],
+) -> Vec<Result<PartitionResult, Error>> {
+    let mut out: Vec<Result<PartitionResult, Error>> = job
+        .batches
+        .iter()
+        .map(|b| match &resp {
+            None => Ok(PartitionResult {
+                error: ErrorCode::NoError,
+                base_offset: -1,
+                log_append_time: -1,
+                message: None,
+            }),
+            Some(r) => r
+                .responses
+                .iter()
+                .filter(|t| *t.name.0 == *b.topic)
+                .flat_map(|t| t.partition_responses.iter())
+                .find(|p| p.index == b.partition)
+                .map(|p| PartitionResult {
+                    error: ErrorCode::from_kafka(p.error_code),
+                    base_offset: p.base_offset,
+                    log_append_time: p.log_append_time_ms,
+                    message: p.error_message.as_ref().map(|m| m.to_string()),
+                })
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::BadMsg,
+                        format!("ProduceResponse lacks {} [{}]", b.topic, b.partition),
+                    )
+                }),
+        })
+        .collect();
+    for (i, e) in failed {
+        out[*i] = Err(e.clone().with_retriable(false));
+    }
+    out
+}
+
+/// The sender task. Returns when the producer shuts down, after failing
+/// whatever is left.
+pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
+    let cfg = shared.lock().settings().clone();
+    let mut in_flight: HashMap<u64, (ProduceJob, Vec<(usize, Error)>)> = HashMap::new();
+    let mut requests: JoinSet<(u64, Result<Option<ProduceResponse>, Error>, Duration)> =
+        JoinSet::new();
+    let mut metadata: JoinSet<Result<Vec<TopicLeaders>, Error>> = JoinSet::new();
+    let mut next_metadata = Instant::now();
+    let mut last_full_metadata = Instant::now();
+    const METADATA_REFRESH: Duration = Duration::from_secs(300);
+    let metadata_retry = cfg.retry_backoff.max(Duration::from_millis(10));
+    loop {
+        if shared.shutdown.load(Ordering::Acquire) {
+            break;
+        }
+        let now = Instant::now();
+        let (jobs, want_meta, purge, next, dones) = {
+            let mut acc = shared.lock();
+            acc.expire(now);
+            let purge = acc.take_purge_in_flight();
+            let full = now.duration_since(last_full_metadata) >= METADATA_REFRESH;
+            let want_meta = if metadata.is_empty()
+                && ((acc.metadata_incomplete() && now >= next_metadata) || full)
+            {
+                if full {
+                    last_full_metadata = now;
+                }
+                let topics = acc.metadata_topics(full);
+                (!topics.is_empty()).then_some(topics)
+            } else {
+                None
+            };
+            let jobs = acc.drain(now, |b| transport.can_send(b));
+            let next = acc.next_wakeup(now);
+            (jobs, want_meta, purge, next, acc.take_done())
+        };
+        shared.finish(dones);
+        if purge {
+            let mut acc = shared.lock();
+            for (_, (job, _)) in in_flight.drain() {
+                let n = job.batches.len();
+                let e = Error::new(ErrorCode::PurgeInflight, "purged while in flight");
+                acc.on_response(job, vec![Err(e); n], None, now);
+            }
+            let dones = acc.take_done();
+            drop(acc);
+            shared.finish(dones);
+        }
+        if let Some(topics) = want_meta {
+            next_metadata = now + metadata_retry;
+            metadata.spawn(transport.metadata(topics));
+        }
+        for mut job in jobs {
+            let (req, failed) = build_request(&mut job, &cfg, &shared.acc);
+            let id = job.id;
+            let broker = job.broker;
+            let timeout = cfg.request_timeout + Duration::from_millis(500);
+            let fut = if req.topic_data.is_empty() {
+                None
+            } else {
+                Some(transport.produce(broker, req))
+            };
+            in_flight.insert(id, (job, failed));
+            requests.spawn(async move {
+                let start = Instant::now();
+                let r = match fut {
+                    None => Ok(None),
+                    Some(f) => match tokio::time::timeout(timeout, f).await {
+                        Ok(r) => r,
+                        Err(_) => Err(Error::new(
+                            ErrorCode::TimedOut,
+                            format!("ProduceRequest to broker {broker} timed out"),
+                        )),
+                    },
+                };
+                (id, r, start.elapsed())
+            });
+        }
+        let sleep_until = next.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let sleep_until = if metadata.is_empty() && next_metadata > Instant::now() {
+            sleep_until.min(next_metadata)
+        } else {
+            sleep_until
+        };
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep_until(sleep_until.into()) => {}
+            Some(r) = requests.join_next(), if !requests.is_empty() => {
+                let mut batch = vec![r];
+                // Take every response already there under one lock.
+                while let Some(r) = requests.try_join_next() {
+                    batch.push(r);
+                }
+                let now = Instant::now();
+                let mut acc = shared.lock();
+                for r in batch {
+                    let Ok((id, result, rtt)) = r else { continue };
+                    let Some((job, failed)) = in_flight.remove(&id) else { continue };
+                    let (results, rtt) = match result {
+                        Ok(resp) => (results_for(&job, resp, &failed), Some(rtt)),
+                        Err(e) => (vec![Err(e); job.batches.len()], None),
+                    };
+                    acc.on_response(job, results, rtt, now);
+                }
+                let dones = acc.take_done();
+                drop(acc);
+                shared.finish(dones);
+            }
+            Some(r) = metadata.join_next(), if !metadata.is_empty() => {
+                if let Ok(Ok(topics)) = r {
+                    let now = Instant::now();
+                    let mut acc = shared.lock();
+                    for (t, leaders) in topics {
+                        acc.set_topic(&t, leaders, now);
+                    }
+                    let dones = acc.take_done();
+                    drop(acc);
+                    shared.finish(dones);
+                }
+            }
+        }
+    }
+    // Shutting down: fail what is left so no report is lost.
+    let mut acc = shared.lock();
+    acc.purge(true, false);
+    for (_, (job, _)) in in_flight.drain() {
+        let n = job.batches.len();
+        let e = Error::new(ErrorCode::PurgeInflight, "producer closed while in flight");
+        acc.on_response(job, vec![Err(e); n], None, Instant::now());
+    }
+    let dones = acc.take_done();
+    drop(acc);
+    shared.finish(dones);
+    requests.abort_all();
+    metadata.abort_all();
+}

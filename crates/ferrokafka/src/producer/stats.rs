@@ -1,0 +1,242 @@
+//! Producer statistics: counters, per-topic batch histograms and per-broker
+//! request round-trip times, named as librdkafka's STATISTICS.md names them.
+//!
+//! Owns the [`Histogram`] (fixed log-linear buckets, no allocation per sample)
+//! and the serialisable snapshot [`ProducerStats`]. The accumulator and the
+//! sender update them; [`Producer::stats`](super::Producer::stats) reads them.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Sub-buckets per power of two: relative error about 1/16.
+const SUB: usize = 16;
+const BUCKETS: usize = 64 * SUB;
+
+/// A fixed-size histogram of non-negative integer samples with about 6%
+/// relative precision.
+#[derive(Clone)]
+pub(crate) struct Histogram {
+    counts: Box<[u64; BUCKETS]>,
+    cnt: u64,
+    sum: u64,
+    min: u64,
+    max: u64,
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Histogram")
+            .field("cnt", &self.cnt)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            cnt: 0,
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+}
+
+fn bucket_of(v: u64) -> usize {
+    if v < SUB as u64 {
+        return v as usize;
+    }
+    let log = 63 - v.leading_zeros() as usize; // >= 4
+    let shift = log - 4;
+    let sub = ((v >> shift) as usize) & (SUB - 1);
+    ((log - 3) * SUB + sub).min(BUCKETS - 1)
+}
+
+fn bucket_value(b: usize) -> u64 {
+    if b < SUB {
+        return b as u64;
+    }
+    let log = b / SUB + 3;
+    let sub = (b % SUB) as u64;
+    let shift = log - 4;
+    // Middle of the bucket.
+    ((SUB as u64 + sub) << shift) + ((1u64 << shift) >> 1)
+}
+
+impl Histogram {
+    /// Records one sample.
+    pub(crate) fn record(&mut self, v: u64) {
+        self.counts[bucket_of(v)] += 1;
+        self.cnt += 1;
+        self.sum = self.sum.saturating_add(v);
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+
+    /// The value at quantile `q` (0..=1), 0 when empty.
+    pub(crate) fn quantile(&self, q: f64) -> u64 {
+        if self.cnt == 0 {
+            return 0;
+        }
+        let rank = ((q * self.cnt as f64).ceil() as u64).clamp(1, self.cnt);
+        let mut seen = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return bucket_value(b).clamp(self.min, self.max);
+            }
+        }
+        self.max
+    }
+
+    /// Adds another histogram's samples.
+    #[cfg(test)]
+    pub(crate) fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a += b;
+        }
+        self.cnt += other.cnt;
+        self.sum = self.sum.saturating_add(other.sum);
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// A serialisable summary.
+    pub(crate) fn summary(&self) -> HistogramStats {
+        HistogramStats {
+            min: if self.cnt == 0 { 0 } else { self.min },
+            max: self.max,
+            avg: self.sum.checked_div(self.cnt).unwrap_or(0),
+            sum: self.sum,
+            cnt: self.cnt,
+            p50: self.quantile(0.50),
+            p75: self.quantile(0.75),
+            p90: self.quantile(0.90),
+            p95: self.quantile(0.95),
+            p99: self.quantile(0.99),
+            p99_99: self.quantile(0.9999),
+        }
+    }
+}
+
+/// A histogram summary, as librdkafka's statistics window objects.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct HistogramStats {
+    /// Smallest sample.
+    pub min: u64,
+    /// Largest sample.
+    pub max: u64,
+    /// Mean.
+    pub avg: u64,
+    /// Sum of samples.
+    pub sum: u64,
+    /// Number of samples.
+    pub cnt: u64,
+    /// Median.
+    pub p50: u64,
+    /// 75th percentile.
+    pub p75: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.99th percentile.
+    pub p99_99: u64,
+}
+
+/// Statistics of one broker connection as the producer sees it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BrokerStats {
+    /// Broker id.
+    pub nodeid: i32,
+    /// ProduceRequests sent.
+    pub tx: u64,
+    /// Bytes of record batches sent.
+    pub txbytes: u64,
+    /// ProduceRequests that failed (transport or request errors).
+    pub txerrs: u64,
+    /// Retried batches.
+    pub txretries: u64,
+    /// Requests waiting for a response.
+    pub waitresp_cnt: u64,
+    /// Request round-trip time in microseconds.
+    pub rtt: HistogramStats,
+}
+
+/// Statistics of one topic.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TopicStats {
+    /// Topic name.
+    pub topic: String,
+    /// Batch sizes in bytes (after compression).
+    pub batchsize: HistogramStats,
+    /// Records per batch.
+    pub batchcnt: HistogramStats,
+}
+
+/// A snapshot of the producer's statistics, serialisable to JSON with
+/// librdkafka's field names where librdkafka has the figure.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProducerStats {
+    /// Records in the producer (queued or in flight, not yet reported).
+    pub msg_cnt: u64,
+    /// Bytes of those records (keys, values, headers).
+    pub msg_size: u64,
+    /// `queue.buffering.max.messages`.
+    pub msg_max: u64,
+    /// `queue.buffering.max.kbytes` in bytes.
+    pub msg_size_max: u64,
+    /// Records in requests waiting for a response.
+    pub inflight_cnt: u64,
+    /// Records delivered (acknowledged, or written with acks=0).
+    pub txmsgs: u64,
+    /// Bytes of the records delivered (keys, values, headers).
+    pub txmsg_bytes: u64,
+    /// Bytes of record batches sent (including retries).
+    pub txbytes: u64,
+    /// Records whose delivery failed.
+    pub txerrs: u64,
+    /// Per broker id.
+    pub brokers: BTreeMap<String, BrokerStats>,
+    /// Per topic name.
+    pub topics: BTreeMap<String, TopicStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_within_bucket_precision() {
+        let mut h = Histogram::default();
+        for v in 1..=10_000u64 {
+            h.record(v);
+        }
+        let s = h.summary();
+        assert_eq!((s.min, s.max, s.cnt), (1, 10_000, 10_000));
+        for (q, want) in [(0.5, 5_000.0), (0.9, 9_000.0), (0.99, 9_900.0)] {
+            let got = h.quantile(q) as f64;
+            assert!((got - want).abs() / want < 0.07, "q{q}: {got} vs {want}");
+        }
+        assert_eq!(s.avg, 5_000);
+    }
+
+    #[test]
+    fn small_values_are_exact_and_merge_adds() {
+        let mut a = Histogram::default();
+        let mut b = Histogram::default();
+        a.record(3);
+        b.record(7);
+        b.record(u64::MAX);
+        a.merge(&b);
+        assert_eq!(a.quantile(0.0), 3);
+        assert_eq!(a.summary().cnt, 3);
+        assert_eq!(a.summary().max, u64::MAX);
+        assert_eq!(Histogram::default().summary().min, 0);
+    }
+}

@@ -1,0 +1,308 @@
+//! The producer's [`Transport`] over `net` connections: one produce
+//! connection per broker, Metadata requests on admin connections (bootstrap
+//! servers until brokers are known), broker addresses from the metadata.
+//!
+//! Connection handling itself (sockets, version negotiation, pipelining,
+//! reconnect backoff) is `net`'s; this module only routes.
+
+use super::sender::{BoxFuture, TopicLeaders, Transport};
+use super::settings::Settings;
+use crate::config::{ClientConfig, ClientRole, Config};
+use crate::error::{Error, ErrorCode, Result};
+use crate::net::{BrokerAddress, Connection, ConnectionKind, NetSettings};
+use bytes::BytesMut;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What `Producer::new` needs to start: validated settings and the pieces of
+/// the transport that need a runtime to start.
+pub(crate) struct Pending {
+    net: Arc<NetSettings>,
+    bootstrap: Vec<BrokerAddress>,
+    acks: i16,
+    auto_create: bool,
+}
+
+/// Validates `config` for a producer.
+pub(crate) fn from_config(config: &ClientConfig) -> Result<(Settings, Pending)> {
+    let c: Config = config.validate(ClientRole::Producer)?;
+    let settings = Settings::from_config(&c)?;
+    let mut bootstrap = Vec::new();
+    for s in c.get_list("metadata.broker.list") {
+        let a = BrokerAddress::parse(s).ok_or_else(|| {
+            Error::config(
+                "bootstrap.servers",
+                s,
+                "a comma-separated list of host:port",
+            )
+        })?;
+        bootstrap.push(a);
+    }
+    if bootstrap.is_empty() {
+        return Err(Error::new(
+            ErrorCode::InvalidArg,
+            "bootstrap.servers is not set: give at least one broker as host:port",
+        ));
+    }
+    let net = NetSettings {
+        client_id: c.get_str("client.id").to_string(),
+        request_timeout: c.get_duration("socket.timeout.ms"),
+        connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
+        max_in_flight: settings.max_in_flight,
+        receive_max: usize::try_from(c.get_i64("receive.message.max.bytes")).unwrap_or(usize::MAX),
+        reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
+        reconnect_backoff_max: c.get_duration("reconnect.backoff.max.ms"),
+        ..NetSettings::default()
+    };
+    let auto_create =
+        !c.is_set_explicitly("allow.auto.create.topics") || c.get_bool("allow.auto.create.topics");
+    Ok((
+        settings.clone(),
+        Pending {
+            net: Arc::new(net),
+            bootstrap,
+            acks: settings.acks,
+            auto_create,
+        },
+    ))
+}
+
+impl Pending {
+    /// Builds the transport; must run inside the runtime the connections
+    /// will live on.
+    pub(crate) fn connect(self) -> Result<Arc<dyn Transport>> {
+        let rt = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::new(ErrorCode::Fail, "the producer transport needs a runtime"))?;
+        let bootstrap = self
+            .bootstrap
+            .iter()
+            .map(|a| Connection::new(a.clone(), ConnectionKind::Admin, self.net.clone(), &rt))
+            .collect();
+        Ok(Arc::new(Arc::new(NetTransport {
+            net: self.net,
+            rt,
+            acks: self.acks,
+            auto_create: self.auto_create,
+            bootstrap,
+            next_meta: AtomicUsize::new(0),
+            brokers: Mutex::new(HashMap::new()),
+        })))
+    }
+}
+
+/// Encodes `req` at the broker's negotiated version of `key`, sends it and
+/// decodes the answer (`None` when `no_response`, for acks=0).
+async fn call<Req: Encodable, Resp: Decodable>(
+    conn: &Connection,
+    key: ApiKey,
+    req: &Req,
+    no_response: bool,
+) -> Result<Option<Resp>> {
+    let versions = conn.api_versions(None).await?;
+    let version = versions.require(key)?;
+    let mut buf = BytesMut::new();
+    req.encode(&mut buf, version).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidArg,
+            format!("cannot encode {key:?} v{version}: {e}"),
+        )
+    })?;
+    if no_response {
+        conn.send_raw_no_response(key, version, buf.freeze())?;
+        return Ok(None);
+    }
+    let mut body = conn.send_raw(key, version, buf.freeze(), None).await?;
+    Resp::decode(&mut body, version).map(Some).map_err(|e| {
+        Error::new(
+            ErrorCode::BadMsg,
+            format!(
+                "cannot decode {key:?} v{version} response from {}: {e}",
+                conn.address()
+            ),
+        )
+    })
+}
+
+struct BrokerConns {
+    addr: BrokerAddress,
+    produce: Connection,
+    admin: Connection,
+}
+
+struct NetTransport {
+    net: Arc<NetSettings>,
+    rt: tokio::runtime::Handle,
+    acks: i16,
+    auto_create: bool,
+    bootstrap: Vec<Connection>,
+    next_meta: AtomicUsize,
+    brokers: Mutex<HashMap<i32, BrokerConns>>,
+}
+
+impl NetTransport {
+    /// Connections to ask for metadata, in the order to try: known brokers
+    /// first (rotating), then the bootstrap servers.
+    fn metadata_candidates(&self) -> Vec<Connection> {
+        let start = self.next_meta.fetch_add(1, Ordering::Relaxed);
+        let mut v: Vec<Connection> = {
+            let b = self.brokers.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ids: Vec<&i32> = b.keys().collect();
+            ids.sort();
+            ids.iter().map(|id| b[id].admin.clone()).collect()
+        };
+        if !v.is_empty() {
+            let n = v.len();
+            v.rotate_left(start % n);
+        }
+        let mut boot = self.bootstrap.clone();
+        if !boot.is_empty() {
+            let n = boot.len();
+            boot.rotate_left(start % n);
+        }
+        v.extend(boot);
+        v
+    }
+
+    fn update_brokers(&self, list: &[(i32, BrokerAddress)]) {
+        let mut b = self.brokers.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, addr) in list {
+            if b.get(id).is_some_and(|c| c.addr == *addr) {
+                continue;
+            }
+            b.insert(
+                *id,
+                BrokerConns {
+                    addr: addr.clone(),
+                    produce: Connection::new(
+                        addr.clone(),
+                        ConnectionKind::Produce,
+                        self.net.clone(),
+                        &self.rt,
+                    ),
+                    admin: Connection::new(
+                        addr.clone(),
+                        ConnectionKind::Admin,
+                        self.net.clone(),
+                        &self.rt,
+                    ),
+                },
+            );
+        }
+    }
+}
+
+impl Transport for Arc<NetTransport> {
+    fn metadata(&self, topics: Vec<Arc<str>>) -> BoxFuture<Result<Vec<TopicLeaders>>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let req = MetadataRequest::default()
+                .with_topics(Some(
+                    topics
+                        .iter()
+                        .map(|t| {
+                            MetadataRequestTopic::default()
+                                .with_name(Some(TopicName(StrBytes::from_string(t.to_string()))))
+                        })
+                        .collect(),
+                ))
+                .with_allow_auto_topic_creation(this.auto_create);
+            let mut last = Error::new(ErrorCode::Transport, "no broker to ask for metadata");
+            for conn in this.metadata_candidates() {
+                let resp: MetadataResponse = match call(&conn, ApiKey::Metadata, &req, false).await
+                {
+                    Ok(Some(r)) => r,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        last = e;
+                        continue;
+                    }
+                };
+                let brokers: Vec<(i32, BrokerAddress)> = resp
+                    .brokers
+                    .iter()
+                    .filter_map(|b| {
+                        let port = u16::try_from(b.port).ok()?;
+                        Some((
+                            b.node_id.0,
+                            BrokerAddress {
+                                host: b.host.to_string(),
+                                port,
+                            },
+                        ))
+                    })
+                    .collect();
+                this.update_brokers(&brokers);
+                let out = resp
+                    .topics
+                    .iter()
+                    .filter_map(|t| {
+                        let name: Arc<str> = Arc::from(t.name.as_ref()?.0.as_str());
+                        let code = ErrorCode::from_kafka(t.error_code);
+                        if code != ErrorCode::NoError || t.partitions.is_empty() {
+                            let code = if code == ErrorCode::NoError {
+                                ErrorCode::UnknownTopicOrPartition
+                            } else {
+                                code
+                            };
+                            return Some((name, Err(code)));
+                        }
+                        let n = t
+                            .partitions
+                            .iter()
+                            .map(|p| p.partition_index)
+                            .max()
+                            .unwrap_or(-1)
+                            .saturating_add(1);
+                        // A partition count beyond any real cluster is a broken answer.
+                        if !(1..=1_000_000).contains(&n) {
+                            return Some((name, Err(ErrorCode::BadMsg)));
+                        }
+                        let mut leaders = vec![None; n as usize];
+                        for p in &t.partitions {
+                            if p.partition_index >= 0 && p.leader_id.0 >= 0 {
+                                leaders[p.partition_index as usize] = Some(p.leader_id.0);
+                            }
+                        }
+                        Some((name, Ok(leaders)))
+                    })
+                    .collect();
+                return Ok(out);
+            }
+            Err(last)
+        })
+    }
+
+    fn produce(
+        &self,
+        broker: i32,
+        request: ProduceRequest,
+    ) -> BoxFuture<Result<Option<ProduceResponse>>> {
+        let conn = {
+            let b = self.brokers.lock().unwrap_or_else(|p| p.into_inner());
+            b.get(&broker).map(|c| c.produce.clone())
+        };
+        let acks = self.acks;
+        Box::pin(async move {
+            let conn = conn.ok_or_else(|| {
+                Error::new(
+                    ErrorCode::Transport,
+                    format!("broker {broker} is not known"),
+                )
+            })?;
+            call(&conn, ApiKey::Produce, &request, acks == 0).await
+        })
+    }
+
+    fn can_send(&self, broker: i32) -> bool {
+        self.brokers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&broker)
+    }
+}
