@@ -49,7 +49,7 @@ fn table(out: &mut String, scope: Scope) {
             p.name(),
             p.applies_to().letter(),
             p.kind().type_name(),
-            cell(&range_text(p)),
+            cell(&p.range()),
             cell(p.default_value()),
             cell(&doc),
         );

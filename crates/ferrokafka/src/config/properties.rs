@@ -187,6 +187,11 @@ impl Property {
             .filter(move |a| a.target() == Some(self.name))
             .map(|a| a.name())
     }
+    /// The range or allowed values as shown in `CONFIGURATION.md`
+    /// (`1 .. 5`, `none, gzip`); empty for free text and lists.
+    pub fn range(&self) -> String {
+        super::markdown::range_text(self)
+    }
     /// The doc line with the status note, as `-X list` and
     /// `CONFIGURATION.md` show it.
     pub fn doc_line(&self) -> String {
