@@ -1,0 +1,51 @@
+//! Handlers of the data-plane and admin APIs (everything but the group and
+//! transaction coordinator), and the version ranges the mock serves.
+//!
+//! Ranges reach from the oldest version the `kafka-protocol` crate decodes
+//! (Kafka 4's floor) to the newest version real clients send; versions whose
+//! only additions are broker-to-broker fields are left out.
+
+pub(crate) mod admin;
+pub(crate) mod errors;
+pub(crate) mod fetch;
+pub(crate) mod metadata;
+pub(crate) mod offsets;
+pub(crate) mod produce;
+pub(crate) mod versions;
+
+use kafka_protocol::messages::{ApiKey, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+/// (API, min version, max version) served by this module.
+const SERVED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 12),
+    (ApiKey::Fetch, 4, 16),
+    (ApiKey::ListOffsets, 1, 10),
+    (ApiKey::Metadata, 0, 13),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::CreatePartitions, 0, 3),
+];
+
+/// The version range of `key` if this module serves it.
+pub(crate) fn versions(key: ApiKey) -> Option<(i16, i16)> {
+    SERVED
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, lo, hi)| (*lo, *hi))
+}
+
+/// Every API this module serves.
+pub(crate) fn served() -> Vec<(ApiKey, i16, i16)> {
+    SERVED.to_vec()
+}
+
+pub(crate) fn str_bytes(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+pub(crate) fn topic_name(s: &str) -> TopicName {
+    TopicName(str_bytes(s))
+}

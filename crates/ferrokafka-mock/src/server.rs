@@ -1,0 +1,314 @@
+//! The network side of each broker: its listener (closed while the broker is
+//! down), one task per connection, request framing, dispatch to the API
+//! handlers and the faults applied on the way (queued errors, round-trip
+//! delay, dropped responses, connections closed after N requests).
+//!
+//! Requests on one connection are served one at a time, in order, as a
+//! Kafka broker does; a malformed frame closes the connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::Decodable;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::watch;
+
+use crate::api;
+use crate::cluster::Shared;
+use crate::coordinator;
+
+/// What the connection does after a request.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Write this frame (size prefix included).
+    Respond(Bytes),
+    /// Send nothing (acks=0 produce, dropped response).
+    Silent,
+    /// Close the connection (malformed or unsupported request).
+    Close,
+}
+
+/// Binds a broker's listener on 127.0.0.1:`port` (0: any free port).
+pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    socket.listen(1024)
+}
+
+/// Runs one broker until `shutdown` fires: accepts while the broker is up,
+/// drops the listener (so connects are refused) while it is down.
+pub(crate) async fn run_broker(
+    shared: Arc<Shared>,
+    broker_id: i32,
+    first: TcpListener,
+    port: u16,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(up_tx) = shared.up_watch(broker_id) else {
+        return;
+    };
+    let mut up = up_tx.subscribe();
+    let mut listener = Some(first);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        if !*up.borrow_and_update() {
+            listener = None;
+            tokio::select! {
+                _ = up.changed() => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
+        let l = match listener.take() {
+            Some(l) => l,
+            None => match bind(port) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(broker_id, port, "mock broker cannot listen again: {e}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            },
+        };
+        tokio::select! {
+            accepted = l.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(connection(shared.clone(), broker_id, stream, up_tx.subscribe(), shutdown.clone()));
+                }
+                listener = Some(l);
+            }
+            _ = up.changed() => {
+                listener = if *up.borrow() { Some(l) } else { None };
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Serves one connection until the peer closes it, a request closes it, the
+/// broker goes down or the cluster shuts down.
+async fn connection(
+    shared: Arc<Shared>,
+    broker_id: i32,
+    stream: TcpStream,
+    mut up: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let serve = serve(&shared, broker_id, stream);
+    tokio::select! {
+        _ = serve => {}
+        // The broker may have gone down between accept and subscribe.
+        _ = async { while *up.borrow_and_update() && up.changed().await.is_ok() {} } => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
+    let (mut rd, mut wr) = stream.into_split();
+    let max = shared.config.max_frame_bytes;
+    loop {
+        let mut len = [0u8; 4];
+        if rd.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let len = i32::from_be_bytes(len);
+        if len < 0 || len as usize > max {
+            tracing::debug!(broker_id, len, "mock: frame size out of range, closing");
+            return;
+        }
+        let mut frame = vec![0u8; len as usize];
+        if rd.read_exact(&mut frame).await.is_err() {
+            return;
+        }
+        let outcome = handle_frame(shared, broker_id, Bytes::from(frame)).await;
+        let (rtt, close_now) = {
+            let mut st = shared.state();
+            match st.broker_mut(broker_id) {
+                Some(b) => {
+                    let close = match b.close_after.as_mut() {
+                        Some(n) => {
+                            *n = n.saturating_sub(1);
+                            *n == 0
+                        }
+                        None => false,
+                    };
+                    if close {
+                        b.close_after = None;
+                    }
+                    (b.rtt, close)
+                }
+                None => (Duration::ZERO, false),
+            }
+        };
+        if !rtt.is_zero() {
+            tokio::time::sleep(rtt).await;
+        }
+        match outcome {
+            Outcome::Respond(bytes) => {
+                if wr.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            Outcome::Silent => {}
+            Outcome::Close => return,
+        }
+        if close_now {
+            return;
+        }
+    }
+}
+
+/// Supported version range of an API on this cluster, if served.
+pub(crate) fn supported(key: ApiKey) -> Option<(i16, i16)> {
+    if let Some(r) = api::versions(key) {
+        return Some(r);
+    }
+    coordinator::api_versions()
+        .into_iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, lo, hi)| (lo, hi))
+}
+
+/// Every API served, for ApiVersions.
+pub(crate) fn all_supported() -> Vec<(ApiKey, i16, i16)> {
+    let mut v: Vec<_> = api::served().into_iter().collect();
+    for c in coordinator::api_versions() {
+        if !v.iter().any(|(k, _, _)| *k == c.0) {
+            v.push(c);
+        }
+    }
+    v.sort_by_key(|(k, _, _)| *k as i16);
+    v
+}
+
+/// Decodes, applies and answers one request frame (without its size prefix).
+pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) -> Outcome {
+    if frame.len() < 8 {
+        return Outcome::Close;
+    }
+    let key_raw = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let Ok(key) = ApiKey::try_from(key_raw) else {
+        return Outcome::Close;
+    };
+    let Some((lo, hi)) = supported(key) else {
+        return Outcome::Close;
+    };
+    if version < lo || version > hi {
+        if key == ApiKey::ApiVersions {
+            return Outcome::Respond(api::versions::unsupported_version_frame(
+                correlation_id,
+                lo,
+                hi,
+            ));
+        }
+        return Outcome::Close;
+    }
+    let mut body = frame;
+    let header = match RequestHeader::decode(&mut body, key.request_header_version(version)) {
+        Ok(h) => h,
+        Err(_) => return Outcome::Close,
+    };
+    if key == ApiKey::Produce && shared.config.blackhole {
+        return crate::blackhole::produce(shared, broker_id, &header, body);
+    }
+    let request = match RequestKind::decode(key, &mut body, version) {
+        Ok(r) => r,
+        Err(_) => return Outcome::Close,
+    };
+    let queued = shared.state().take_error(broker_id, key_raw);
+    let response = if let Some(err) = queued {
+        if !err.delay.is_zero() {
+            tokio::time::sleep(err.delay).await;
+        }
+        match api::errors::error_response(&request, version, err.code) {
+            Some(r) => Some(r),
+            None => return Outcome::Close,
+        }
+    } else {
+        dispatch(shared, broker_id, &header, request).await
+    };
+    let Some(response) = response else {
+        return Outcome::Silent;
+    };
+    if shared.state().take_drop(key_raw) {
+        return Outcome::Silent;
+    }
+    encode_response(correlation_id, key, version, &response)
+}
+
+async fn dispatch(
+    shared: &Shared,
+    broker_id: i32,
+    header: &RequestHeader,
+    request: RequestKind,
+) -> Option<ResponseKind> {
+    let v = header.request_api_version;
+    Some(match request {
+        RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api::versions::handle()),
+        RequestKind::Metadata(r) => {
+            ResponseKind::Metadata(api::metadata::handle(shared, broker_id, v, r))
+        }
+        RequestKind::Produce(r) => {
+            return api::produce::handle(shared, broker_id, v, r).map(ResponseKind::Produce)
+        }
+        RequestKind::Fetch(r) => {
+            ResponseKind::Fetch(api::fetch::handle(shared, broker_id, v, r).await)
+        }
+        RequestKind::ListOffsets(r) => {
+            ResponseKind::ListOffsets(api::offsets::list_offsets(shared, broker_id, v, r))
+        }
+        RequestKind::OffsetForLeaderEpoch(r) => ResponseKind::OffsetForLeaderEpoch(
+            api::offsets::offset_for_leader_epoch(shared, broker_id, r),
+        ),
+        RequestKind::CreateTopics(r) => {
+            ResponseKind::CreateTopics(api::admin::create_topics(shared, v, r))
+        }
+        RequestKind::DeleteTopics(r) => {
+            ResponseKind::DeleteTopics(api::admin::delete_topics(shared, v, r))
+        }
+        RequestKind::CreatePartitions(r) => {
+            ResponseKind::CreatePartitions(api::admin::create_partitions(shared, r))
+        }
+        other => return coordinator::handle(shared, broker_id, header, other).await,
+    })
+}
+
+/// Frames a response: size, header (v0 or v1 per API/version), body.
+pub(crate) fn encode_response(
+    correlation_id: i32,
+    key: ApiKey,
+    version: i16,
+    response: &ResponseKind,
+) -> Outcome {
+    let mut buf = BytesMut::with_capacity(256);
+    buf.put_i32(0);
+    let mut header = ResponseHeader::default();
+    header.correlation_id = correlation_id;
+    if kafka_protocol::protocol::Encodable::encode(
+        &header,
+        &mut buf,
+        key.response_header_version(version),
+    )
+    .is_err()
+    {
+        return Outcome::Close;
+    }
+    if let Err(e) = response.encode(&mut buf, version) {
+        tracing::error!(?key, version, "mock: cannot encode response: {e}");
+        return Outcome::Close;
+    }
+    let len = (buf.len() - 4) as i32;
+    buf[0..4].copy_from_slice(&len.to_be_bytes());
+    Outcome::Respond(buf.freeze())
+}
