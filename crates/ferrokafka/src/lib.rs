@@ -12,11 +12,17 @@
 pub mod admin;
 pub(crate) mod cluster;
 pub mod config;
+pub mod consumer;
 pub mod error;
-pub(crate) mod net;
+// Public only for ferrokafka's own integration tests and benches (hidden,
+// not a stable API).
+#[doc(hidden)]
+pub mod net;
 pub mod producer;
 pub(crate) mod protocol;
 pub mod record;
 
+pub use admin::AdminClient;
+pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 pub use config::ClientConfig;
 pub use error::{Error, ErrorCode, Result};

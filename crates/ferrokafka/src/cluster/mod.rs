@@ -1,1 +1,795 @@
-//! Placeholder: this layer lands with its issue (see ARCHITECTURE.md).
+//! The cluster as the client sees it: metadata cache, broker registry,
+//! leaders, coordinators and routing of requests to broker connections.
+//!
+//! [`Cluster`] is the crate-internal handle every client (producer,
+//! consumer, admin) holds: cheap to clone, it bootstraps, answers
+//! `metadata`, `leader_for`, `partitions_for`, finds coordinators and hands
+//! out the [`Connection`] of a broker for a traffic class. The cache logic
+//! is the I/O-free state machine in [`state`]; a tokio task (the driver)
+//! sends the refreshes it asks for. The public metadata types live here and
+//! are re-exported at the crate root.
+
+pub(crate) mod state;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::net::{
+    BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState, NetSettings,
+};
+use crate::protocol::{codes, ApiKey};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    BrokerId, FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use state::{MetadataSettings, MetadataState, MetadataUpdate, RefreshScope, TopicLookup};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+/// Brokers and topics of a cluster, as one broker described them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// Every broker the answer listed, by id.
+    pub brokers: Vec<BrokerMetadata>,
+    /// The topics asked for (or every topic), by name.
+    pub topics: Vec<TopicMetadata>,
+    /// The cluster id (Metadata v2+).
+    pub cluster_id: Option<String>,
+    /// The controller broker's id (Metadata v1+).
+    pub controller_id: Option<i32>,
+    /// The broker that answered: its id (negative for a bootstrap address
+    /// not yet matched to an id) and address.
+    pub orig_broker_id: i32,
+    /// The address of the broker that answered.
+    pub orig_broker_name: String,
+}
+
+/// One broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrokerMetadata {
+    /// Broker id (`node.id`).
+    pub id: i32,
+    /// Advertised host.
+    pub host: String,
+    /// Advertised port.
+    pub port: u16,
+    /// Rack, when the broker has `broker.rack` set.
+    pub rack: Option<String>,
+}
+
+/// One topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TopicMetadata {
+    /// Topic name.
+    pub name: String,
+    /// The topic-level error the broker reported, e.g.
+    /// `UnknownTopicOrPartition` for a topic that does not exist.
+    pub error: Option<ErrorCode>,
+    /// Whether this is an internal topic such as `__consumer_offsets`.
+    pub is_internal: bool,
+    /// Partitions, by id.
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+/// One partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartitionMetadata {
+    /// Partition id.
+    pub id: i32,
+    /// The leader's broker id; `None` while there is no leader.
+    pub leader: Option<i32>,
+    /// The leader epoch (Metadata v7+, KIP-320).
+    pub leader_epoch: Option<i32>,
+    /// Replica broker ids.
+    pub replicas: Vec<i32>,
+    /// In-sync replica broker ids.
+    pub isr: Vec<i32>,
+    /// Offline replica broker ids (Metadata v5+).
+    pub offline_replicas: Vec<i32>,
+    /// The partition-level error the broker reported.
+    pub error: Option<ErrorCode>,
+}
+
+/// Settings of a [`Cluster`], taken from the configuration once.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterSettings {
+    /// `bootstrap.servers`.
+    pub bootstrap: Vec<BrokerAddress>,
+    /// Connection settings.
+    pub net: Arc<NetSettings>,
+    /// Metadata cache timing.
+    pub metadata: MetadataSettings,
+    /// `allow.auto.create.topics` for the cache's own refreshes.
+    pub allow_auto_create: bool,
+}
+
+impl ClusterSettings {
+    /// The cluster settings of a validated configuration.
+    pub(crate) fn from_config(c: &crate::config::Config) -> Result<Self> {
+        let mut bootstrap = Vec::new();
+        for s in c.get_list("metadata.broker.list") {
+            bootstrap.push(BrokerAddress::parse(s).ok_or_else(|| {
+                Error::config(
+                    "bootstrap.servers",
+                    s,
+                    "a comma-separated list of host:port",
+                )
+            })?);
+        }
+        let refresh = c.get_duration("topic.metadata.refresh.interval.ms");
+        let allow_auto_create = match c.role() {
+            // librdkafka: producers may auto-create unless told otherwise.
+            crate::config::ClientRole::Producer => {
+                !c.is_set_explicitly("allow.auto.create.topics")
+                    || c.get_bool("allow.auto.create.topics")
+            }
+            _ => c.get_bool("allow.auto.create.topics"),
+        };
+        Ok(ClusterSettings {
+            bootstrap,
+            net: Arc::new(NetSettings::from_config(c)),
+            metadata: MetadataSettings {
+                max_age: c.get_duration("metadata.max.age.ms"),
+                refresh_interval: (refresh != Duration::MAX && !refresh.is_zero())
+                    .then_some(refresh),
+                propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
+                fast_interval: c.get_duration("retry.backoff.ms"),
+                fast_interval_max: c.get_duration("retry.backoff.max.ms"),
+            },
+            allow_auto_create,
+        })
+    }
+}
+
+/// Kind of coordinator (FindCoordinator key type).
+#[allow(dead_code)] // used by the group and transaction layers as they land
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum CoordinatorType {
+    /// A consumer group's coordinator.
+    Group = 0,
+    /// A transactional id's coordinator.
+    Transaction = 1,
+}
+
+struct BrokerConns {
+    addr: BrokerAddress,
+    conns: [Option<Connection>; 4],
+}
+
+#[allow(dead_code)] // coordinators: see `Cluster::coordinator`
+struct Inner {
+    settings: ClusterSettings,
+    rt: ClientRuntime,
+    state: Mutex<MetadataState>,
+    /// Learned brokers by id, plus bootstrap entries at ids -1, -2, ...
+    brokers: Mutex<HashMap<i32, BrokerConns>>,
+    coordinators: Mutex<HashMap<(CoordinatorType, String), i32>>,
+    /// Rotates the broker chosen for metadata requests.
+    rotation: AtomicUsize,
+    wake: Arc<Notify>,
+    changed: watch::Sender<u64>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The driver holds only a weak reference; wake it so it sees that.
+        self.wake.notify_one();
+    }
+}
+
+/// The crate-internal cluster handle; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Cluster {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("bootstrap", &self.inner.settings.bootstrap)
+            .finish()
+    }
+}
+
+fn bootstrap_id(i: usize) -> i32 {
+    -1 - i32::try_from(i).unwrap_or(i32::MAX - 1)
+}
+
+// Parts of this API serve the producer, consumer and group layers that
+// move onto it next; until then not every method has a caller.
+#[allow(dead_code)]
+impl Cluster {
+    /// A cluster handle for `settings`, with its driver task spawned on
+    /// `rt`. No connection opens until something needs one.
+    pub(crate) fn new(settings: ClusterSettings, rt: ClientRuntime) -> Result<Self> {
+        if settings.bootstrap.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                "bootstrap.servers is empty: give at least one host:port",
+            ));
+        }
+        let mut brokers = HashMap::new();
+        for (i, addr) in settings.bootstrap.iter().enumerate() {
+            brokers.insert(
+                bootstrap_id(i),
+                BrokerConns {
+                    addr: addr.clone(),
+                    conns: Default::default(),
+                },
+            );
+        }
+        let state = MetadataState::new(settings.metadata.clone(), Instant::now().into_std());
+        let (changed, _) = watch::channel(0);
+        let inner = Arc::new(Inner {
+            settings,
+            rt: rt.clone(),
+            state: Mutex::new(state),
+            brokers: Mutex::new(brokers),
+            coordinators: Mutex::new(HashMap::new()),
+            rotation: AtomicUsize::new(0),
+            wake: Arc::new(Notify::new()),
+            changed,
+        });
+        rt.spawn(drive(Arc::downgrade(&inner), inner.wake.clone()));
+        Ok(Cluster { inner })
+    }
+
+    /// The runtime this cluster's tasks run on.
+    pub(crate) fn runtime(&self) -> &ClientRuntime {
+        &self.inner.rt
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MetadataState> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<i32, BrokerConns>> {
+        self.inner.brokers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds or updates brokers in the registry; never removes any.
+    fn learn_brokers(&self, brokers: &[BrokerMetadata]) {
+        let mut reg = self.registry();
+        for b in brokers {
+            let addr = BrokerAddress {
+                host: b.host.clone(),
+                port: b.port,
+            };
+            match reg.get_mut(&b.id) {
+                Some(e) if e.addr == addr => {}
+                Some(e) => {
+                    // Moved: new connections go to the new address.
+                    e.addr = addr;
+                    e.conns = Default::default();
+                }
+                None => {
+                    reg.insert(
+                        b.id,
+                        BrokerConns {
+                            addr,
+                            conns: Default::default(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The connection to broker `id` for `kind` traffic, created on first
+    /// use (it connects on its first request).
+    pub(crate) fn connection(&self, id: i32, kind: ConnectionKind) -> Result<Connection> {
+        let mut reg = self.registry();
+        let entry = reg.get_mut(&id).ok_or_else(|| {
+            Error::new(
+                codes::TRANSPORT,
+                format!("broker {id} is not known from metadata"),
+            )
+        })?;
+        let slot = &mut entry.conns[kind.index()];
+        if let Some(c) = slot {
+            return Ok(c.clone());
+        }
+        let c = Connection::new(
+            entry.addr.clone(),
+            kind,
+            self.inner.settings.net.clone(),
+            self.inner.rt.handle(),
+        );
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Encodes `req`, sends it to broker `id` and decodes the answer.
+    pub(crate) async fn send<R: crate::protocol::ApiRequest>(
+        &self,
+        id: i32,
+        kind: ConnectionKind,
+        req: &R,
+        timeout: Option<Duration>,
+    ) -> Result<R::Response> {
+        self.connection(id, kind)?.send(req, timeout).await
+    }
+
+    /// Sends an already-encoded request body to broker `id`.
+    pub(crate) async fn send_raw(
+        &self,
+        id: i32,
+        kind: ConnectionKind,
+        api_key: ApiKey,
+        version: i16,
+        body: bytes::Bytes,
+        timeout: Option<Duration>,
+    ) -> Result<bytes::Bytes> {
+        self.connection(id, kind)?
+            .send_raw(api_key, version, body, timeout)
+            .await
+    }
+
+    /// Broker ids to ask for metadata, best first: connections that are up,
+    /// then idle ones, then ones that failed last; learned brokers before
+    /// bootstrap addresses; rotating among equals.
+    fn metadata_candidates(&self) -> Vec<i32> {
+        let reg = self.registry();
+        let mut ids: Vec<i32> = reg.keys().copied().collect();
+        ids.sort_unstable();
+        let n = ids.len().max(1);
+        let start = self.inner.rotation.fetch_add(1, Ordering::Relaxed) % n;
+        ids.rotate_left(start);
+        let rank = |id: &i32| {
+            let state = reg
+                .get(id)
+                .and_then(|e| e.conns[ConnectionKind::Admin.index()].as_ref())
+                .map(|c| c.state());
+            let s = match state {
+                Some(ConnectionState::Up) => 0,
+                Some(ConnectionState::Connecting) => 1,
+                None | Some(ConnectionState::Idle) => 2,
+                Some(ConnectionState::Down) => 4,
+            };
+            s * 2 + usize::from(*id < 0)
+        };
+        ids.sort_by_key(rank);
+        ids
+    }
+
+    /// One Metadata request to broker `id`.
+    async fn metadata_from(
+        &self,
+        id: i32,
+        topics: Option<&[String]>,
+        allow_auto_create: bool,
+        timeout: Duration,
+    ) -> Result<Metadata> {
+        let conn = self.connection(id, ConnectionKind::Admin)?;
+        let versions = conn.api_versions(Some(timeout)).await?;
+        let version = versions.require(ApiKey::Metadata)?;
+        let req = metadata_request(topics, allow_auto_create, version);
+        let resp: MetadataResponse = conn.send(&req, Some(timeout)).await?;
+        let mut md = metadata_from_response(resp)?;
+        md.orig_broker_id = id;
+        md.orig_broker_name = conn.address().to_string();
+        Ok(md)
+    }
+
+    /// Asks the cluster directly for `topics` (all when `None`), trying
+    /// brokers in turn until one answers or `timeout` passes. The answer
+    /// also updates the cache.
+    pub(crate) async fn metadata(
+        &self,
+        topics: Option<&[String]>,
+        timeout: Duration,
+    ) -> Result<Metadata> {
+        let deadline = Instant::now() + timeout;
+        let mut last: Option<Error> = None;
+        let mut round = 0u32;
+        while Instant::now() < deadline {
+            for id in self.metadata_candidates() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match self.metadata_from(id, topics, false, left).await {
+                    Ok(md) => {
+                        self.absorb(&md, false);
+                        return Ok(md);
+                    }
+                    Err(e) => {
+                        tracing::debug!(target: "ferrokafka::metadata", broker = id, error = %e, "metadata request failed");
+                        last = Some(e);
+                    }
+                }
+            }
+            // Every broker failed this round; pause before the next
+            // (connections apply their own reconnect backoff as well).
+            round = round.saturating_add(1);
+            let pause = self
+                .inner
+                .settings
+                .net
+                .reconnect_backoff
+                .saturating_mul(round)
+                .min(Duration::from_secs(1));
+            tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
+        }
+        Err(match last {
+            Some(e) if e.code() == codes::TIMED_OUT || e.code() == ErrorCode::Transport || e.code() == ErrorCode::Resolve => Error::new(
+                codes::ALL_BROKERS_DOWN,
+                format!(
+                    "no broker answered a metadata request within {} ms (bootstrap.servers={}); last error: {}",
+                    timeout.as_millis(),
+                    self.bootstrap_list(),
+                    e
+                ),
+            ),
+            Some(e) => e,
+            None => Error::new(
+                codes::TIMED_OUT,
+                format!("metadata request timed out after {} ms", timeout.as_millis()),
+            ),
+        })
+    }
+
+    fn bootstrap_list(&self) -> String {
+        self.inner
+            .settings
+            .bootstrap
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Feeds an answer into the registry and the cache.
+    fn absorb(&self, md: &Metadata, solicited: bool) {
+        self.learn_brokers(&md.brokers);
+        let update = MetadataUpdate {
+            brokers: md.brokers.clone(),
+            topics: md.topics.clone(),
+            cluster_id: md.cluster_id.clone(),
+            controller_id: md.controller_id,
+        };
+        let generation = {
+            let mut st = self.state();
+            let now = Instant::now().into_std();
+            if solicited {
+                st.on_response(update, now);
+            } else {
+                st.on_unsolicited(update, now);
+            }
+            st.generation()
+        };
+        self.inner.changed.send_replace(generation);
+        self.inner.wake.notify_one();
+    }
+
+    /// The cached metadata of `topic`, waiting up to `timeout` for it to be
+    /// fetched; fails with `UnknownTopic` once the propagation window ran out.
+    pub(crate) async fn topic(&self, topic: &str, timeout: Duration) -> Result<Arc<TopicMetadata>> {
+        let deadline = Instant::now() + timeout;
+        let mut changes = self.inner.changed.subscribe();
+        {
+            self.state().reference(topic, Instant::now().into_std());
+            self.inner.wake.notify_one();
+        }
+        loop {
+            match self.state().lookup(topic, Instant::now().into_std()) {
+                TopicLookup::Known(m) => return Ok(m),
+                TopicLookup::Failed(e) => return Err(e),
+                TopicLookup::Pending => {}
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(Error::new(codes::DESTROY, "cluster handle closed")),
+                Err(_) => {
+                    return Err(Error::new(
+                        codes::TIMED_OUT,
+                        format!(
+                            "metadata for topic {topic} not available within {} ms",
+                            timeout.as_millis()
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The partitions of `topic`, from the cache (waiting for it as
+    /// [`Self::topic`] does).
+    pub(crate) async fn partitions_for(
+        &self,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<Vec<PartitionMetadata>> {
+        Ok(self.topic(topic, timeout).await?.partitions.clone())
+    }
+
+    /// The cached leader (broker id, leader epoch) of a partition, without
+    /// waiting; `None` when unknown (a refresh is then requested).
+    pub(crate) fn leader_for(&self, topic: &str, partition: i32) -> Option<(i32, Option<i32>)> {
+        let mut st = self.state();
+        let leader = st.leader(topic, partition);
+        if leader.is_none() {
+            st.reference(topic, Instant::now().into_std());
+            self.inner.wake.notify_one();
+        }
+        leader
+    }
+
+    /// Reports a leader or partition error for `topic`: the cache refreshes
+    /// it soon, many reports sharing one request.
+    pub(crate) fn leader_error(&self, topic: &str) {
+        self.state().leader_error(topic, Instant::now().into_std());
+        self.inner.wake.notify_one();
+    }
+
+    /// A receiver that changes whenever the cache does.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
+    }
+
+    /// A broker learned from metadata.
+    pub(crate) fn broker(&self, id: i32) -> Option<BrokerMetadata> {
+        self.state().broker(id).cloned()
+    }
+
+    /// The coordinator of `key` (a group id or transactional id), cached
+    /// until [`Self::invalidate_coordinator`].
+    pub(crate) async fn coordinator(
+        &self,
+        kind: CoordinatorType,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<i32> {
+        if let Some(id) = self
+            .inner
+            .coordinators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(kind, key.to_string()))
+        {
+            return Ok(*id);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        for id in self.metadata_candidates() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.find_coordinator_at(id, kind, key, left).await {
+                Ok(b) => {
+                    self.learn_brokers(std::slice::from_ref(&b));
+                    self.inner
+                        .coordinators
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert((kind, key.to_string()), b.id);
+                    return Ok(b.id);
+                }
+                // A broker answering with an error is authoritative.
+                Err(e) if e.code().kafka_code().is_some() => return Err(e),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            Error::new(
+                codes::TIMED_OUT,
+                format!("no coordinator for {key} within {} ms", timeout.as_millis()),
+            )
+        }))
+    }
+
+    /// Forgets the cached coordinator of `key` (after NOT_COORDINATOR).
+    pub(crate) fn invalidate_coordinator(&self, kind: CoordinatorType, key: &str) {
+        self.inner
+            .coordinators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(kind, key.to_string()));
+    }
+
+    async fn find_coordinator_at(
+        &self,
+        id: i32,
+        kind: CoordinatorType,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<BrokerMetadata> {
+        let conn = self.connection(id, ConnectionKind::Admin)?;
+        let version = conn
+            .api_versions(Some(timeout))
+            .await?
+            .require(ApiKey::FindCoordinator)?;
+        let key_str = StrBytes::from_string(key.to_string());
+        let mut req = FindCoordinatorRequest::default().with_key_type(kind as i8);
+        if version >= 4 {
+            req.coordinator_keys = vec![key_str];
+        } else {
+            req.key = key_str;
+        }
+        let resp = conn.send(&req, Some(timeout)).await?;
+        let (code, node, host, port) = if version >= 4 {
+            let c = resp.coordinators.into_iter().next().ok_or_else(|| {
+                Error::new(
+                    codes::BAD_MSG,
+                    "FindCoordinator response lists no coordinator",
+                )
+            })?;
+            (c.error_code, c.node_id, c.host, c.port)
+        } else {
+            (resp.error_code, resp.node_id, resp.host, resp.port)
+        };
+        if code != 0 {
+            return Err(Error::from_kafka(
+                code,
+                format!("FindCoordinator for {key}"),
+            ));
+        }
+        let port = u16::try_from(port).map_err(|_| {
+            Error::new(
+                codes::BAD_MSG,
+                format!("coordinator for {key} has invalid port {port}"),
+            )
+        })?;
+        Ok(BrokerMetadata {
+            id: node.0,
+            host: host.to_string(),
+            port,
+            rack: None,
+        })
+    }
+}
+
+/// The MetadataRequest for `topics` (all when `None`) at `version`.
+fn metadata_request(
+    topics: Option<&[String]>,
+    allow_auto_create: bool,
+    version: i16,
+) -> MetadataRequest {
+    let topics = match topics {
+        // v0 has no null array: an empty one means "all topics".
+        None if version == 0 => Some(Vec::new()),
+        None => None,
+        Some(names) => Some(
+            names
+                .iter()
+                .map(|n| {
+                    MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(n.clone()))))
+                })
+                .collect(),
+        ),
+    };
+    // Before v4 the broker alone decides auto-creation and the codec
+    // insists on the field's default (true).
+    MetadataRequest::default()
+        .with_topics(topics)
+        .with_allow_auto_topic_creation(allow_auto_create || version < 4)
+}
+
+fn ids(v: Vec<BrokerId>) -> Vec<i32> {
+    v.into_iter().map(|b| b.0).collect()
+}
+
+/// Converts a decoded MetadataResponse; brokers and topics sorted.
+fn metadata_from_response(resp: MetadataResponse) -> Result<Metadata> {
+    if resp.error_code != 0 {
+        return Err(Error::from_kafka(resp.error_code, "Metadata request"));
+    }
+    let mut brokers = Vec::with_capacity(resp.brokers.len());
+    for b in resp.brokers {
+        let Ok(port) = u16::try_from(b.port) else {
+            tracing::warn!(target: "ferrokafka::metadata", broker = b.node_id.0, port = b.port, "ignoring broker with invalid port");
+            continue;
+        };
+        brokers.push(BrokerMetadata {
+            id: b.node_id.0,
+            host: b.host.to_string(),
+            port,
+            rack: b.rack.map(|r| r.to_string()),
+        });
+    }
+    brokers.sort_by_key(|b| b.id);
+    let mut topics = Vec::with_capacity(resp.topics.len());
+    for t in resp.topics {
+        let Some(name) = t.name else {
+            continue; // topic-id-only answers (v12+ by id) are not used here
+        };
+        let mut partitions: Vec<PartitionMetadata> = t
+            .partitions
+            .into_iter()
+            .map(|p| PartitionMetadata {
+                id: p.partition_index,
+                leader: (p.leader_id.0 >= 0).then_some(p.leader_id.0),
+                leader_epoch: (p.leader_epoch >= 0).then_some(p.leader_epoch),
+                replicas: ids(p.replica_nodes),
+                isr: ids(p.isr_nodes),
+                offline_replicas: ids(p.offline_replicas),
+                error: state::error_of(p.error_code),
+            })
+            .collect();
+        partitions.sort_by_key(|p| p.id);
+        topics.push(TopicMetadata {
+            name: name.0.to_string(),
+            error: state::error_of(t.error_code),
+            is_internal: t.is_internal,
+            partitions,
+        });
+    }
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Metadata {
+        brokers,
+        topics,
+        cluster_id: resp.cluster_id.map(|c| c.to_string()),
+        controller_id: (resp.controller_id.0 >= 0).then_some(resp.controller_id.0),
+        orig_broker_id: -1,
+        orig_broker_name: String::new(),
+    })
+}
+
+/// The driver: sends the refreshes the state machine asks for.
+async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
+    loop {
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let cluster = Cluster { inner: strong };
+        let now = Instant::now();
+        let scope = cluster.state().poll_refresh(now.into_std());
+        if let Some(scope) = scope {
+            let topics = match &scope {
+                RefreshScope::All => None,
+                RefreshScope::Topics(t) => Some(t.as_slice()),
+            };
+            let timeout = cluster.inner.settings.net.request_timeout;
+            let candidates = cluster.metadata_candidates();
+            let result = match candidates.first() {
+                Some(&id) => {
+                    cluster
+                        .metadata_from(
+                            id,
+                            topics,
+                            cluster.inner.settings.allow_auto_create,
+                            timeout,
+                        )
+                        .await
+                }
+                None => Err(Error::new(codes::ALL_BROKERS_DOWN, "no broker known")),
+            };
+            match result {
+                Ok(md) => cluster.absorb(&md, true),
+                Err(e) => {
+                    tracing::debug!(target: "ferrokafka::metadata", error = %e, "metadata refresh failed");
+                    cluster.state().on_failure(Instant::now().into_std());
+                }
+            }
+            continue;
+        }
+        let next = cluster.state().next_wakeup();
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        // Release the strong reference while sleeping so that dropping
+        // the last handle ends this task.
+        drop(cluster);
+        match next {
+            Some(t) => {
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep_until(Instant::from_std(t)) => {}
+                }
+            }
+            None => notified.await,
+        }
+        if inner.strong_count() == 0 {
+            return;
+        }
+    }
+}

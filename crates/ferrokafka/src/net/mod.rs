@@ -1,1 +1,276 @@
-//! Placeholder: this layer lands with its issue (see ARCHITECTURE.md).
+//! Broker connections: TCP sockets, pipelined requests, timeouts, reconnect
+//! backoff, and the runtime the client's tasks run on.
+//!
+//! One [`Connection`] is one socket to one broker for one class of traffic
+//! ([`ConnectionKind`]): produce, fetch, group and admin/metadata requests
+//! each get their own socket (as franz-go does) so a slow fetch never holds
+//! up a produce. A connection is a tokio task owning its socket; it connects
+//! only when the first request arrives (sparse connections), tries every
+//! address the host resolves to (KIP-302), negotiates API versions, then
+//! pipelines requests up to the in-flight limit and matches responses by
+//! correlation id. What to send and to whom is `cluster`'s business; the
+//! bytes of messages are `protocol`'s and `record`'s.
+//!
+//! Transport security (TLS, SASL) plugs in where the socket is opened and
+//! handshaken (`connection::open`); everything after works on any
+//! `AsyncRead + AsyncWrite` pair.
+
+pub mod backoff;
+pub mod connection;
+pub mod runtime;
+
+pub use backoff::Backoff;
+pub use connection::{Connection, ConnectionState};
+pub use runtime::ClientRuntime;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The class of traffic a connection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionKind {
+    /// Produce requests.
+    Produce,
+    /// Fetch and list-offsets requests.
+    Fetch,
+    /// Group coordination and transaction coordinator requests.
+    Group,
+    /// Metadata and admin requests.
+    Admin,
+}
+
+impl ConnectionKind {
+    /// Every kind, in a fixed order (index with [`ConnectionKind::index`]).
+    pub const ALL: [ConnectionKind; 4] = [
+        ConnectionKind::Produce,
+        ConnectionKind::Fetch,
+        ConnectionKind::Group,
+        ConnectionKind::Admin,
+    ];
+
+    /// Position in [`ConnectionKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A broker's advertised host and port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BrokerAddress {
+    /// Host name or IP literal.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl BrokerAddress {
+    /// `host:port`, with IPv6 literals in brackets (`[::1]:9092`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let s = s
+            .strip_prefix("PLAINTEXT://")
+            .or_else(|| s.strip_prefix("plaintext://"))
+            .unwrap_or(s);
+        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+            let (h, p) = rest.split_once(']')?;
+            (h, p.strip_prefix(':')?)
+        } else {
+            let (h, p) = s.rsplit_once(':').unwrap_or((s, "9092"));
+            (h, p)
+        };
+        if host.is_empty() {
+            return None;
+        }
+        Some(BrokerAddress {
+            host: host.to_string(),
+            port: port.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for BrokerAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// How host names become socket addresses.
+#[derive(Clone, Default)]
+pub enum Resolver {
+    /// The system resolver.
+    #[default]
+    System,
+    /// A fixed table (tests): host name to addresses, in the order given;
+    /// an entry with port 0 takes the requested port.
+    Static(Arc<HashMap<String, Vec<SocketAddr>>>),
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resolver::System => f.write_str("System"),
+            Resolver::Static(m) => f.debug_map().entries(m.iter()).finish(),
+        }
+    }
+}
+
+impl Resolver {
+    /// Every address `host` resolves to, duplicates removed, order kept.
+    pub async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        let mut out: Vec<SocketAddr> = Vec::new();
+        match self {
+            Resolver::System => {
+                for a in tokio::net::lookup_host((host, port)).await? {
+                    if !out.contains(&a) {
+                        out.push(a);
+                    }
+                }
+            }
+            Resolver::Static(map) => match map.get(host) {
+                Some(entries) => {
+                    for e in entries {
+                        let mut a = *e;
+                        if a.port() == 0 {
+                            a.set_port(port);
+                        }
+                        if !out.contains(&a) {
+                            out.push(a);
+                        }
+                    }
+                }
+                None => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("{host} is not in the static resolver table"),
+                    ))
+                }
+            },
+        }
+        Ok(out)
+    }
+}
+
+/// Connection settings, taken from the client configuration once.
+#[derive(Debug, Clone)]
+pub struct NetSettings {
+    /// `client.id`, sent in every request header.
+    pub client_id: String,
+    /// `socket.timeout.ms`: default timeout of a request.
+    pub request_timeout: Duration,
+    /// `socket.connection.setup.timeout.ms`: resolve, connect and the
+    /// ApiVersions handshake together.
+    pub connect_timeout: Duration,
+    /// `max.in.flight.requests.per.connection`.
+    pub max_in_flight: usize,
+    /// `receive.message.max.bytes`: largest response frame accepted.
+    pub receive_max: usize,
+    /// `reconnect.backoff.ms`.
+    pub reconnect_backoff: Duration,
+    /// `reconnect.backoff.max.ms`.
+    pub reconnect_backoff_max: Duration,
+    /// `api.version.request`: ask brokers which versions they speak.
+    pub api_version_request: bool,
+    /// `broker.version.fallback`: the broker version assumed otherwise.
+    pub broker_version_fallback: String,
+    /// `connections.max.idle.ms` (zero: never close idle connections).
+    pub idle_timeout: Duration,
+    /// Host name resolution.
+    pub resolver: Resolver,
+}
+
+impl Default for NetSettings {
+    fn default() -> Self {
+        NetSettings {
+            client_id: "ferrokafka".into(),
+            request_timeout: Duration::from_millis(60_000),
+            connect_timeout: Duration::from_millis(30_000),
+            max_in_flight: 1_000_000,
+            receive_max: 100_000_000,
+            reconnect_backoff: Duration::from_millis(100),
+            reconnect_backoff_max: Duration::from_millis(10_000),
+            api_version_request: true,
+            broker_version_fallback: "0.10.0".into(),
+            idle_timeout: Duration::ZERO,
+            resolver: Resolver::System,
+        }
+    }
+}
+
+impl NetSettings {
+    /// The connection settings of a validated configuration.
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        NetSettings {
+            client_id: c.get_str("client.id").to_string(),
+            request_timeout: c.get_duration("socket.timeout.ms"),
+            connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
+            max_in_flight: usize::try_from(c.get_i64("max.in.flight.requests.per.connection"))
+                .unwrap_or(1)
+                .max(1),
+            receive_max: usize::try_from(c.get_i64("receive.message.max.bytes"))
+                .unwrap_or(usize::MAX),
+            reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
+            reconnect_backoff_max: c.get_duration("reconnect.backoff.max.ms"),
+            api_version_request: c.get_bool("api.version.request"),
+            broker_version_fallback: c.get_str("broker.version.fallback").to_string(),
+            idle_timeout: c.get_duration("connections.max.idle.ms"),
+            resolver: Resolver::System,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_addresses_parse() {
+        let a = BrokerAddress::parse("kafka-1:9093").unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("kafka-1", 9093));
+        let a = BrokerAddress::parse(" PLAINTEXT://h ").unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("h", 9092));
+        let a = BrokerAddress::parse("[::1]:9000").unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("::1", 9000));
+        assert_eq!(a.to_string(), "[::1]:9000");
+        assert!(BrokerAddress::parse("h:notaport").is_none());
+        assert!(BrokerAddress::parse(":9092").is_none());
+        assert!(BrokerAddress::parse("[::1]9000").is_none());
+    }
+
+    #[test]
+    fn settings_follow_the_configuration() {
+        let c = crate::ClientConfig::new()
+            .set("bootstrap.servers", "h:1")
+            .set("socket.timeout.ms", "1234")
+            .set("reconnect.backoff.ms", "7")
+            .set("api.version.request", "false")
+            .set("broker.version.fallback", "2.0.0")
+            .validate(crate::config::ClientRole::Admin)
+            .unwrap();
+        let n = NetSettings::from_config(&c);
+        assert_eq!(n.request_timeout, Duration::from_millis(1234));
+        assert_eq!(n.reconnect_backoff, Duration::from_millis(7));
+        assert!(!n.api_version_request);
+        assert_eq!(n.broker_version_fallback, "2.0.0");
+        assert_eq!(n.receive_max, 100_000_000);
+        assert!(n.idle_timeout.is_zero() || n.idle_timeout >= Duration::from_millis(1));
+    }
+
+    #[tokio::test]
+    async fn static_resolver_keeps_order_and_dedups() {
+        let sa = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let r = Resolver::Static(Arc::new(HashMap::from([(
+            "multi".to_string(),
+            vec![sa("127.0.0.1:7"), sa("127.0.0.1:0"), sa("127.0.0.1:7")],
+        )])));
+        let got = r.resolve("multi", 5).await.unwrap();
+        assert_eq!(got, vec![sa("127.0.0.1:7"), sa("127.0.0.1:5")]);
+        assert!(r.resolve("other", 5).await.is_err());
+    }
+}

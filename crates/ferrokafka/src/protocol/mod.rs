@@ -14,29 +14,30 @@ pub(crate) mod versions;
 pub(crate) use kafka_protocol::messages::ApiKey;
 pub(crate) use versions::ApiVersionTable;
 
-/// Error codes this layer raises, named in one place so that the mapping to
-/// [`crate::ErrorCode`] follows that table as it grows.
+/// Error codes this layer raises, named in one place.
 pub(crate) mod codes {
     use crate::error::ErrorCode;
 
     /// A connection could not be made or broke.
     pub(crate) const TRANSPORT: ErrorCode = ErrorCode::Transport;
+    /// A host name did not resolve.
+    pub(crate) const RESOLVE: ErrorCode = ErrorCode::Resolve;
     /// A frame or response could not be decoded.
     pub(crate) const BAD_MSG: ErrorCode = ErrorCode::BadMsg;
-    /// A request got no answer within its timeout (librdkafka `_TIMED_OUT`).
-    pub(crate) const TIMED_OUT: ErrorCode = ErrorCode::Transport;
+    /// A request got no answer within its timeout.
+    pub(crate) const TIMED_OUT: ErrorCode = ErrorCode::TimedOut;
     /// No version of an API both sides speak.
-    pub(crate) const UNSUPPORTED_VERSION: ErrorCode = ErrorCode::UnknownServerError;
-    /// A topic is not known to the cluster (librdkafka `_UNKNOWN_TOPIC`).
-    pub(crate) const UNKNOWN_TOPIC: ErrorCode = ErrorCode::UnknownServerError;
-    /// No broker could be reached (librdkafka `_ALL_BROKERS_DOWN`).
-    pub(crate) const ALL_BROKERS_DOWN: ErrorCode = ErrorCode::Transport;
+    pub(crate) const UNSUPPORTED_VERSION: ErrorCode = ErrorCode::UnsupportedVersion;
+    /// A topic is not known to the cluster.
+    pub(crate) const UNKNOWN_TOPIC: ErrorCode = ErrorCode::UnknownTopic;
+    /// No broker could be reached.
+    pub(crate) const ALL_BROKERS_DOWN: ErrorCode = ErrorCode::AllBrokersDown;
     /// The client was closed while the operation was pending.
-    pub(crate) const DESTROY: ErrorCode = ErrorCode::Transport;
+    pub(crate) const DESTROY: ErrorCode = ErrorCode::Destroy;
 
     /// The [`ErrorCode`] for a Kafka protocol error code.
-    pub(crate) fn from_kafka(_code: i16) -> ErrorCode {
-        ErrorCode::UnknownServerError
+    pub(crate) fn from_kafka(code: i16) -> ErrorCode {
+        ErrorCode::from_kafka(code)
     }
 }
 
@@ -48,9 +49,75 @@ pub(crate) const KAFKA_UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
 /// The Kafka name of a protocol error code, for messages.
 pub(crate) fn kafka_error_name(code: i16) -> String {
-    use kafka_protocol::error::ParseResponseErrorCode;
-    match code.err() {
-        Some(e) => format!("{e:?} ({code})"),
-        None => "NONE (0)".to_string(),
-    }
+    format!("{} ({code})", crate::ErrorCode::from_kafka(code).name())
+}
+
+/// A request message from the `kafka-protocol` crate with its API key and
+/// response type. (That crate ties its own `Request` trait to its broker
+/// feature; this one needs only the client side.)
+pub trait ApiRequest: kafka_protocol::protocol::Encodable {
+    /// The API this request belongs to.
+    const KEY: ApiKey;
+    /// The response message.
+    type Response: kafka_protocol::protocol::Decodable;
+}
+
+macro_rules! api_requests {
+    ($($key:ident: $req:ident => $resp:ident),* $(,)?) => {
+        $(
+            impl ApiRequest for kafka_protocol::messages::$req {
+                const KEY: ApiKey = ApiKey::$key;
+                type Response = kafka_protocol::messages::$resp;
+            }
+        )*
+    };
+}
+
+api_requests! {
+    Produce: ProduceRequest => ProduceResponse,
+    Fetch: FetchRequest => FetchResponse,
+    ListOffsets: ListOffsetsRequest => ListOffsetsResponse,
+    Metadata: MetadataRequest => MetadataResponse,
+    OffsetCommit: OffsetCommitRequest => OffsetCommitResponse,
+    OffsetFetch: OffsetFetchRequest => OffsetFetchResponse,
+    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse,
+    JoinGroup: JoinGroupRequest => JoinGroupResponse,
+    Heartbeat: HeartbeatRequest => HeartbeatResponse,
+    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse,
+    SyncGroup: SyncGroupRequest => SyncGroupResponse,
+    DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse,
+    ListGroups: ListGroupsRequest => ListGroupsResponse,
+    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse,
+    ApiVersions: ApiVersionsRequest => ApiVersionsResponse,
+    CreateTopics: CreateTopicsRequest => CreateTopicsResponse,
+    DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse,
+    DeleteRecords: DeleteRecordsRequest => DeleteRecordsResponse,
+    InitProducerId: InitProducerIdRequest => InitProducerIdResponse,
+    OffsetForLeaderEpoch: OffsetForLeaderEpochRequest => OffsetForLeaderEpochResponse,
+    AddPartitionsToTxn: AddPartitionsToTxnRequest => AddPartitionsToTxnResponse,
+    AddOffsetsToTxn: AddOffsetsToTxnRequest => AddOffsetsToTxnResponse,
+    EndTxn: EndTxnRequest => EndTxnResponse,
+    TxnOffsetCommit: TxnOffsetCommitRequest => TxnOffsetCommitResponse,
+    DescribeAcls: DescribeAclsRequest => DescribeAclsResponse,
+    CreateAcls: CreateAclsRequest => CreateAclsResponse,
+    DeleteAcls: DeleteAclsRequest => DeleteAclsResponse,
+    DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse,
+    AlterConfigs: AlterConfigsRequest => AlterConfigsResponse,
+    DescribeLogDirs: DescribeLogDirsRequest => DescribeLogDirsResponse,
+    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse,
+    CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse,
+    DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse,
+    ElectLeaders: ElectLeadersRequest => ElectLeadersResponse,
+    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => IncrementalAlterConfigsResponse,
+    AlterPartitionReassignments: AlterPartitionReassignmentsRequest => AlterPartitionReassignmentsResponse,
+    ListPartitionReassignments: ListPartitionReassignmentsRequest => ListPartitionReassignmentsResponse,
+    OffsetDelete: OffsetDeleteRequest => OffsetDeleteResponse,
+    DescribeClientQuotas: DescribeClientQuotasRequest => DescribeClientQuotasResponse,
+    AlterClientQuotas: AlterClientQuotasRequest => AlterClientQuotasResponse,
+    DescribeUserScramCredentials: DescribeUserScramCredentialsRequest => DescribeUserScramCredentialsResponse,
+    AlterUserScramCredentials: AlterUserScramCredentialsRequest => AlterUserScramCredentialsResponse,
+    DescribeCluster: DescribeClusterRequest => DescribeClusterResponse,
+    DescribeProducers: DescribeProducersRequest => DescribeProducersResponse,
+    DescribeTransactions: DescribeTransactionsRequest => DescribeTransactionsResponse,
+    ListTransactions: ListTransactionsRequest => ListTransactionsResponse,
 }

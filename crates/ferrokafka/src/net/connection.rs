@@ -1,0 +1,755 @@
+//! One broker connection: a handle ([`Connection`]) and the task that owns
+//! the socket.
+//!
+//! The task sleeps until the first request, then connects (waiting out the
+//! reconnect backoff, trying every resolved address in turn), runs the
+//! ApiVersions handshake and serves requests: each is framed into one
+//! reused write buffer with a fresh correlation id, up to the in-flight
+//! limit, and completed when the response with that id arrives. A request
+//! past its deadline fails with `_TIMED_OUT` and closes the connection, as
+//! its late answer could no longer be told apart from a broker that hangs;
+//! an oversized, truncated or undecodable frame closes it too. Closing fails
+//! every request in flight with `_TRANSPORT` or `_BAD_MSG`; the next request
+//! reconnects. The task ends when the last handle is dropped.
+
+use super::backoff::Backoff;
+use super::{BrokerAddress, ConnectionKind, NetSettings};
+use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::frame::{self, ApiVersionsAnswer, FrameReader};
+use crate::protocol::versions::API_VERSIONS_MAX;
+use crate::protocol::ApiRequest;
+use crate::protocol::{codes, ApiKey, ApiVersionTable};
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::protocol::Decodable;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Read buffer growth step; frames larger than this reserve exactly.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ConnectionState {
+    /// Never connected, or closed while idle.
+    Idle = 0,
+    /// Resolving, connecting or handshaking.
+    Connecting = 1,
+    /// Serving requests.
+    Up = 2,
+    /// The last attempt failed or the connection broke.
+    Down = 3,
+}
+
+impl ConnectionState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => ConnectionState::Connecting,
+            2 => ConnectionState::Up,
+            3 => ConnectionState::Down,
+            _ => ConnectionState::Idle,
+        }
+    }
+}
+
+struct Request {
+    api_key: ApiKey,
+    version: i16,
+    body: Bytes,
+    deadline: Instant,
+    /// `None`: the broker sends no response (Produce with acks=0).
+    reply: Option<oneshot::Sender<Result<Bytes>>>,
+}
+
+enum Command {
+    Request(Request),
+    /// Connect if needed and report the negotiated versions.
+    Ready {
+        deadline: Instant,
+        reply: oneshot::Sender<Result<Arc<ApiVersionTable>>>,
+    },
+}
+
+impl Command {
+    fn deadline(&self) -> Instant {
+        match self {
+            Command::Request(r) => r.deadline,
+            Command::Ready { deadline, .. } => *deadline,
+        }
+    }
+
+    fn abandoned(&self) -> bool {
+        match self {
+            Command::Request(r) => r.reply.as_ref().is_some_and(|s| s.is_closed()),
+            Command::Ready { reply, .. } => reply.is_closed(),
+        }
+    }
+
+    fn fail(self, e: Error) {
+        match self {
+            Command::Request(r) => {
+                if let Some(tx) = r.reply {
+                    let _ = tx.send(Err(e));
+                }
+            }
+            Command::Ready { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
+/// State shared by the handles and the task.
+struct Shared {
+    addr: BrokerAddress,
+    kind: ConnectionKind,
+    settings: Arc<NetSettings>,
+    state: AtomicU8,
+    versions: Mutex<Option<Arc<ApiVersionTable>>>,
+}
+
+/// A handle to one broker connection; cheap to clone. The connection task
+/// ends, closing its socket, when the last handle is dropped.
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.shared.addr)
+            .field("kind", &self.shared.kind)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// A connection to `addr` for `kind` traffic, spawned on `rt`. Nothing
+    /// is opened until the first request.
+    pub fn new(
+        addr: BrokerAddress,
+        kind: ConnectionKind,
+        settings: Arc<NetSettings>,
+        rt: &tokio::runtime::Handle,
+    ) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            addr,
+            kind,
+            settings: settings.clone(),
+            state: AtomicU8::new(ConnectionState::Idle as u8),
+            versions: Mutex::new(None),
+        });
+        let task = Task {
+            backoff: Backoff::new(settings.reconnect_backoff, settings.reconnect_backoff_max),
+            shared: shared.clone(),
+            settings,
+            rx,
+            queue: VecDeque::new(),
+            next_correlation_id: 0,
+        };
+        rt.spawn(task.run());
+        Connection { shared, tx }
+    }
+
+    /// The broker address this connection goes to.
+    pub fn address(&self) -> &BrokerAddress {
+        &self.shared.addr
+    }
+
+    /// The traffic class of this connection.
+    pub fn kind(&self) -> ConnectionKind {
+        self.shared.kind
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> ConnectionState {
+        ConnectionState::from_u8(self.shared.state.load(Ordering::Relaxed))
+    }
+
+    /// The versions negotiated on the current (or last) socket, if any.
+    pub(crate) fn negotiated(&self) -> Option<Arc<ApiVersionTable>> {
+        self.shared.versions.lock().ok()?.clone()
+    }
+
+    fn default_timeout(&self, timeout: Option<Duration>) -> Instant {
+        Instant::now() + timeout.unwrap_or(self.shared.settings.request_timeout)
+    }
+
+    fn submit(&self, cmd: Command) -> Result<()> {
+        self.tx.send(cmd).map_err(|_| {
+            Error::new(
+                codes::DESTROY,
+                format!("connection to {} has shut down", self.shared.addr),
+            )
+        })
+    }
+
+    fn timed_out(&self, what: &str, timeout: Duration) -> Error {
+        Error::new(
+            codes::TIMED_OUT,
+            format!(
+                "{what} to broker {} timed out after {} ms",
+                self.shared.addr,
+                timeout.as_millis()
+            ),
+        )
+    }
+
+    /// Connects if needed and returns the versions negotiated with the
+    /// broker, within `timeout` (default `socket.timeout.ms`).
+    pub(crate) async fn api_versions(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Arc<ApiVersionTable>> {
+        if self.state() == ConnectionState::Up {
+            if let Some(v) = self.negotiated() {
+                return Ok(v);
+            }
+        }
+        let deadline = self.default_timeout(timeout);
+        let (tx, rx) = oneshot::channel();
+        self.submit(Command::Ready {
+            deadline,
+            reply: tx,
+        })?;
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(self.task_gone()),
+            Err(_) => Err(self.timed_out(
+                "connection setup",
+                timeout.unwrap_or(self.shared.settings.request_timeout),
+            )),
+        }
+    }
+
+    fn task_gone(&self) -> Error {
+        Error::new(
+            codes::DESTROY,
+            format!("connection task for {} ended", self.shared.addr),
+        )
+    }
+
+    /// Sends an already-encoded request `body` of `api_key` at `version` and
+    /// returns the response body (header stripped), within `timeout`
+    /// (default `socket.timeout.ms`). Dropping the future abandons the
+    /// request: if it is not written yet it never will be.
+    pub async fn send_raw(
+        &self,
+        api_key: ApiKey,
+        version: i16,
+        body: Bytes,
+        timeout: Option<Duration>,
+    ) -> Result<Bytes> {
+        let deadline = self.default_timeout(timeout);
+        let (tx, rx) = oneshot::channel();
+        self.submit(Command::Request(Request {
+            api_key,
+            version,
+            body,
+            deadline,
+            reply: Some(tx),
+        }))?;
+        // The task enforces the deadline too (and closes the socket); this
+        // bound holds even while the task is still connecting.
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(self.task_gone()),
+            Err(_) => Err(self.timed_out(
+                &format!("{api_key:?} v{version} request"),
+                timeout.unwrap_or(self.shared.settings.request_timeout),
+            )),
+        }
+    }
+
+    /// Queues a request the broker does not answer (Produce with acks=0).
+    /// Returns once it is queued; a failure to connect is only logged.
+    pub fn send_raw_no_response(&self, api_key: ApiKey, version: i16, body: Bytes) -> Result<()> {
+        let deadline = self.default_timeout(None);
+        self.submit(Command::Request(Request {
+            api_key,
+            version,
+            body,
+            deadline,
+            reply: None,
+        }))
+    }
+
+    /// Encodes `req` at the highest version negotiated with this broker,
+    /// sends it and decodes the response.
+    pub async fn send<R: ApiRequest>(
+        &self,
+        req: &R,
+        timeout: Option<Duration>,
+    ) -> Result<R::Response> {
+        let api_key = R::KEY;
+        let versions = self.api_versions(timeout).await?;
+        let version = versions.require(api_key)?;
+        let mut buf = BytesMut::new();
+        req.encode(&mut buf, version).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidArg,
+                format!("cannot encode {api_key:?} v{version}: {e}"),
+            )
+        })?;
+        let mut body = self
+            .send_raw(api_key, version, buf.freeze(), timeout)
+            .await?;
+        R::Response::decode(&mut body, version).map_err(|e| {
+            Error::new(
+                codes::BAD_MSG,
+                format!(
+                    "cannot decode {api_key:?} v{version} response from {}: {e}",
+                    self.shared.addr
+                ),
+            )
+        })
+    }
+}
+
+/// The task owning one connection's socket.
+struct Task {
+    shared: Arc<Shared>,
+    settings: Arc<NetSettings>,
+    rx: mpsc::UnboundedReceiver<Command>,
+    backoff: Backoff,
+    /// Commands received but not yet written.
+    queue: VecDeque<Command>,
+    next_correlation_id: i32,
+}
+
+struct InFlight {
+    api_key: ApiKey,
+    version: i16,
+    reply: oneshot::Sender<Result<Bytes>>,
+}
+
+impl Task {
+    fn set_state(&self, s: ConnectionState) {
+        self.shared.state.store(s as u8, Ordering::Relaxed);
+    }
+
+    fn correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1) & i32::MAX;
+        id
+    }
+
+    /// Drops queued commands whose caller gave up or whose deadline passed.
+    fn prune_queue(&mut self, now: Instant) {
+        let addr = &self.shared.addr;
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for cmd in self.queue.drain(..) {
+            if cmd.abandoned() {
+                continue;
+            }
+            if cmd.deadline() <= now {
+                cmd.fail(Error::new(
+                    codes::TIMED_OUT,
+                    format!("request to broker {addr} timed out before it could be sent"),
+                ));
+                continue;
+            }
+            kept.push_back(cmd);
+        }
+        self.queue = kept;
+    }
+
+    fn fail_queued(&mut self, e: &Error) {
+        while let Ok(cmd) = self.rx.try_recv() {
+            self.queue.push_back(cmd);
+        }
+        for cmd in self.queue.drain(..) {
+            cmd.fail(e.clone());
+        }
+    }
+
+    async fn run(mut self) {
+        loop {
+            if self.queue.is_empty() {
+                match self.rx.recv().await {
+                    Some(cmd) => self.queue.push_back(cmd),
+                    None => return,
+                }
+            }
+            if let Some(at) = self.backoff.next_allowed() {
+                tokio::time::sleep_until(Instant::from_std(at)).await;
+            }
+            while let Ok(cmd) = self.rx.try_recv() {
+                self.queue.push_back(cmd);
+            }
+            self.prune_queue(Instant::now());
+            if self.queue.is_empty() {
+                continue;
+            }
+            self.set_state(ConnectionState::Connecting);
+            self.backoff
+                .on_attempt(Instant::now().into_std(), Backoff::random_jitter());
+            let setup = tokio::time::timeout(self.settings.connect_timeout, self.open());
+            let (stream, versions) = match setup.await {
+                Ok(Ok(ok)) => ok,
+                Ok(Err(e)) => {
+                    tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, error = %e, "connect failed");
+                    self.set_state(ConnectionState::Down);
+                    self.fail_queued(&e);
+                    continue;
+                }
+                Err(_) => {
+                    let e = Error::new(
+                        codes::TIMED_OUT,
+                        format!(
+                            "connection setup to {} timed out after {} ms (socket.connection.setup.timeout.ms)",
+                            self.shared.addr,
+                            self.settings.connect_timeout.as_millis()
+                        ),
+                    );
+                    self.set_state(ConnectionState::Down);
+                    self.fail_queued(&e);
+                    continue;
+                }
+            };
+            self.backoff.on_connected();
+            if let Ok(mut v) = self.shared.versions.lock() {
+                *v = Some(versions.clone());
+            }
+            self.set_state(ConnectionState::Up);
+            tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, kind = ?self.shared.kind, "connected");
+            let (rd, wr) = stream.into_split();
+            match self.serve(rd, wr, versions).await {
+                Ok(Exit::Shutdown) => return,
+                Ok(Exit::Idle) => self.set_state(ConnectionState::Idle),
+                Err(e) => {
+                    tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, error = %e, "connection closed");
+                    self.set_state(ConnectionState::Down);
+                }
+            }
+        }
+    }
+
+    /// Resolves, connects to the first address that accepts, and negotiates
+    /// versions. This is where TLS and SASL will wrap the socket.
+    async fn open(&mut self) -> Result<(TcpStream, Arc<ApiVersionTable>)> {
+        let addr = self.shared.addr.clone();
+        let addrs = self
+            .settings
+            .resolver
+            .resolve(&addr.host, addr.port)
+            .await
+            .map_err(|e| Error::new(codes::RESOLVE, format!("failed to resolve {addr}: {e}")))?;
+        if addrs.is_empty() {
+            return Err(Error::new(
+                codes::RESOLVE,
+                format!("{addr} resolved to no address"),
+            ));
+        }
+        let mut failures = Vec::new();
+        for sa in &addrs {
+            match TcpStream::connect(sa).await {
+                Ok(mut stream) => {
+                    let _ = stream.set_nodelay(true);
+                    match self.handshake(&mut stream).await {
+                        Ok(v) => return Ok((stream, Arc::new(v))),
+                        Err(e) => failures.push(format!("{sa}: {}", e.message())),
+                    }
+                }
+                Err(e) => failures.push(format!("{sa}: {e}")),
+            }
+        }
+        Err(Error::new(
+            codes::TRANSPORT,
+            format!("connect to {addr} failed ({})", failures.join("; ")),
+        ))
+    }
+
+    async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+    ) -> Result<ApiVersionTable> {
+        if !self.settings.api_version_request {
+            return ApiVersionTable::fallback(&self.settings.broker_version_fallback);
+        }
+        let mut version = API_VERSIONS_MAX;
+        // At most one retry per lower version; bounded.
+        for _ in 0..=API_VERSIONS_MAX {
+            let body = frame::api_versions_request(version);
+            let resp = self
+                .exchange(stream, ApiKey::ApiVersions, version, &body)
+                .await?;
+            match frame::api_versions_response(&resp, version)? {
+                ApiVersionsAnswer::Ranges(r) => return Ok(ApiVersionTable::negotiate(r)),
+                ApiVersionsAnswer::RetryWith(v) => {
+                    tracing::debug!(target: "ferrokafka::protocol", broker = %self.shared.addr, from = version, to = v, "ApiVersions downgrade");
+                    version = v;
+                }
+            }
+        }
+        Err(Error::new(
+            codes::BAD_MSG,
+            "ApiVersions negotiation did not converge",
+        ))
+    }
+
+    /// One request/response exchange on a socket before pipelining starts.
+    async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        api_key: ApiKey,
+        version: i16,
+        body: &[u8],
+    ) -> Result<Bytes> {
+        let id = self.correlation_id();
+        let mut out = BytesMut::new();
+        frame::encode_request(
+            &mut out,
+            api_key,
+            version,
+            id,
+            Some(&self.settings.client_id),
+            body,
+        )?;
+        stream.write_all(&out).await?;
+        let reader = FrameReader::new(self.settings.receive_max);
+        let mut buf = BytesMut::with_capacity(1024);
+        loop {
+            if let Some(f) = reader.next_frame(&mut buf)? {
+                if frame::correlation_id(&f) != Some(id) {
+                    return Err(Error::new(
+                        codes::BAD_MSG,
+                        format!("{api_key:?} response carries the wrong correlation id"),
+                    ));
+                }
+                return frame::response_body(f, frame::response_header_version(api_key, version));
+            }
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(READ_CHUNK);
+            }
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(Error::new(
+                    codes::TRANSPORT,
+                    format!(
+                        "broker closed the connection during {api_key:?} v{version} \
+                         (not a Kafka broker, or it refused the request)"
+                    ),
+                ));
+            }
+        }
+    }
+
+    async fn serve<R, W>(
+        &mut self,
+        mut rd: R,
+        mut wr: W,
+        versions: Arc<ApiVersionTable>,
+    ) -> Result<Exit>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let reader = FrameReader::new(self.settings.receive_max);
+        let max_in_flight = self.settings.max_in_flight.max(1);
+        let mut inflight: HashMap<i32, InFlight> = HashMap::new();
+        let mut deadlines: BinaryHeap<Reverse<(Instant, i32)>> = BinaryHeap::new();
+        let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut last_activity = Instant::now();
+        let result = loop {
+            // Frame queued requests into the write buffer, up to the limit.
+            while inflight.len() < max_in_flight {
+                let Some(cmd) = self.queue.pop_front() else {
+                    break;
+                };
+                if cmd.abandoned() {
+                    continue;
+                }
+                let req = match cmd {
+                    Command::Ready { reply, .. } => {
+                        let _ = reply.send(Ok(versions.clone()));
+                        continue;
+                    }
+                    Command::Request(r) => r,
+                };
+                if req.deadline <= Instant::now() {
+                    Command::Request(req).fail(Error::new(
+                        codes::TIMED_OUT,
+                        "request timed out before it could be sent",
+                    ));
+                    continue;
+                }
+                let id = self.correlation_id();
+                if let Err(e) = frame::encode_request(
+                    &mut wbuf,
+                    req.api_key,
+                    req.version,
+                    id,
+                    Some(&self.settings.client_id),
+                    &req.body,
+                ) {
+                    Command::Request(req).fail(e);
+                    continue;
+                }
+                match req.reply {
+                    Some(reply) => {
+                        deadlines.push(Reverse((req.deadline, id)));
+                        inflight.insert(
+                            id,
+                            InFlight {
+                                api_key: req.api_key,
+                                version: req.version,
+                                reply,
+                            },
+                        );
+                    }
+                    None => {}
+                }
+            }
+            // Lazily drop deadlines of completed requests.
+            while let Some(Reverse((_, id))) = deadlines.peek() {
+                if inflight.contains_key(id) {
+                    break;
+                }
+                deadlines.pop();
+            }
+            let next_deadline = deadlines.peek().map(|Reverse((t, _))| *t);
+            let idle = inflight.is_empty() && wbuf.is_empty() && self.queue.is_empty();
+            let idle_at = (!self.settings.idle_timeout.is_zero() && idle)
+                .then(|| last_activity + self.settings.idle_timeout);
+            let accepting = self.queue.len() < max_in_flight;
+            if rbuf.capacity() - rbuf.len() < 1024 {
+                rbuf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                biased;
+                r = rd.read_buf(&mut rbuf) => {
+                    match r {
+                        Ok(0) => break Err(Error::new(codes::TRANSPORT, format!(
+                            "broker {} closed the connection", self.shared.addr))),
+                        Ok(_) => {
+                            last_activity = Instant::now();
+                            if let Err(e) = self.complete(&reader, &mut rbuf, &mut inflight) {
+                                break Err(e);
+                            }
+                        }
+                        Err(e) => break Err(Error::new(codes::TRANSPORT, format!(
+                            "read from broker {} failed: {e}", self.shared.addr))),
+                    }
+                }
+                r = wr.write_buf(&mut wbuf), if !wbuf.is_empty() => {
+                    match r {
+                        Ok(0) | Err(_) => break Err(Error::new(codes::TRANSPORT, format!(
+                            "write to broker {} failed{}", self.shared.addr,
+                            r.err().map(|e| format!(": {e}")).unwrap_or_default()))),
+                        Ok(_) => {
+                            last_activity = Instant::now();
+                            if wbuf.is_empty() {
+                                // Reuse the allocation for the next requests.
+                                wbuf.clear();
+                            }
+                        }
+                    }
+                }
+                cmd = self.rx.recv(), if accepting => {
+                    match cmd {
+                        Some(c) => self.queue.push_back(c),
+                        None => break Ok(Exit::Shutdown),
+                    }
+                }
+                _ = sleep_until_opt(next_deadline) => {
+                    let now = Instant::now();
+                    let mut expired = Vec::new();
+                    while let Some(Reverse((t, id))) = deadlines.peek().copied() {
+                        if t > now {
+                            break;
+                        }
+                        deadlines.pop();
+                        if let Some(f) = inflight.remove(&id) {
+                            expired.push(f);
+                        }
+                    }
+                    if !expired.is_empty() {
+                        let n = expired.len();
+                        for f in expired {
+                            let _ = f.reply.send(Err(Error::new(codes::TIMED_OUT, format!(
+                                "{:?} v{} request to broker {} timed out",
+                                f.api_key, f.version, self.shared.addr))));
+                        }
+                        break Err(Error::new(codes::TIMED_OUT, format!(
+                            "{n} request(s) to broker {} timed out; closing the connection",
+                            self.shared.addr)));
+                    }
+                }
+                _ = sleep_until_opt(idle_at) => {
+                    break Ok(Exit::Idle);
+                }
+            }
+        };
+        // Fail what is in flight. Queued, unsent requests stay queued and
+        // go out on the next connection.
+        let err = match &result {
+            Ok(_) => Error::new(
+                codes::TRANSPORT,
+                format!("connection to broker {} closed", self.shared.addr),
+            ),
+            Err(e) => e.clone(),
+        };
+        for (_, f) in inflight.drain() {
+            let _ = f.reply.send(Err(err.clone()));
+        }
+        result
+    }
+
+    /// Completes every whole frame in `rbuf`.
+    fn complete(
+        &self,
+        reader: &FrameReader,
+        rbuf: &mut BytesMut,
+        inflight: &mut HashMap<i32, InFlight>,
+    ) -> Result<()> {
+        while let Some(f) = reader.next_frame(rbuf)? {
+            let id = frame::correlation_id(&f).unwrap_or(-1);
+            let Some(req) = inflight.remove(&id) else {
+                return Err(Error::new(
+                    codes::BAD_MSG,
+                    format!(
+                        "broker {} sent a response with unknown correlation id {id}",
+                        self.shared.addr
+                    ),
+                ));
+            };
+            let hv = frame::response_header_version(req.api_key, req.version);
+            match frame::response_body(f, hv) {
+                Ok(body) => {
+                    let _ = req.reply.send(Ok(body));
+                }
+                Err(e) => {
+                    let _ = req.reply.send(Err(e.clone()));
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Exit {
+    /// Every handle is gone.
+    Shutdown,
+    /// Closed after `connections.max.idle.ms` without traffic.
+    Idle,
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
