@@ -12,10 +12,9 @@
 //! may call [`State::producer_epoch`] while holding the cluster lock.
 //!
 //! Time: the machines run on milliseconds since the cluster started. They
-//! advance on every coordinator request and while a JoinGroup/SyncGroup
-//! waits. Needed from mock-core: a periodic call to [`tick`] (every ~100 ms)
-//! so session and transaction timeouts also fire while no client talks to
-//! the coordinator; until then they fire on the next coordinator request.
+//! advance on every coordinator request, while a JoinGroup/SyncGroup waits,
+//! and on the cluster's periodic [`tick`], so session and transaction
+//! timeouts fire even while no client talks to the coordinator.
 
 pub(crate) mod group;
 pub(crate) mod txn;
