@@ -16,6 +16,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::error::{Error, ErrorCode, Result};
 use crate::record::compression::{self, Compression};
 use crate::record::crc;
+use crate::record::reader::ControlType;
 use crate::record::varint::{put_varint, put_varlong, varint_len, varlong_len};
 use crate::record::Header;
 
@@ -184,6 +185,29 @@ impl BatchBuilder {
         }
         self.count += 1;
         true
+    }
+
+    /// Appends a control record (transaction marker): key = version 0 and
+    /// the marker type, value = version 0 and the coordinator epoch. Such
+    /// records belong in a batch finished with `control` (and
+    /// `transactional`) set; brokers write them, so this serves the mock
+    /// cluster and tests.
+    pub fn try_append_control(
+        &mut self,
+        timestamp: i64,
+        kind: ControlType,
+        coordinator_epoch: i32,
+    ) -> bool {
+        let code: i16 = match kind {
+            ControlType::Abort => 0,
+            ControlType::Commit => 1,
+            ControlType::Unknown(c) => c,
+        };
+        let mut key = [0u8; 4];
+        key[2..].copy_from_slice(&code.to_be_bytes());
+        let mut value = [0u8; 6];
+        value[2..].copy_from_slice(&coordinator_epoch.to_be_bytes());
+        self.try_append(timestamp, Some(&key), Some(&value), &[])
     }
 
     /// Encoded bytes so far, the 61-byte header included, before compression.
@@ -375,5 +399,82 @@ impl EncodedBatch {
     /// The largest record timestamp.
     pub fn max_timestamp(&self) -> i64 {
         self.max_timestamp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::reader::{BatchReader, DecodeOptions};
+
+    #[test]
+    fn control_batch_round_trips() {
+        let mut b = BatchBuilder::new(5, 1 << 20);
+        assert!(b.try_append_control(5, ControlType::Commit, 17));
+        assert!(b.try_append_control(6, ControlType::Abort, 18));
+        let flags = BatchFlags {
+            transactional: true,
+            control: true,
+        };
+        let mut enc = b.finish(Compression::None, None, flags).unwrap();
+        enc.set_producer(77, 2, -1);
+        let batch = BatchReader::new(enc.bytes(), DecodeOptions::default())
+            .next()
+            .unwrap()
+            .unwrap();
+        assert!(batch.header.is_control() && batch.header.is_transactional());
+        let kinds: Vec<_> = batch
+            .records()
+            .map(|r| r.unwrap().control().unwrap())
+            .map(|c| (c.kind, c.version, c.coordinator_epoch))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ControlType::Commit, 0, Some(17)),
+                (ControlType::Abort, 0, Some(18))
+            ]
+        );
+    }
+
+    #[test]
+    fn header_layout_matches_the_spec() {
+        let mut b = BatchBuilder::new(1_000, 1 << 20);
+        assert!(b.try_append(1_000, Some(b"k"), Some(b"v"), &[]));
+        assert!(b.try_append(990, None, Some(b"w"), &[]));
+        assert!(b.try_append(1_020, None, None, &[]));
+        let enc = b
+            .finish(Compression::None, None, BatchFlags::default())
+            .unwrap();
+        let h = enc.bytes();
+        let i64_at = |o: usize| i64::from_be_bytes(h[o..o + 8].try_into().unwrap());
+        let i32_at = |o: usize| i32::from_be_bytes(h[o..o + 4].try_into().unwrap());
+        assert_eq!(i64_at(0), 0, "base offset");
+        assert_eq!(i32_at(OFF_BATCH_LENGTH) as usize, h.len() - LOG_OVERHEAD);
+        assert_eq!(i32_at(12), -1, "partition leader epoch");
+        assert_eq!(h[OFF_MAGIC], 2);
+        assert_eq!(i32_at(23), 2, "last offset delta");
+        assert_eq!(i64_at(27), 1_000, "base timestamp");
+        assert_eq!(i64_at(35), 1_020, "max timestamp");
+        assert_eq!(i64_at(OFF_PRODUCER_ID), -1);
+        assert_eq!(i32_at(57), 3, "record count");
+        let crc = u32::from_be_bytes(h[OFF_CRC..OFF_CRC + 4].try_into().unwrap());
+        assert_eq!(crc, crc::crc32c(&h[OFF_ATTRIBUTES..]));
+        // Zigzag varints. First record: length 8, attributes 0, ts delta 0,
+        // offset delta 0, key len 1 "k", value len 1 "v", 0 headers. Second:
+        // length 7, attributes 0, ts delta -10, offset delta 1, null key...
+        assert_eq!(
+            h[HEADER_LEN..HEADER_LEN + 14],
+            [16, 0, 0, 0, 2, b'k', 2, b'v', 0, 14, 0, 19, 2, 1]
+        );
+    }
+
+    #[test]
+    fn empty_batch_is_refused() {
+        let b = BatchBuilder::new(0, 100);
+        let err = b
+            .finish(Compression::None, None, BatchFlags::default())
+            .unwrap_err();
+        assert!(err.message().contains("no records"));
     }
 }

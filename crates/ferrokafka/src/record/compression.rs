@@ -120,17 +120,19 @@ impl FromStr for Compression {
 
     fn from_str(s: &str) -> Result<Self> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "none" | "" => Compression::None,
+            "none" => Compression::None,
             "gzip" => Compression::Gzip,
             "snappy" => Compression::Snappy,
             "lz4" => Compression::Lz4,
             "zstd" => Compression::Zstd,
-            _ => return Err(Error::new(
-                ErrorCode::InvalidArg,
-                format!(
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    format!(
                     "compression.codec: unknown codec {s:?}: allowed none, gzip, snappy, lz4, zstd"
                 ),
-            )),
+                ))
+            }
         })
     }
 }

@@ -187,3 +187,133 @@ pub(crate) fn decode_entry(entry: Bytes, opts: &DecodeOptions) -> Result<Batch> 
     };
     Ok(Batch::legacy(header, records))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::reader::{BatchReader, TimestampType};
+
+    /// A MessageSet entry written by hand, per the layout in the module doc.
+    fn entry(
+        magic: i8,
+        attrs: i8,
+        offset: i64,
+        ts: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let mut body = vec![magic as u8, attrs as u8];
+        if magic == 1 {
+            body.extend_from_slice(&ts.to_be_bytes());
+        }
+        for field in [key, value] {
+            match field {
+                None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(b) => {
+                    body.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    body.extend_from_slice(b);
+                }
+            }
+        }
+        let mut out = offset.to_be_bytes().to_vec();
+        out.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+        out.extend_from_slice(&crc::crc32(&body).to_be_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        compression::compress(Compression::Gzip, None, data, &mut out).unwrap();
+        out
+    }
+
+    fn decode(data: Vec<u8>, check_crc: bool) -> Result<Vec<Batch>> {
+        let opts = DecodeOptions {
+            check_crc,
+            ..DecodeOptions::default()
+        };
+        BatchReader::new(Bytes::from(data), opts).collect()
+    }
+
+    #[test]
+    fn v1_wrapper_relative_offsets_and_log_append_time() {
+        let mut inner = Vec::new();
+        for i in 0..3 {
+            inner.extend(entry(
+                1,
+                0,
+                i,
+                10 + i,
+                None,
+                Some(format!("m{i}").as_bytes()),
+            ));
+        }
+        // Wrapper: gzip, LogAppendTime, offset = absolute offset of the last inner.
+        let wrapper = entry(1, 1 | 0x08, 100, 5_000, None, Some(&gzip(&inner)));
+        let batches = decode(wrapper, true).unwrap();
+        let b = &batches[0];
+        assert_eq!(b.header.timestamp_type(), TimestampType::LogAppendTime);
+        assert_eq!((b.header.base_offset, b.header.last_offset()), (98, 100));
+        let recs: Vec<_> = b.records().map(|r| r.unwrap()).collect();
+        let got: Vec<_> = recs
+            .iter()
+            .map(|r| (r.offset, r.timestamp, r.value.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (98, 5_000, Bytes::from_static(b"m0")),
+                (99, 5_000, Bytes::from_static(b"m1")),
+                (100, 5_000, Bytes::from_static(b"m2"))
+            ]
+        );
+    }
+
+    #[test]
+    fn v0_wrapper_keeps_absolute_inner_offsets() {
+        let mut inner = entry(0, 0, 40, -1, Some(b"k"), None);
+        inner.extend(entry(0, 0, 41, -1, None, Some(b"v")));
+        let wrapper = entry(0, 1, 41, -1, None, Some(&gzip(&inner)));
+        let batches = decode(wrapper, true).unwrap();
+        let recs: Vec<_> = batches[0].records().map(|r| r.unwrap()).collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!((recs[0].offset, recs[1].offset), (40, 41));
+        assert_eq!(recs[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(recs[0].value, None);
+        assert_eq!(recs[1].timestamp, -1);
+    }
+
+    #[test]
+    fn malformed_entries_are_errors() {
+        // Nested compression.
+        let inner = entry(
+            1,
+            1,
+            0,
+            0,
+            None,
+            Some(&gzip(&entry(1, 0, 0, 0, None, Some(b"x")))),
+        );
+        let wrapper = entry(1, 1, 0, 0, None, Some(&gzip(&inner)));
+        let err = decode(wrapper, true).unwrap_err();
+        assert!(err.message().contains("nested compression"), "{err}");
+        // Compressed wrapper with a null value.
+        assert!(decode(entry(1, 2, 0, 0, None, None), true).is_err());
+        // Truncated inner message set.
+        let inner = entry(1, 0, 0, 0, None, Some(b"hello"));
+        let wrapper = entry(1, 1, 0, 0, None, Some(&gzip(&inner[..inner.len() - 2])));
+        assert!(decode(wrapper, true).is_err());
+        // CRC mismatch, then the same entry with CRC checks off.
+        let mut bad = entry(0, 0, 0, -1, None, Some(b"payload"));
+        let last = bad.len() - 1;
+        bad[last] ^= 0x20;
+        let err = decode(bad.clone(), true).unwrap_err();
+        assert!(err.message().contains("CRC-32 mismatch"), "{err}");
+        assert_eq!(decode(bad, false).unwrap().len(), 1);
+        // Key length past the end of the message.
+        let mut bad = entry(0, 0, 0, -1, Some(b"k"), None);
+        bad[12 + 4 + 2 + 3] = 50;
+        assert!(decode(bad, false).is_err());
+    }
+}
