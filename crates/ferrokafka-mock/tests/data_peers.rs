@@ -1,0 +1,188 @@
+//! Third-party clients use the mock's data path unchanged: librdkafka
+//! (confluent-kafka), kafka-python and kcat list metadata, create topics,
+//! produce with every codec (plain and idempotent) and consume it back.
+//!
+//! Without the peers the tests print why and skip, unless
+//! `FERROKAFKA_REQUIRE_PEERS=1` (CI). The kcat test goes through the
+//! `ferrokafka mock` binary when it is built (the path a new user takes),
+//! else through the embedded cluster.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ferrokafka_mock::MockCluster;
+use ferrokafka_peers::{python_with, run_bounded, run_bounded_with_input};
+
+const SCRIPT_LIMIT: Duration = Duration::from_secs(150);
+
+fn run_script(script: &str, modules: &[&str]) {
+    let Some(python) = python_with(modules) else {
+        return;
+    };
+    let cluster = MockCluster::builder()
+        .brokers(3)
+        .build_blocking()
+        .expect("mock cluster starts");
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "peers", script]
+        .iter()
+        .collect();
+    let out = run_bounded(
+        python.command().arg(&path).arg(cluster.bootstrap_servers()),
+        SCRIPT_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    let name = script.trim_end_matches(".py");
+    assert!(
+        stdout.contains(&format!("PASS {name}")),
+        "{script} exited 0 without its PASS line:\n{stdout}"
+    );
+    print!("{stdout}");
+}
+
+#[test]
+fn confluent_kafka_metadata_admin_every_codec_plain_and_idempotent() {
+    run_script("data_confluent.py", &["confluent_kafka"]);
+}
+
+#[test]
+fn kafka_python_metadata_admin_every_codec_plain_and_idempotent() {
+    run_script(
+        "data_kafka_python.py",
+        &["kafka", "snappy", "lz4", "zstandard"],
+    );
+}
+
+/// `ferrokafka mock` as a child process; killed on drop.
+struct MockProcess {
+    child: Child,
+    bootstrap: String,
+}
+
+impl MockProcess {
+    /// Starts the built binary, if there is one beside this test.
+    fn start() -> Option<MockProcess> {
+        let exe = std::env::current_exe().ok()?;
+        let bin = exe.parent()?.parent()?.join("ferrokafka");
+        if !bin.is_file() {
+            return None;
+        }
+        let mut child = Command::new(bin)
+            .args(["mock", "--brokers", "3", "--topic", "pre:2:2"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .ok()?;
+        let stdout = child.stdout.take()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let mut p = MockProcess {
+            child,
+            bootstrap: String::new(),
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("ferrokafka mock prints its bootstrap line");
+        p.bootstrap = line
+            .trim()
+            .strip_prefix("BOOTSTRAP=")
+            .expect("first line is BOOTSTRAP=...")
+            .to_string();
+        Some(p)
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn kcat_metadata_produce_every_codec_and_consume() {
+    let Some(kcat) = ferrokafka_peers::kcat() else {
+        return;
+    };
+    let process = MockProcess::start();
+    let embedded;
+    let bootstrap = match &process {
+        Some(p) => p.bootstrap.clone(),
+        None => {
+            eprintln!(
+                "note: target/*/ferrokafka not built; kcat runs against the embedded cluster"
+            );
+            embedded = MockCluster::builder()
+                .topic("pre", 2, 2)
+                .build_blocking()
+                .unwrap();
+            embedded.bootstrap_servers()
+        }
+    };
+    let limit = Duration::from_secs(30);
+    let out = run_bounded(Command::new(&kcat).args(["-b", &bootstrap, "-L"]), limit);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "kcat -L: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        listing.contains("3 brokers") && listing.contains("topic \"pre\" with 2 partitions"),
+        "{listing}"
+    );
+    let mut expected = Vec::new();
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let lines: String = (0..50).map(|i| format!("{codec}-{i}\n")).collect();
+        expected.extend((0..50).map(|i| format!("{codec}-{i}")));
+        let out = run_bounded_with_input(
+            Command::new(&kcat)
+                .args(["-b", &bootstrap, "-P", "-t", "kc", "-X"])
+                .arg(format!("compression.codec={codec}"))
+                .args(["-X", "enable.idempotence=true"]),
+            lines.as_bytes(),
+            limit,
+        );
+        assert!(
+            out.status.success(),
+            "kcat -P {codec}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = run_bounded(
+        Command::new(&kcat).args([
+            "-b",
+            &bootstrap,
+            "-C",
+            "-t",
+            "kc",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ]),
+        limit,
+    );
+    assert!(
+        out.status.success(),
+        "kcat -C: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, expected, "one partition (auto-created): order kept");
+}
