@@ -98,7 +98,7 @@ impl Conn {
 
 /// A running cluster with connections to each broker by id.
 struct Harness {
-    _cluster: MockCluster,
+    cluster: MockCluster,
     addrs: HashMap<i32, String>,
     bootstrap: String,
 }
@@ -125,7 +125,7 @@ impl Harness {
             .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
             .collect();
         Harness {
-            _cluster: cluster,
+            cluster,
             addrs,
             bootstrap,
         }
@@ -793,5 +793,135 @@ async fn idempotent_init_producer_id_allocates_distinct_ids() {
     assert_eq!(
         (bumped.producer_id, bumped.producer_epoch),
         (a.producer_id, a.producer_epoch + 1)
+    );
+}
+
+#[tokio::test]
+async fn transaction_timeout_aborts_and_fences_with_an_abortable_error() {
+    let h = Harness::new(1).await;
+    h.create_topic("xt", 1).await;
+    let (_, mut coord) = h.coordinator("txn-3", 1).await;
+    let init = InitProducerIdRequest::default()
+        .with_transactional_id(Some(TransactionalId(s("txn-3"))))
+        .with_transaction_timeout_ms(200)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    let ids = coord.call(&init, 3).await;
+    let (pid, epoch) = (ids.producer_id, ids.producer_epoch);
+    let add = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(TransactionalId(s("txn-3")))
+        .with_v3_and_below_producer_id(pid)
+        .with_v3_and_below_producer_epoch(epoch)
+        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+            .with_name(TopicName(s("xt")))
+            .with_partitions(vec![0])]);
+    coord.call(&add, 3).await;
+    let mut leader = h.leader("xt", 0).await;
+    assert_eq!(
+        produce(
+            &mut leader,
+            "txn-3",
+            "xt",
+            txn_batch(pid.0, epoch, 0, &["slow"])
+        )
+        .await,
+        0
+    );
+    // The cluster's own tick aborts the transaction; no client request needed.
+    let mut lso = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        lso = read_committed(&mut leader, "xt").await.0;
+        if lso == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        lso, 2,
+        "the timed-out transaction's abort marker moved the LSO"
+    );
+    let (_, values, aborted) = read_committed(&mut leader, "xt").await;
+    assert!(values.is_empty());
+    assert_eq!(aborted, vec![pid.0]);
+    let end = EndTxnRequest::default()
+        .with_transactional_id(TransactionalId(s("txn-3")))
+        .with_producer_id(pid)
+        .with_producer_epoch(epoch)
+        .with_committed(true);
+    assert_eq!(
+        coord.call(&end, 3).await.error_code,
+        E::InvalidProducerEpoch.code(),
+        "abortable, not fatal: the producer may recover"
+    );
+    // KIP-360: the producer recovers by naming its old id and epoch.
+    let recover = init
+        .clone()
+        .with_producer_id(pid)
+        .with_producer_epoch(epoch);
+    let recovered = coord.call(&recover, 3).await;
+    assert_eq!(recovered.error_code, 0);
+    assert_eq!(
+        (recovered.producer_id, recovered.producer_epoch),
+        (pid, epoch + 1)
+    );
+}
+
+#[tokio::test]
+async fn session_timeout_expires_a_silent_member() {
+    let h = Harness::new(1).await;
+    let (_, mut c) = h.coordinator("grp", 0).await;
+    let join = join_request("", None, b"m").with_session_timeout_ms(300);
+    let first = c.call(&join, 3).await;
+    assert_eq!(first.error_code, 0);
+    let describe = DescribeGroupsRequest::default().with_groups(vec![GroupId(s("grp"))]);
+    assert_eq!(c.call(&describe, 3).await.groups[0].members.len(), 1);
+    let mut state = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let d = c.call(&describe, 3).await;
+        state = d.groups[0].group_state.as_str().to_string();
+        if state == "Empty" {
+            assert!(d.groups[0].members.is_empty());
+            break;
+        }
+    }
+    assert_eq!(
+        state, "Empty",
+        "the member expired after its session timeout"
+    );
+    let hb = HeartbeatRequest::default()
+        .with_group_id(GroupId(s("grp")))
+        .with_generation_id(first.generation_id)
+        .with_member_id(first.member_id.clone());
+    assert_eq!(c.call(&hb, 3).await.error_code, E::UnknownMemberId.code());
+}
+
+#[tokio::test]
+async fn coordinator_moves_when_its_broker_goes_down() {
+    let h = Harness::new(3).await;
+    let (before, _) = h.coordinator("moving", 0).await;
+    h.cluster.broker_down(before).expect("broker down");
+    let survivor = *h
+        .addrs
+        .keys()
+        .find(|id| **id != before)
+        .expect("another broker");
+    let mut c = h.broker(survivor).await;
+    let r = FindCoordinatorRequest::default().with_key(s("moving"));
+    let after = c.call(&r, 2).await;
+    assert_eq!(after.error_code, 0);
+    assert_ne!(
+        after.node_id.0, before,
+        "a down broker is not named coordinator"
+    );
+    for id in h.cluster.broker_ids() {
+        if id != survivor {
+            h.cluster.broker_down(id).expect("broker down");
+        }
+    }
+    let only = c.call(&r, 2).await;
+    assert_eq!(
+        only.node_id.0, survivor,
+        "the last broker up coordinates everything"
     );
 }

@@ -30,6 +30,14 @@ pub(crate) const NONE: i16 = 0;
 /// `offset.metadata.max.bytes` default).
 const MAX_OFFSET_METADATA_BYTES: usize = 4096;
 
+/// Most protocols one JoinGroup may list. Kafka sets no limit, but protocol
+/// selection is quadratic in this count, and clients send one to three.
+const MAX_PROTOCOLS: usize = 64;
+
+/// Most members of one group (the broker's `group.max.size` is unlimited by
+/// default; a bound keeps a misbehaving client from growing one forever).
+const MAX_GROUP_SIZE: usize = 10_000;
+
 /// Limits the coordinator applies to groups.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupConfig {
@@ -428,6 +436,8 @@ impl Groups {
             Some(E::InvalidSessionTimeout.code())
         } else if p.protocol_type.is_empty() || p.protocols.is_empty() {
             Some(E::InconsistentGroupProtocol.code())
+        } else if p.protocols.len() > MAX_PROTOCOLS {
+            Some(E::InvalidRequest.code())
         } else {
             None
         };
@@ -517,6 +527,11 @@ impl Groups {
         id: String,
         p: JoinParams,
     ) {
+        if g.members.len() >= MAX_GROUP_SIZE {
+            let r = JoinResult::error(E::GroupMaxSizeReached.code(), &id);
+            self.complete(ticket, Reply::Join(r));
+            return;
+        }
         if g.members.is_empty() {
             g.protocol_type = Some(p.protocol_type.clone());
         }
@@ -731,7 +746,8 @@ impl Groups {
                     return;
                 };
                 m.session_deadline = now.saturating_add(m.session_timeout_ms as u64);
-                let r = ok(g, g.members[&p.member_id].assignment.clone());
+                let assignment = m.assignment.clone();
+                let r = ok(g, assignment);
                 self.complete(ticket, Reply::Sync(r));
             }
             GroupState::CompletingRebalance => {
@@ -1566,6 +1582,17 @@ mod tests {
         assert_eq!(d.members[0].member_id, a);
         assert_eq!(d.protocol_name, "range");
         assert!(g.describe("missing").is_none());
+    }
+
+    #[test]
+    fn too_many_protocols_are_refused() {
+        let mut g = Groups::new(GroupConfig::default());
+        let mut p = params("", &range());
+        p.protocols = (0..=MAX_PROTOCOLS)
+            .map(|i| (format!("p{i}"), Bytes::new()))
+            .collect();
+        g.join(0, 1, p);
+        assert_eq!(join_reply(&mut g, 1).error, code(E::InvalidRequest));
     }
 
     #[test]
