@@ -40,7 +40,7 @@ pub use delivery::{
 };
 pub use message::ProducerRecord;
 pub use partitioner::{BuiltinPartitioner, Partitioner};
-pub use stats::{BrokerStats, HistogramStats, ProducerStats, TopicStats};
+pub use stats::{BrokerStats, Histogram, HistogramStats, ProducerStats, TopicStats};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorCode, Result};
