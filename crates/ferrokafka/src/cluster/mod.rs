@@ -15,11 +15,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::net::{
     BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState, NetSettings,
 };
+use crate::protocol::metadata as protocol_md;
 use crate::protocol::{codes, ApiKey};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{
-    BrokerId, FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName,
-};
+use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use state::{MetadataSettings, MetadataState, MetadataUpdate, RefreshScope, TopicLookup};
 use std::collections::HashMap;
@@ -370,9 +369,23 @@ impl Cluster {
         let conn = self.connection(id, ConnectionKind::Admin)?;
         let versions = conn.api_versions(Some(timeout)).await?;
         let version = versions.require(ApiKey::Metadata)?;
-        let req = metadata_request(topics, allow_auto_create, version);
-        let resp: MetadataResponse = conn.send(&req, Some(timeout)).await?;
-        let mut md = metadata_from_response(resp)?;
+        let body = encode(
+            &metadata_request(topics, allow_auto_create, version),
+            version,
+        )?;
+        let resp = conn
+            .send_raw(ApiKey::Metadata, version, body, Some(timeout))
+            .await?;
+        let mut md = protocol_md::decode_metadata(&resp, version).map_err(|e| {
+            Error::new(
+                e.code(),
+                format!(
+                    "Metadata v{version} response from {}: {}",
+                    conn.address(),
+                    e.message()
+                ),
+            )
+        })?;
         md.orig_broker_id = id;
         md.orig_broker_name = conn.address().to_string();
         Ok(md)
@@ -614,37 +627,32 @@ impl Cluster {
         } else {
             req.key = key_str;
         }
-        let resp = conn.send(&req, Some(timeout)).await?;
-        let (code, node, host, port) = if version >= 4 {
-            let c = resp.coordinators.into_iter().next().ok_or_else(|| {
-                Error::new(
-                    codes::BAD_MSG,
-                    "FindCoordinator response lists no coordinator",
-                )
-            })?;
-            (c.error_code, c.node_id, c.host, c.port)
-        } else {
-            (resp.error_code, resp.node_id, resp.host, resp.port)
-        };
-        if code != 0 {
-            return Err(Error::from_kafka(
-                code,
-                format!("FindCoordinator for {key}"),
-            ));
+        let body = encode(&req, version)?;
+        let resp = conn
+            .send_raw(ApiKey::FindCoordinator, version, body, Some(timeout))
+            .await?;
+        let c = protocol_md::decode_find_coordinator(&resp, version)?;
+        if c.error != 0 {
+            let mut e = Error::from_kafka(c.error, format!("FindCoordinator for {key}"));
+            if let Some(m) = c.message {
+                e = Error::new(e.code(), format!("{} ({m})", e.message()));
+            }
+            return Err(e);
         }
-        let port = u16::try_from(port).map_err(|_| {
-            Error::new(
-                codes::BAD_MSG,
-                format!("coordinator for {key} has invalid port {port}"),
-            )
-        })?;
-        Ok(BrokerMetadata {
-            id: node.0,
-            host: host.to_string(),
-            port,
-            rack: None,
-        })
+        Ok(c.broker)
     }
+}
+
+/// Encodes a request body at `version`.
+fn encode<T: kafka_protocol::protocol::Encodable>(req: &T, version: i16) -> Result<bytes::Bytes> {
+    let mut buf = bytes::BytesMut::new();
+    req.encode(&mut buf, version).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidArg,
+            format!("cannot encode request v{version}: {e}"),
+        )
+    })?;
+    Ok(buf.freeze())
 }
 
 /// The MetadataRequest for `topics` (all when `None`) at `version`.
@@ -672,66 +680,6 @@ fn metadata_request(
     MetadataRequest::default()
         .with_topics(topics)
         .with_allow_auto_topic_creation(allow_auto_create || version < 4)
-}
-
-fn ids(v: Vec<BrokerId>) -> Vec<i32> {
-    v.into_iter().map(|b| b.0).collect()
-}
-
-/// Converts a decoded MetadataResponse; brokers and topics sorted.
-fn metadata_from_response(resp: MetadataResponse) -> Result<Metadata> {
-    if resp.error_code != 0 {
-        return Err(Error::from_kafka(resp.error_code, "Metadata request"));
-    }
-    let mut brokers = Vec::with_capacity(resp.brokers.len());
-    for b in resp.brokers {
-        let Ok(port) = u16::try_from(b.port) else {
-            tracing::warn!(target: "ferrokafka::metadata", broker = b.node_id.0, port = b.port, "ignoring broker with invalid port");
-            continue;
-        };
-        brokers.push(BrokerMetadata {
-            id: b.node_id.0,
-            host: b.host.to_string(),
-            port,
-            rack: b.rack.map(|r| r.to_string()),
-        });
-    }
-    brokers.sort_by_key(|b| b.id);
-    let mut topics = Vec::with_capacity(resp.topics.len());
-    for t in resp.topics {
-        let Some(name) = t.name else {
-            continue; // topic-id-only answers (v12+ by id) are not used here
-        };
-        let mut partitions: Vec<PartitionMetadata> = t
-            .partitions
-            .into_iter()
-            .map(|p| PartitionMetadata {
-                id: p.partition_index,
-                leader: (p.leader_id.0 >= 0).then_some(p.leader_id.0),
-                leader_epoch: (p.leader_epoch >= 0).then_some(p.leader_epoch),
-                replicas: ids(p.replica_nodes),
-                isr: ids(p.isr_nodes),
-                offline_replicas: ids(p.offline_replicas),
-                error: state::error_of(p.error_code),
-            })
-            .collect();
-        partitions.sort_by_key(|p| p.id);
-        topics.push(TopicMetadata {
-            name: name.0.to_string(),
-            error: state::error_of(t.error_code),
-            is_internal: t.is_internal,
-            partitions,
-        });
-    }
-    topics.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Metadata {
-        brokers,
-        topics,
-        cluster_id: resp.cluster_id.map(|c| c.to_string()),
-        controller_id: (resp.controller_id.0 >= 0).then_some(resp.controller_id.0),
-        orig_broker_id: -1,
-        orig_broker_name: String::new(),
-    })
 }
 
 /// The driver: sends the refreshes the state machine asks for.

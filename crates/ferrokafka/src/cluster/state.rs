@@ -11,7 +11,7 @@
 //! on-demand refreshes. Sending requests is the driver's job (`cluster`).
 
 use super::{BrokerMetadata, TopicMetadata};
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 use crate::protocol::{codes, KAFKA_UNKNOWN_TOPIC_OR_PARTITION};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -414,14 +414,16 @@ fn merge_epochs(old: &TopicMetadata, mut new: TopicMetadata) -> TopicMetadata {
 }
 
 /// The error for a partition or topic code, `None` for 0.
-pub(crate) fn error_of(code: i16) -> Option<ErrorCode> {
-    (code != 0).then(|| ErrorCode::from_kafka(code))
+#[cfg(test)]
+fn error_of(code: i16) -> Option<crate::ErrorCode> {
+    (code != 0).then(|| crate::ErrorCode::from_kafka(code))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cluster::PartitionMetadata;
+    use crate::ErrorCode;
 
     const MS: Duration = Duration::from_millis(1);
 

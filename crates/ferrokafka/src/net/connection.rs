@@ -31,6 +31,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+/// How long after a request's deadline its caller stops waiting for the
+/// connection task to report the timeout itself.
+const CALLER_GRACE: Duration = Duration::from_millis(50);
+
 /// Read buffer growth step; frames larger than this reserve exactly.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -260,9 +264,10 @@ impl Connection {
             deadline,
             reply: Some(tx),
         }))?;
-        // The task enforces the deadline too (and closes the socket); this
+        // The task enforces the deadline (and closes the socket first, so
+        // that the next request goes to a fresh connection); this later
         // bound holds even while the task is still connecting.
-        match tokio::time::timeout_at(deadline, rx).await {
+        match tokio::time::timeout_at(deadline + CALLER_GRACE, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(self.task_gone()),
             Err(_) => Err(self.timed_out(
@@ -597,19 +602,17 @@ impl Task {
                     Command::Request(req).fail(e);
                     continue;
                 }
-                match req.reply {
-                    Some(reply) => {
-                        deadlines.push(Reverse((req.deadline, id)));
-                        inflight.insert(
-                            id,
-                            InFlight {
-                                api_key: req.api_key,
-                                version: req.version,
-                                reply,
-                            },
-                        );
-                    }
-                    None => {}
+                // Without a reply channel the broker sends no response.
+                if let Some(reply) = req.reply {
+                    deadlines.push(Reverse((req.deadline, id)));
+                    inflight.insert(
+                        id,
+                        InFlight {
+                            api_key: req.api_key,
+                            version: req.version,
+                            reply,
+                        },
+                    );
                 }
             }
             // Lazily drop deadlines of completed requests.
@@ -699,6 +702,10 @@ impl Task {
                 codes::TRANSPORT,
                 format!("connection to broker {} closed", self.shared.addr),
             ),
+            // Requests caught by another's timeout may be retried elsewhere.
+            Err(e) if e.code() == codes::TIMED_OUT => {
+                Error::new(codes::TRANSPORT, e.message().to_string())
+            }
             Err(e) => e.clone(),
         };
         for (_, f) in inflight.drain() {

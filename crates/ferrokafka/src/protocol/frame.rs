@@ -227,6 +227,47 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
+    /// A boolean (one byte, non-zero is true).
+    pub(crate) fn bool(&mut self) -> Result<bool> {
+        Ok(self.take(1)?[0] != 0)
+    }
+
+    /// Skips `n` bytes.
+    pub(crate) fn skip(&mut self, n: usize) -> Result<()> {
+        self.take(n).map(|_| ())
+    }
+
+    /// A nullable string: i16 length, or compact (varint length + 1).
+    pub(crate) fn nullable_string(&mut self, compact: bool) -> Result<Option<&'a str>> {
+        let len: i64 = if compact {
+            i64::from(self.uvarint()?) - 1
+        } else {
+            i64::from(self.i16()?)
+        };
+        if len < 0 {
+            return Ok(None);
+        }
+        let bytes = self.take(len as usize)?;
+        std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| bad("string is not valid UTF-8"))
+    }
+
+    /// A non-null string; null is read as empty.
+    pub(crate) fn string(&mut self, compact: bool) -> Result<&'a str> {
+        Ok(self.nullable_string(compact)?.unwrap_or(""))
+    }
+
+    /// An array of i32 (broker ids).
+    pub(crate) fn i32_array(&mut self, compact: bool) -> Result<Vec<i32>> {
+        let n = self.count(compact, 4)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.i32()?);
+        }
+        Ok(out)
+    }
+
     /// Skips a tagged-field section (flexible versions).
     pub(crate) fn skip_tagged_fields(&mut self) -> Result<()> {
         let n = self.uvarint()?;

@@ -9,6 +9,7 @@
 //! Fetch bodies belong to `record`; sockets and pipelining to `net`.
 
 pub(crate) mod frame;
+pub(crate) mod metadata;
 pub(crate) mod versions;
 
 pub(crate) use kafka_protocol::messages::ApiKey;
