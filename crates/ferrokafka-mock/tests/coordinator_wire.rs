@@ -17,6 +17,9 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic,
 };
@@ -923,5 +926,118 @@ async fn coordinator_moves_when_its_broker_goes_down() {
     assert_eq!(
         only.node_id.0, survivor,
         "the last broker up coordinates everything"
+    );
+}
+
+/// JoinGroup metadata of a consumer subscribed to `topics` (version-prefixed
+/// ConsumerProtocolSubscription v1).
+fn subscription(topics: &[&str]) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_i16(1);
+    ConsumerProtocolSubscription::default()
+        .with_topics(topics.iter().map(|t| s(t)).collect())
+        .encode(&mut buf, 1)
+        .expect("encode subscription");
+    buf.freeze()
+}
+
+#[tokio::test]
+async fn delete_groups_and_offset_delete() {
+    let h = Harness::new(1).await;
+    h.create_topic("dt", 1).await;
+    h.create_topic("ot", 1).await;
+    let (_, mut c) = h.coordinator("dg", 0).await;
+    let join = join_request("", None, b"")
+        .with_group_id(GroupId(s("dg")))
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(s("range"))
+            .with_metadata(subscription(&["dt"]))]);
+    let joined = c.call(&join, 3).await;
+    assert_eq!(joined.error_code, 0);
+    let member = joined.member_id.clone();
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(GroupId(s("dg")))
+        .with_generation_id_or_member_epoch(joined.generation_id)
+        .with_member_id(member.clone())
+        .with_topics(
+            ["dt", "ot"]
+                .iter()
+                .map(|t| {
+                    OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(s(t)))
+                        .with_partitions(vec![OffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(3)])
+                })
+                .collect(),
+        );
+    let sync = SyncGroupRequest::default()
+        .with_group_id(GroupId(s("dg")))
+        .with_generation_id(joined.generation_id)
+        .with_member_id(member.clone());
+    assert_eq!(c.call(&sync, 3).await.error_code, 0);
+    let committed = c.call(&commit, 7).await;
+    assert!(committed
+        .topics
+        .iter()
+        .all(|t| t.partitions[0].error_code == 0));
+
+    let delete_offsets = OffsetDeleteRequest::default()
+        .with_group_id(GroupId(s("dg")))
+        .with_topics(
+            ["dt", "ot"]
+                .iter()
+                .map(|t| {
+                    OffsetDeleteRequestTopic::default()
+                        .with_name(TopicName(s(t)))
+                        .with_partitions(vec![
+                            OffsetDeleteRequestPartition::default().with_partition_index(0)
+                        ])
+                })
+                .collect(),
+        );
+    let deleted = c.call(&delete_offsets, 0).await;
+    assert_eq!(deleted.error_code, 0);
+    let codes: Vec<(String, i16)> = deleted
+        .topics
+        .iter()
+        .map(|t| (t.name.as_str().to_string(), t.partitions[0].error_code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("dt".to_string(), E::GroupSubscribedToTopic.code()),
+            ("ot".to_string(), 0)
+        ]
+    );
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s("dg")))
+        .with_topics(None);
+    let left: Vec<String> = c
+        .call(&fetch, 3)
+        .await
+        .topics
+        .iter()
+        .map(|t| t.name.as_str().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["dt"],
+        "only the unsubscribed topic's offset went"
+    );
+
+    let delete = DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("dg"))]);
+    assert_eq!(
+        c.call(&delete, 2).await.results[0].error_code,
+        E::NonEmptyGroup.code()
+    );
+    let leave = LeaveGroupRequest::default()
+        .with_group_id(GroupId(s("dg")))
+        .with_member_id(member);
+    assert_eq!(c.call(&leave, 1).await.error_code, 0);
+    assert_eq!(c.call(&delete, 2).await.results[0].error_code, 0);
+    assert_eq!(
+        c.call(&delete, 0).await.results[0].error_code,
+        E::GroupIdNotFound.code()
     );
 }

@@ -1051,6 +1051,44 @@ impl Groups {
         }
     }
 
+    /// Handles one group of DeleteGroups: only a group without members can
+    /// go, with its committed offsets.
+    pub(crate) fn delete_group(&mut self, group_id: &str) -> i16 {
+        match self.groups.get(group_id) {
+            None => E::GroupIdNotFound.code(),
+            Some(g) if g.state != GroupState::Empty || !g.pending_members.is_empty() => {
+                E::NonEmptyGroup.code()
+            }
+            Some(_) => {
+                self.groups.remove(group_id);
+                NONE
+            }
+        }
+    }
+
+    /// The protocol type of a group and each member's metadata for the
+    /// chosen protocol (what OffsetDelete reads subscriptions from), or
+    /// `None` if the group does not exist.
+    pub(crate) fn member_metadata(&self, group_id: &str) -> Option<(String, Vec<Bytes>)> {
+        let g = self.groups.get(group_id)?;
+        let protocol = g.protocol_name.clone().unwrap_or_default();
+        let metadata = g
+            .members
+            .values()
+            .map(|m| m.metadata_for(&protocol))
+            .collect();
+        Some((g.protocol_type.clone().unwrap_or_default(), metadata))
+    }
+
+    /// Drops committed offsets of a group (OffsetDelete, after its checks).
+    pub(crate) fn delete_offsets(&mut self, group_id: &str, partitions: &[(String, i32)]) {
+        if let Some(g) = self.groups.get_mut(group_id) {
+            for key in partitions {
+                g.offsets.remove(key);
+            }
+        }
+    }
+
     /// (group id, protocol type, state) of every group, optionally only those
     /// in one of `states` (case-insensitive state names).
     pub(crate) fn list(&self, states: &[String]) -> Vec<(String, String, GroupState)> {
@@ -1593,6 +1631,32 @@ mod tests {
             .collect();
         g.join(0, 1, p);
         assert_eq!(join_reply(&mut g, 1).error, code(E::InvalidRequest));
+    }
+
+    #[test]
+    fn delete_group_only_when_empty() {
+        let mut g = Groups::new(GroupConfig::default());
+        assert_eq!(g.delete_group("g"), code(E::GroupIdNotFound));
+        let a = join_new(&mut g, 0, 1);
+        join_reply(&mut g, 1);
+        assert_eq!(g.delete_group("g"), code(E::NonEmptyGroup));
+        g.leave(1, "g", &[(a, None)]);
+        let mut offs = PartitionMap::new();
+        offs.insert(
+            ("t".into(), 0),
+            OffsetEntry {
+                offset: 1,
+                leader_epoch: -1,
+                metadata: None,
+            },
+        );
+        g.store_offsets("g", offs);
+        assert_eq!(g.delete_group("g"), NONE);
+        assert!(g.describe("g").is_none());
+        assert!(
+            g.fetch_offsets("g", None, false).is_empty(),
+            "offsets went with the group"
+        );
     }
 
     #[test]

@@ -23,11 +23,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
 };
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -35,6 +37,9 @@ use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
 };
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
@@ -44,7 +49,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Decodable, StrBytes};
 use tokio::sync::oneshot;
 
 use crate::cluster::{ClusterState, Shared};
@@ -149,6 +154,8 @@ pub(crate) fn api_versions() -> Vec<(ApiKey, i16, i16)> {
         (ApiKey::OffsetFetch, 1, 9),
         (ApiKey::ListGroups, 0, 5),
         (ApiKey::DescribeGroups, 0, 5),
+        (ApiKey::DeleteGroups, 0, 2),
+        (ApiKey::OffsetDelete, 0, 0),
         (ApiKey::InitProducerId, 0, 5),
         (ApiKey::AddPartitionsToTxn, 0, 5),
         (ApiKey::AddOffsetsToTxn, 0, 4),
@@ -281,6 +288,12 @@ pub(crate) async fn handle(
         RequestKind::ListGroups(r) => ResponseKind::ListGroups(list_groups(shared, broker_id, r)),
         RequestKind::DescribeGroups(r) => {
             ResponseKind::DescribeGroups(describe_groups(shared, broker_id, v, r))
+        }
+        RequestKind::DeleteGroups(r) => {
+            ResponseKind::DeleteGroups(delete_groups(shared, broker_id, r))
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(offset_delete(shared, broker_id, r))
         }
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(init_producer_id(shared, broker_id, r))
@@ -846,6 +859,84 @@ fn describe_groups(
         })
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)
+}
+
+fn delete_groups(shared: &Shared, broker_id: i32, r: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let results = r
+        .groups_names
+        .iter()
+        .map(|id| {
+            let code = check_coordinator(shared, broker_id, id)
+                .err()
+                .unwrap_or_else(|| shared.coordinator.lock().groups.delete_group(id));
+            DeletableGroupResult::default()
+                .with_group_id(id.clone())
+                .with_error_code(code)
+        })
+        .collect();
+    DeleteGroupsResponse::default().with_results(results)
+}
+
+/// The topics a consumer-protocol member subscribes to, read from its
+/// JoinGroup metadata (a version-prefixed ConsumerProtocolSubscription);
+/// empty when the metadata does not decode.
+fn subscribed_topics(metadata: &Bytes) -> Vec<String> {
+    let mut buf = metadata.clone();
+    if buf.len() < 2 {
+        return Vec::new();
+    }
+    let version = i16::from_be_bytes([buf[0], buf[1]]);
+    let _ = buf.split_to(2);
+    // Newer versions only append fields, so the newest known one reads them.
+    ConsumerProtocolSubscription::decode(&mut buf, version.clamp(0, 3))
+        .map(|s| s.topics.iter().map(own).collect())
+        .unwrap_or_default()
+}
+
+fn offset_delete(shared: &Shared, broker_id: i32, r: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let mut resp = OffsetDeleteResponse::default();
+    if let Err(code) = check_coordinator(shared, broker_id, &r.group_id) {
+        resp.error_code = code;
+        return resp;
+    }
+    let mut inner = shared.coordinator.lock();
+    let Some((protocol_type, metadata)) = inner.groups.member_metadata(&r.group_id) else {
+        resp.error_code = E::GroupIdNotFound.code();
+        return resp;
+    };
+    let subscribed: Vec<String> = if protocol_type == "consumer" {
+        metadata.iter().flat_map(subscribed_topics).collect()
+    } else {
+        Vec::new()
+    };
+    let mut deletable = Vec::new();
+    resp.topics = r
+        .topics
+        .iter()
+        .map(|t| {
+            let busy = subscribed.iter().any(|s| s.as_str() == t.name.as_str());
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let code = if busy {
+                        E::GroupSubscribedToTopic.code()
+                    } else {
+                        deletable.push((own(&t.name), p.partition_index));
+                        NONE
+                    };
+                    OffsetDeleteResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(code)
+                })
+                .collect();
+            OffsetDeleteResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    inner.groups.delete_offsets(&r.group_id, &deletable);
+    resp
 }
 
 fn init_producer_id(

@@ -137,10 +137,11 @@ def admin_reads_offsets(admin, group, ends):
     print(f"OK admin reads offsets {offsets} and lists the group")
 
 
-def two_members_split_partitions():
-    group = f"g2-{RUN}"
-    a = consumer(group)
-    b = consumer(group)
+def two_members_split_partitions(strategy):
+    group = f"g2-{strategy}-{RUN}"
+    conf = {"partition.assignment.strategy": strategy}
+    a = consumer(group, conf)
+    b = consumer(group, conf)
     a.subscribe([TOPIC])
     b.subscribe([TOPIC])
     deadline = time.monotonic() + LIMIT_S
@@ -152,11 +153,49 @@ def two_members_split_partitions():
         pa = {tp.partition for tp in a.assignment()}
         pb = {tp.partition for tp in b.assignment()}
         if pa and pb and not (pa & pb) and len(pa | pb) == PARTITIONS:
-            print(f"OK two members split partitions: {sorted(pa)} / {sorted(pb)}")
+            print(f"OK {strategy}: two members split partitions {sorted(pa)} / {sorted(pb)}")
             a.close()
             b.close()
             return
-    fail(f"assignments never split: a={a.assignment()} b={b.assignment()}")
+    fail(f"{strategy}: assignments never split: a={a.assignment()} b={b.assignment()}")
+
+
+def static_member_restart(admin):
+    """KIP-345: a restarted static member takes over its old identity at
+    once, where a dynamic one would leave a ghost until its session expired."""
+    group = f"g3-{RUN}"
+    conf = {"group.instance.id": "static-1", "session.timeout.ms": 30000}
+    first = consumer(group, conf)
+    first.subscribe([TOPIC])
+    deadline = time.monotonic() + LIMIT_S
+    while not first.assignment() and time.monotonic() < deadline:
+        first.poll(0.2)
+    if not first.assignment():
+        fail("static member never got an assignment")
+    old_id = first.memberid()
+    first.close()  # a static member does not leave the group on close
+
+    second = consumer(group, conf)
+    second.subscribe([TOPIC])
+    while not second.assignment() and time.monotonic() < deadline:
+        second.poll(0.2)
+    if len(second.assignment()) != PARTITIONS:
+        fail(f"restarted static member got {second.assignment()}")
+    desc = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+    members = [(m.member_id, m.group_instance_id) for m in desc.members]
+    if len(members) != 1 or members[0][1] != "static-1" or members[0][0] == old_id:
+        fail(f"static member not replaced in place: old id {old_id}, members {members}")
+    second.close()
+    print(f"OK static member restarted in place: {old_id} -> {members[0][0]}")
+
+
+def delete_group(admin, group):
+    for f in admin.delete_consumer_groups([group], request_timeout=10).values():
+        f.result(timeout=15)
+    listed = admin.list_consumer_groups(request_timeout=10).result(timeout=15)
+    if group in [g.group_id for g in listed.valid]:
+        fail(f"{group} still listed after delete_consumer_groups")
+    print(f"OK admin deleted group {group}")
 
 
 def main():
@@ -164,7 +203,10 @@ def main():
     produce()
     group, ends = consume_all_and_commit()
     admin_reads_offsets(admin, group, ends)
-    two_members_split_partitions()
+    two_members_split_partitions("range")
+    two_members_split_partitions("cooperative-sticky")
+    static_member_restart(admin)
+    delete_group(admin, group)
     print("PASS groups_confluent")
 
 
