@@ -1,6 +1,7 @@
 //! The producer's failure reports as the application sees them: QueueFull,
 //! MsgSizeTooLarge, MsgTimedOut (in queue and in flight), UnknownTopic,
 //! flush timeouts, purge, blocking sends, callbacks and statistics.
+#![allow(clippy::result_large_err)]
 
 use ferrokafka::producer::{PersistenceStatus, Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, ErrorCode};
@@ -51,7 +52,7 @@ async fn queue_full_is_returned_by_send_with_the_record() {
     for f in futs {
         f.await.unwrap();
     }
-    producer
+    let _fits = producer
         .send(ProducerRecord::new("qf").value("fits"))
         .unwrap();
 }
@@ -88,7 +89,7 @@ async fn send_blocking_waits_for_space_up_to_max_block() {
     assert_eq!(delivered, 50);
     // The async form waits too.
     for i in 0..20 {
-        producer
+        let _report = producer
             .send_wait(ProducerRecord::new("sb").value(format!("a{i}")))
             .await
             .unwrap();

@@ -237,7 +237,7 @@ fn produce(args: Args) -> Result<bool, String> {
                 eprintln!(
                     "record {number}: not sent: {} ({}): {}",
                     e.error.code().name(),
-                    "NOT_PERSISTED",
+                    ferrokafka::producer::PersistenceStatus::NotPersisted,
                     e.error.message()
                 );
                 all_ok = false;

@@ -1258,11 +1258,11 @@ mod tests {
     fn one_request_per_broker_carries_every_ready_partition() {
         let t0 = Instant::now();
         let mut acc = Accumulator::new(settings(), None);
-        send(&mut acc, rec(0), t0);
+        let _report = send(&mut acc, rec(0), t0);
         acc.set_topic("t", Ok(vec![Some(1), Some(1), Some(2)]), t0);
         for p in 0..3 {
             for i in 0..3 {
-                send(&mut acc, rec(i).partition(p), t0);
+                let _report = send(&mut acc, rec(i).partition(p), t0);
             }
         }
         let jobs = acc.drain(t0, |_| true);
@@ -1279,7 +1279,7 @@ mod tests {
         let mut cfg = settings();
         cfg.max_in_flight = 1;
         let mut acc = Accumulator::new(cfg, None);
-        send(&mut acc, rec(0), t0);
+        let _report = send(&mut acc, rec(0), t0);
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         let futs: Vec<_> = (1..6)
             .map(|i| send(&mut acc, rec(i).partition(0), t0))
@@ -1328,7 +1328,7 @@ mod tests {
     fn permanent_error_fails_batch_not_persisted_and_returns_records() {
         let t0 = Instant::now();
         let mut acc = Accumulator::new(settings(), None);
-        send(&mut acc, rec(0), t0);
+        let _report = send(&mut acc, rec(0), t0);
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         let f = send(&mut acc, rec(1).partition(0), t0);
         let job = acc
@@ -1353,7 +1353,7 @@ mod tests {
     fn timeouts_in_queue_and_in_flight_have_their_status() {
         let t0 = Instant::now();
         let mut acc = Accumulator::new(settings(), None);
-        send(&mut acc, rec(0), t0);
+        let _report = send(&mut acc, rec(0), t0);
         acc.set_topic("t", Ok(vec![Some(1), None]), t0);
         let queued = send(&mut acc, rec(1).partition(1), t0);
         let flying = send(&mut acc, rec(2).partition(0), t0);
@@ -1458,7 +1458,7 @@ mod tests {
         let mut cfg = settings();
         cfg.acks = 0;
         let mut acc = Accumulator::new(cfg, None);
-        send(&mut acc, rec(0), t0);
+        let _report = send(&mut acc, rec(0), t0);
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         let f = send(&mut acc, rec(1), t0);
         let job = acc

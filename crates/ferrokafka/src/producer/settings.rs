@@ -86,22 +86,6 @@ impl Settings {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_max() {
-        let s = Settings::default();
-        assert_eq!(s.backoff(1), Duration::from_millis(100));
-        assert_eq!(s.backoff(2), Duration::from_millis(200));
-        assert_eq!(s.backoff(3), Duration::from_millis(400));
-        assert_eq!(s.backoff(4), Duration::from_millis(800));
-        assert_eq!(s.backoff(5), Duration::from_millis(1000));
-        assert_eq!(s.backoff(60), Duration::from_millis(1000));
-    }
-}
-
 impl Settings {
     /// The producer settings of a validated configuration.
     pub(crate) fn from_config(c: &crate::config::Config) -> crate::error::Result<Self> {
@@ -147,5 +131,21 @@ impl Settings {
             sticky_linger: c.get_duration("sticky.partitioning.linger.ms"),
             topic_propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_max() {
+        let s = Settings::default();
+        assert_eq!(s.backoff(1), Duration::from_millis(100));
+        assert_eq!(s.backoff(2), Duration::from_millis(200));
+        assert_eq!(s.backoff(3), Duration::from_millis(400));
+        assert_eq!(s.backoff(4), Duration::from_millis(800));
+        assert_eq!(s.backoff(5), Duration::from_millis(1000));
+        assert_eq!(s.backoff(60), Duration::from_millis(1000));
     }
 }
