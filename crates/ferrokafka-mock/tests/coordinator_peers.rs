@@ -63,6 +63,11 @@ fn confluent_kafka_transactions_visible_to_read_committed_only_after_commit() {
     run_script("txn_confluent.py", &["confluent_kafka"]);
 }
 
+#[test]
+fn kafka_python_transactions_visible_to_read_committed_only_after_commit() {
+    run_script("txn_kafka_python.py", &["kafka"]);
+}
+
 /// kcat (librdkafka 2.0 from Debian) as a balanced consumer: the first run
 /// of a group reads everything and commits on close; a second run of the
 /// same group starts at the committed offsets and reads nothing.
