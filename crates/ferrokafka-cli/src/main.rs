@@ -9,8 +9,12 @@ mod cmd;
 #[derive(Debug, Parser)]
 #[command(name = "ferrokafka", version, about)]
 struct Cli {
+    /// `-X list` prints every configuration property (name, scope, type,
+    /// range, default, description).
+    #[arg(short = 'X', value_name = "list")]
+    property: Vec<String>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,7 +32,21 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if cmd::wants_property_list(&cli.property) {
+        cmd::print_property_list();
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = cli.command else {
+        if !cli.property.is_empty() {
+            eprintln!("% error: -X before a subcommand only supports `-X list`");
+            return ExitCode::from(2);
+        }
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return ExitCode::from(2);
+    };
+    match command {
         Command::Metadata(a) => cmd::metadata::run(a),
         Command::Mock(a) => cmd::mock::run(a),
         Command::Consume(a) => cmd::consume::run(a),

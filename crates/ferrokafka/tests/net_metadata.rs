@@ -86,6 +86,10 @@ async fn lists_brokers_topics_and_partitions() {
     assert_eq!(t.partitions[1].leader_epoch, Some(4));
     assert_eq!(t.partitions[1].replicas, vec![2, 3]);
     assert_eq!(md.orig_broker_name, addr.to_string());
+    assert_eq!(
+        md.orig_broker_id, 1,
+        "bootstrap address matched to its broker id"
+    );
 }
 
 #[tokio::test]

@@ -386,8 +386,14 @@ impl Cluster {
                 ),
             )
         })?;
-        md.orig_broker_id = id;
-        md.orig_broker_name = conn.address().to_string();
+        // A bootstrap address answers as the broker it turns out to be.
+        let addr = conn.address();
+        md.orig_broker_id = md
+            .brokers
+            .iter()
+            .find(|b| id < 0 && b.host == addr.host && b.port == addr.port)
+            .map_or(id, |b| b.id);
+        md.orig_broker_name = addr.to_string();
         Ok(md)
     }
 
@@ -738,6 +744,123 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
         }
         if inner.strong_count() == 0 {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrokafka_mock::MockCluster;
+
+    fn settings(bootstrap: &str, propagation_ms: u64) -> ClusterSettings {
+        ClusterSettings {
+            bootstrap: bootstrap
+                .split(',')
+                .map(|s| BrokerAddress::parse(s).unwrap())
+                .collect(),
+            net: Arc::new(NetSettings {
+                request_timeout: Duration::from_secs(5),
+                reconnect_backoff: Duration::from_millis(20),
+                ..NetSettings::default()
+            }),
+            metadata: MetadataSettings {
+                propagation_max: Duration::from_millis(propagation_ms),
+                fast_interval: Duration::from_millis(20),
+                ..MetadataSettings::default()
+            },
+            allow_auto_create: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn cache_follows_the_mock_cluster() {
+        let mock = MockCluster::builder()
+            .brokers(3)
+            .topic("orders", 4, 3)
+            .auto_create_topics(false)
+            .build()
+            .await
+            .unwrap();
+        let c = Cluster::new(
+            settings(&mock.bootstrap_servers(), 300),
+            ClientRuntime::current_or_owned().unwrap(),
+        )
+        .unwrap();
+        let wait = Duration::from_secs(5);
+        let parts = c.partitions_for("orders", wait).await.unwrap();
+        assert_eq!(parts.len(), 4);
+        for p in &parts {
+            let (leader, _) = c.leader_for("orders", p.id).unwrap();
+            assert_eq!(Some(leader), mock.partition_leader("orders", p.id));
+            assert!(
+                c.broker(leader).is_some(),
+                "leader {leader} is a known broker"
+            );
+        }
+        // A leader move is picked up after a reported leader error.
+        let old = c.leader_for("orders", 0).unwrap().0;
+        let new = if old == 1 { 2 } else { 1 };
+        mock.move_leader("orders", 0, new).unwrap();
+        let mut changes = c.subscribe();
+        c.leader_error("orders");
+        tokio::time::timeout(wait, async {
+            while c.leader_for("orders", 0).map(|l| l.0) != Some(new) {
+                changes.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("leader move seen");
+        // A topic that never appears is declared unknown after the window.
+        let t0 = Instant::now();
+        let err = c.topic("nope", wait).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnknownTopic, "{err}");
+        assert!(
+            t0.elapsed() >= Duration::from_millis(290),
+            "{:?}",
+            t0.elapsed()
+        );
+        // A topic created within the window is found.
+        let c2 = c.clone();
+        let late = tokio::spawn(async move { c2.topic("late", Duration::from_secs(5)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        mock.create_topic("late", 2, 1).unwrap();
+        let late = late.await.unwrap().unwrap();
+        assert_eq!(late.partitions.len(), 2);
+        // Coordinator lookup.
+        let coord = c
+            .coordinator(CoordinatorType::Group, "g1", wait)
+            .await
+            .unwrap();
+        assert!(mock.broker_ids().contains(&coord));
+        assert!(c.connection(coord, ConnectionKind::Group).is_ok());
+    }
+
+    #[tokio::test]
+    async fn explicit_metadata_tries_the_next_broker() {
+        let mock = MockCluster::builder()
+            .brokers(2)
+            .topic("t", 1, 1)
+            .build()
+            .await
+            .unwrap();
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let c = Cluster::new(
+            settings(&format!("{dead},{}", mock.bootstrap_servers()), 300),
+            ClientRuntime::current_or_owned().unwrap(),
+        )
+        .unwrap();
+        for _ in 0..3 {
+            let md = c
+                .metadata(Some(&["t".to_string()]), Duration::from_secs(5))
+                .await
+                .unwrap();
+            assert_eq!(md.brokers.len(), 2);
+            assert_eq!(md.topics[0].partitions.len(), 1);
+            assert!(md.orig_broker_id > 0);
         }
     }
 }
