@@ -431,3 +431,99 @@ async fn api_versions_falls_back_when_the_broker_refuses_v3() {
     assert_eq!(&body[1..11], b"ferrokafka");
     assert_eq!(seen[1].0, 0);
 }
+
+#[tokio::test]
+async fn fallback_versions_skip_api_versions_when_disabled() {
+    use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
+    use kafka_protocol::protocol::Encodable;
+    let (l, addr) = listener().await;
+    let broker = tokio::spawn(async move {
+        let mut s = accept(&l).await;
+        let r = read_request(&mut s).await.unwrap();
+        let mut body = bytes::BytesMut::new();
+        MetadataResponse::default()
+            .encode(&mut body, r.version)
+            .unwrap();
+        s.write_all(&response(&r, &body)).await.unwrap();
+        (r.api_key, r.version, s)
+    });
+    let conn = connect(
+        addr,
+        NetSettings {
+            api_version_request: false,
+            broker_version_fallback: "2.0.0".into(),
+            ..settings()
+        },
+    );
+    let resp = conn.send(&MetadataRequest::default(), None).await.unwrap();
+    assert!(resp.brokers.is_empty());
+    let (key, version, _s) = timeout(STEP, broker).await.unwrap().unwrap();
+    assert_eq!(key, ApiKey::Metadata as i16, "no ApiVersions request first");
+    assert_eq!(version, 6, "Metadata v6 is what a 2.0 broker speaks");
+}
+
+#[tokio::test]
+async fn requests_without_response_do_not_disturb_matching() {
+    let (l, addr) = listener().await;
+    let broker = tokio::spawn(async move {
+        let mut s = accept(&l).await;
+        let fire = next_request(&mut s).await.unwrap();
+        let asked = next_request(&mut s).await.unwrap();
+        s.write_all(&response(&asked, b"answer")).await.unwrap();
+        (fire.body, s)
+    });
+    let conn = connect(addr, settings());
+    conn.send_raw_no_response(ApiKey::Produce, 7, Bytes::from_static(b"acks0"))
+        .unwrap();
+    let got = conn
+        .send_raw(ApiKey::Metadata, 1, Bytes::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(&got[..], b"answer");
+    let (fired, _s) = timeout(STEP, broker).await.unwrap().unwrap();
+    assert_eq!(&fired[..], b"acks0");
+}
+
+#[tokio::test]
+async fn idle_connections_close_and_reopen_on_demand() {
+    let (l, addr) = listener().await;
+    let broker = tokio::spawn(async move {
+        let mut s1 = accept(&l).await;
+        let r = next_request(&mut s1).await.unwrap();
+        s1.write_all(&response(&r, b"1")).await.unwrap();
+        let t = Instant::now();
+        assert!(next_request(&mut s1).await.is_none(), "closed when idle");
+        let idle_for = t.elapsed();
+        let mut s2 = accept(&l).await;
+        let r = next_request(&mut s2).await.unwrap();
+        s2.write_all(&response(&r, b"2")).await.unwrap();
+        (idle_for, s2)
+    });
+    let conn = connect(
+        addr,
+        NetSettings {
+            idle_timeout: Duration::from_millis(200),
+            reconnect_backoff: Duration::from_millis(1),
+            ..settings()
+        },
+    );
+    let a = conn
+        .send_raw(ApiKey::Metadata, 1, Bytes::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(&a[..], b"1");
+    timeout(STEP, async {
+        while conn.state() != ConnectionState::Idle {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("connection went idle");
+    let b = conn
+        .send_raw(ApiKey::Metadata, 1, Bytes::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(&b[..], b"2");
+    let (idle_for, _s) = timeout(STEP, broker).await.unwrap().unwrap();
+    assert!(idle_for >= Duration::from_millis(150), "{idle_for:?}");
+}

@@ -505,3 +505,58 @@ mod tests {
         assert!(api_versions_response(&body, 3).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Frames come out whole and in order however the stream is cut.
+        #[test]
+        fn frames_survive_any_chunking(
+            frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 4..64), 1..8),
+            cuts in proptest::collection::vec(1usize..40, 1..50),
+        ) {
+            let mut stream = Vec::new();
+            for f in &frames {
+                stream.extend_from_slice(&(f.len() as i32).to_be_bytes());
+                stream.extend_from_slice(f);
+            }
+            let reader = FrameReader::new(64);
+            let mut buf = BytesMut::new();
+            let mut out = Vec::new();
+            let mut pos = 0;
+            let mut cuts = cuts.into_iter().cycle();
+            while pos < stream.len() {
+                let n = cuts.next().unwrap().min(stream.len() - pos);
+                buf.extend_from_slice(&stream[pos..pos + n]);
+                pos += n;
+                while let Some(f) = reader.next_frame(&mut buf).unwrap() {
+                    out.push(f.to_vec());
+                }
+            }
+            prop_assert_eq!(out, frames);
+            prop_assert!(buf.is_empty());
+        }
+
+        /// Arbitrary bytes give frames, errors or "need more", never a panic
+        /// or a reservation beyond the maximum.
+        #[test]
+        fn arbitrary_streams_are_bounded(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let reader = FrameReader::new(256);
+            let mut buf = BytesMut::from(&bytes[..]);
+            for _ in 0..bytes.len() + 1 {
+                match reader.next_frame(&mut buf) {
+                    Ok(Some(f)) => prop_assert!(f.len() <= 256),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            prop_assert!(buf.capacity() <= 512 + 260);
+            let mut r = Reader::new(&bytes);
+            let _ = api_versions_response(&bytes, 3);
+            let _ = api_versions_response(&bytes, 0);
+            let _ = r.skip_tagged_fields();
+        }
+    }
+}
