@@ -135,19 +135,18 @@ fn check_fixture(bin: &Path) -> usize {
             "{ctx}: timestamp"
         );
         assert_eq!(
-            rec.key.as_deref().map(<[u8]>::to_vec),
+            rec.key().map(<[u8]>::to_vec),
             bytes_of(&w["key"]),
             "{ctx}: key"
         );
         assert_eq!(
-            rec.value.as_deref().map(<[u8]>::to_vec),
+            rec.value().map(<[u8]>::to_vec),
             bytes_of(&w["value"]),
             "{ctx}: value"
         );
         let headers: Vec<(String, Option<Vec<u8>>)> = rec
-            .headers
-            .iter()
-            .map(|h| (h.key_str().unwrap().to_owned(), h.value.map(|v| v.to_vec())))
+            .headers()
+            .map(|h| (h.key_str().unwrap().to_owned(), h.value.map(<[u8]>::to_vec)))
             .collect();
         let want_headers: Vec<(String, Option<Vec<u8>>)> = w["headers"]
             .as_array()

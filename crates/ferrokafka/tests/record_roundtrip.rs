@@ -66,9 +66,9 @@ fn encode(recs: &[Rec], codec: Compression, level: Option<i32>, flags: BatchFlag
 fn as_rec(r: &Record) -> Rec {
     Rec {
         timestamp: r.timestamp,
-        key: r.key.as_ref().map(|b| b.to_vec()),
-        value: r.value.as_ref().map(|b| b.to_vec()),
-        headers: r.headers.iter().map(|h| h.to_header().unwrap()).collect(),
+        key: r.key().map(<[u8]>::to_vec),
+        value: r.value().map(<[u8]>::to_vec),
+        headers: r.headers().map(|h| h.to_header().unwrap()).collect(),
     }
 }
 
@@ -158,7 +158,7 @@ proptest! {
             let Ok(batch) = batch else { break };
             for r in batch.records().take(100) {
                 let Ok(r) = r else { break };
-                prop_assert!(r.headers.iter().count() <= r.headers.len());
+                prop_assert!(r.headers().count() <= r.header_count());
             }
         }
         prop_assert!(reader.consumed() <= buf.len());

@@ -15,7 +15,7 @@ use crate::record::batch::{ATTR_CODEC_MASK, ATTR_LOG_APPEND_TIME, LOG_OVERHEAD};
 use crate::record::compression::{self, Compression};
 use crate::record::crc;
 use crate::record::cursor::{bad, Cursor};
-use crate::record::reader::{Batch, BatchHeader, DecodeOptions, Record, RecordHeaders};
+use crate::record::reader::{Batch, BatchHeader, DecodeOptions, Record};
 
 struct Message {
     offset: i64,
@@ -92,14 +92,16 @@ fn parse_message(buf: &[u8], check_crc: bool) -> Result<Message> {
 
 /// The record of message `m`, which starts at byte `base` of `buf`.
 fn record(buf: &Bytes, base: usize, m: &Message, offset: i64, timestamp: i64) -> Record {
-    let slice = |r: &std::ops::Range<usize>| buf.slice(base + r.start..base + r.end);
-    Record {
+    let len = LOG_OVERHEAD + m.size as usize;
+    Record::new(
         offset,
         timestamp,
-        key: m.key.as_ref().map(slice),
-        value: m.value.as_ref().map(slice),
-        headers: RecordHeaders::default(),
-    }
+        buf.slice(base..base + len),
+        m.key.clone(),
+        m.value.clone(),
+        0..0,
+        0,
+    )
 }
 
 /// Decodes one complete MessageSet entry (`entry` is exactly the entry).
@@ -258,7 +260,7 @@ mod tests {
         let recs: Vec<_> = b.records().map(|r| r.unwrap()).collect();
         let got: Vec<_> = recs
             .iter()
-            .map(|r| (r.offset, r.timestamp, r.value.clone().unwrap()))
+            .map(|r| (r.offset, r.timestamp, r.value_bytes().unwrap()))
             .collect();
         assert_eq!(
             got,
@@ -279,8 +281,8 @@ mod tests {
         let recs: Vec<_> = batches[0].records().map(|r| r.unwrap()).collect();
         assert_eq!(recs.len(), 2);
         assert_eq!((recs[0].offset, recs[1].offset), (40, 41));
-        assert_eq!(recs[0].key.as_deref(), Some(&b"k"[..]));
-        assert_eq!(recs[0].value, None);
+        assert_eq!(recs[0].key(), Some(&b"k"[..]));
+        assert_eq!(recs[0].value(), None);
         assert_eq!(recs[1].timestamp, -1);
     }
 

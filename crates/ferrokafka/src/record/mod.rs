@@ -26,7 +26,7 @@ pub use compression::Compression;
 #[allow(unused_imports)]
 pub(crate) use reader::{
     Batch, BatchHeader, BatchReader, ControlRecord, ControlType, DecodeOptions, HeaderIter,
-    HeaderView, Record, RecordHeaders, Records, TimestampType, DEFAULT_MAX_DECOMPRESSED,
+    HeaderView, Record, Records, TimestampType, DEFAULT_MAX_DECOMPRESSED,
 };
 
 /// A record header (KIP-82): a string key and an optional binary value.
@@ -63,7 +63,7 @@ pub mod wire {
     pub use super::batch::{BatchBuilder, BatchFlags, EncodedBatch};
     pub use super::reader::{
         Batch, BatchHeader, BatchReader, ControlRecord, ControlType, DecodeOptions, HeaderIter,
-        HeaderView, Record, RecordHeaders, Records, TimestampType, DEFAULT_MAX_DECOMPRESSED,
+        HeaderView, Record, Records, TimestampType, DEFAULT_MAX_DECOMPRESSED,
     };
 }
 
@@ -92,7 +92,7 @@ pub mod fuzzing {
                 let _ = batch.header.compression();
                 for record in batch.records() {
                     let Ok(record) = record else { break };
-                    for h in record.headers.iter() {
+                    for h in record.headers() {
                         let _ = h.key_str();
                     }
                     if is_control {

@@ -155,91 +155,188 @@ impl Batch {
     }
 }
 
-/// A record, its key, value and headers slices of the fetched or
-/// decompressed buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A decoded record. It holds one reference-counted slice of the fetched
+/// (or decompressed) buffer, with key, value and headers as ranges in it:
+/// decoding a record costs one reference count, and each `*_bytes()` handed
+/// out costs one more. Nothing is copied.
+#[derive(Clone)]
 pub struct Record {
     /// Absolute offset.
     pub offset: i64,
     /// Timestamp in milliseconds since the epoch (-1 for MessageSet v0).
     pub timestamp: i64,
-    /// Key; `None` is null.
-    pub key: Option<Bytes>,
-    /// Value; `None` is null (a tombstone).
-    pub value: Option<Bytes>,
-    /// Headers (always empty for MessageSet v0/v1).
-    pub headers: RecordHeaders,
+    buf: Bytes,
+    key: Option<(u32, u32)>,
+    value: Option<(u32, u32)>,
+    headers: (u32, u32),
+    header_count: u32,
 }
 
-/// The headers of one record, parsed lazily (validated at decode).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecordHeaders {
-    data: Bytes,
-    count: usize,
+#[inline]
+fn span(r: Range) -> (u32, u32) {
+    // Callers only pass ranges within a record, whose length fits an i32.
+    (r.start as u32, r.end as u32)
+}
+
+impl Record {
+    /// Builds a record over `buf` from ranges within it.
+    pub(crate) fn new(
+        offset: i64,
+        timestamp: i64,
+        buf: Bytes,
+        key: Option<Range>,
+        value: Option<Range>,
+        headers: Range,
+        header_count: u32,
+    ) -> Self {
+        Record {
+            offset,
+            timestamp,
+            buf,
+            key: key.map(span),
+            value: value.map(span),
+            headers: span(headers),
+            header_count,
+        }
+    }
+
+    /// The key; `None` is null.
+    #[inline]
+    pub fn key(&self) -> Option<&[u8]> {
+        self.key.map(|(a, b)| &self.buf[a as usize..b as usize])
+    }
+
+    /// The value; `None` is null (a tombstone).
+    #[inline]
+    pub fn value(&self) -> Option<&[u8]> {
+        self.value.map(|(a, b)| &self.buf[a as usize..b as usize])
+    }
+
+    /// The key as a zero-copy `Bytes`.
+    #[inline]
+    pub fn key_bytes(&self) -> Option<Bytes> {
+        self.key
+            .map(|(a, b)| self.buf.slice(a as usize..b as usize))
+    }
+
+    /// The value as a zero-copy `Bytes`.
+    #[inline]
+    pub fn value_bytes(&self) -> Option<Bytes> {
+        self.value
+            .map(|(a, b)| self.buf.slice(a as usize..b as usize))
+    }
+
+    /// Number of headers (always 0 for MessageSet v0/v1).
+    pub fn header_count(&self) -> usize {
+        self.header_count as usize
+    }
+
+    /// Iterates the headers in order.
+    pub fn headers(&self) -> HeaderIter<'_> {
+        let (a, b) = self.headers;
+        HeaderIter {
+            buf: &self.buf,
+            data: &self.buf[a as usize..b as usize],
+            pos: 0,
+            left: self.header_count as usize,
+        }
+    }
+
+    /// The buffer the record's fields are slices of.
+    pub fn buffer(&self) -> &Bytes {
+        &self.buf
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.offset == other.offset
+            && self.timestamp == other.timestamp
+            && self.key() == other.key()
+            && self.value() == other.value()
+            && self.headers().eq(other.headers())
+    }
+}
+
+impl Eq for Record {}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("offset", &self.offset)
+            .field("timestamp", &self.timestamp)
+            .field("key", &self.key().map(Bytes::copy_from_slice))
+            .field("value", &self.value().map(Bytes::copy_from_slice))
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// One record header as decoded: the key is not yet checked to be UTF-8.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderView {
+#[derive(Clone, Copy)]
+pub struct HeaderView<'a> {
     /// Key bytes (UTF-8 by contract, see [`HeaderView::key_str`]).
-    pub key: Bytes,
+    pub key: &'a [u8],
     /// Value; `None` is null.
-    pub value: Option<Bytes>,
+    pub value: Option<&'a [u8]>,
+    buf: &'a Bytes,
 }
 
-impl HeaderView {
+impl PartialEq for HeaderView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.value == other.value
+    }
+}
+
+impl std::fmt::Debug for HeaderView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeaderView")
+            .field("key", &String::from_utf8_lossy(self.key))
+            .field("value", &self.value.map(Bytes::copy_from_slice))
+            .finish()
+    }
+}
+
+impl<'a> HeaderView<'a> {
     /// The key as text; Kafka header keys are strings.
-    pub fn key_str(&self) -> Result<&str> {
-        std::str::from_utf8(&self.key)
+    pub fn key_str(&self) -> Result<&'a str> {
+        std::str::from_utf8(self.key)
             .map_err(|e| bad(format!("record header key is not UTF-8: {e}")))
     }
 
-    /// Converts to the public [`crate::record::Header`] (copies the key).
+    /// The value as a zero-copy `Bytes`.
+    pub fn value_bytes(&self) -> Option<Bytes> {
+        self.value.map(|v| self.buf.slice_ref(v))
+    }
+
+    /// Converts to the public [`crate::record::Header`] (copies the key,
+    /// shares the value).
     pub fn to_header(&self) -> Result<crate::record::Header> {
         Ok(crate::record::Header {
             key: self.key_str()?.to_owned(),
-            value: self.value.clone(),
+            value: self.value_bytes(),
         })
     }
 }
 
-impl RecordHeaders {
-    /// Number of headers.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    /// True when the record has no headers.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Iterates the headers in order.
-    pub fn iter(&self) -> HeaderIter<'_> {
-        HeaderIter {
-            data: &self.data,
-            pos: 0,
-            left: self.count,
-        }
-    }
-}
-
-/// Iterator over [`RecordHeaders`].
+/// Iterator over a record's headers.
 pub struct HeaderIter<'a> {
-    data: &'a Bytes,
+    buf: &'a Bytes,
+    data: &'a [u8],
     pos: usize,
     left: usize,
 }
 
-impl Iterator for HeaderIter<'_> {
-    type Item = HeaderView;
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = HeaderView<'a>;
 
-    fn next(&mut self) -> Option<HeaderView> {
+    fn next(&mut self) -> Option<HeaderView<'a>> {
         if self.left == 0 {
             return None;
         }
         self.left -= 1;
-        let mut c = Cursor::new(&self.data[self.pos..]);
+        let data: &'a [u8] = self.data;
+        let mut c = Cursor::new(&data[self.pos..]);
         // Validated when the record was decoded; a failure here cannot
         // happen, and ends the iteration rather than panicking.
         let parsed = parse_header(&mut c);
@@ -247,8 +344,9 @@ impl Iterator for HeaderIter<'_> {
         self.pos += c.pos();
         match parsed {
             Ok((k, v)) => Some(HeaderView {
-                key: self.data.slice(base + k.start..base + k.end),
-                value: v.map(|v| self.data.slice(base + v.start..base + v.end)),
+                key: &data[base + k.start..base + k.end],
+                value: v.map(|v| &data[base + v.start..base + v.end]),
+                buf: self.buf,
             }),
             Err(_) => {
                 self.left = 0;
@@ -302,8 +400,7 @@ impl Record {
     /// whose header says `is_control()`).
     pub fn control(&self) -> Result<ControlRecord> {
         let key = self
-            .key
-            .as_deref()
+            .key()
             .ok_or_else(|| bad("control record has a null key"))?;
         let mut c = Cursor::new(key);
         let version = c.i16("control record key version")?;
@@ -312,7 +409,7 @@ impl Record {
             1 => ControlType::Commit,
             other => ControlType::Unknown(other),
         };
-        let coordinator_epoch = match (&kind, self.value.as_deref()) {
+        let coordinator_epoch = match (&kind, self.value()) {
             (ControlType::Abort | ControlType::Commit, Some(v)) if v.len() >= 6 => {
                 let mut c = Cursor::new(v);
                 c.i16("end transaction marker version")?;
@@ -418,25 +515,19 @@ fn decode_record(data: &Bytes, pos: &mut usize, header: &BatchHeader) -> Result<
         )));
     }
     *pos += outer.pos();
-    let slice = |r: Range| data.slice(base + r.start..base + r.end);
     let timestamp = match header.timestamp_type() {
         TimestampType::LogAppendTime => header.max_timestamp,
         TimestampType::CreateTime => header.base_timestamp.wrapping_add(ts_delta),
     };
-    Ok(Record {
-        offset: header.base_offset.wrapping_add(i64::from(offset_delta)),
+    Ok(Record::new(
+        header.base_offset.wrapping_add(i64::from(offset_delta)),
         timestamp,
-        key: key.map(slice),
-        value: value.map(slice),
-        headers: RecordHeaders {
-            data: if hcount == 0 {
-                Bytes::new()
-            } else {
-                slice(h_start..h_end)
-            },
-            count: hcount as usize,
-        },
-    })
+        data.slice(base..base + body.len()),
+        key,
+        value,
+        h_start..h_end,
+        hcount as u32,
+    ))
 }
 
 /// Decodes one complete RecordBatch v2 (`b` is exactly the batch).
