@@ -32,6 +32,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Debug output goes to standard error, selected with RUST_LOG (e.g.
+    // RUST_LOG=ferrokafka=debug); nothing is printed when it is unset.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init();
+    }
     let cli = Cli::parse();
     if cmd::wants_property_list(&cli.property) {
         cmd::print_property_list();

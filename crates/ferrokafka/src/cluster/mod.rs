@@ -414,7 +414,9 @@ impl Cluster {
                 if left.is_zero() {
                     break;
                 }
-                match self.metadata_from(id, topics, false, left).await {
+                // One slow broker must not use up the whole budget.
+                let attempt = left.min(self.inner.settings.net.request_timeout);
+                match self.metadata_from(id, topics, false, attempt).await {
                     Ok(md) => {
                         self.absorb(&md, false);
                         return Ok(md);
