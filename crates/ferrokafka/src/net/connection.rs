@@ -291,7 +291,14 @@ impl Connection {
     }
 
     /// Encodes `req` at the highest version negotiated with this broker,
-    /// sends it and decodes the response.
+    /// sends it and decodes the response with the `kafka-protocol` crate.
+    ///
+    /// That crate (0.18) reserves `Vec` capacity straight from array counts
+    /// on the wire, so a malicious or broken peer can make decoding request
+    /// gigabytes and abort the process. Responses the client decodes on its
+    /// own initiative from any peer (ApiVersions, Metadata, FindCoordinator)
+    /// therefore go through the bounded decoders in `protocol` instead;
+    /// prefer those (or add one) for anything decoded often.
     pub async fn send<R: ApiRequest>(
         &self,
         req: &R,

@@ -17,6 +17,8 @@
 
 pub mod backoff;
 pub mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod runtime;
 
 pub use backoff::Backoff;

@@ -5,8 +5,10 @@
 //! crate; this module owns what surrounds them: the size-prefixed frame with
 //! its bounded reader ([`frame`]), header versions derived from each API's
 //! flexible versions, the ApiVersions exchange (KIP-35, KIP-511) and the
-//! per-API version table ([`versions`]). Record batches inside Produce and
-//! Fetch bodies belong to `record`; sockets and pipelining to `net`.
+//! per-API version table ([`versions`]), and bounded decoders for the
+//! responses the client core reads from any peer ([`metadata`]). Record
+//! batches inside Produce and Fetch bodies belong to `record`; sockets and
+//! pipelining to `net`.
 
 pub(crate) mod frame;
 pub(crate) mod metadata;

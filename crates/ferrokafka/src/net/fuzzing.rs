@@ -1,0 +1,75 @@
+//! Entry points for the fuzz targets in `fuzz/`: bytes as a broker would
+//! send them, through the frame reader and the bounded response decoders.
+//! Not a stable API.
+
+use crate::protocol::frame::{self, FrameReader};
+use crate::protocol::metadata;
+use bytes::BytesMut;
+
+/// Arbitrary bytes as a response stream, fed to the frame reader in chunks
+/// whose sizes come from the input; every frame's header is stripped both
+/// ways. Must never panic, loop or allocate beyond the frame maximum.
+/// Returns the number of whole frames read.
+pub fn fuzz_frames(data: &[u8]) -> usize {
+    let Some((&chunk, rest)) = data.split_first() else {
+        return 0;
+    };
+    let mut frames = 0;
+    let chunk = usize::from(chunk).max(1);
+    let reader = FrameReader::new(1 << 16);
+    let mut buf = BytesMut::new();
+    for piece in rest.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            match reader.next_frame(&mut buf) {
+                Ok(Some(f)) => {
+                    frames += 1;
+                    let _ = frame::correlation_id(&f);
+                    let _ = frame::response_body(f.clone(), 0);
+                    let _ = frame::response_body(f, 1);
+                }
+                Ok(None) => break,
+                Err(_) => return frames,
+            }
+        }
+        assert!(buf.capacity() <= (1 << 16) + 4 + rest.len() + 64);
+    }
+    frames
+}
+
+/// Arbitrary bytes as a response body: the first byte picks the API
+/// version, the rest goes through the ApiVersions, Metadata and
+/// FindCoordinator decoders. Must never panic.
+pub fn fuzz_responses(data: &[u8]) {
+    let Some((&v, body)) = data.split_first() else {
+        return;
+    };
+    let _ = frame::api_versions_response(body, i16::from(v % 4));
+    let _ = metadata::decode_metadata(body, i16::from(v % 13));
+    let _ = metadata::decode_find_coordinator(body, i16::from(v % 5));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fuzz_entry_points_accept_anything(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            prop_assert!(fuzz_frames(&data) <= data.len() / 8);
+            fuzz_responses(&data);
+        }
+    }
+
+    #[test]
+    fn fuzz_frames_reads_real_frames() {
+        let mut data = vec![3u8];
+        for body in [&b"abcd"[..], &b"0123456789"[..]] {
+            data.extend_from_slice(&(body.len() as i32).to_be_bytes());
+            data.extend_from_slice(body);
+        }
+        assert_eq!(fuzz_frames(&data), 2);
+        assert_eq!(fuzz_frames(&[1, 0x7f, 0xff, 0xff, 0xff, 1, 2]), 0);
+    }
+}
