@@ -55,6 +55,7 @@ mod api;
 mod blackhole;
 mod cluster;
 mod coordinator;
+mod guard;
 mod log;
 mod server;
 

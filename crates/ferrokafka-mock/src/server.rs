@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::api;
 use crate::cluster::Shared;
 use crate::coordinator;
+use crate::guard;
 
 /// What the connection does after a request.
 #[derive(Debug)]
@@ -221,6 +222,9 @@ pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) 
     };
     if key == ApiKey::Produce && shared.config.blackhole {
         return crate::blackhole::produce(shared, broker_id, &header, body);
+    }
+    if !guard::check(key, version, &body) {
+        return Outcome::Close;
     }
     let request = match RequestKind::decode(key, &mut body, version) {
         Ok(r) => r,

@@ -869,6 +869,20 @@ async fn malformed_frames_close_only_their_connection() {
             &[0, 3, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f],
         ]
         .concat(),
+        // Metadata v12 declaring 2^32-2 topics: must not make the decoder reserve them.
+        [
+            &16i32.to_be_bytes()[..],
+            &[
+                0, 3, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f,
+            ],
+        ]
+        .concat(),
+        // Metadata v1 declaring 2^31-1 topics.
+        [
+            &14i32.to_be_bytes()[..],
+            &[0, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0x7f, 0xff, 0xff, 0xff],
+        ]
+        .concat(),
         // Produce v9 whose body stops in the middle.
         [
             &13i32.to_be_bytes()[..],
