@@ -20,13 +20,15 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn python() -> Option<PathBuf> {
+/// The peers' Python if it can import `modules`; `None` (test skipped) when
+/// it cannot, unless `FERROKAFKA_REQUIRE_PEERS=1`.
+fn python(modules: &str) -> Option<PathBuf> {
     let required = std::env::var("FERROKAFKA_REQUIRE_PEERS").is_ok_and(|v| v == "1");
     let py = std::env::var_os("FERROKAFKA_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
     let usable = Command::new(&py)
-        .args(["-c", "import kafka, snappy, lz4.frame, zstandard"])
+        .args(["-c", &format!("import {modules}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -36,11 +38,11 @@ fn python() -> Option<PathBuf> {
     }
     assert!(
         !required,
-        "FERROKAFKA_REQUIRE_PEERS=1 but {} cannot import kafka-python and its codecs",
+        "FERROKAFKA_REQUIRE_PEERS=1 but {} cannot import {modules}",
         py.display()
     );
     eprintln!(
-        "skipped: peers not installed ({} lacks kafka-python/codecs; run scripts/test.sh)",
+        "skipped: peers not installed ({} cannot import {modules}; run scripts/test.sh)",
         py.display()
     );
     None
@@ -173,25 +175,26 @@ fn batch(
     (Bytes::from(bytes), meta)
 }
 
-#[test]
-fn kafka_python_reads_our_batches() {
-    let Some(py) = python() else { return };
-    let dir =
-        std::env::temp_dir().join(format!("ferrokafka-record-interop-{}", std::process::id()));
+const CASES: &[(Compression, Option<i32>)] = &[
+    (Compression::None, None),
+    (Compression::Gzip, None),
+    (Compression::Gzip, Some(1)),
+    (Compression::Gzip, Some(9)),
+    (Compression::Snappy, None),
+    (Compression::Lz4, None),
+    (Compression::Zstd, None),
+    (Compression::Zstd, Some(-5)),
+    (Compression::Zstd, Some(19)),
+];
+
+/// Writes one file per case (a plain batch, then a transactional one with
+/// producer fields) with its sidecar into a fresh temporary directory.
+fn write_cases(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferrokafka-record-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let recs = records();
-    let cases: &[(Compression, Option<i32>)] = &[
-        (Compression::None, None),
-        (Compression::Gzip, None),
-        (Compression::Gzip, Some(1)),
-        (Compression::Gzip, Some(9)),
-        (Compression::Snappy, None),
-        (Compression::Lz4, None),
-        (Compression::Zstd, None),
-        (Compression::Zstd, Some(-5)),
-        (Compression::Zstd, Some(19)),
-    ];
-    for (codec, level) in cases {
+    for (codec, level) in CASES {
         let (a, ma) = batch(&recs, *codec, *level, None, 0);
         let (b, mb) = batch(
             &recs[2..],
@@ -200,47 +203,74 @@ fn kafka_python_reads_our_batches() {
             Some((9001, 4, 123)),
             recs.len() as i64,
         );
-        let name = format!(
-            "ours_{}_{}",
-            codec.name(),
-            level.map_or("default".into(), |l| l.to_string())
-        );
+        let level = level.map_or("default".into(), |l| l.to_string());
+        let name = format!("ours_{}_{level}", codec.name());
         let mut data = a.to_vec();
         data.extend_from_slice(&b);
         std::fs::write(dir.join(format!("{name}.bin")), &data).unwrap();
         let sidecar = json!({ "producer": "ferrokafka", "batches": [ma, mb] });
         std::fs::write(dir.join(format!("{name}.json")), sidecar.to_string()).unwrap();
     }
-    let script = repo_root().join("scripts/fixtures/read_ours.py");
-    let mut child = Command::new(&py)
+    dir
+}
+
+/// Runs `script DIR` with a time limit; asserts it succeeded and said OK for
+/// every case.
+fn run_checker(py: &Path, script: &str, dir: &Path, limit: Duration) {
+    let script = repo_root().join("scripts/fixtures").join(script);
+    let mut child = Command::new(py)
         .arg(&script)
-        .arg(&dir)
+        .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("read_ours.py did not finish within 120 s");
+            let _ = child.wait();
+            panic!("{} did not finish within {limit:?}", script.display());
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     assert!(
         status.success(),
-        "kafka-python rejected our batches:\n{stdout}\n{stderr}"
+        "{} rejected our batches:\n{stdout}\n{stderr}",
+        script.display()
     );
-    assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("OK ")).count(),
-        cases.len(),
-        "{stdout}"
+    let oks = stdout.lines().filter(|l| l.starts_with("OK ")).count();
+    assert_eq!(oks, CASES.len(), "{stdout}");
+}
+
+#[test]
+fn kafka_python_reads_our_batches() {
+    let Some(py) = python("kafka, snappy, lz4.frame, zstandard") else {
+        return;
+    };
+    let dir = write_cases("kafka-python");
+    run_checker(&py, "read_ours.py", &dir, Duration::from_secs(120));
+}
+
+/// librdkafka reads our batches: they are written byte for byte into its mock
+/// cluster with a raw Produce request and consumed with check.crcs=true.
+#[test]
+fn librdkafka_reads_our_batches() {
+    let Some(py) = python("confluent_kafka") else {
+        return;
+    };
+    let dir = write_cases("librdkafka");
+    run_checker(
+        &py,
+        "read_ours_librdkafka.py",
+        &dir,
+        Duration::from_secs(240),
     );
 }
