@@ -635,6 +635,48 @@ mod tests {
     }
 
     #[test]
+    fn mutated_valid_requests_never_panic_the_broker() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut served = crate::api::served();
+        served.extend(crate::coordinator::api_versions());
+        for (key, lo, hi) in served {
+            for v in lo..=hi {
+                let Some(req) = populated(key, v) else {
+                    continue;
+                };
+                let mut header = RequestHeader::default();
+                header.request_api_key = key as i16;
+                header.request_api_version = v;
+                let mut buf = bytes::BytesMut::new();
+                kafka_protocol::protocol::Encodable::encode(
+                    &header,
+                    &mut buf,
+                    key.request_header_version(v),
+                )
+                .unwrap();
+                req.encode(&mut buf, v).unwrap();
+                crate::fuzz_handle_frame(&buf);
+                for _ in 0..8 {
+                    let mut m = buf.to_vec();
+                    for _ in 0..1 + next() % 3 {
+                        let i = 8 + (next() as usize) % (m.len() - 8).max(1);
+                        if i < m.len() {
+                            m[i] = next() as u8;
+                        }
+                    }
+                    crate::fuzz_handle_frame(&m);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn lying_array_counts_are_refused() {
         // Metadata v12: compact array of 2^32-2 topics, nothing behind it.
         assert!(!check(

@@ -361,6 +361,51 @@ async fn produce_validation_errors() {
 }
 
 #[tokio::test]
+async fn log_append_time_stamps_batches_with_a_valid_crc() {
+    let c = MockCluster::builder()
+        .brokers(1)
+        .topic("t", 1, 1)
+        .log_append_time(true)
+        .build()
+        .await
+        .unwrap();
+    let mut cl = Client::connect(c.broker_addr(1).unwrap()).await.unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let r = cl
+        .call(
+            ApiKey::Produce,
+            9,
+            produce_req("t", 0, 1, batch_with(&[b"a"], -1, -1, -1, 5)),
+        )
+        .await
+        .unwrap();
+    let ResponseKind::Produce(p) = &r else {
+        panic!()
+    };
+    let stamped = p.responses[0].partition_responses[0].log_append_time_ms;
+    assert!(stamped >= before, "log append time {stamped} < {before}");
+    let r = cl
+        .call(
+            ApiKey::Fetch,
+            12,
+            fetch_req("t", uuid::Uuid::nil(), 0, 0, 10),
+        )
+        .await
+        .unwrap();
+    let rec = fetch_partition(&r).records.clone().unwrap();
+    let attrs = i16::from_be_bytes([rec[21], rec[22]]);
+    assert_eq!(attrs & 0x08, 0x08, "timestamp type LogAppendTime");
+    assert_eq!(i64::from_be_bytes(rec[35..43].try_into().unwrap()), stamped);
+    assert_eq!(
+        crc32c::crc32c(&rec[21..]),
+        u32::from_be_bytes(rec[17..21].try_into().unwrap())
+    );
+}
+
+#[tokio::test]
 async fn list_offsets_earliest_latest_and_by_timestamp() {
     let c = MockCluster::builder()
         .brokers(1)
