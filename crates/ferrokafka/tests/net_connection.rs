@@ -527,3 +527,43 @@ async fn idle_connections_close_and_reopen_on_demand() {
     let (idle_for, _s) = timeout(STEP, broker).await.unwrap().unwrap();
     assert!(idle_for >= Duration::from_millis(150), "{idle_for:?}");
 }
+
+#[tokio::test]
+async fn large_and_small_bodies_interleave_intact() {
+    let (l, addr) = listener().await;
+    let sizes = [10usize, 100_000, 20, 16 * 1024, 500_000, 0, 30];
+    let n = sizes.len();
+    let broker = tokio::spawn(async move {
+        let mut s = accept(&l).await;
+        let mut reqs = Vec::new();
+        for _ in 0..n {
+            reqs.push(next_request(&mut s).await.expect("request"));
+        }
+        for r in &reqs {
+            s.write_all(&response(r, &r.body)).await.unwrap();
+        }
+        s
+    });
+    let conn = connect(addr, settings());
+    let mut set = tokio::task::JoinSet::new();
+    for (i, size) in sizes.into_iter().enumerate() {
+        let c = conn.clone();
+        set.spawn(async move {
+            let body = Bytes::from((0..size).map(|j| (i * 31 + j) as u8).collect::<Vec<u8>>());
+            let got = c
+                .send_raw(ApiKey::Produce, 7, body.clone(), None)
+                .await
+                .unwrap();
+            assert_eq!(got.len(), body.len());
+            assert!(got == body, "body {i} of {size} bytes came back changed");
+        });
+    }
+    timeout(STEP, async {
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+    })
+    .await
+    .expect("all answered");
+    let _s = timeout(STEP, broker).await.unwrap().unwrap();
+}

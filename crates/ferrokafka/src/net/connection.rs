@@ -571,7 +571,7 @@ impl Task {
         let max_in_flight = self.settings.max_in_flight.max(1);
         let mut inflight: HashMap<i32, InFlight> = HashMap::new();
         let mut deadlines: BinaryHeap<Reverse<(Instant, i32)>> = BinaryHeap::new();
-        let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut out = Outbox::default();
         let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
         let mut last_activity = Instant::now();
         let result = loop {
@@ -598,8 +598,7 @@ impl Task {
                     continue;
                 }
                 let id = self.correlation_id();
-                if let Err(e) = frame::encode_request(
-                    &mut wbuf,
+                if let Err(e) = out.push(
                     req.api_key,
                     req.version,
                     id,
@@ -630,7 +629,7 @@ impl Task {
                 deadlines.pop();
             }
             let next_deadline = deadlines.peek().map(|Reverse((t, _))| *t);
-            let idle = inflight.is_empty() && wbuf.is_empty() && self.queue.is_empty();
+            let idle = inflight.is_empty() && out.is_empty() && self.queue.is_empty();
             let idle_at = (!self.settings.idle_timeout.is_zero() && idle)
                 .then(|| last_activity + self.settings.idle_timeout);
             let accepting = self.queue.len() < max_in_flight;
@@ -653,18 +652,12 @@ impl Task {
                             "read from broker {} failed: {e}", self.shared.addr))),
                     }
                 }
-                r = wr.write_buf(&mut wbuf), if !wbuf.is_empty() => {
+                r = out.write_some(&mut wr), if !out.is_empty() => {
                     match r {
                         Ok(0) | Err(_) => break Err(Error::new(codes::TRANSPORT, format!(
                             "write to broker {} failed{}", self.shared.addr,
                             r.err().map(|e| format!(": {e}")).unwrap_or_default()))),
-                        Ok(_) => {
-                            last_activity = Instant::now();
-                            if wbuf.is_empty() {
-                                // Reuse the allocation for the next requests.
-                                wbuf.clear();
-                            }
-                        }
+                        Ok(_) => last_activity = Instant::now(),
                     }
                 }
                 cmd = self.rx.recv(), if accepting => {
@@ -751,6 +744,97 @@ impl Task {
             }
         }
         Ok(())
+    }
+}
+
+/// Request bytes waiting to be written, in order. Small requests are
+/// framed into one reused buffer; a large body (a produce request's record
+/// batches) is queued as the `Bytes` it came in and written with vectored
+/// writes after its header, so records are never copied here.
+#[derive(Default)]
+struct Outbox {
+    buf: BytesMut,
+    chunks: VecDeque<Bytes>,
+}
+
+/// Bodies at least this large are written without copying.
+const ZERO_COPY_MIN: usize = 16 * 1024;
+
+/// At most this many chunks go into one vectored write.
+const MAX_IOV: usize = 64;
+
+impl Outbox {
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.chunks.is_empty()
+    }
+
+    fn push(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+        client_id: Option<&str>,
+        body: &Bytes,
+    ) -> Result<()> {
+        if body.len() < ZERO_COPY_MIN {
+            return frame::encode_request(
+                &mut self.buf,
+                api_key,
+                version,
+                correlation_id,
+                client_id,
+                body,
+            );
+        }
+        frame::encode_request_header(
+            &mut self.buf,
+            api_key,
+            version,
+            correlation_id,
+            client_id,
+            body.len(),
+        )?;
+        self.chunks.push_back(self.buf.split().freeze());
+        self.chunks.push_back(body.clone());
+        Ok(())
+    }
+
+    /// Writes what the socket takes; cancel-safe (state changes only after
+    /// the write completed, except moving buffered bytes into the queue,
+    /// which keeps their order).
+    async fn write_some<W: AsyncWrite + Unpin>(&mut self, w: &mut W) -> std::io::Result<usize> {
+        if self.chunks.is_empty() {
+            let n = w.write_buf(&mut self.buf).await?;
+            if self.buf.is_empty() {
+                // Reuse the allocation for the next requests.
+                self.buf.clear();
+            }
+            return Ok(n);
+        }
+        if !self.buf.is_empty() {
+            self.chunks.push_back(self.buf.split().freeze());
+        }
+        let mut slices = [std::io::IoSlice::new(&[]); MAX_IOV];
+        let mut k = 0;
+        for (slot, c) in slices.iter_mut().zip(self.chunks.iter()) {
+            *slot = std::io::IoSlice::new(c);
+            k += 1;
+        }
+        let n = w.write_vectored(&slices[..k]).await?;
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                self.chunks.pop_front();
+            } else {
+                let _ = front.split_to(left);
+                left = 0;
+            }
+        }
+        Ok(n)
     }
 }
 

@@ -36,9 +36,6 @@ pub(crate) fn response_header_version(api_key: ApiKey, version: i16) -> i16 {
 }
 
 /// Appends one complete request frame (size, header, `body`) to `out`.
-///
-/// The header is written by hand rather than through `RequestHeader` so
-/// that the hot path neither allocates nor clones the client id.
 pub(crate) fn encode_request(
     out: &mut BytesMut,
     api_key: ApiKey,
@@ -46,6 +43,24 @@ pub(crate) fn encode_request(
     correlation_id: i32,
     client_id: Option<&str>,
     body: &[u8],
+) -> Result<()> {
+    encode_request_header(out, api_key, version, correlation_id, client_id, body.len())?;
+    out.put_slice(body);
+    Ok(())
+}
+
+/// Appends the size prefix and request header of a frame whose body of
+/// `body_len` bytes the caller writes (or sends) right after.
+///
+/// The header is written by hand rather than through `RequestHeader` so
+/// that the hot path neither allocates nor clones the client id.
+pub(crate) fn encode_request_header(
+    out: &mut BytesMut,
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    body_len: usize,
 ) -> Result<()> {
     let header_version = request_header_version(api_key, version);
     let start = out.len();
@@ -58,12 +73,13 @@ pub(crate) fn encode_request(
             // The client id stays a non-compact nullable string even in
             // header v2, so that brokers can read it before negotiation.
             Some(id) => {
-                let len = i16::try_from(id.len()).map_err(|_| {
-                    Error::new(
+                let Ok(len) = i16::try_from(id.len()) else {
+                    out.truncate(start);
+                    return Err(Error::new(
                         crate::ErrorCode::InvalidArg,
                         format!("client.id is {} bytes, at most 32767 allowed", id.len()),
-                    )
-                })?;
+                    ));
+                };
                 out.put_i16(len);
                 out.put_slice(id.as_bytes());
             }
@@ -73,8 +89,7 @@ pub(crate) fn encode_request(
     if header_version >= 2 {
         out.put_u8(0); // no tagged fields
     }
-    out.put_slice(body);
-    let size = out.len() - start - 4;
+    let size = (out.len() - start - 4).saturating_add(body_len);
     match i32::try_from(size) {
         Ok(size) => {
             out[start..start + 4].copy_from_slice(&size.to_be_bytes());
