@@ -567,3 +567,32 @@ async fn large_and_small_bodies_interleave_intact() {
     .expect("all answered");
     let _s = timeout(STEP, broker).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn silent_peer_fails_the_api_versions_handshake_in_time() {
+    let (l, addr) = listener().await;
+    // Accepts and reads but never answers, like a non-Kafka service.
+    let broker = tokio::spawn(async move {
+        let mut s = accept(&l).await;
+        let _ = read_request(&mut s).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    });
+    let conn = connect(
+        addr,
+        NetSettings {
+            api_version_timeout: Duration::from_millis(200),
+            ..settings()
+        },
+    );
+    let t0 = Instant::now();
+    let err = conn
+        .send_raw(ApiKey::Metadata, 1, Bytes::new(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("api.version.request.timeout.ms"),
+        "{err}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    broker.abort();
+}

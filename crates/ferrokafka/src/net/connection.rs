@@ -494,9 +494,17 @@ impl Task {
         // At most one retry per lower version; bounded.
         for _ in 0..=API_VERSIONS_MAX {
             let body = frame::api_versions_request(version);
-            let resp = self
-                .exchange(stream, ApiKey::ApiVersions, version, &body)
-                .await?;
+            let wait = self.settings.api_version_timeout;
+            let exchange = self.exchange(stream, ApiKey::ApiVersions, version, &body);
+            let resp = tokio::time::timeout(wait, exchange).await.map_err(|_| {
+                Error::new(
+                    codes::TIMED_OUT,
+                    format!(
+                        "no ApiVersions answer within {} ms (api.version.request.timeout.ms)",
+                        wait.as_millis()
+                    ),
+                )
+            })??;
             match frame::api_versions_response(&resp, version)? {
                 ApiVersionsAnswer::Ranges(r) => return Ok(ApiVersionTable::negotiate(r)),
                 ApiVersionsAnswer::RetryWith(v) => {

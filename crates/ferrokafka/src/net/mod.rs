@@ -179,6 +179,8 @@ pub struct NetSettings {
     pub reconnect_backoff_max: Duration,
     /// `api.version.request`: ask brokers which versions they speak.
     pub api_version_request: bool,
+    /// `api.version.request.timeout.ms`: how long to wait for that answer.
+    pub api_version_timeout: Duration,
     /// `broker.version.fallback`: the broker version assumed otherwise.
     pub broker_version_fallback: String,
     /// `connections.max.idle.ms` (zero: never close idle connections).
@@ -198,6 +200,7 @@ impl Default for NetSettings {
             reconnect_backoff: Duration::from_millis(100),
             reconnect_backoff_max: Duration::from_millis(10_000),
             api_version_request: true,
+            api_version_timeout: Duration::from_millis(10_000),
             broker_version_fallback: "0.10.0".into(),
             idle_timeout: Duration::ZERO,
             resolver: Resolver::System,
@@ -220,6 +223,7 @@ impl NetSettings {
             reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
             reconnect_backoff_max: c.get_duration("reconnect.backoff.max.ms"),
             api_version_request: c.get_bool("api.version.request"),
+            api_version_timeout: c.get_duration("api.version.request.timeout.ms"),
             broker_version_fallback: c.get_str("broker.version.fallback").to_string(),
             idle_timeout: c.get_duration("connections.max.idle.ms"),
             resolver: Resolver::System,
