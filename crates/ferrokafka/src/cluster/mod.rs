@@ -838,6 +838,38 @@ mod tests {
         assert!(c.connection(coord, ConnectionKind::Group).is_ok());
     }
 
+    #[test]
+    fn settings_come_from_the_configuration() {
+        use crate::config::ClientRole;
+        let base = crate::ClientConfig::new()
+            .set("bootstrap.servers", "a:1,[::1]:2")
+            .set("topic.metadata.refresh.interval.ms", "-1")
+            .set("topic.metadata.propagation.max.ms", "1234");
+        let admin =
+            ClusterSettings::from_config(&base.validate(ClientRole::Admin).unwrap()).unwrap();
+        assert_eq!(admin.bootstrap.len(), 2);
+        assert_eq!(admin.bootstrap[1].host, "::1");
+        assert_eq!(admin.metadata.refresh_interval, None);
+        assert_eq!(admin.metadata.propagation_max, Duration::from_millis(1234));
+        assert!(!admin.allow_auto_create);
+        let producer =
+            ClusterSettings::from_config(&base.clone().validate(ClientRole::Producer).unwrap())
+                .unwrap();
+        assert!(
+            producer.allow_auto_create,
+            "producers may auto-create by default"
+        );
+        let off = base
+            .set("allow.auto.create.topics", "false")
+            .validate(ClientRole::Producer)
+            .unwrap();
+        assert!(
+            !ClusterSettings::from_config(&off)
+                .unwrap()
+                .allow_auto_create
+        );
+    }
+
     #[tokio::test]
     async fn explicit_metadata_tries_the_next_broker() {
         let mock = MockCluster::builder()
