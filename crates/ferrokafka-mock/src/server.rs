@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::Decodable;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
@@ -114,9 +114,16 @@ async fn connection(
 }
 
 async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    // Pipelined requests arrive together: read them with few syscalls, and
+    // write their responses out once the pipeline is drained.
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut wr = BufWriter::with_capacity(64 * 1024, wr);
     let max = shared.config.max_frame_bytes;
     loop {
+        if rd.buffer().is_empty() && wr.flush().await.is_err() {
+            return;
+        }
         let mut len = [0u8; 4];
         if rd.read_exact(&mut len).await.is_err() {
             return;
@@ -128,6 +135,12 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
         }
         let mut frame = vec![0u8; len as usize];
         if rd.read_exact(&mut frame).await.is_err() {
+            return;
+        }
+        // Only Produce is answered without waiting; anything that may park
+        // (Fetch, JoinGroup...) must not hold earlier responses back.
+        let is_produce = frame.len() >= 2 && frame[0] == 0 && frame[1] == 0;
+        if !is_produce && wr.flush().await.is_err() {
             return;
         }
         let outcome = handle_frame(shared, broker_id, Bytes::from(frame)).await;
@@ -151,6 +164,9 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
             }
         };
         if !rtt.is_zero() {
+            if wr.flush().await.is_err() {
+                return;
+            }
             tokio::time::sleep(rtt).await;
         }
         match outcome {
@@ -160,9 +176,13 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
                 }
             }
             Outcome::Silent => {}
-            Outcome::Close => return,
+            Outcome::Close => {
+                let _ = wr.flush().await;
+                return;
+            }
         }
         if close_now {
+            let _ = wr.flush().await;
             return;
         }
     }
