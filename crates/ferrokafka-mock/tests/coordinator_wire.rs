@@ -1041,3 +1041,80 @@ async fn delete_groups_and_offset_delete() {
         E::GroupIdNotFound.code()
     );
 }
+
+/// Odd but decodable requests get Kafka errors, and the coordinator keeps
+/// serving afterwards.
+#[tokio::test]
+async fn odd_requests_get_errors_not_hangs() {
+    let h = Harness::new(1).await;
+    let (_, mut c) = h.coordinator("grp", 0).await;
+    let bad_session = join_request("", None, b"m").with_session_timeout_ms(-5);
+    assert_eq!(
+        c.call(&bad_session, 5).await.error_code,
+        E::InvalidSessionTimeout.code()
+    );
+    let no_protocols = join_request("", None, b"m").with_protocols(vec![]);
+    assert_eq!(
+        c.call(&no_protocols, 5).await.error_code,
+        E::InconsistentGroupProtocol.code()
+    );
+    let empty_group = join_request("", None, b"m").with_group_id(GroupId(s("")));
+    // The empty group id hashes to some broker; with one broker it is this one.
+    assert_eq!(
+        c.call(&empty_group, 2).await.error_code,
+        E::InvalidGroupId.code()
+    );
+    let sync_unknown = SyncGroupRequest::default()
+        .with_group_id(GroupId(s("nope")))
+        .with_generation_id(i32::MAX)
+        .with_member_id(s("ghost"));
+    assert_eq!(
+        c.call(&sync_unknown, 3).await.error_code,
+        E::UnknownMemberId.code()
+    );
+    let leave = LeaveGroupRequest::default()
+        .with_group_id(GroupId(s("grp")))
+        .with_members(vec![
+            MemberIdentity::default().with_member_id(s("")),
+            MemberIdentity::default()
+                .with_member_id(s(""))
+                .with_group_instance_id(Some(s("never-joined"))),
+        ]);
+    let left = c.call(&leave, 4).await;
+    assert!(left
+        .members
+        .iter()
+        .all(|m| m.error_code == E::UnknownMemberId.code()));
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(GroupId(s("grp")))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(TopicName(s("no-such-topic")))
+            .with_partitions(vec![OffsetCommitRequestPartition::default()
+                .with_partition_index(-3)
+                .with_committed_offset(i64::MIN)])]);
+    assert_eq!(
+        c.call(&commit, 2).await.topics[0].partitions[0].error_code,
+        E::UnknownTopicOrPartition.code()
+    );
+    let end = EndTxnRequest::default()
+        .with_transactional_id(TransactionalId(s("never-initialised")))
+        .with_producer_id(ProducerId(i64::MAX))
+        .with_producer_epoch(i16::MIN)
+        .with_committed(true);
+    let (_, mut tc) = h.coordinator("never-initialised", 1).await;
+    assert_eq!(
+        tc.call(&end, 3).await.error_code,
+        E::InvalidProducerIdMapping.code()
+    );
+    let bad_timeout = InitProducerIdRequest::default()
+        .with_transactional_id(Some(TransactionalId(s("never-initialised"))))
+        .with_transaction_timeout_ms(i32::MAX);
+    assert_eq!(
+        tc.call(&bad_timeout, 2).await.error_code,
+        E::InvalidTransactionTimeout.code()
+    );
+    // Still serving: a normal join completes.
+    let ok = c.call(&join_request("", None, b"m"), 3).await;
+    assert_eq!((ok.error_code, ok.generation_id), (0, 1));
+}
