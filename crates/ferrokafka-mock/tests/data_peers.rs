@@ -7,7 +7,7 @@
 //! `ferrokafka mock` binary when it is built (the path a new user takes),
 //! else through the embedded cluster.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -60,10 +60,72 @@ fn kafka_python_metadata_admin_every_codec_plain_and_idempotent() {
     );
 }
 
+/// The next Produce requests fail in every way the mock can fail them; the
+/// idempotent producer must still write each message exactly once, in order.
+fn faults_then_exactly_once(client: &str, modules: &[&str]) {
+    let Some(python) = python_with(modules) else {
+        return;
+    };
+    let cluster = MockCluster::builder()
+        .brokers(3)
+        .topic("once", 1, 3)
+        .build_blocking()
+        .expect("mock cluster starts");
+    let leader = cluster.partition_leader("once", 0).unwrap();
+    let produce = 0;
+    cluster.push_request_errors(produce, &[6, 7]);
+    cluster.push_broker_request_errors(leader, produce, &[(55, Duration::from_millis(100))]);
+    cluster.drop_next_responses(produce, 2);
+    cluster.close_connection_after(leader, 25).unwrap();
+    cluster
+        .set_broker_rtt(leader, Duration::from_millis(5))
+        .unwrap();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "peers",
+        "faults_idempotent.py",
+    ]
+    .iter()
+    .collect();
+    let out = run_bounded(
+        python
+            .command()
+            .arg(&path)
+            .args([&cluster.bootstrap_servers(), "once", "2000", client]),
+        SCRIPT_LIMIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{client} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("PASS faults_idempotent"), "{stdout}");
+    assert_eq!(
+        cluster.high_watermark("once", 0),
+        Some(2000),
+        "no duplicate reached the log"
+    );
+    print!("{stdout}");
+}
+
+#[test]
+fn confluent_kafka_idempotent_producer_survives_faults_exactly_once() {
+    faults_then_exactly_once("confluent", &["confluent_kafka"]);
+}
+
+#[test]
+fn kafka_python_idempotent_producer_survives_faults_exactly_once() {
+    faults_then_exactly_once("kafka-python", &["kafka"]);
+}
+
 /// `ferrokafka mock` as a child process; killed on drop.
 struct MockProcess {
     child: Child,
     bootstrap: String,
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl MockProcess {
@@ -82,17 +144,21 @@ impl MockProcess {
             .spawn()
             .ok()?;
         let stdout = child.stdout.take()?;
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
         });
         let mut p = MockProcess {
             child,
             bootstrap: String::new(),
+            lines,
         };
-        let line = rx
+        let line = p
+            .lines
             .recv_timeout(Duration::from_secs(20))
             .expect("ferrokafka mock prints its bootstrap line");
         p.bootstrap = line
@@ -101,6 +167,17 @@ impl MockProcess {
             .expect("first line is BOOTSTRAP=...")
             .to_string();
         Some(p)
+    }
+
+    /// Sends one control line and returns the answer line.
+    fn command(&mut self, line: &str) -> String {
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .expect("write a control line");
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("an answer to the control line")
     }
 }
 
@@ -116,7 +193,7 @@ fn kcat_metadata_produce_every_codec_and_consume() {
     let Some(kcat) = ferrokafka_peers::kcat() else {
         return;
     };
-    let process = MockProcess::start();
+    let mut process = MockProcess::start();
     let embedded;
     let bootstrap = match &process {
         Some(p) => p.bootstrap.clone(),
@@ -185,4 +262,19 @@ fn kcat_metadata_produce_every_codec_and_consume() {
         .map(str::to_string)
         .collect();
     assert_eq!(got, expected, "one partition (auto-created): order kept");
+
+    // The standalone process takes faults on its standard input.
+    if let Some(p) = process.as_mut() {
+        assert_eq!(p.command("down 2"), "ok");
+        let out = run_bounded(Command::new(&kcat).args(["-b", &bootstrap, "-L"]), limit);
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            listing.contains("2 brokers") && !listing.contains("broker 2 at"),
+            "{listing}"
+        );
+        assert_eq!(p.command("up 2"), "ok");
+        assert!(p
+            .command("errors nosuch 6")
+            .starts_with("error: unknown API"));
+    }
 }
