@@ -13,7 +13,7 @@
 #
 # Peer-gated tests fail instead of skipping here (FERROKAFKA_REQUIRE_PEERS=1).
 # Options by environment: FERROKAFKA_SKIP_INSTALL=1 (use what is there),
-# FERROKAFKA_FUZZ_SECONDS=N (seconds per fuzz target, needs cargo-fuzz).
+# FERROKAFKA_FUZZ_SECONDS=N (seconds per fuzz target; installs cargo-fuzz).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -128,8 +128,7 @@ run_tests() {
 }
 
 run_fuzz_smoke() {
-    command -v cargo-fuzz >/dev/null 2>&1 || die "FERROKAFKA_FUZZ_SECONDS is set but cargo-fuzz is not installed (cargo install cargo-fuzz)"
-    bash scripts/fuzz.sh "$FERROKAFKA_FUZZ_SECONDS"
+    bash fuzz/run.sh "$FERROKAFKA_FUZZ_SECONDS"
 }
 
 step "toolchain" check_toolchain
