@@ -16,11 +16,16 @@ use kafka_protocol::protocol::Decodable;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
+use tokio::time::timeout;
 
 use crate::api;
 use crate::cluster::Shared;
 use crate::coordinator;
 use crate::guard;
+
+/// A connection silent this long (or stalled inside a frame) is closed, as
+/// the broker's `connections.max.idle.ms` default.
+const IDLE: Duration = Duration::from_secs(600);
 
 /// What the connection does after a request.
 #[derive(Debug)]
@@ -125,7 +130,7 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
             return;
         }
         let mut len = [0u8; 4];
-        if rd.read_exact(&mut len).await.is_err() {
+        if !matches!(timeout(IDLE, rd.read_exact(&mut len)).await, Ok(Ok(_))) {
             return;
         }
         let len = i32::from_be_bytes(len);
@@ -134,7 +139,7 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
             return;
         }
         let mut frame = vec![0u8; len as usize];
-        if rd.read_exact(&mut frame).await.is_err() {
+        if !matches!(timeout(IDLE, rd.read_exact(&mut frame)).await, Ok(Ok(_))) {
             return;
         }
         // Only Produce is answered without waiting; anything that may park
