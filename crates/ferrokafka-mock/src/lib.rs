@@ -7,11 +7,22 @@
 //! ferrokafka). Topics live in memory with partitions, replica sets, leaders
 //! and leader epochs; replication is instantaneous.
 //!
-//! Served: ApiVersions, Metadata, Produce (acks 0/1/all, batch validation,
-//! idempotent sequence checks), Fetch (long polling, byte limits,
-//! read_committed), ListOffsets, OffsetForLeaderEpoch, CreateTopics,
-//! DeleteTopics, CreatePartitions, and the group and transaction coordinator
-//! APIs of the `coordinator` module.
+//! Served (versions): ApiVersions 0-4, Metadata 0-13, Produce 3-12 (acks
+//! 0/1/all, one v2 batch per partition with CRC-32C and header checks,
+//! idempotent sequence checks), Fetch 4-16 (long polling, byte limits,
+//! read_committed with aborted-transaction lists), ListOffsets 1-10,
+//! OffsetForLeaderEpoch 2-4, CreateTopics 2-7, DeleteTopics 1-6,
+//! CreatePartitions 0-3, and the group and transaction coordinator APIs of
+//! the `coordinator` module. The floors are Kafka 4's (those of the
+//! `kafka-protocol` crate); clients negotiate through ApiVersions.
+//!
+//! Simplifications, each visible to a client: replication is instantaneous
+//! (acks=1 and acks=all answer alike; the high watermark is the log end);
+//! fetch sessions are not kept (session id 0: clients send full fetches);
+//! no leader-epoch history (OffsetForLeaderEpoch never reports truncation);
+//! a broker that is down is left out of Metadata and the partitions it
+//! leads answer LEADER_NOT_AVAILABLE until it is up or the leader is moved.
+//! Malformed or unsupported requests close their connection, as Kafka does.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
