@@ -1,1 +1,677 @@
-//! Placeholder: the consumer lands with its issue (see ARCHITECTURE.md).
+//! The consumer: assigned partitions fetched into bounded prefetch queues,
+//! start offsets, seek/pause/resume, watermarks, offsets by time, the
+//! offset store and commits.
+//!
+//! Owns the public [`Consumer`] API, [`Message`], [`Offset`] and
+//! [`ConsumerError`]. Inside: the per-partition fetch state machine
+//! (`state`, no I/O), one driver task that turns its work into requests —
+//! one Fetch per broker carrying every fetchable partition that broker
+//! serves — and feeds the answers back (`driver`), record filtering
+//! (`decode`) and the wire requests (`requests`). Routing and connections
+//! are `cluster`'s and `net`'s; batch parsing is `record`'s.
+//!
+//! Group membership (subscribe, rebalances) builds on this: it decides the
+//! assignment and calls [`Consumer::assign`] /
+//! [`Consumer::incremental_assign`], and sets the generation and member id
+//! commits are made under (`Consumer::set_group_identity`). Without it, a
+//! consumer with `group.id` commits as a "simple" consumer (generation -1).
+//!
+//! ```no_run
+//! use ferrokafka::consumer::{Consumer, Offset};
+//! use ferrokafka::ClientConfig;
+//! # async fn f() -> ferrokafka::Result<()> {
+//! let consumer = Consumer::new(&ClientConfig::new().set("bootstrap.servers", "localhost:9092"))?;
+//! consumer.assign(&[("events", 0, Offset::Beginning)])?;
+//! while let Ok(m) = consumer.recv().await {
+//!     println!("{} [{}] @{}: {:?}", m.topic, m.partition, m.offset, m.value);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Not yet: fetch sessions (KIP-227; every fetch is a full fetch) and log
+//! truncation detection with OffsetForLeaderEpoch (KIP-320: the leader
+//! epoch is sent with fetches, so a fenced or unknown epoch refreshes
+//! metadata, but a truncated log is only noticed as OFFSET_OUT_OF_RANGE).
+
+mod decode;
+mod driver;
+mod message;
+mod requests;
+mod state;
+
+pub use message::{ConsumerError, Message, Offset, Timestamp};
+
+use crate::cluster::{state::MetadataSettings, Cluster, ClusterSettings};
+use crate::config::{ClientConfig, ClientRole, Config};
+use crate::error::{Error, ErrorCode, Result};
+use crate::net::{BrokerAddress, ClientRuntime, NetSettings};
+use requests::{GroupIdentity, WireSettings};
+use state::{FetchSettings, FetchState, Item, Reset, Tp};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// State shared by the consumer handle and its driver task.
+pub(crate) struct Shared {
+    state: Mutex<FetchState>,
+    /// Wakes the application when items are queued.
+    data: Notify,
+    /// Wakes the driver after the application changed something.
+    wake: Arc<Notify>,
+    cluster: Cluster,
+    wire: WireSettings,
+    group: Mutex<Option<GroupIdentity>>,
+    auto_commit: Option<Duration>,
+    timeout: Duration,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, FetchState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn group(&self) -> Option<GroupIdentity> {
+        self.group.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A consumer of explicitly assigned partitions (librdkafka's consumer with
+/// `assign()`), usable from async code (`recv`, a [`Stream`]) and from
+/// blocking code ([`Consumer::poll`]).
+///
+/// Dropping it stops fetching at once; call [`Consumer::close`] first to
+/// commit stored offsets when `enable.auto.commit` is on.
+///
+/// [`Stream`]: futures_core::Stream
+pub struct Consumer {
+    shared: Arc<Shared>,
+    rt: ClientRuntime,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("assignment", &self.shared.lock().assignment())
+            .finish()
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        // The driver holds a weak reference; wake it so it sees it is gone.
+        self.shared.wake.notify_one();
+    }
+}
+
+fn settings(c: &Config) -> Result<(FetchSettings, WireSettings, ClusterSettings)> {
+    let mut bootstrap = Vec::new();
+    for s in c.get_list("metadata.broker.list") {
+        bootstrap.push(BrokerAddress::parse(s).ok_or_else(|| {
+            Error::config(
+                "bootstrap.servers",
+                s,
+                "a comma-separated list of host:port",
+            )
+        })?);
+    }
+    if bootstrap.is_empty() {
+        return Err(Error::new(
+            ErrorCode::InvalidArg,
+            "bootstrap.servers is not set: give at least one broker as host:port",
+        ));
+    }
+    let receive_max = c.get_i64("receive.message.max.bytes");
+    let net = NetSettings {
+        client_id: c.get_str("client.id").to_string(),
+        request_timeout: c.get_duration("socket.timeout.ms"),
+        connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
+        receive_max: usize::try_from(receive_max).unwrap_or(usize::MAX),
+        reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
+        reconnect_backoff_max: c.get_duration("reconnect.backoff.max.ms"),
+        ..NetSettings::default()
+    };
+    let refresh = c.get_i64("topic.metadata.refresh.interval.ms");
+    let metadata = MetadataSettings {
+        max_age: c.get_duration("metadata.max.age.ms"),
+        refresh_interval: (refresh >= 0).then(|| Duration::from_millis(refresh as u64)),
+        propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
+        fast_interval: c.get_duration("retry.backoff.ms"),
+        fast_interval_max: c.get_duration("retry.backoff.max.ms"),
+    };
+    let cluster = ClusterSettings {
+        bootstrap,
+        net: Arc::new(net),
+        metadata,
+        allow_auto_create: c.get_bool("allow.auto.create.topics"),
+    };
+    let reset = match c.get_str("auto.offset.reset") {
+        "earliest" => Reset::Earliest,
+        "error" => Reset::Error,
+        _ => Reset::Latest,
+    };
+    let read_committed = c.get_str("isolation.level") == "read_committed";
+    let fetch_max = c.get_i32("fetch.max.bytes");
+    let fetch = FetchSettings {
+        queued_min_messages: usize::try_from(c.get_i64("queued.min.messages")).unwrap_or(1),
+        queued_max_bytes: usize::try_from(c.get_i64("queued.max.messages.kbytes"))
+            .unwrap_or(1)
+            .saturating_mul(1024),
+        error_backoff: c.get_duration("fetch.error.backoff.ms"),
+        partition_max_bytes: c.get_i32("fetch.message.max.bytes"),
+        partition_max_bytes_cap: i32::try_from(receive_max.saturating_sub(512).max(1))
+            .unwrap_or(i32::MAX),
+        reset,
+        enable_eof: c.get_bool("enable.partition.eof"),
+        auto_store: c.get_bool("enable.auto.offset.store"),
+        read_committed,
+        replica_ttl: c.get_duration("metadata.max.age.ms"),
+    };
+    let wire = WireSettings {
+        max_wait: c.get_duration("fetch.wait.max.ms"),
+        min_bytes: c.get_i32("fetch.min.bytes"),
+        max_bytes: fetch_max,
+        read_committed,
+        check_crc: c.get_bool("check.crcs"),
+        rack: c.get_str("client.rack").to_string(),
+        request_timeout: c.get_duration("socket.timeout.ms"),
+    };
+    Ok((fetch, wire, cluster))
+}
+
+impl Consumer {
+    /// A consumer for `config`. Configuration errors are reported here;
+    /// no connection opens until something is assigned.
+    ///
+    /// Created inside a tokio runtime it runs its tasks there; created
+    /// outside one it starts its own background thread.
+    pub fn new(config: &ClientConfig) -> Result<Consumer> {
+        let c = config.validate(ClientRole::Consumer)?;
+        let (fetch, wire, cluster_settings) = settings(&c)?;
+        let rt = ClientRuntime::current_or_owned()?;
+        let cluster = {
+            let _guard = rt.handle().enter();
+            Cluster::new(cluster_settings, rt.clone())?
+        };
+        let group_id = c.get_str("group.id");
+        let group = (!group_id.is_empty()).then(|| GroupIdentity {
+            group_id: group_id.to_string(),
+            generation: -1,
+            member_id: String::new(),
+            instance_id: c
+                .get_opt_str("group.instance.id")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        });
+        let interval = c.get_duration("auto.commit.interval.ms");
+        let auto_commit =
+            (group.is_some() && c.get_bool("enable.auto.commit") && !interval.is_zero())
+                .then_some(interval);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(FetchState::new(fetch)),
+            data: Notify::new(),
+            wake: Arc::new(Notify::new()),
+            cluster,
+            wire,
+            group: Mutex::new(group),
+            auto_commit,
+            timeout: c.get_duration("socket.timeout.ms"),
+        });
+        rt.spawn(driver::drive(Arc::downgrade(&shared), shared.wake.clone()));
+        Ok(Consumer { shared, rt })
+    }
+
+    fn changed(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Replaces the assignment with `partitions`, each starting at its
+    /// [`Offset`].
+    pub fn assign(&self, partitions: &[(&str, i32, Offset)]) -> Result<()> {
+        check_partitions(partitions.iter().map(|p| (p.0, p.1)))?;
+        {
+            let mut st = self.shared.lock();
+            for tp in st.assignment() {
+                st.unassign(&tp);
+            }
+            for (t, p, o) in partitions {
+                st.assign(requests::tp(t, *p), *o);
+            }
+        }
+        self.changed();
+        Ok(())
+    }
+
+    /// Adds partitions to the assignment (a partition already assigned is
+    /// restarted at the given offset).
+    pub fn incremental_assign(&self, partitions: &[(&str, i32, Offset)]) -> Result<()> {
+        check_partitions(partitions.iter().map(|p| (p.0, p.1)))?;
+        {
+            let mut st = self.shared.lock();
+            for (t, p, o) in partitions {
+                st.assign(requests::tp(t, *p), *o);
+            }
+        }
+        self.changed();
+        Ok(())
+    }
+
+    /// Removes partitions from the assignment; their queued messages are
+    /// dropped. Partitions not assigned are an error (`State`).
+    pub fn incremental_unassign(&self, partitions: &[(&str, i32)]) -> Result<()> {
+        let mut st = self.shared.lock();
+        let missing: Vec<String> = partitions
+            .iter()
+            .filter(|(t, p)| !st.is_assigned(&requests::tp(t, *p)))
+            .map(|(t, p)| format!("{t} [{p}]"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(not_assigned(&missing));
+        }
+        for (t, p) in partitions {
+            st.unassign(&requests::tp(t, *p));
+        }
+        Ok(())
+    }
+
+    /// The assigned partitions, sorted.
+    pub fn assignment(&self) -> Vec<(String, i32)> {
+        self.shared
+            .lock()
+            .assignment()
+            .into_iter()
+            .map(|(t, p)| (t.to_string(), p))
+            .collect()
+    }
+
+    fn each_assigned(
+        &self,
+        partitions: &[(&str, i32)],
+        mut f: impl FnMut(&mut FetchState, &Tp) -> bool,
+    ) -> Result<()> {
+        let missing: Vec<String> = {
+            let mut st = self.shared.lock();
+            partitions
+                .iter()
+                .filter(|(t, p)| !f(&mut st, &requests::tp(t, *p)))
+                .map(|(t, p)| format!("{t} [{p}]"))
+                .collect()
+        };
+        self.changed();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(not_assigned(&missing))
+        }
+    }
+
+    /// Continues `topic` [`partition`] from `offset`: messages already
+    /// prefetched are dropped, the next one returned is at the new position.
+    pub fn seek(&self, topic: &str, partition: i32, offset: Offset) -> Result<()> {
+        self.each_assigned(&[(topic, partition)], |st, tp| st.seek(tp, offset))
+    }
+
+    /// Stops returning and fetching messages of these partitions until
+    /// [`Consumer::resume`]; consumption resumes at the current position.
+    pub fn pause(&self, partitions: &[(&str, i32)]) -> Result<()> {
+        self.each_assigned(partitions, |st, tp| st.pause(tp))
+    }
+
+    /// Resumes paused partitions.
+    pub fn resume(&self, partitions: &[(&str, i32)]) -> Result<()> {
+        self.each_assigned(partitions, |st, tp| st.resume(tp))
+    }
+
+    /// The offset of the next message [`recv`](Consumer::recv) returns for
+    /// the partition (last returned + 1), when known.
+    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.shared.lock().position(&requests::tp(topic, partition))
+    }
+
+    /// The low and high watermarks last seen in a fetch response of an
+    /// assigned partition (no request is made).
+    pub fn watermarks(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
+        self.shared
+            .lock()
+            .watermarks(&requests::tp(topic, partition))
+    }
+
+    /// Asks the partition leader for the low and high watermarks.
+    pub async fn fetch_watermarks(
+        &self,
+        topic: &str,
+        partition: i32,
+        timeout: Duration,
+    ) -> Result<(i64, i64)> {
+        let tp = requests::tp(topic, partition);
+        let q = [(tp.clone(), -2), (tp, -1)];
+        // The low watermark is independent of the isolation level; the
+        // high one is the high watermark proper, as librdkafka reports.
+        let mut r = requests::list_offsets(&self.shared.cluster, &q, false, timeout).await?;
+        let high = r
+            .pop()
+            .map(|x| x.1)
+            .unwrap_or_else(|| Err(missing_answer()))?;
+        let low = r
+            .pop()
+            .map(|x| x.1)
+            .unwrap_or_else(|| Err(missing_answer()))?;
+        Ok((low, high))
+    }
+
+    /// For each `(topic, partition, timestamp_ms)`, the offset of the first
+    /// record with a timestamp at or after it (KIP-79); `-1` when there is
+    /// none (the partition's end).
+    pub async fn offsets_for_times(
+        &self,
+        partitions: &[(&str, i32, i64)],
+        timeout: Duration,
+    ) -> Result<Vec<(String, i32, i64)>> {
+        let q: Vec<(Tp, i64)> = partitions
+            .iter()
+            .map(|(t, p, ts)| (requests::tp(t, *p), *ts))
+            .collect();
+        let read_committed = self.shared.wire.read_committed;
+        let r = requests::list_offsets(&self.shared.cluster, &q, read_committed, timeout).await?;
+        let mut out = Vec::with_capacity(partitions.len());
+        for (t, p, _) in partitions {
+            let found = r.iter().find(|(tp, _)| &*tp.0 == *t && tp.1 == *p);
+            match found {
+                Some((_, Ok(o))) => out.push((t.to_string(), *p, *o)),
+                Some((_, Err(e))) => return Err(e.clone()),
+                None => return Err(missing_answer()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next message, or an error/event of an assigned partition
+    /// (`PartitionEof`, `AutoOffsetReset`, ...). Waits until there is one.
+    ///
+    /// Dropping the future loses nothing: items are taken only when
+    /// returned.
+    pub async fn recv(&self) -> std::result::Result<Message, ConsumerError> {
+        loop {
+            let notified = self.shared.data.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(item) = self.take() {
+                return item;
+            }
+            notified.await;
+        }
+    }
+
+    fn take(&self) -> Option<std::result::Result<Message, ConsumerError>> {
+        let (item, wake) = {
+            let mut st = self.shared.lock();
+            let item = st.pop()?;
+            // Fetching may resume once the queue fell below its bounds.
+            (item, st.take_unblocked())
+        };
+        if wake {
+            self.changed();
+        }
+        Some(match item {
+            Item::Message(m, _) => Ok(m),
+            Item::Error(e, _) => Err(e),
+        })
+    }
+
+    /// Like [`recv`](Consumer::recv) but returns `None` after `timeout`;
+    /// for blocking code (refused inside an async runtime: use `recv`).
+    pub fn poll(&self, timeout: Duration) -> Option<std::result::Result<Message, ConsumerError>> {
+        if let Some(item) = self.take() {
+            return Some(item);
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Some(Err(ConsumerError::client(Error::new(
+                ErrorCode::InvalidArg,
+                "Consumer::poll blocks; inside an async runtime use recv().await",
+            ))));
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let shared = self.shared.clone();
+            let waited = self.rt.block_on(async move {
+                let notified = shared.data.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if shared.lock().has_items() {
+                    return Ok(());
+                }
+                let _ = tokio::time::timeout(left, notified).await;
+                Ok(())
+            });
+            if let Err(e) = waited {
+                return Some(Err(ConsumerError::client(e)));
+            }
+            if let Some(item) = self.take() {
+                return Some(item);
+            }
+        }
+    }
+
+    /// The messages as a [`futures_core::Stream`] (never ends).
+    pub fn stream(&self) -> MessageStream<'_> {
+        MessageStream {
+            consumer: self,
+            next: None,
+        }
+    }
+
+    /// Messages and bytes currently held in the prefetch queue.
+    pub fn queued(&self) -> (usize, usize) {
+        self.shared.lock().queued()
+    }
+
+    /// Stores `message.offset + 1` as the partition's offset to commit (for
+    /// `enable.auto.offset.store=false`).
+    pub fn store_offset(&self, message: &Message) -> Result<()> {
+        self.store_offsets(&[(&message.topic, message.partition, message.offset + 1)])
+    }
+
+    /// Stores `(topic, partition, next_offset)`: the offset of the next
+    /// message to consume, as committed.
+    pub fn store_offsets(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
+        let missing: Vec<String> = {
+            let mut st = self.shared.lock();
+            offsets
+                .iter()
+                .filter(|(t, p, o)| !st.store(&requests::tp(t, *p), *o, None))
+                .map(|(t, p, _)| format!("{t} [{p}]"))
+                .collect()
+        };
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(not_assigned(&missing))
+        }
+    }
+
+    fn group_or_err(&self) -> Result<GroupIdentity> {
+        self.shared.group().ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidArg,
+                "offsets are committed through a consumer group: set group.id",
+            )
+        })
+    }
+
+    /// Commits the stored offsets not committed yet and waits for the
+    /// coordinator's answer (`socket.timeout.ms` at most).
+    pub async fn commit(&self) -> Result<()> {
+        let who = self.group_or_err()?;
+        let offsets = self.shared.lock().uncommitted();
+        commit_now(&self.shared, &who, offsets, self.shared.timeout).await
+    }
+
+    /// Starts committing the stored offsets without waiting; failures are
+    /// logged on the `ferrokafka::consumer` target.
+    pub fn commit_async(&self) -> Result<()> {
+        let who = self.group_or_err()?;
+        let offsets = self.shared.lock().uncommitted();
+        let shared = self.shared.clone();
+        self.rt.spawn(async move {
+            if let Err(e) = commit_now(&shared, &who, offsets, shared.timeout).await {
+                tracing::warn!(target: "ferrokafka::consumer", "asynchronous commit failed: {e}");
+            }
+        });
+        Ok(())
+    }
+
+    /// Commits explicit `(topic, partition, next_offset)` entries.
+    pub async fn commit_offsets(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
+        let who = self.group_or_err()?;
+        let offsets: Vec<(Tp, i64, Option<i32>)> = offsets
+            .iter()
+            .map(|(t, p, o)| (requests::tp(t, *p), *o, None))
+            .collect();
+        commit_now(&self.shared, &who, offsets, self.shared.timeout).await
+    }
+
+    /// Blocking [`commit`](Consumer::commit), for code outside a runtime.
+    pub fn commit_blocking(&self) -> Result<()> {
+        let who = self.group_or_err()?;
+        let offsets = self.shared.lock().uncommitted();
+        let shared = self.shared.clone();
+        self.rt
+            .block_on(async move { commit_now(&shared, &who, offsets, shared.timeout).await })
+    }
+
+    /// The group's committed offsets (next offset to consume) of
+    /// `partitions`; `None` where nothing is committed.
+    pub async fn committed(
+        &self,
+        partitions: &[(&str, i32)],
+        timeout: Duration,
+    ) -> Result<Vec<(String, i32, Option<i64>)>> {
+        let who = self.group_or_err()?;
+        let tps: Vec<Tp> = partitions
+            .iter()
+            .map(|(t, p)| requests::tp(t, *p))
+            .collect();
+        let r =
+            requests::fetch_committed(&self.shared.cluster, &who.group_id, &tps, timeout).await?;
+        Ok(r.into_iter()
+            .map(|(tp, o)| (tp.0.to_string(), tp.1, o.map(|x| x.0)))
+            .collect())
+    }
+
+    /// Commits stored offsets when `enable.auto.commit` is on, then stops
+    /// fetching (the assignment is cleared).
+    pub async fn close(&self) -> Result<()> {
+        let mut result = Ok(());
+        if self.shared.auto_commit.is_some() {
+            if let Some(who) = self.shared.group() {
+                let offsets = self.shared.lock().uncommitted();
+                result = commit_now(&self.shared, &who, offsets, self.shared.timeout).await;
+            }
+        }
+        {
+            let mut st = self.shared.lock();
+            for tp in st.assignment() {
+                st.unassign(&tp);
+            }
+        }
+        self.changed();
+        result
+    }
+
+    /// Sets the group generation and member id commits are made under (the
+    /// group consumer calls this after each join).
+    #[allow(dead_code)]
+    pub(crate) fn set_group_identity(&self, generation: i32, member_id: &str) {
+        if let Some(g) = self
+            .shared
+            .group
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            g.generation = generation;
+            g.member_id = member_id.to_string();
+        }
+    }
+}
+
+async fn commit_now(
+    shared: &Shared,
+    who: &GroupIdentity,
+    offsets: Vec<(Tp, i64, Option<i32>)>,
+    timeout: Duration,
+) -> Result<()> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    requests::commit(&shared.cluster, who, &offsets, timeout).await?;
+    let mut st = shared.lock();
+    for (tp, o, _) in &offsets {
+        st.committed(tp, *o);
+    }
+    Ok(())
+}
+
+fn missing_answer() -> Error {
+    Error::new(
+        ErrorCode::BadMsg,
+        "the broker's ListOffsets answer lacks a partition asked for",
+    )
+}
+
+fn not_assigned(which: &[String]) -> Error {
+    Error::new(
+        ErrorCode::State,
+        format!("not assigned to this consumer: {}", which.join(", ")),
+    )
+}
+
+fn check_partitions<'a>(parts: impl Iterator<Item = (&'a str, i32)>) -> Result<()> {
+    for (t, p) in parts {
+        if t.is_empty() || p < 0 {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                format!("invalid partition \"{t}\" [{p}]: a topic name and a partition >= 0 are required"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+type RecvFuture<'a> =
+    Pin<Box<dyn Future<Output = std::result::Result<Message, ConsumerError>> + Send + 'a>>;
+
+/// The consumer's messages as a [`futures_core::Stream`]; see
+/// [`Consumer::stream`].
+pub struct MessageStream<'a> {
+    consumer: &'a Consumer,
+    next: Option<RecvFuture<'a>>,
+}
+
+impl std::fmt::Debug for MessageStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStream").finish_non_exhaustive()
+    }
+}
+
+impl futures_core::Stream for MessageStream<'_> {
+    type Item = std::result::Result<Message, ConsumerError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let consumer = self.consumer;
+        let fut = self.next.get_or_insert_with(|| Box::pin(consumer.recv()));
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(item) => {
+                self.next = None;
+                Poll::Ready(Some(item))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

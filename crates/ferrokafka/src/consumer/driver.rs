@@ -1,0 +1,220 @@
+//! The consumer's driver task: asks the fetch state machine for work, runs
+//! each piece as a task (one Fetch per broker, offset lookups, auto
+//! commits), and feeds the answers back. It holds the consumer only weakly
+//! and ends when the consumer is dropped; its tasks end with it.
+
+use super::requests;
+use super::state::{Action, Tp};
+use super::Shared;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+enum Done {
+    Fetch {
+        parts: Vec<super::state::FetchPart>,
+        result: crate::Result<Vec<(super::state::FetchPart, super::state::FetchResult)>>,
+    },
+    Offset {
+        tp: Tp,
+        version: u64,
+        result: crate::Result<i64>,
+    },
+    Committed {
+        parts: Vec<(Tp, u64)>,
+        result: crate::Result<Vec<(Tp, Option<(i64, Option<i32>)>)>>,
+    },
+    AutoCommit {
+        offsets: Vec<(Tp, i64, Option<i32>)>,
+        result: crate::Result<()>,
+    },
+}
+
+/// Longest sleep without any event (a safety net; every change wakes the
+/// driver directly).
+const IDLE: Duration = Duration::from_secs(1);
+
+pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
+    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let Some(mut changes) = weak.upgrade().map(|s| s.cluster.subscribe()) else {
+        return;
+    };
+    let mut watching = true;
+    let mut next_commit = weak
+        .upgrade()
+        .and_then(|s| s.auto_commit)
+        .map(|d| Instant::now() + d);
+    let mut commit_in_flight = false;
+    loop {
+        let wakeup = {
+            let Some(sh) = weak.upgrade() else { break };
+            let now = Instant::now();
+            let actions = {
+                let cluster = sh.cluster.clone();
+                let mut leader = |t: &str, p: i32| cluster.leader_for(t, p);
+                sh.lock().poll(now.into_std(), &mut leader)
+            };
+            start(&sh, &mut tasks, actions);
+            if let (Some(at), Some(every)) = (next_commit, sh.auto_commit) {
+                if at <= now && !commit_in_flight {
+                    next_commit = Some(now + every);
+                    if let Some(who) = sh.group() {
+                        let offsets = sh.lock().uncommitted();
+                        if !offsets.is_empty() {
+                            commit_in_flight = true;
+                            let cluster = sh.cluster.clone();
+                            let timeout = sh.timeout;
+                            tasks.spawn(async move {
+                                let result =
+                                    requests::commit(&cluster, &who, &offsets, timeout).await;
+                                Done::AutoCommit { offsets, result }
+                            });
+                        }
+                    }
+                }
+            }
+            let backoff = sh.lock().next_wakeup().map(Instant::from_std);
+            [backoff, next_commit]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now + IDLE)
+                .min(now + IDLE)
+        };
+        tokio::select! {
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                let Some(sh) = weak.upgrade() else { break };
+                if let Ok(done) = done {
+                    if let Done::AutoCommit { .. } = done {
+                        commit_in_flight = false;
+                    }
+                    apply(&sh, done);
+                }
+            }
+            _ = wake.notified() => {}
+            r = changes.changed(), if watching => {
+                if r.is_err() {
+                    watching = false;
+                }
+            }
+            _ = tokio::time::sleep_until(wakeup) => {}
+        }
+    }
+}
+
+fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
+    let mut committed: Vec<(Tp, u64)> = Vec::new();
+    for a in actions {
+        match a {
+            Action::Metadata { topic } => sh.cluster.leader_error(&topic),
+            Action::Fetch { broker, parts } => {
+                let cluster = sh.cluster.clone();
+                let wire = sh.wire.clone();
+                tasks.spawn(async move {
+                    let result = requests::fetch(&cluster, broker, &parts, &wire).await;
+                    Done::Fetch { parts, result }
+                });
+            }
+            Action::ListOffsets {
+                broker,
+                tp,
+                version,
+                query,
+                epoch,
+            } => {
+                let cluster = sh.cluster.clone();
+                let read_committed = sh.wire.read_committed;
+                let timeout = sh.timeout;
+                tasks.spawn(async move {
+                    let result = requests::resolve_offset(
+                        &cluster,
+                        broker,
+                        &tp,
+                        query,
+                        epoch,
+                        read_committed,
+                        timeout,
+                    )
+                    .await;
+                    Done::Offset {
+                        tp,
+                        version,
+                        result,
+                    }
+                });
+            }
+            Action::Committed { tp, version } => committed.push((tp, version)),
+        }
+    }
+    if !committed.is_empty() {
+        let cluster = sh.cluster.clone();
+        let group = sh.group();
+        let timeout = sh.timeout;
+        tasks.spawn(async move {
+            let tps: Vec<Tp> = committed.iter().map(|x| x.0.clone()).collect();
+            let result = match group {
+                Some(g) => requests::fetch_committed(&cluster, &g.group_id, &tps, timeout).await,
+                // Without a group there is nothing stored.
+                None => Ok(tps.into_iter().map(|tp| (tp, None)).collect()),
+            };
+            Done::Committed {
+                parts: committed,
+                result,
+            }
+        });
+    }
+}
+
+fn apply(sh: &Shared, done: Done) {
+    let now = Instant::now().into_std();
+    let queued = {
+        let mut st = sh.lock();
+        match done {
+            Done::Fetch { parts, result } => match result {
+                Ok(results) => st.on_fetch(results, now),
+                Err(e) => {
+                    tracing::debug!(target: "ferrokafka::consumer", "fetch failed: {e}");
+                    let ps: Vec<(Tp, u64)> = parts.into_iter().map(|p| (p.tp, p.version)).collect();
+                    st.on_fetch_failed(&ps, now);
+                    false
+                }
+            },
+            Done::Offset {
+                tp,
+                version,
+                result,
+            } => {
+                st.on_offset(&tp, version, now, result);
+                st.has_items()
+            }
+            Done::Committed { parts, result } => {
+                for (tp, version) in parts {
+                    let r = match &result {
+                        Ok(v) => Ok(v.iter().find(|x| x.0 == tp).and_then(|x| x.1)),
+                        Err(e) => Err(e.clone()),
+                    };
+                    st.on_committed(&tp, version, now, r);
+                }
+                st.has_items()
+            }
+            Done::AutoCommit { offsets, result } => {
+                match result {
+                    Ok(()) => {
+                        for (tp, o, _) in &offsets {
+                            st.committed(tp, *o);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "ferrokafka::consumer", "auto commit failed: {e}")
+                    }
+                }
+                false
+            }
+        }
+    };
+    if queued {
+        sh.data.notify_waiters();
+    }
+}

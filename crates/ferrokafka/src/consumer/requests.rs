@@ -1,0 +1,491 @@
+//! The consumer's requests on the wire: Fetch (built from the state
+//! machine's [`FetchPart`]s, answered as [`FetchResult`]s with the records
+//! decoded off the driver task), ListOffsets, and the group coordinator's
+//! OffsetFetch/OffsetCommit for a "simple" consumer (generation -1).
+//!
+//! Routing (leaders, coordinators, connections per traffic class) is the
+//! `cluster`'s; decoding records is [`super::decode`]'s.
+
+use super::decode::{decode, Aborted, DecodeParams};
+use super::state::{FetchPart, FetchResult, OffsetQuery, Tp};
+use crate::cluster::{Cluster, CoordinatorType};
+use crate::error::{Error, ErrorCode, Result};
+use crate::net::ConnectionKind;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+use kafka_protocol::messages::{
+    BrokerId, FetchRequest, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Fetch settings that go on the wire.
+#[derive(Debug, Clone)]
+pub(crate) struct WireSettings {
+    pub max_wait: Duration,
+    pub min_bytes: i32,
+    pub max_bytes: i32,
+    pub read_committed: bool,
+    pub check_crc: bool,
+    pub rack: String,
+    pub request_timeout: Duration,
+}
+
+/// The group identity commits are made under: generation -1 and no member
+/// for a consumer that only assigns; the group consumer sets its own.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupIdentity {
+    pub group_id: String,
+    pub generation: i32,
+    pub member_id: String,
+    pub instance_id: Option<String>,
+}
+
+fn name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+/// Sends one Fetch with `parts` to `broker` and decodes every partition.
+pub(crate) async fn fetch(
+    cluster: &Cluster,
+    broker: i32,
+    parts: &[FetchPart],
+    s: &WireSettings,
+) -> Result<Vec<(FetchPart, FetchResult)>> {
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for p in parts {
+        let mut fp = FetchPartition::default();
+        fp.partition = p.tp.1;
+        fp.current_leader_epoch = p.epoch.unwrap_or(-1);
+        fp.fetch_offset = p.offset;
+        fp.last_fetched_epoch = -1;
+        fp.log_start_offset = -1;
+        fp.partition_max_bytes = p.max_bytes;
+        match topics.last_mut() {
+            Some(t) if *t.topic.0 == *p.tp.0 => t.partitions.push(fp),
+            _ => {
+                let mut t = FetchTopic::default();
+                t.topic = name(&p.tp.0);
+                t.partitions.push(fp);
+                topics.push(t);
+            }
+        }
+    }
+    let mut req = FetchRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.max_wait_ms = i32::try_from(s.max_wait.as_millis()).unwrap_or(i32::MAX);
+    req.min_bytes = s.min_bytes;
+    req.max_bytes = s.max_bytes;
+    req.isolation_level = i8::from(s.read_committed);
+    // No fetch session (KIP-227): every request is a full fetch.
+    req.session_id = 0;
+    req.session_epoch = -1;
+    req.topics = topics;
+    req.rack_id = StrBytes::from_string(s.rack.clone());
+    let timeout = s.request_timeout + s.max_wait;
+    let resp = cluster
+        .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
+        .await?;
+    if resp.error_code != 0 {
+        return Err(Error::from_kafka(
+            resp.error_code,
+            format!("fetch from broker {broker}"),
+        ));
+    }
+    let mut by_tp: HashMap<(&str, i32), kafka_protocol::messages::fetch_response::PartitionData> =
+        HashMap::new();
+    let mut names: Vec<(
+        String,
+        Vec<kafka_protocol::messages::fetch_response::PartitionData>,
+    )> = Vec::new();
+    for t in resp.responses {
+        names.push((t.topic.0.to_string(), t.partitions));
+    }
+    for (t, ps) in &mut names {
+        for pd in ps.drain(..) {
+            by_tp.insert((t.as_str(), pd.partition_index), pd);
+        }
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        let Some(pd) = by_tp.remove(&(&*p.tp.0, p.tp.1)) else {
+            // A partition the broker left out: treat like a leader change.
+            out.push((
+                p.clone(),
+                FetchResult::Error(ErrorCode::NotLeaderOrFollower),
+            ));
+            continue;
+        };
+        if pd.error_code != 0 {
+            out.push((
+                p.clone(),
+                FetchResult::Error(ErrorCode::from_kafka(pd.error_code)),
+            ));
+            continue;
+        }
+        let aborted = if s.read_committed {
+            Some(
+                pd.aborted_transactions
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|a| Aborted {
+                        producer_id: a.producer_id.0,
+                        first_offset: a.first_offset,
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let decoded = decode(
+            pd.records.unwrap_or_default(),
+            DecodeParams {
+                topic: &p.tp.0,
+                partition: p.tp.1,
+                fetch_offset: p.offset,
+                check_crc: s.check_crc,
+                aborted,
+            },
+        );
+        let preferred = pd.preferred_read_replica.0;
+        out.push((
+            p.clone(),
+            FetchResult::Data {
+                decoded,
+                high: pd.high_watermark,
+                lso: pd.last_stable_offset,
+                low: pd.log_start_offset,
+                preferred_replica: (preferred >= 0 && preferred != broker).then_some(preferred),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// ListOffsets for some partitions of one leader: offsets by timestamp
+/// (-2 earliest, -1 latest).
+async fn list_offsets_at(
+    cluster: &Cluster,
+    broker: i32,
+    queries: &[(Tp, i64, Option<i32>)],
+    read_committed: bool,
+    timeout: Duration,
+) -> Result<Vec<(Tp, Result<i64>)>> {
+    let mut topics: Vec<ListOffsetsTopic> = Vec::new();
+    for (tp, ts, epoch) in queries {
+        let mut p = ListOffsetsPartition::default();
+        p.partition_index = tp.1;
+        p.current_leader_epoch = epoch.unwrap_or(-1);
+        p.timestamp = *ts;
+        match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
+            Some(t) => t.partitions.push(p),
+            None => {
+                let mut t = ListOffsetsTopic::default();
+                t.name = name(&tp.0);
+                t.partitions.push(p);
+                topics.push(t);
+            }
+        }
+    }
+    let mut req = ListOffsetsRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.isolation_level = i8::from(read_committed);
+    req.topics = topics;
+    req.timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    let resp = cluster
+        .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
+        .await?;
+    let mut out = Vec::new();
+    for (tp, _, _) in queries {
+        let found = resp
+            .topics
+            .iter()
+            .filter(|t| *t.name.0 == *tp.0)
+            .flat_map(|t| t.partitions.iter())
+            .find(|p| p.partition_index == tp.1);
+        let r = match found {
+            None => Err(Error::new(
+                ErrorCode::UnknownTopicOrPartition,
+                format!("{} [{}]: missing from the ListOffsets response", tp.0, tp.1),
+            )),
+            Some(p) if p.error_code != 0 => Err(Error::from_kafka(
+                p.error_code,
+                format!("list offsets of {} [{}]", tp.0, tp.1),
+            )),
+            Some(p) => Ok(p.offset),
+        };
+        out.push((tp.clone(), r));
+    }
+    Ok(out)
+}
+
+/// Resolves one start offset at its leader.
+pub(crate) async fn resolve_offset(
+    cluster: &Cluster,
+    broker: i32,
+    tp: &Tp,
+    query: OffsetQuery,
+    epoch: Option<i32>,
+    read_committed: bool,
+    timeout: Duration,
+) -> Result<i64> {
+    let one = |ts: i64| {
+        let q = [(tp.clone(), ts, epoch)];
+        async move {
+            list_offsets_at(cluster, broker, &q, read_committed, timeout)
+                .await?
+                .pop()
+                .map(|x| x.1)
+                .unwrap_or_else(|| Err(Error::new(ErrorCode::BadMsg, "empty ListOffsets answer")))
+        }
+    };
+    match query {
+        OffsetQuery::Time(ts) => one(ts).await,
+        OffsetQuery::Tail(n) => {
+            let end = one(-1).await?;
+            let start = one(-2).await?;
+            Ok(end.saturating_sub(n).max(start))
+        }
+    }
+}
+
+/// Looks up offsets by timestamp (or -1/-2) for any partitions, grouping
+/// them per leader; waits for metadata up to `timeout`.
+pub(crate) async fn list_offsets(
+    cluster: &Cluster,
+    queries: &[(Tp, i64)],
+    read_committed: bool,
+    timeout: Duration,
+) -> Result<Vec<(Tp, Result<i64>)>> {
+    let deadline = Instant::now() + timeout;
+    let mut per_broker: Vec<(i32, Vec<(Tp, i64, Option<i32>)>)> = Vec::new();
+    let mut out = Vec::new();
+    for (tp, ts) in queries {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let parts = cluster.partitions_for(&tp.0, left).await?;
+        let Some(p) = parts.iter().find(|p| p.id == tp.1) else {
+            out.push((
+                tp.clone(),
+                Err(Error::new(
+                    ErrorCode::UnknownPartition,
+                    format!("{} has no partition {}", tp.0, tp.1),
+                )),
+            ));
+            continue;
+        };
+        let Some(leader) = p.leader else {
+            out.push((
+                tp.clone(),
+                Err(Error::new(
+                    ErrorCode::LeaderNotAvailable,
+                    format!("{} [{}] has no leader", tp.0, tp.1),
+                )),
+            ));
+            continue;
+        };
+        let q = (tp.clone(), *ts, p.leader_epoch);
+        match per_broker.iter_mut().find(|(b, _)| *b == leader) {
+            Some((_, v)) => v.push(q),
+            None => per_broker.push((leader, vec![q])),
+        }
+    }
+    for (broker, qs) in per_broker {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        match list_offsets_at(cluster, broker, &qs, read_committed, left).await {
+            Ok(v) => out.extend(v),
+            Err(e) => {
+                for (tp, _, _) in qs {
+                    out.push((tp, Err(e.clone())));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn coordinator_error(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NotCoordinator
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::CoordinatorLoadInProgress
+    )
+}
+
+/// Runs `op` against the group's coordinator, looking it up again after
+/// coordinator errors, until it succeeds or `timeout` passes.
+async fn with_coordinator<T, F, Fut>(
+    cluster: &Cluster,
+    group: &str,
+    timeout: Duration,
+    mut op: F,
+) -> Result<T>
+where
+    F: FnMut(i32, Duration) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let attempt = async {
+            let id = cluster
+                .coordinator(CoordinatorType::Group, group, left)
+                .await?;
+            op(id, left).await
+        }
+        .await;
+        match attempt {
+            Ok(v) => return Ok(v),
+            Err(e)
+                if (coordinator_error(e.code()) || e.code().is_local())
+                    && Instant::now() + backoff < deadline =>
+            {
+                if coordinator_error(e.code()) || e.code() == ErrorCode::Transport {
+                    cluster.invalidate_coordinator(CoordinatorType::Group, group);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(1000));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The committed offsets (and leader epochs) of `tps`; `None` where the
+/// group has none.
+pub(crate) async fn fetch_committed(
+    cluster: &Cluster,
+    group: &str,
+    tps: &[Tp],
+    timeout: Duration,
+) -> Result<Vec<(Tp, Option<(i64, Option<i32>)>)>> {
+    let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
+    for tp in tps {
+        match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
+            Some(t) => t.partition_indexes.push(tp.1),
+            None => {
+                let mut t = OffsetFetchRequestTopic::default();
+                t.name = name(&tp.0);
+                t.partition_indexes.push(tp.1);
+                topics.push(t);
+            }
+        }
+    }
+    let mut req = OffsetFetchRequest::default();
+    req.group_id = GroupId(StrBytes::from_string(group.to_string()));
+    req.topics = Some(topics);
+    with_coordinator(cluster, group, timeout, |id, left| {
+        let req = req.clone();
+        async move {
+            let resp = cluster
+                .send(id, ConnectionKind::Group, &req, Some(left))
+                .await?;
+            if resp.error_code != 0 {
+                return Err(Error::from_kafka(
+                    resp.error_code,
+                    format!("fetch committed offsets of group {group}"),
+                ));
+            }
+            let mut out = Vec::new();
+            for tp in tps {
+                let p = resp
+                    .topics
+                    .iter()
+                    .filter(|t| *t.name.0 == *tp.0)
+                    .flat_map(|t| t.partitions.iter())
+                    .find(|p| p.partition_index == tp.1);
+                match p {
+                    Some(p) if p.error_code != 0 => {
+                        return Err(Error::from_kafka(
+                            p.error_code,
+                            format!("committed offset of {} [{}]", tp.0, tp.1),
+                        ))
+                    }
+                    Some(p) if p.committed_offset >= 0 => out.push((
+                        tp.clone(),
+                        Some((
+                            p.committed_offset,
+                            (p.committed_leader_epoch >= 0).then_some(p.committed_leader_epoch),
+                        )),
+                    )),
+                    _ => out.push((tp.clone(), None)),
+                }
+            }
+            Ok(out)
+        }
+    })
+    .await
+}
+
+/// Commits `offsets` (the offsets of the next records to consume).
+pub(crate) async fn commit(
+    cluster: &Cluster,
+    who: &GroupIdentity,
+    offsets: &[(Tp, i64, Option<i32>)],
+    timeout: Duration,
+) -> Result<()> {
+    let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
+    for (tp, o, e) in offsets {
+        let mut p = OffsetCommitRequestPartition::default();
+        p.partition_index = tp.1;
+        p.committed_offset = *o;
+        p.committed_leader_epoch = e.unwrap_or(-1);
+        p.committed_metadata = Some(StrBytes::from_static_str(""));
+        match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
+            Some(t) => t.partitions.push(p),
+            None => {
+                let mut t = OffsetCommitRequestTopic::default();
+                t.name = name(&tp.0);
+                t.partitions.push(p);
+                topics.push(t);
+            }
+        }
+    }
+    let mut req = OffsetCommitRequest::default();
+    req.group_id = GroupId(StrBytes::from_string(who.group_id.clone()));
+    req.generation_id_or_member_epoch = who.generation;
+    req.member_id = StrBytes::from_string(who.member_id.clone());
+    req.group_instance_id = who.instance_id.clone().map(StrBytes::from_string);
+    req.retention_time_ms = -1;
+    req.topics = topics;
+    let group = who.group_id.as_str();
+    with_coordinator(cluster, group, timeout, |id, left| {
+        let req = req.clone();
+        async move {
+            let resp = cluster
+                .send(id, ConnectionKind::Group, &req, Some(left))
+                .await?;
+            for t in &resp.topics {
+                for p in &t.partitions {
+                    if p.error_code != 0 {
+                        return Err(Error::from_kafka(
+                            p.error_code,
+                            format!(
+                                "commit offset of {} [{}] for group {group}",
+                                t.name.0, p.partition_index
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Shared name of the topic as an `Arc<str>`.
+pub(crate) fn tp(topic: &str, partition: i32) -> Tp {
+    (Arc::from(topic), partition)
+}

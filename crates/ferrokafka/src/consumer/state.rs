@@ -1,0 +1,1192 @@
+//! The fetch state of every assigned partition, as a state machine without
+//! I/O.
+//!
+//! It is fed events (assign, seek, pause, an offset lookup answered, a fetch
+//! answered or failed, the application taking a message) together with
+//! `now`, and hands out work ([`FetchState::poll`]: fetches grouped per
+//! broker, offset lookups, committed-offset lookups, metadata refreshes) and
+//! when to be woken ([`FetchState::next_wakeup`]). Owns: start-offset
+//! resolution, fetch positions, the prefetch queue and its bounds
+//! (`queued.min.messages`, `queued.max.messages.kbytes`), error handling as
+//! librdkafka does it (auto.offset.reset, leader changes, backoff, one-time
+//! authorization errors, end-of-partition events), the preferred read
+//! replica (KIP-392), cached watermarks, the application position and the
+//! offset store. Sending requests and decoding records is the driver's.
+//!
+//! Every change of a partition's position bumps its *version*; answers to
+//! requests made for an older version are dropped, so a seek or a leader
+//! change never lets stale records through.
+
+use super::decode::{footprint, Decoded};
+use super::message::{ConsumerError, Message, Offset};
+use crate::error::{Error, ErrorCode};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A topic partition.
+pub(crate) type Tp = (Arc<str>, i32);
+
+/// `auto.offset.reset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reset {
+    Earliest,
+    Latest,
+    Error,
+}
+
+/// Settings of the fetch state machine.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchSettings {
+    pub queued_min_messages: usize,
+    pub queued_max_bytes: usize,
+    pub error_backoff: Duration,
+    pub partition_max_bytes: i32,
+    /// Largest per-partition fetch size it may grow to.
+    pub partition_max_bytes_cap: i32,
+    pub reset: Reset,
+    pub enable_eof: bool,
+    pub auto_store: bool,
+    pub read_committed: bool,
+    /// How long a preferred read replica is used before asking the leader
+    /// again (`metadata.max.age.ms` in librdkafka).
+    pub replica_ttl: Duration,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            queued_min_messages: 100_000,
+            queued_max_bytes: 65_536 * 1024,
+            error_backoff: Duration::from_millis(500),
+            partition_max_bytes: 1_048_576,
+            partition_max_bytes_cap: 100_000_000,
+            reset: Reset::Latest,
+            enable_eof: false,
+            auto_store: true,
+            read_committed: true,
+            replica_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What an offset lookup asks the partition leader (ListOffsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OffsetQuery {
+    /// A ListOffsets timestamp: -2 earliest, -1 latest, or milliseconds.
+    Time(i64),
+    /// `n` before the end, not before the start.
+    Tail(i64),
+}
+
+/// One partition in a fetch request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FetchPart {
+    pub tp: Tp,
+    pub version: u64,
+    pub offset: i64,
+    pub epoch: Option<i32>,
+    pub max_bytes: i32,
+}
+
+/// Work for the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Send one Fetch request to `broker` with these partitions.
+    Fetch { broker: i32, parts: Vec<FetchPart> },
+    /// Look up a start offset at the partition leader.
+    ListOffsets {
+        broker: i32,
+        tp: Tp,
+        version: u64,
+        query: OffsetQuery,
+        epoch: Option<i32>,
+    },
+    /// Fetch the committed offset (group coordinator).
+    Committed { tp: Tp, version: u64 },
+    /// Refresh the metadata of a topic (leader unknown or changed).
+    Metadata { topic: Arc<str> },
+}
+
+/// One partition's answer in a fetch response.
+#[derive(Debug)]
+pub(crate) enum FetchResult {
+    Data {
+        decoded: Decoded,
+        high: i64,
+        lso: i64,
+        low: i64,
+        preferred_replica: Option<i32>,
+    },
+    Error(ErrorCode),
+}
+
+/// What the application receives.
+#[derive(Debug)]
+pub(crate) enum Item {
+    Message(Message, u64),
+    Error(ConsumerError, u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Needs its start offset resolved.
+    Resolve(Offset),
+    /// A lookup for this start offset is in flight.
+    Resolving(Offset),
+    Fetching,
+    /// Stopped after an error the application must act on (seek).
+    Stopped,
+}
+
+#[derive(Debug)]
+struct Part {
+    phase: Phase,
+    version: u64,
+    fetch_pos: i64,
+    /// Leader epoch sent with fetches (KIP-320), from metadata.
+    epoch: Option<i32>,
+    app_pos: Option<i64>,
+    paused: bool,
+    in_flight: bool,
+    backoff_until: Option<Instant>,
+    preferred: Option<(i32, Instant)>,
+    low: i64,
+    high: i64,
+    lso: i64,
+    eof_reported_at: Option<i64>,
+    reported: Option<(ErrorCode, i64)>,
+    max_bytes: i32,
+    queued_msgs: usize,
+    queued_bytes: usize,
+    stored: Option<(i64, Option<i32>)>,
+    committed: Option<i64>,
+}
+
+/// The fetch state of every assigned partition.
+#[derive(Debug)]
+pub(crate) struct FetchState {
+    settings: FetchSettings,
+    parts: HashMap<Tp, Part>,
+    queue: VecDeque<Item>,
+    queued_bytes: usize,
+    next_version: u64,
+    refresh: Vec<Arc<str>>,
+    /// A pop took a queue below one of its bounds: fetching may resume.
+    unblocked: bool,
+}
+
+impl FetchState {
+    pub(crate) fn new(settings: FetchSettings) -> Self {
+        FetchState {
+            settings,
+            parts: HashMap::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            next_version: 1,
+            refresh: Vec::new(),
+            unblocked: false,
+        }
+    }
+
+    fn bump(&mut self) -> u64 {
+        self.next_version += 1;
+        self.next_version
+    }
+
+    /// Assigned partitions.
+    pub(crate) fn assignment(&self) -> Vec<Tp> {
+        let mut v: Vec<Tp> = self.parts.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    pub(crate) fn is_assigned(&self, tp: &Tp) -> bool {
+        self.parts.contains_key(tp)
+    }
+
+    /// Adds partitions (already assigned ones are restarted at `offset`).
+    pub(crate) fn assign(&mut self, tp: Tp, offset: Offset) {
+        let version = self.bump();
+        self.purge(&tp);
+        let max_bytes = self.settings.partition_max_bytes;
+        let part = Part {
+            phase: Phase::Fetching,
+            version,
+            fetch_pos: -1,
+            epoch: None,
+            app_pos: None,
+            paused: false,
+            in_flight: self.parts.get(&tp).is_some_and(|p| p.in_flight),
+            backoff_until: None,
+            preferred: None,
+            low: -1,
+            high: -1,
+            lso: -1,
+            eof_reported_at: None,
+            reported: None,
+            max_bytes,
+            queued_msgs: 0,
+            queued_bytes: 0,
+            stored: None,
+            committed: None,
+        };
+        self.parts.insert(tp.clone(), part);
+        self.start_at(&tp, offset);
+    }
+
+    /// Removes a partition and its queued messages.
+    pub(crate) fn unassign(&mut self, tp: &Tp) -> bool {
+        self.purge(tp);
+        self.parts.remove(tp).is_some()
+    }
+
+    fn start_at(&mut self, tp: &Tp, offset: Offset) {
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        p.eof_reported_at = None;
+        p.reported = None;
+        p.backoff_until = None;
+        match offset {
+            Offset::Offset(o) if o >= 0 => {
+                p.phase = Phase::Fetching;
+                p.fetch_pos = o;
+                p.app_pos = Some(o);
+            }
+            Offset::Offset(_) => p.phase = Phase::Resolve(Offset::End),
+            other => p.phase = Phase::Resolve(other),
+        }
+    }
+
+    /// Moves the fetch and application position; queued messages are
+    /// dropped.
+    pub(crate) fn seek(&mut self, tp: &Tp, offset: Offset) -> bool {
+        if !self.parts.contains_key(tp) {
+            return false;
+        }
+        self.purge(tp);
+        let v = self.bump();
+        if let Some(p) = self.parts.get_mut(tp) {
+            p.version = v;
+        }
+        self.start_at(tp, offset);
+        true
+    }
+
+    /// Stops fetching a partition; queued messages are dropped and fetching
+    /// resumes from the application position on resume.
+    pub(crate) fn pause(&mut self, tp: &Tp) -> bool {
+        if !self.parts.contains_key(tp) {
+            return false;
+        }
+        self.purge(tp);
+        let v = self.bump();
+        let p = self.parts.get_mut(tp).expect("checked above");
+        p.paused = true;
+        p.version = v;
+        if p.phase == Phase::Fetching {
+            if let Some(a) = p.app_pos {
+                p.fetch_pos = a;
+            }
+        }
+        true
+    }
+
+    pub(crate) fn resume(&mut self, tp: &Tp) -> bool {
+        match self.parts.get_mut(tp) {
+            Some(p) => {
+                p.paused = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops queued items of `tp`.
+    fn purge(&mut self, tp: &Tp) {
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        if p.queued_msgs == 0 && !self.queue.iter().any(|i| matches!(i, Item::Error(e, _) if e.topic() == Some(&tp.0) && e.partition_id() == Some(tp.1))) {
+            return;
+        }
+        let mut freed = 0;
+        self.queue.retain(|i| match i {
+            Item::Message(m, _) if m.partition == tp.1 && m.topic == tp.0 => {
+                freed += footprint(m);
+                false
+            }
+            Item::Error(e, _) => !(e.topic() == Some(&tp.0) && e.partition_id() == Some(tp.1)),
+            _ => true,
+        });
+        p.queued_msgs = 0;
+        p.queued_bytes = 0;
+        self.queued_bytes = self.queued_bytes.saturating_sub(freed);
+    }
+
+    /// The offset of the next message the application will get.
+    pub(crate) fn position(&self, tp: &Tp) -> Option<i64> {
+        self.parts.get(tp)?.app_pos
+    }
+
+    /// Cached (low, high) watermarks from fetch responses.
+    pub(crate) fn watermarks(&self, tp: &Tp) -> Option<(i64, i64)> {
+        let p = self.parts.get(tp)?;
+        (p.high >= 0).then_some((p.low, p.high))
+    }
+
+    /// Messages and bytes held in the prefetch queue.
+    pub(crate) fn queued(&self) -> (usize, usize) {
+        let msgs = self.parts.values().map(|p| p.queued_msgs).sum();
+        (msgs, self.queued_bytes)
+    }
+
+    pub(crate) fn has_items(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Stores `next` (the offset after the last processed message) for the
+    /// next commit.
+    pub(crate) fn store(&mut self, tp: &Tp, next: i64, epoch: Option<i32>) -> bool {
+        match self.parts.get_mut(tp) {
+            Some(p) => {
+                p.stored = Some((next, epoch));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stored offsets not committed yet.
+    pub(crate) fn uncommitted(&self) -> Vec<(Tp, i64, Option<i32>)> {
+        let mut v: Vec<_> = self
+            .parts
+            .iter()
+            .filter_map(|(tp, p)| {
+                let (o, e) = p.stored?;
+                (p.committed != Some(o)).then(|| (tp.clone(), o, e))
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Records a successful commit.
+    pub(crate) fn committed(&mut self, tp: &Tp, offset: i64) {
+        if let Some(p) = self.parts.get_mut(tp) {
+            p.committed = Some(offset);
+        }
+    }
+
+    /// Takes the next item for the application.
+    pub(crate) fn pop(&mut self) -> Option<Item> {
+        loop {
+            let item = self.queue.pop_front()?;
+            match &item {
+                Item::Message(m, v) => {
+                    let tp: Tp = (m.topic.clone(), m.partition);
+                    let size = footprint(m);
+                    let was_full = self.queued_bytes >= self.settings.queued_max_bytes;
+                    self.queued_bytes = self.queued_bytes.saturating_sub(size);
+                    if (was_full && self.queued_bytes < self.settings.queued_max_bytes)
+                        || self.queue.is_empty()
+                    {
+                        self.unblocked = true;
+                    }
+                    let auto_store = self.settings.auto_store;
+                    let min = self.settings.queued_min_messages;
+                    let Some(p) = self.parts.get_mut(&tp) else {
+                        continue;
+                    };
+                    if p.version != *v {
+                        continue;
+                    }
+                    if p.queued_msgs == min {
+                        self.unblocked = true;
+                    }
+                    p.queued_msgs = p.queued_msgs.saturating_sub(1);
+                    p.queued_bytes = p.queued_bytes.saturating_sub(size);
+                    p.app_pos = Some(m.offset + 1);
+                    if auto_store {
+                        p.stored = Some((m.offset + 1, m.leader_epoch));
+                    }
+                    return Some(item);
+                }
+                Item::Error(e, v) => {
+                    if let (Some(t), Some(part)) = (e.topic(), e.partition_id()) {
+                        let stale = self
+                            .parts
+                            .iter()
+                            .find(|(tp, _)| &*tp.0 == t && tp.1 == part)
+                            .is_none_or(|(_, p)| p.version != *v);
+                        if stale {
+                            continue;
+                        }
+                    }
+                    return Some(item);
+                }
+            }
+        }
+    }
+
+    /// Whether a pop since the last call may let fetching resume.
+    pub(crate) fn take_unblocked(&mut self) -> bool {
+        std::mem::take(&mut self.unblocked)
+    }
+
+    fn report(&mut self, tp: &Tp, code: ErrorCode, text: String, offset: Option<i64>) {
+        let Some(p) = self.parts.get(tp) else { return };
+        let v = p.version;
+        let err = ConsumerError::partition(Error::new(code, text), &tp.0, tp.1, offset);
+        self.queue.push_back(Item::Error(err, v));
+    }
+
+    /// Hands out work: fetches for partitions whose queue is below its
+    /// bounds, grouped per broker; lookups of start offsets. `leader` gives
+    /// the cached leader and epoch of a partition.
+    pub(crate) fn poll(
+        &mut self,
+        now: Instant,
+        leader: &mut dyn FnMut(&str, i32) -> Option<(i32, Option<i32>)>,
+    ) -> Vec<Action> {
+        let mut out: Vec<Action> = self
+            .refresh
+            .drain(..)
+            .map(|topic| Action::Metadata { topic })
+            .collect();
+        let mut fetches: Vec<(i32, Vec<FetchPart>)> = Vec::new();
+        let full = self.queued_bytes >= self.settings.queued_max_bytes;
+        let mut tps: Vec<&Tp> = self.parts.keys().collect();
+        tps.sort();
+        let tps: Vec<Tp> = tps.into_iter().cloned().collect();
+        for tp in tps {
+            let p = self.parts.get_mut(&tp).expect("key from map");
+            if p.in_flight || p.paused || p.backoff_until.is_some_and(|t| t > now) {
+                continue;
+            }
+            p.backoff_until = None;
+            let lead = leader(&tp.0, tp.1);
+            if let Some((_, e)) = lead {
+                if e.is_some() {
+                    p.epoch = e;
+                }
+            }
+            match p.phase {
+                Phase::Resolve(Offset::Stored) => {
+                    p.phase = Phase::Resolving(Offset::Stored);
+                    p.in_flight = true;
+                    out.push(Action::Committed {
+                        tp: tp.clone(),
+                        version: p.version,
+                    });
+                }
+                Phase::Resolve(spec) => {
+                    let Some((broker, _)) = lead else { continue };
+                    let query = match spec {
+                        Offset::Beginning => OffsetQuery::Time(-2),
+                        Offset::OffsetTail(n) => OffsetQuery::Tail(n),
+                        Offset::Timestamp(t) => OffsetQuery::Time(t),
+                        _ => OffsetQuery::Time(-1),
+                    };
+                    p.phase = Phase::Resolving(spec);
+                    p.in_flight = true;
+                    out.push(Action::ListOffsets {
+                        broker,
+                        tp: tp.clone(),
+                        version: p.version,
+                        query,
+                        epoch: p.epoch,
+                    });
+                }
+                Phase::Fetching => {
+                    if full || p.queued_msgs >= self.settings.queued_min_messages {
+                        continue;
+                    }
+                    let Some((leader_id, _)) = lead else { continue };
+                    let broker = match p.preferred {
+                        Some((b, until)) if until > now => b,
+                        _ => {
+                            p.preferred = None;
+                            leader_id
+                        }
+                    };
+                    p.in_flight = true;
+                    let part = FetchPart {
+                        tp: tp.clone(),
+                        version: p.version,
+                        offset: p.fetch_pos,
+                        epoch: p.epoch,
+                        max_bytes: p.max_bytes,
+                    };
+                    match fetches.iter_mut().find(|(b, _)| *b == broker) {
+                        Some((_, v)) => v.push(part),
+                        None => fetches.push((broker, vec![part])),
+                    }
+                }
+                Phase::Resolving(_) | Phase::Stopped => {}
+            }
+        }
+        out.extend(
+            fetches
+                .into_iter()
+                .map(|(broker, parts)| Action::Fetch { broker, parts }),
+        );
+        out
+    }
+
+    /// When a backoff ends (the driver also wakes on every event).
+    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+        self.parts
+            .values()
+            .filter(|p| !p.in_flight)
+            .filter_map(|p| p.backoff_until)
+            .min()
+    }
+
+    fn backoff(&mut self, tp: &Tp, now: Instant) {
+        let b = self.settings.error_backoff;
+        if let Some(p) = self.parts.get_mut(tp) {
+            p.backoff_until = Some(now + b);
+        }
+    }
+
+    /// Applies `auto.offset.reset` to a partition without a valid offset.
+    fn reset(&mut self, tp: &Tp, why: &str) {
+        let reset = self.settings.reset;
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        match reset {
+            Reset::Earliest => p.phase = Phase::Resolve(Offset::Beginning),
+            Reset::Latest => p.phase = Phase::Resolve(Offset::End),
+            Reset::Error => {
+                p.phase = Phase::Stopped;
+                let pos = p.fetch_pos;
+                self.report(
+                    tp,
+                    ErrorCode::AutoOffsetReset,
+                    format!("{why}, and auto.offset.reset is 'error': seek to a valid offset to continue"),
+                    (pos >= 0).then_some(pos),
+                );
+            }
+        }
+    }
+
+    /// A start-offset lookup answered.
+    pub(crate) fn on_offset(
+        &mut self,
+        tp: &Tp,
+        version: u64,
+        now: Instant,
+        result: Result<i64, Error>,
+    ) {
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        if p.version != version {
+            if p.in_flight && matches!(p.phase, Phase::Resolving(_)) {
+                // Not ours any more, but nothing else is in flight.
+            }
+            p.in_flight = false;
+            return;
+        }
+        p.in_flight = false;
+        let spec = match p.phase {
+            Phase::Resolving(s) => s,
+            _ => return,
+        };
+        match result {
+            Ok(o) if o >= 0 => {
+                p.phase = Phase::Fetching;
+                p.fetch_pos = o;
+                p.app_pos = Some(o);
+            }
+            Ok(_) => {
+                // A timestamp past the last record: start at the end.
+                p.phase = Phase::Resolve(Offset::End);
+            }
+            Err(e) if e.is_retriable() || is_leader_error(e.code()) || e.code().is_local() => {
+                p.phase = Phase::Resolve(spec);
+                self.refresh.push(tp.0.clone());
+                self.backoff(tp, now);
+            }
+            Err(e) => {
+                p.phase = Phase::Stopped;
+                let text = format!("cannot look up the start offset: {e}");
+                self.report(tp, e.code(), text, None);
+            }
+        }
+    }
+
+    /// A committed-offset lookup answered: `None` is "no committed offset".
+    pub(crate) fn on_committed(
+        &mut self,
+        tp: &Tp,
+        version: u64,
+        now: Instant,
+        result: Result<Option<(i64, Option<i32>)>, Error>,
+    ) {
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        p.in_flight = false;
+        if p.version != version || p.phase != Phase::Resolving(Offset::Stored) {
+            return;
+        }
+        match result {
+            Ok(Some((o, epoch))) if o >= 0 => {
+                p.phase = Phase::Fetching;
+                p.fetch_pos = o;
+                p.app_pos = Some(o);
+                p.committed = Some(o);
+                if epoch.is_some() && p.epoch.is_none() {
+                    p.epoch = None;
+                }
+            }
+            Ok(_) => self.reset(tp, "no committed offset"),
+            Err(e) if e.is_retriable() => {
+                p.phase = Phase::Resolve(Offset::Stored);
+                self.backoff(tp, now);
+            }
+            Err(e) => self.reset(tp, &format!("cannot fetch the committed offset ({e})")),
+        }
+    }
+
+    /// A fetch request failed as a whole (connection, timeout): every
+    /// partition in it backs off and its leader is looked up again.
+    pub(crate) fn on_fetch_failed(&mut self, parts: &[(Tp, u64)], now: Instant) {
+        for (tp, _) in parts {
+            if let Some(p) = self.parts.get_mut(tp) {
+                p.in_flight = false;
+                p.preferred = None;
+                self.refresh.push(tp.0.clone());
+                self.backoff(tp, now);
+            }
+        }
+        self.refresh.dedup();
+    }
+
+    /// A fetch answered. `results` has one entry per requested partition
+    /// (a partition missing from the response is passed as an error by the
+    /// driver). Returns whether messages or events were queued.
+    pub(crate) fn on_fetch(
+        &mut self,
+        results: Vec<(FetchPart, FetchResult)>,
+        now: Instant,
+    ) -> bool {
+        let before = self.queue.len();
+        for (req, result) in results {
+            let tp = req.tp.clone();
+            let Some(p) = self.parts.get_mut(&tp) else {
+                continue;
+            };
+            p.in_flight = false;
+            if p.version != req.version || p.phase != Phase::Fetching || p.fetch_pos != req.offset {
+                continue;
+            }
+            match result {
+                FetchResult::Data {
+                    decoded,
+                    high,
+                    lso,
+                    low,
+                    preferred_replica,
+                } => {
+                    if high >= 0 {
+                        p.high = high;
+                    }
+                    if lso >= 0 {
+                        p.lso = lso;
+                    }
+                    if low >= 0 {
+                        p.low = low;
+                    }
+                    if let Some(r) = preferred_replica {
+                        p.preferred = Some((r, now + self.settings.replica_ttl));
+                    }
+                    p.reported = None;
+                    let n = decoded.messages.len();
+                    let mut bytes = 0;
+                    for m in decoded.messages {
+                        bytes += footprint(&m);
+                        self.queue.push_back(Item::Message(m, req.version));
+                    }
+                    p.queued_msgs += n;
+                    p.queued_bytes += bytes;
+                    self.queued_bytes += bytes;
+                    if let Some(next) = decoded.next_offset {
+                        if next > p.fetch_pos {
+                            p.fetch_pos = next;
+                        }
+                    }
+                    if decoded.too_small {
+                        let grown = p
+                            .max_bytes
+                            .saturating_mul(2)
+                            .min(self.settings.partition_max_bytes_cap);
+                        if grown == p.max_bytes {
+                            p.phase = Phase::Stopped;
+                            let text = format!(
+                                "a record batch at offset {} is larger than the largest fetch size ({} bytes): raise receive.message.max.bytes",
+                                req.offset, p.max_bytes
+                            );
+                            let pos = req.offset;
+                            self.report(&tp, ErrorCode::MsgSizeTooLarge, text, Some(pos));
+                            continue;
+                        }
+                        p.max_bytes = grown;
+                    } else if n > 0 && p.max_bytes != self.settings.partition_max_bytes {
+                        p.max_bytes = self.settings.partition_max_bytes;
+                    }
+                    if let Some(e) = decoded.error {
+                        let pos = p.fetch_pos;
+                        if p.reported != Some((e.code(), pos)) {
+                            p.reported = Some((e.code(), pos));
+                            let text = format!("cannot decode records at offset {pos}: {e}");
+                            self.report(&tp, e.code(), text, Some(pos));
+                        }
+                        self.backoff(&tp, now);
+                        continue;
+                    }
+                    let p = self.parts.get_mut(&tp).expect("present");
+                    let end = if self.settings.read_committed && p.lso >= 0 {
+                        p.lso
+                    } else {
+                        p.high
+                    };
+                    if n > 0 {
+                        p.eof_reported_at = None;
+                    } else if self.settings.enable_eof
+                        && end >= 0
+                        && p.fetch_pos >= end
+                        && p.eof_reported_at != Some(p.fetch_pos)
+                    {
+                        p.eof_reported_at = Some(p.fetch_pos);
+                        let pos = p.fetch_pos;
+                        let text = format!("reached the end of the partition at offset {pos}");
+                        self.report(&tp, ErrorCode::PartitionEof, text, Some(pos));
+                    }
+                }
+                FetchResult::Error(code) => self.on_partition_error(&tp, code, now),
+            }
+        }
+        self.refresh.dedup();
+        self.queue.len() != before
+    }
+
+    fn on_partition_error(&mut self, tp: &Tp, code: ErrorCode, now: Instant) {
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        let pos = p.fetch_pos;
+        match code {
+            ErrorCode::OffsetOutOfRange => {
+                if p.preferred.take().is_some() {
+                    // A follower may lag: ask the leader before resetting.
+                    return;
+                }
+                self.reset(tp, &format!("fetch offset {pos} is out of range"));
+            }
+            c if is_leader_error(c) => {
+                p.preferred = None;
+                self.refresh.push(tp.0.clone());
+                self.backoff(tp, now);
+            }
+            ErrorCode::TopicAuthorizationFailed => {
+                let first = p.reported.map(|r| r.0) != Some(code);
+                p.reported = Some((code, pos));
+                if first {
+                    self.report(
+                        tp,
+                        code,
+                        "not authorized to fetch this topic".into(),
+                        Some(pos),
+                    );
+                }
+                // Longer than the usual backoff: permissions change slowly.
+                let b = self.settings.error_backoff * 10;
+                if let Some(p) = self.parts.get_mut(tp) {
+                    p.backoff_until = Some(now + b);
+                }
+            }
+            c => {
+                if p.reported != Some((c, pos)) {
+                    p.reported = Some((c, pos));
+                    self.report(tp, c, format!("fetch failed at offset {pos}"), Some(pos));
+                }
+                self.backoff(tp, now);
+            }
+        }
+    }
+}
+
+/// Errors after which the partition's leader must be looked up again.
+pub(crate) fn is_leader_error(c: ErrorCode) -> bool {
+    matches!(
+        c,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::UnknownLeaderEpoch
+            | ErrorCode::ReplicaNotAvailable
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::OffsetNotAvailable
+            | ErrorCode::NotCoordinator
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consumer::message::Timestamp;
+    use crate::record::Record;
+    use bytes::Bytes;
+
+    fn tp(p: i32) -> Tp {
+        (Arc::from("t"), p)
+    }
+
+    fn msg(p: i32, offset: i64, len: usize) -> Message {
+        Message {
+            topic: Arc::from("t"),
+            partition: p,
+            offset,
+            timestamp: Timestamp::CreateTime(offset),
+            record: Record::new(
+                offset,
+                offset,
+                Bytes::from(vec![b'x'; len]),
+                None,
+                Some(0..len),
+                len..len,
+                0,
+            ),
+            leader_epoch: Some(0),
+        }
+    }
+
+    fn data(p: i32, from: i64, n: i64, high: i64) -> FetchResult {
+        FetchResult::Data {
+            decoded: Decoded {
+                messages: (from..from + n).map(|o| msg(p, o, 100)).collect(),
+                next_offset: (n > 0).then_some(from + n),
+                too_small: false,
+                error: None,
+            },
+            high,
+            lso: high,
+            low: 0,
+            preferred_replica: None,
+        }
+    }
+
+    struct Leaders(HashMap<i32, i32>);
+    impl Leaders {
+        fn f(&self) -> impl FnMut(&str, i32) -> Option<(i32, Option<i32>)> + '_ {
+            move |_, p| self.0.get(&p).map(|b| (*b, Some(5)))
+        }
+    }
+
+    fn fetch_parts(actions: &[Action]) -> Vec<(i32, Vec<FetchPart>)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Fetch { broker, parts } => Some((*broker, parts.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_fetch_per_broker_carries_all_its_partitions() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        for p in 0..4 {
+            st.assign(tp(p), Offset::Offset(10 * i64::from(p)));
+        }
+        let leaders = Leaders(HashMap::from([(0, 1), (1, 2), (2, 1), (3, 2)]));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f.len(), 2);
+        let b1 = &f.iter().find(|x| x.0 == 1).unwrap().1;
+        assert_eq!(
+            b1.iter().map(|x| (x.tp.1, x.offset)).collect::<Vec<_>>(),
+            vec![(0, 0), (2, 20)]
+        );
+        assert_eq!(b1[0].epoch, Some(5));
+        // Nothing more while those are in flight.
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+    }
+
+    #[test]
+    fn records_flow_and_positions_advance_and_eof_is_reported_once() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings {
+            enable_eof: true,
+            ..FetchSettings::default()
+        });
+        st.assign(tp(0), Offset::Offset(0));
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert!(st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 3, 3))], t0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(
+            f[0].1[0].offset, 3,
+            "next fetch continues after the last batch"
+        );
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 3, 0, 3))], t0);
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 3, 0, 3))], t0);
+        let mut offsets = Vec::new();
+        let mut eofs = 0;
+        while let Some(i) = st.pop() {
+            match i {
+                Item::Message(m, _) => offsets.push(m.offset),
+                Item::Error(e, _) => {
+                    assert!(e.is_eof());
+                    assert_eq!(e.offset(), Some(3));
+                    eofs += 1;
+                }
+            }
+        }
+        assert_eq!(offsets, vec![0, 1, 2]);
+        assert_eq!(eofs, 1);
+        assert_eq!(st.position(&tp(0)), Some(3));
+        assert_eq!(st.watermarks(&tp(0)), Some((0, 3)));
+        assert_eq!(st.uncommitted(), vec![(tp(0), 3, Some(0))]);
+    }
+
+    #[test]
+    fn seek_drops_queued_and_in_flight_records() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign(tp(0), Offset::Offset(0));
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 5, 10))], t0);
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert!(st.seek(&tp(0), Offset::Offset(7)));
+        assert!(st.pop().is_none(), "queued records dropped");
+        // The old fetch answers: dropped, and the next fetch starts at 7.
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 5, 5, 10))], t0);
+        assert!(st.pop().is_none());
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f[0].1[0].offset, 7);
+        assert_eq!(st.queued(), (0, 0));
+    }
+
+    #[test]
+    fn queue_bounds_stop_fetching_until_the_application_catches_up() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings {
+            queued_max_bytes: 1000,
+            ..FetchSettings::default()
+        });
+        st.assign(tp(0), Offset::Offset(0));
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 10, 100))], t0);
+        assert!(st.queued().1 >= 1000);
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+        while st.queued().1 >= 1000 {
+            st.pop();
+        }
+        assert_eq!(
+            fetch_parts(&st.poll(t0, &mut leaders.f()))[0].1[0].offset,
+            10
+        );
+
+        let mut st = FetchState::new(FetchSettings {
+            queued_min_messages: 2,
+            ..FetchSettings::default()
+        });
+        st.assign(tp(0), Offset::Offset(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 3, 100))], t0);
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+        st.pop();
+        st.pop();
+        assert_eq!(fetch_parts(&st.poll(t0, &mut leaders.f())).len(), 1);
+    }
+
+    #[test]
+    fn out_of_range_applies_auto_offset_reset() {
+        let t0 = Instant::now();
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        for (reset, expect) in [
+            (Reset::Earliest, Some(OffsetQuery::Time(-2))),
+            (Reset::Latest, Some(OffsetQuery::Time(-1))),
+            (Reset::Error, None),
+        ] {
+            let mut st = FetchState::new(FetchSettings {
+                reset,
+                ..FetchSettings::default()
+            });
+            st.assign(tp(0), Offset::Offset(50));
+            let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+            st.on_fetch(
+                vec![(
+                    f[0].1[0].clone(),
+                    FetchResult::Error(ErrorCode::OffsetOutOfRange),
+                )],
+                t0,
+            );
+            let acts = st.poll(t0, &mut leaders.f());
+            let q = acts.iter().find_map(|a| match a {
+                Action::ListOffsets {
+                    query, version, tp, ..
+                } => Some((*query, *version, tp.clone())),
+                _ => None,
+            });
+            assert_eq!(q.as_ref().map(|x| x.0), expect);
+            if let Some((_, v, t)) = q {
+                st.on_offset(&t, v, t0, Ok(4));
+                assert_eq!(
+                    fetch_parts(&st.poll(t0, &mut leaders.f()))[0].1[0].offset,
+                    4
+                );
+            } else {
+                match st.pop() {
+                    Some(Item::Error(e, _)) => assert_eq!(e.code(), ErrorCode::AutoOffsetReset),
+                    other => panic!("expected an AutoOffsetReset error, got {other:?}"),
+                }
+                assert!(
+                    fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty(),
+                    "stopped until seek"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn leader_change_refreshes_and_resumes_at_the_same_offset_after_backoff() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign(tp(0), Offset::Offset(8));
+        let mut leaders = Leaders(HashMap::from([(0, 1)]));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(
+            vec![(
+                f[0].1[0].clone(),
+                FetchResult::Error(ErrorCode::NotLeaderOrFollower),
+            )],
+            t0,
+        );
+        let acts = st.poll(t0, &mut leaders.f());
+        assert!(acts.contains(&Action::Metadata {
+            topic: Arc::from("t")
+        }));
+        assert!(fetch_parts(&acts).is_empty(), "backing off");
+        let wake = st.next_wakeup().unwrap();
+        assert_eq!(wake, t0 + Duration::from_millis(500));
+        leaders.0.insert(0, 2);
+        let f = fetch_parts(&st.poll(wake, &mut leaders.f()));
+        assert_eq!((f[0].0, f[0].1[0].offset), (2, 8));
+    }
+
+    #[test]
+    fn authorization_failure_is_reported_once() {
+        let mut now = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign(tp(0), Offset::Offset(0));
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        for _ in 0..3 {
+            let f = fetch_parts(&st.poll(now, &mut leaders.f()));
+            assert_eq!(f.len(), 1);
+            st.on_fetch(
+                vec![(
+                    f[0].1[0].clone(),
+                    FetchResult::Error(ErrorCode::TopicAuthorizationFailed),
+                )],
+                now,
+            );
+            now = st.next_wakeup().unwrap();
+        }
+        let mut n = 0;
+        while let Some(Item::Error(e, _)) = st.pop() {
+            assert_eq!(e.code(), ErrorCode::TopicAuthorizationFailed);
+            n += 1;
+        }
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn stored_uses_committed_offset_or_reset_and_preferred_replica_is_followed() {
+        let t0 = Instant::now();
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let mut st = FetchState::new(FetchSettings {
+            reset: Reset::Earliest,
+            ..FetchSettings::default()
+        });
+        st.assign(tp(0), Offset::Stored);
+        let acts = st.poll(t0, &mut leaders.f());
+        let Some(Action::Committed { version, .. }) = acts.first().cloned() else {
+            panic!("{acts:?}")
+        };
+        st.on_committed(&tp(0), version, t0, Ok(None));
+        let acts = st.poll(t0, &mut leaders.f());
+        let Some(Action::ListOffsets {
+            query: OffsetQuery::Time(-2),
+            version: old,
+            ..
+        }) = acts.first().cloned()
+        else {
+            panic!("{acts:?}")
+        };
+
+        st.assign(tp(0), Offset::Stored);
+        assert!(
+            st.poll(t0, &mut leaders.f()).is_empty(),
+            "waits for the lookup in flight"
+        );
+        st.on_offset(&tp(0), old, t0, Ok(0));
+        let acts = st.poll(t0, &mut leaders.f());
+        let Some(Action::Committed { version, .. }) = acts.first().cloned() else {
+            panic!("{acts:?}")
+        };
+        st.on_committed(&tp(0), version, t0, Ok(Some((42, None))));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!((f[0].0, f[0].1[0].offset), (1, 42));
+        let mut r = data(0, 42, 0, 50);
+        if let FetchResult::Data {
+            preferred_replica, ..
+        } = &mut r
+        {
+            *preferred_replica = Some(3);
+        }
+        st.on_fetch(vec![(f[0].1[0].clone(), r)], t0);
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f[0].0, 3, "fetches go to the preferred read replica");
+        st.on_fetch(
+            vec![(
+                f[0].1[0].clone(),
+                FetchResult::Error(ErrorCode::OffsetOutOfRange),
+            )],
+            t0,
+        );
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(
+            (f[0].0, f[0].1[0].offset),
+            (1, 42),
+            "back to the leader, same offset"
+        );
+    }
+
+    #[test]
+    fn pause_drops_queue_and_resume_refetches_from_the_application_position() {
+        let t0 = Instant::now();
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign(tp(0), Offset::Offset(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 5, 5))], t0);
+        assert!(matches!(st.pop(), Some(Item::Message(m, _)) if m.offset == 0));
+        st.pause(&tp(0));
+        assert!(st.pop().is_none());
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+        st.resume(&tp(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f[0].1[0].offset, 1);
+    }
+}
