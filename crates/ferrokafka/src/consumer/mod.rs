@@ -346,19 +346,20 @@ impl Consumer {
         timeout: Duration,
     ) -> Result<(i64, i64)> {
         let tp = requests::tp(topic, partition);
-        let q = [(tp.clone(), -2), (tp, -1)];
-        // The low watermark is independent of the isolation level; the
-        // high one is the high watermark proper, as librdkafka reports.
-        let mut r = requests::list_offsets(&self.shared.cluster, &q, false, timeout).await?;
-        let high = r
-            .pop()
-            .map(|x| x.1)
-            .unwrap_or_else(|| Err(missing_answer()))?;
-        let low = r
-            .pop()
-            .map(|x| x.1)
-            .unwrap_or_else(|| Err(missing_answer()))?;
-        Ok((low, high))
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out = [0i64; 2];
+        // A partition may appear once per ListOffsets request: two requests.
+        // Read uncommitted: the high watermark proper, as librdkafka reports.
+        for (slot, ts) in out.iter_mut().zip([-2, -1]) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let q = [(tp.clone(), ts)];
+            let mut r = requests::list_offsets(&self.shared.cluster, &q, false, left).await?;
+            *slot = r
+                .pop()
+                .map(|x| x.1)
+                .unwrap_or_else(|| Err(missing_answer()))?;
+        }
+        Ok((out[0], out[1]))
     }
 
     /// For each `(topic, partition, timestamp_ms)`, the offset of the first
