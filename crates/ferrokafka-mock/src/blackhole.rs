@@ -173,7 +173,16 @@ pub(crate) fn produce(
         }
     }
     if acks == 0 {
-        return Outcome::Silent;
+        let failed = resp
+            .responses
+            .iter()
+            .flat_map(|t| &t.partition_responses)
+            .any(|p| p.error_code != 0);
+        return if failed {
+            Outcome::Close
+        } else {
+            Outcome::Silent
+        };
     }
     encode_response(
         header.correlation_id,

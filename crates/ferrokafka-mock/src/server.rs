@@ -255,6 +255,7 @@ pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) 
         Ok(r) => r,
         Err(_) => return Outcome::Close,
     };
+    let acks_zero = matches!(&request, RequestKind::Produce(r) if r.acks == 0);
     let queued = shared.state().take_error(broker_id, key_raw);
     let response = if let Some(err) = queued {
         if !err.delay.is_zero() {
@@ -270,6 +271,17 @@ pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) 
     let Some(response) = response else {
         return Outcome::Silent;
     };
+    if acks_zero {
+        // No response for acks=0; on an error Kafka closes the connection,
+        // the only way such a producer can learn of it.
+        let failed = matches!(&response, ResponseKind::Produce(p)
+            if p.responses.iter().flat_map(|t| &t.partition_responses).any(|p| p.error_code != 0));
+        return if failed {
+            Outcome::Close
+        } else {
+            Outcome::Silent
+        };
+    }
     if shared.state().take_drop(key_raw) {
         return Outcome::Silent;
     }
@@ -289,7 +301,7 @@ async fn dispatch(
             ResponseKind::Metadata(api::metadata::handle(shared, broker_id, v, r))
         }
         RequestKind::Produce(r) => {
-            return api::produce::handle(shared, broker_id, v, r).map(ResponseKind::Produce)
+            ResponseKind::Produce(api::produce::handle(shared, broker_id, v, r))
         }
         RequestKind::Fetch(r) => {
             ResponseKind::Fetch(api::fetch::handle(shared, broker_id, v, r).await)

@@ -197,6 +197,16 @@ async fn produce_acks_0_1_all_then_fetch_back_at_every_version() {
     };
     expected += 1;
     assert_eq!(c.high_watermark("t", 0), Some(expected));
+    // acks=0 with an error: Kafka closes the connection, the producer's only signal.
+    let mut doomed = leader_client(&c, "t", 0).await;
+    doomed
+        .send(ApiKey::Produce, 9, &produce_req("t", 99, 0, batch(&[b"z"])))
+        .await
+        .unwrap();
+    assert!(
+        doomed.closed_within(Duration::from_secs(2)).await,
+        "acks=0 error closes the connection"
+    );
     for v in [4i16, 7, 11, 12, 13, 16] {
         let r = cl
             .call(ApiKey::Fetch, v, fetch_req("t", id, 0, 4, 100))

@@ -1,6 +1,7 @@
 //! Produce: batch validation, leader check, offset assignment, idempotent
 //! sequence checks, acks 0/1/all (replication is instantaneous, so acks=1
-//! and acks=all answer alike; acks=0 gets no response).
+//! and acks=all answer alike; the server sends nothing for acks=0, or
+//! closes the connection if a partition failed).
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -19,7 +20,7 @@ pub(crate) fn handle(
     broker_id: i32,
     _version: i16,
     req: ProduceRequest,
-) -> Option<ProduceResponse> {
+) -> ProduceResponse {
     let config = &shared.config;
     let now = log::now_ms();
     let mut resp = ProduceResponse::default();
@@ -82,7 +83,7 @@ pub(crate) fn handle(
     if appended {
         shared.notify_data();
     }
-    (req.acks != 0).then_some(resp)
+    resp
 }
 
 /// Checks a batch against the coordinator's view of its producer: an epoch
