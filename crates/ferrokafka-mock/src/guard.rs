@@ -213,6 +213,13 @@ const TXN_OFFSET_COMMIT: &[F] = &[
     F(0, ALL, Arr(TXN_COMMIT_TOPIC)),
 ];
 
+const DESCRIBE_CONFIGS_RESOURCE: &[F] = &[F(0, ALL, Fixed(1)), F(0, ALL, Str), F(0, ALL, ArrStr)];
+const DESCRIBE_CONFIGS: &[F] = &[
+    F(0, ALL, Arr(DESCRIBE_CONFIGS_RESOURCE)),
+    F(0, ALL, Fixed(1)),
+    F(3, ALL, Fixed(1)),
+];
+
 /// The schema of a request body; `Some(&[])`-like empty schemas are not
 /// used: APIs without arrays map to `NO_ARRAYS` and are not walked.
 fn schema(key: ApiKey) -> Option<&'static [F]> {
@@ -237,6 +244,7 @@ fn schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::OffsetDelete => OFFSET_DELETE,
         ApiKey::AddPartitionsToTxn => ADD_PARTITIONS_TO_TXN,
         ApiKey::TxnOffsetCommit => TXN_OFFSET_COMMIT,
+        ApiKey::DescribeConfigs => DESCRIBE_CONFIGS,
         // Bodies without arrays: nothing to bound.
         ApiKey::ApiVersions
         | ApiKey::Heartbeat
@@ -586,6 +594,14 @@ mod tests {
                             txn_offset_commit_request::TxnOffsetCommitRequestPartition::default(),
                         ]),
                 ]))
+            }
+            ApiKey::DescribeConfigs => {
+                R::DescribeConfigs(DescribeConfigsRequest::default().with_resources(vec![
+                describe_configs_request::DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("a"))
+                    .with_configuration_keys(Some(vec![s("retention.ms"), s("x")])),
+            ]))
             }
             _ => return None,
         })

@@ -321,6 +321,9 @@ async fn dispatch(
         RequestKind::CreatePartitions(r) => {
             ResponseKind::CreatePartitions(api::admin::create_partitions(shared, r))
         }
+        RequestKind::DescribeConfigs(r) => {
+            ResponseKind::DescribeConfigs(api::admin::describe_configs(shared, v, r))
+        }
         other => return coordinator::handle(shared, broker_id, header, other).await,
     })
 }

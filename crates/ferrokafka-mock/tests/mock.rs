@@ -1031,3 +1031,52 @@ fn fuzz_entry_survives_arbitrary_frames() {
         ferrokafka_mock::fuzz_handle_frame(&data);
     }
 }
+
+#[tokio::test]
+async fn describe_configs_reports_topic_and_broker_defaults() {
+    let c = MockCluster::builder()
+        .brokers(2)
+        .topic("t", 1, 1)
+        .retention_bytes(12345)
+        .build()
+        .await
+        .unwrap();
+    let mut cl = Client::connect(c.broker_addr(1).unwrap()).await.unwrap();
+    let resource = |kind: i8, name: &'static str, keys: Option<Vec<&'static str>>| {
+        describe_configs_request::DescribeConfigsResource::default()
+            .with_resource_type(kind)
+            .with_resource_name(kafka_protocol::protocol::StrBytes::from_static_str(name))
+            .with_configuration_keys(keys.map(|k| {
+                k.into_iter()
+                    .map(kafka_protocol::protocol::StrBytes::from_static_str)
+                    .collect()
+            }))
+    };
+    for v in [1i16, 3, 4] {
+        let req =
+            RequestKind::DescribeConfigs(DescribeConfigsRequest::default().with_resources(vec![
+                resource(2, "t", None),
+                resource(2, "t", Some(vec!["retention.bytes"])),
+                resource(2, "ghost", None),
+                resource(4, "2", Some(vec!["num.partitions"])),
+            ]));
+        let ResponseKind::DescribeConfigs(r) =
+            cl.call(ApiKey::DescribeConfigs, v, req).await.unwrap()
+        else {
+            panic!()
+        };
+        let value = |i: usize, name: &str| {
+            r.results[i]
+                .configs
+                .iter()
+                .find(|c| c.name.as_str() == name)
+                .and_then(|c| c.value.as_ref().map(|v| v.to_string()))
+        };
+        assert_eq!(r.results[0].error_code, 0, "v{v}");
+        assert_eq!(value(0, "retention.bytes").as_deref(), Some("12345"));
+        assert_eq!(value(0, "cleanup.policy").as_deref(), Some("delete"));
+        assert_eq!(r.results[1].configs.len(), 1, "key filter");
+        assert_eq!(r.results[2].error_code, 3, "unknown topic");
+        assert_eq!(value(3, "num.partitions").as_deref(), Some("1"));
+    }
+}

@@ -158,6 +158,19 @@ pub(crate) fn error_response(
                     .collect(),
             ),
         ),
+        Q::DescribeConfigs(r) => A::DescribeConfigs(
+            DescribeConfigsResponse::default().with_results(
+                r.resources
+                    .iter()
+                    .map(|x| {
+                        describe_configs_response::DescribeConfigsResult::default()
+                            .with_resource_type(x.resource_type)
+                            .with_resource_name(x.resource_name.clone())
+                            .with_error_code(code)
+                    })
+                    .collect(),
+            ),
+        ),
         Q::ApiVersions(_) => A::ApiVersions(ApiVersionsResponse::default().with_error_code(code)),
         Q::FindCoordinator(r) => A::FindCoordinator(if version >= 4 {
             FindCoordinatorResponse::default().with_coordinators(

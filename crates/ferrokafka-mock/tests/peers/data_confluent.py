@@ -9,7 +9,7 @@ import time
 import uuid
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 BOOT = sys.argv[1]
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -45,6 +45,11 @@ except Exception as e:  # TOPIC_ALREADY_EXISTS
 md = admin.list_topics(topic=topic, timeout=10)
 if len(md.topics[topic].partitions) != 3:
     fail(f"topic {topic} has {len(md.topics[topic].partitions)} partitions, expected 3")
+
+res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+configs = admin.describe_configs([res])[res].result(timeout=15)
+if configs["cleanup.policy"].value != "delete" or "retention.ms" not in configs:
+    fail(f"describe_configs of {topic}: {sorted(configs)}")
 
 sent = {}
 for idempotent in (False, True):

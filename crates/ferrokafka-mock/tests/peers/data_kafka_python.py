@@ -9,7 +9,7 @@ import time
 import uuid
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 BOOT = sys.argv[1].split(",")
@@ -34,6 +34,10 @@ try:
     fail("creating an existing topic succeeded")
 except TopicAlreadyExistsError:
     pass
+described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all")
+text = repr(described)
+if "retention.ms" not in text or "cleanup.policy" not in text:
+    fail(f"describe_configs of {topic}: {text[:500]}")
 admin.close()
 
 sent = {}
