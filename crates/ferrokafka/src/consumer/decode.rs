@@ -39,6 +39,8 @@ pub(crate) struct Aborted {
 pub(crate) struct DecodeParams<'a> {
     pub topic: &'a Arc<str>,
     pub partition: i32,
+    /// The broker fetched from.
+    pub broker: i32,
     /// The offset the fetch asked for; earlier records are dropped.
     pub fetch_offset: i64,
     pub check_crc: bool,
@@ -137,6 +139,7 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
                 offset: r.offset,
                 timestamp,
                 record: r,
+                broker: p.broker,
                 leader_epoch: epoch,
             });
         }
@@ -204,6 +207,7 @@ mod tests {
         DecodeParams {
             topic,
             partition: 3,
+            broker: 1,
             fetch_offset: from,
             check_crc: true,
             aborted,

@@ -90,6 +90,8 @@ pub struct Message {
     /// The record's timestamp.
     pub timestamp: Timestamp,
     pub(crate) record: Record,
+    /// The broker the record was fetched from.
+    pub broker: i32,
     /// The leader epoch of the batch (KIP-320), when the broker stamped one.
     pub leader_epoch: Option<i32>,
 }

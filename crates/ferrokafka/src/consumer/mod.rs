@@ -276,6 +276,15 @@ impl Consumer {
         Ok(())
     }
 
+    /// The partition ids of `topic`, from metadata (waiting up to
+    /// `timeout` for it).
+    pub async fn partitions_for(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>> {
+        let parts = self.shared.cluster.partitions_for(topic, timeout).await?;
+        let mut ids: Vec<i32> = parts.iter().map(|p| p.id).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     /// The assigned partitions, sorted.
     pub fn assignment(&self) -> Vec<(String, i32)> {
         self.shared
@@ -403,6 +412,11 @@ impl Consumer {
             }
             notified.await;
         }
+    }
+
+    /// The next message or event if one is queued, without waiting.
+    pub fn try_recv(&self) -> Option<std::result::Result<Message, ConsumerError>> {
+        self.take()
     }
 
     fn take(&self) -> Option<std::result::Result<Message, ConsumerError>> {

@@ -150,6 +150,7 @@ pub(crate) async fn fetch(
             DecodeParams {
                 topic: &p.tp.0,
                 partition: p.tp.1,
+                broker,
                 fetch_offset: p.offset,
                 check_crc: s.check_crc,
                 aborted,
