@@ -54,6 +54,19 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
+    // Small batches (10 records), as low-latency producers with many
+    // partitions send them: per-batch setup costs dominate.
+    let small = &p[..10];
+    let small_bytes: u64 = small.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let mut g = c.benchmark_group("record_encode_small");
+    g.throughput(Throughput::Bytes(small_bytes));
+    for codec in codecs {
+        g.bench_function(codec.name(), |b| {
+            b.iter(|| black_box(encode(small, &headers, codec)))
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("record_decode");
     g.throughput(Throughput::Bytes(bytes));
     for codec in codecs {
