@@ -43,7 +43,7 @@ fn filled() -> MockCluster {
         if i % 2 == 0 {
             r = r.key(format!("k{i}")).header("h", format!("x{i}"));
         }
-        p.send(r).unwrap();
+        let _delivery = p.send(r).unwrap();
         // One batch per record, so that offsets by time are exact.
         p.flush(Duration::from_secs(10)).unwrap();
     }

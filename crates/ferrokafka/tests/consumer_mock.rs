@@ -28,6 +28,11 @@ fn producer_with(cluster: &MockCluster, codec: &str, extra: &[(&str, &str)]) -> 
     Producer::new(&c).unwrap()
 }
 
+/// Queues a record; delivery is checked by `flush`.
+fn send(p: &Producer, r: ProducerRecord) {
+    let _delivery = p.send(r).expect("queued");
+}
+
 async fn flush(p: &Producer) {
     let p = p.clone();
     tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10)))
@@ -54,8 +59,7 @@ fn record(topic: &str, partition: i32, i: usize) -> ProducerRecord {
 async fn produce(cluster: &MockCluster, codec: &str, topic: &str, partitions: i32, n: usize) {
     let p = producer(cluster, codec);
     for i in 0..n {
-        p.send(record(topic, i as i32 % partitions, i))
-            .expect("queued");
+        send(&p, record(topic, i as i32 % partitions, i));
     }
     flush(&p).await;
 }
@@ -163,7 +167,7 @@ async fn auto_offset_reset_earliest_latest_and_error() {
         "latest waits for new records"
     );
     let p = producer(&cluster, "none");
-    p.send(record("r", 0, 10)).unwrap();
+    send(&p, record("r", 0, 10));
     flush(&p).await;
     let m = take(&c, 1).await;
     assert_eq!(m[0].offset, 10);
@@ -208,7 +212,7 @@ async fn leader_move_mid_consumption_skips_and_repeats_nothing() {
     }
     let p = producer(&cluster, "lz4");
     for i in 400..600 {
-        p.send(record("lm", i as i32 % 2, i)).unwrap();
+        send(&p, record("lm", i as i32 % 2, i));
     }
     flush(&p).await;
     got.extend(take(&c, 500).await);
@@ -243,12 +247,12 @@ async fn slow_application_keeps_the_prefetch_queue_bounded() {
     let p = producer_with(&cluster, "none", &[("batch.size", "8192")]);
     let payload = Bytes::from(vec![b'p'; 1000]);
     for i in 0..4000 {
-        p.send(
+        send(
+            &p,
             ProducerRecord::new("slow")
                 .partition(i % 2)
                 .value(payload.clone()),
-        )
-        .unwrap();
+        );
     }
     flush(&p).await;
     let limit_kb = 100;
@@ -297,7 +301,7 @@ async fn seek_pause_resume_eof_and_offset_lookups() {
     // One batch per record, so that offsets by time are exact.
     let p = producer(&cluster, "gzip");
     for i in 0..40 {
-        p.send(record("s", i as i32 % 2, i)).unwrap();
+        send(&p, record("s", i as i32 % 2, i));
         flush(&p).await;
     }
     let c = consumer(&cluster, &[("enable.partition.eof", "true")]);
@@ -333,7 +337,7 @@ async fn seek_pause_resume_eof_and_offset_lookups() {
     assert_eq!(m[0].offset, 3);
     let p = producer(&cluster, "gzip");
     for i in 40..44 {
-        p.send(record("s", 0, i)).unwrap();
+        send(&p, record("s", 0, i));
     }
     flush(&p).await;
     assert!(
@@ -420,7 +424,7 @@ async fn stored_offsets_are_committed_and_read_back() {
     c.assign(&[("c", 0, Offset::Stored), ("c", 1, Offset::Stored)])
         .unwrap();
     let p = producer(&cluster, "snappy");
-    p.send(record("c", 0, 20)).unwrap();
+    send(&p, record("c", 0, 20));
     flush(&p).await;
     let got = take(&c, 4).await;
     let mut pairs: Vec<(i32, i64)> = got.iter().map(|m| (m.partition, m.offset)).collect();

@@ -4,7 +4,7 @@
 //! and ends when the consumer is dropped; its tasks end with it.
 
 use super::requests;
-use super::state::{Action, Tp};
+use super::state::{Action, CommitEntry, EpochOffset, Tp};
 use super::Shared;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -24,10 +24,10 @@ enum Done {
     },
     Committed {
         parts: Vec<(Tp, u64)>,
-        result: crate::Result<Vec<(Tp, Option<(i64, Option<i32>)>)>>,
+        result: crate::Result<Vec<(Tp, Option<EpochOffset>)>>,
     },
     AutoCommit {
-        offsets: Vec<(Tp, i64, Option<i32>)>,
+        offsets: Vec<CommitEntry>,
         result: crate::Result<()>,
     },
 }

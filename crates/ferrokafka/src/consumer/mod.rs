@@ -46,7 +46,7 @@ use crate::config::{ClientConfig, ClientRole, Config};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{BrokerAddress, ClientRuntime, NetSettings};
 use requests::{GroupIdentity, WireSettings};
-use state::{FetchSettings, FetchState, Item, Reset, Tp};
+use state::{CommitEntry, FetchSettings, FetchState, Item, Reset, Tp};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -316,7 +316,7 @@ impl Consumer {
         }
     }
 
-    /// Continues `topic` [`partition`] from `offset`: messages already
+    /// Continues `topic` \[`partition`\] from `offset`: messages already
     /// prefetched are dropped, the next one returned is at the new position.
     pub fn seek(&self, topic: &str, partition: i32, offset: Offset) -> Result<()> {
         self.each_assigned(&[(topic, partition)], |st, tp| st.seek(tp, offset))
@@ -544,7 +544,7 @@ impl Consumer {
     /// Commits explicit `(topic, partition, next_offset)` entries.
     pub async fn commit_offsets(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
         let who = self.group_or_err()?;
-        let offsets: Vec<(Tp, i64, Option<i32>)> = offsets
+        let offsets: Vec<CommitEntry> = offsets
             .iter()
             .map(|(t, p, o)| (requests::tp(t, *p), *o, None))
             .collect();
@@ -619,7 +619,7 @@ impl Consumer {
 async fn commit_now(
     shared: &Shared,
     who: &GroupIdentity,
-    offsets: Vec<(Tp, i64, Option<i32>)>,
+    offsets: Vec<CommitEntry>,
     timeout: Duration,
 ) -> Result<()> {
     if offsets.is_empty() {

@@ -7,7 +7,7 @@
 //! `cluster`'s; decoding records is [`super::decode`]'s.
 
 use super::decode::{decode, Aborted, DecodeParams};
-use super::state::{FetchPart, FetchResult, OffsetQuery, Tp};
+use super::state::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
@@ -48,6 +48,9 @@ pub(crate) struct GroupIdentity {
     pub member_id: String,
     pub instance_id: Option<String>,
 }
+
+/// A ListOffsets query: partition, timestamp (-2/-1 or ms), leader epoch.
+type TimeQuery = (Tp, i64, Option<i32>);
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
@@ -176,7 +179,7 @@ pub(crate) async fn fetch(
 async fn list_offsets_at(
     cluster: &Cluster,
     broker: i32,
-    queries: &[(Tp, i64, Option<i32>)],
+    queries: &[TimeQuery],
     read_committed: bool,
     timeout: Duration,
 ) -> Result<Vec<(Tp, Result<i64>)>> {
@@ -267,7 +270,7 @@ pub(crate) async fn list_offsets(
     timeout: Duration,
 ) -> Result<Vec<(Tp, Result<i64>)>> {
     let deadline = Instant::now() + timeout;
-    let mut per_broker: Vec<(i32, Vec<(Tp, i64, Option<i32>)>)> = Vec::new();
+    let mut per_broker: Vec<(i32, Vec<TimeQuery>)> = Vec::new();
     let mut out = Vec::new();
     for (tp, ts) in queries {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -370,7 +373,7 @@ pub(crate) async fn fetch_committed(
     group: &str,
     tps: &[Tp],
     timeout: Duration,
-) -> Result<Vec<(Tp, Option<(i64, Option<i32>)>)>> {
+) -> Result<Vec<(Tp, Option<EpochOffset>)>> {
     let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
     for tp in tps {
         match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
@@ -433,7 +436,7 @@ pub(crate) async fn fetch_committed(
 pub(crate) async fn commit(
     cluster: &Cluster,
     who: &GroupIdentity,
-    offsets: &[(Tp, i64, Option<i32>)],
+    offsets: &[CommitEntry],
     timeout: Duration,
 ) -> Result<()> {
     let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();

@@ -27,6 +27,15 @@ use std::time::{Duration, Instant};
 /// A topic partition.
 pub(crate) type Tp = (Arc<str>, i32);
 
+/// A partition's leader broker and leader epoch, when known.
+pub(crate) type Leader = Option<(i32, Option<i32>)>;
+
+/// An offset with the leader epoch of the record before it, when known.
+pub(crate) type EpochOffset = (i64, Option<i32>);
+
+/// A partition's offset to commit, with its leader epoch.
+pub(crate) type CommitEntry = (Tp, i64, Option<i32>);
+
 /// `auto.offset.reset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reset {
@@ -359,7 +368,7 @@ impl FetchState {
     }
 
     /// Stored offsets not committed yet.
-    pub(crate) fn uncommitted(&self) -> Vec<(Tp, i64, Option<i32>)> {
+    pub(crate) fn uncommitted(&self) -> Vec<CommitEntry> {
         let mut v: Vec<_> = self
             .parts
             .iter()
@@ -448,7 +457,7 @@ impl FetchState {
     pub(crate) fn poll(
         &mut self,
         now: Instant,
-        leader: &mut dyn FnMut(&str, i32) -> Option<(i32, Option<i32>)>,
+        leader: &mut dyn FnMut(&str, i32) -> Leader,
     ) -> Vec<Action> {
         let mut out: Vec<Action> = self
             .refresh
@@ -625,7 +634,7 @@ impl FetchState {
         tp: &Tp,
         version: u64,
         now: Instant,
-        result: Result<Option<(i64, Option<i32>)>, Error>,
+        result: Result<Option<EpochOffset>, Error>,
     ) {
         let Some(p) = self.parts.get_mut(tp) else {
             return;
@@ -854,6 +863,7 @@ mod tests {
             partition: p,
             offset,
             timestamp: Timestamp::CreateTime(offset),
+            broker: 1,
             record: Record::new(
                 offset,
                 offset,
