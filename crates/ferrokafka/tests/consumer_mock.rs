@@ -478,3 +478,58 @@ fn configuration_errors_at_construction() {
     let e = Consumer::new(&ClientConfig::new()).unwrap_err();
     assert!(e.message().contains("bootstrap.servers"), "{e}");
 }
+
+async fn committed_ac(c: &Consumer) -> Option<i64> {
+    c.committed(&[("ac", 0)], Duration::from_secs(5))
+        .await
+        .unwrap()[0]
+        .2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_commit_commits_what_the_offset_store_holds() {
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .topic("ac", 1, 1)
+        .build()
+        .await
+        .unwrap();
+    produce(&cluster, "none", "ac", 1, 10).await;
+    let auto = [("group.id", "auto"), ("auto.commit.interval.ms", "50")];
+    let c = consumer(&cluster, &auto);
+    c.assign(&[("ac", 0, Offset::Beginning)]).unwrap();
+    take(&c, 6).await;
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = committed_ac(&c).await;
+        if seen.is_some_and(|o| o >= 6) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        seen.is_some_and(|o| o >= 6),
+        "auto commit reached the consumed position, got {seen:?}"
+    );
+
+    // Without the automatic store, only explicitly stored offsets commit.
+    let manual = [
+        ("group.id", "manual"),
+        ("auto.commit.interval.ms", "50"),
+        ("enable.auto.offset.store", "false"),
+    ];
+    let c = consumer(&cluster, &manual);
+    c.assign(&[("ac", 0, Offset::Beginning)]).unwrap();
+    let got = take(&c, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(committed_ac(&c).await, None);
+    c.store_offset(&got[1]).unwrap();
+    for _ in 0..100 {
+        if committed_ac(&c).await == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(committed_ac(&c).await, Some(2));
+    c.close().await.unwrap();
+}
