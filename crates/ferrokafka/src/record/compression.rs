@@ -197,16 +197,7 @@ pub(crate) fn compress(
                 out.truncate(start + 4 + n);
             }
         }
-        Compression::Lz4 => {
-            // lz4_flex has a single (fast) compression level; the level is
-            // validated above but cannot change the output.
-            let info = lz4_flex::frame::FrameInfo::new()
-                .block_size(lz4_flex::frame::BlockSize::Max64KB)
-                .block_mode(lz4_flex::frame::BlockMode::Independent);
-            let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, out);
-            enc.write_all(input).map_err(|e| encode_err(codec, e))?;
-            enc.finish().map_err(|e| encode_err(codec, e))?;
-        }
+        Compression::Lz4 => lz4_compress(input, out).map_err(|e| encode_err(codec, e))?,
         Compression::Zstd => {
             let lvl = match custom {
                 None | Some(0) => zstd::DEFAULT_COMPRESSION_LEVEL,
@@ -216,6 +207,44 @@ pub(crate) fn compress(
                 .map_err(|code| encode_err(codec, zstd::zstd_safe::get_error_name(code)))?;
         }
     }
+    Ok(())
+}
+
+/// Largest LZ4 block: Kafka (KIP-57) uses independent 64 KiB blocks.
+const LZ4_BLOCK: usize = 64 * 1024;
+
+/// Appends one LZ4 frame of `input` to `out`: FLG = version 01 with
+/// independent blocks, BD = 64 KiB blocks, no content size, no checksums
+/// (the framing Kafka's Java client writes). Blocks are compressed straight
+/// from `input` into `out`; one that would not shrink is stored raw.
+///
+/// lz4_flex has a single (fast) compression level, so `compression.level`
+/// is validated for lz4 but cannot change the output.
+fn lz4_compress(input: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    const FLG: u8 = 0x60;
+    const BD: u8 = 0x40;
+    out.extend_from_slice(&LZ4_MAGIC);
+    out.extend_from_slice(&[FLG, BD, (xxh32_small(&[FLG, BD]) >> 8) as u8]);
+    for chunk in input.chunks(LZ4_BLOCK) {
+        let start = out.len();
+        out.resize(
+            start + 4 + lz4_flex::block::get_maximum_output_size(chunk.len()),
+            0,
+        );
+        let n = lz4_flex::block::compress_into(chunk, &mut out[start + 4..])
+            .map_err(|e| e.to_string())?;
+        if n < chunk.len() {
+            out.truncate(start + 4 + n);
+            out[start..start + 4].copy_from_slice(&(n as u32).to_le_bytes());
+        } else {
+            // High bit of the block size: stored uncompressed.
+            out.truncate(start + 4);
+            out.extend_from_slice(chunk);
+            let size = chunk.len() as u32 | 0x8000_0000;
+            out[start..start + 4].copy_from_slice(&size.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes()); // end mark
     Ok(())
 }
 
@@ -527,6 +556,30 @@ mod tests {
             decompress(Compression::Lz4, &broken, usize::MAX).unwrap(),
             data
         );
+    }
+
+    #[test]
+    fn lz4_stores_incompressible_blocks_raw() {
+        // A xorshift stream: incompressible, crosses two block boundaries.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<u8> = (0..150_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut out = Vec::new();
+        compress(Compression::Lz4, None, &data, &mut out).unwrap();
+        assert_eq!(out[7..11], (LZ4_BLOCK as u32 | 0x8000_0000).to_le_bytes());
+        assert_eq!(
+            decompress(Compression::Lz4, &out, data.len()).unwrap(),
+            data
+        );
+        let mut empty = Vec::new();
+        compress(Compression::Lz4, None, &[], &mut empty).unwrap();
+        assert!(decompress(Compression::Lz4, &empty, 10).unwrap().is_empty());
     }
 
     #[test]
