@@ -81,11 +81,10 @@ async fn fetch_all(cluster: &MockCluster, topic: &str, partition: i32) -> Vec<Fe
                 offset = r.offset + 1;
                 out.push(Fetched {
                     offset: r.offset,
-                    key: r.key.clone(),
-                    value: r.value.clone(),
+                    key: r.key_bytes(),
+                    value: r.value_bytes(),
                     headers: r
-                        .headers
-                        .iter()
+                        .headers()
                         .map(|h| {
                             let h = h.to_header().unwrap();
                             (h.key, h.value)
