@@ -121,6 +121,85 @@ fn kafka_python_idempotent_producer_survives_faults_exactly_once() {
     faults_then_exactly_once("kafka-python", &["kafka"]);
 }
 
+/// While the producer runs: the leader moves to another broker, the old
+/// leader goes down, then the new leader goes down and comes back.
+fn failover(client: &str, modules: &[&str]) {
+    let Some(python) = python_with(modules) else {
+        return;
+    };
+    let cluster = MockCluster::builder()
+        .brokers(3)
+        .topic("fo", 1, 3)
+        .build_blocking()
+        .expect("mock cluster starts");
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "peers", "failover.py"]
+        .iter()
+        .collect();
+    let mut child = python
+        .command()
+        .arg(&path)
+        .args([&cluster.bootstrap_servers(), "fo", "1500", "4", client])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    // Drain the pipes while waiting, so a chatty client never blocks on them.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let first = cluster.partition_leader("fo", 0).unwrap();
+    let second = cluster
+        .broker_ids()
+        .into_iter()
+        .find(|b| *b != first)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    cluster.move_leader("fo", 0, second).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    cluster.broker_down(first).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    cluster.broker_down(second).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    cluster.broker_up(second).unwrap();
+    cluster.broker_up(first).unwrap();
+    let deadline = std::time::Instant::now() + SCRIPT_LIMIT;
+    while child.try_wait().expect("wait for python").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("failover.py ({client}) did not finish within {SCRIPT_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = child.wait().expect("python status");
+    let stdout = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
+    assert!(
+        status.success(),
+        "{client} failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(stdout.contains("PASS failover"), "{stdout}");
+    assert_eq!(cluster.high_watermark("fo", 0), Some(1500));
+    print!("{stdout}");
+}
+
+#[test]
+fn confluent_kafka_producer_follows_leader_moves_and_broker_restarts() {
+    failover("confluent", &["confluent_kafka"]);
+}
+
+#[test]
+fn kafka_python_producer_follows_leader_moves_and_broker_restarts() {
+    failover("kafka-python", &["kafka"]);
+}
+
 /// `ferrokafka mock` as a child process; killed on drop.
 struct MockProcess {
     child: Child,
