@@ -30,6 +30,8 @@ die() {
 }
 
 # step NAME CMD...: runs CMD, prints its duration, stops everything on failure.
+# (CMD runs in an `if`, where bash ignores `set -e`: functions below return
+# non-zero explicitly.)
 step() {
     local name=$1
     shift
@@ -81,14 +83,14 @@ install_python_peers() {
             rm -rf .venv
             as_root apt-get install -y --no-install-recommends python3-venv ||
                 { as_root apt-get update && as_root apt-get install -y --no-install-recommends python3-venv; }
-            "$py" -m venv .venv
+            "$py" -m venv .venv || return 1
         fi
     fi
     if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
         echo "python peers present (.venv matches $req)"
     else
         echo "installing python peers from $req"
-        .venv/bin/python -m pip install --disable-pip-version-check -q -r "$req"
+        .venv/bin/python -m pip install --disable-pip-version-check -q -r "$req" || return 1
         cp "$req" "$stamp"
     fi
 }

@@ -73,6 +73,9 @@ fn topic<'a>(meta: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("topic {name} not listed in {meta}"))
 }
 
+/// One partition as `(id, leader, replicas, isr)`.
+type PartitionView = (i64, i64, Vec<i64>, Vec<i64>);
+
 fn ids(v: &Value) -> Vec<i64> {
     v.as_array()
         .unwrap_or_else(|| panic!("expected an array of broker ids, got {v}"))
@@ -85,7 +88,7 @@ fn ids(v: &Value) -> Vec<i64> {
 }
 
 /// `partition -> (leader, replicas, isr)` of one topic in our JSON.
-fn partitions(topic: &Value) -> Vec<(i64, i64, Vec<i64>, Vec<i64>)> {
+fn partitions(topic: &Value) -> Vec<PartitionView> {
     let mut v: Vec<_> = topic["partitions"]
         .as_array()
         .unwrap_or_else(|| panic!("no partitions array in {topic}"))
@@ -108,7 +111,7 @@ fn partitions(topic: &Value) -> Vec<(i64, i64, Vec<i64>, Vec<i64>)> {
 }
 
 /// The same view of one topic as kcat (librdkafka) reports it.
-fn kcat_partitions(bootstrap: &str, name: &str) -> Option<Vec<(i64, i64, Vec<i64>, Vec<i64>)>> {
+fn kcat_partitions(bootstrap: &str, name: &str) -> Option<Vec<PartitionView>> {
     let kcat = kcat()?;
     let out = run_bounded(
         Command::new(kcat).args(["-b", bootstrap, "-L", "-J", "-t", name, "-m", "20"]),
