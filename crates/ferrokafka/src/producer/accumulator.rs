@@ -178,6 +178,9 @@ pub(crate) struct Accumulator {
     broker_in_flight: HashMap<i32, usize>,
     rotation: usize,
     next_job: u64,
+    wall: WallClock,
+    /// The topic name of the last `enqueue` and its index.
+    last_topic: Option<(Arc<str>, usize)>,
     /// Counts events the sender must hear of at once (a batch opened or
     /// filled, a topic added): `send` wakes the sender only when it moves.
     wake_events: u64,
@@ -201,6 +204,34 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Wall-clock milliseconds derived from a monotonic instant, so `send` reads
+/// the clock once per record; re-based every second to follow wall-clock
+/// adjustments.
+#[derive(Debug, Clone, Copy)]
+struct WallClock {
+    base: Instant,
+    base_ms: i64,
+}
+
+impl WallClock {
+    fn new() -> Self {
+        WallClock {
+            base: Instant::now(),
+            base_ms: now_ms(),
+        }
+    }
+
+    fn ms_at(&self, at: Instant) -> i64 {
+        self.base_ms + at.saturating_duration_since(self.base).as_millis() as i64
+    }
+
+    fn refresh(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.base) >= Duration::from_secs(1) {
+            *self = WallClock::new();
+        }
+    }
 }
 
 /// Bytes a record counts for: payloads, headers and a fixed overhead.
@@ -252,6 +283,8 @@ impl Accumulator {
             broker_in_flight: HashMap::new(),
             rotation: 0,
             next_job: 1,
+            wall: WallClock::new(),
+            last_topic: None,
             wake_events: 0,
             flushing: 0,
             metadata_wanted: false,
@@ -326,9 +359,18 @@ impl Accumulator {
             );
             return refuse(record, ErrorCode::QueueFull, msg, callback);
         }
-        let topic_idx = match self.topics.get_index_of(&*record.topic) {
-            Some(i) => i,
-            None => self.add_topic(record.topic.clone(), now),
+        // Applications usually send many records with one shared topic name:
+        // compare the pointer before hashing the string.
+        let topic_idx = match &self.last_topic {
+            Some((name, i)) if Arc::ptr_eq(name, &record.topic) => *i,
+            _ => {
+                let i = match self.topics.get_index_of(&*record.topic) {
+                    Some(i) => i,
+                    None => self.add_topic(record.topic.clone(), now),
+                };
+                self.last_topic = Some((record.topic.clone(), i));
+                i
+            }
         };
         let count = self.topics[topic_idx].partitions.len() as i32;
         let partition = if count == 0 {
@@ -339,7 +381,7 @@ impl Accumulator {
                 Err(e) => return Err((SendError { record, error: e }, callback)),
             }
         };
-        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let timestamp = record.timestamp.unwrap_or_else(|| self.wall.ms_at(now));
         let ProducerRecord {
             topic,
             partition: hint,
@@ -844,6 +886,7 @@ impl Accumulator {
     /// records of topics that stayed unknown past
     /// `topic.metadata.propagation.max.ms`.
     pub(crate) fn expire(&mut self, now: Instant) {
+        self.wall.refresh(now);
         let propagation = self.cfg.topic_propagation_max;
         for ti in 0..self.topics.len() {
             // Batches: scan the whole queue, retried batches may sit in front.
@@ -909,7 +952,11 @@ impl Accumulator {
         let strict_order = self.cfg.max_in_flight <= 1;
         for t in self.topics.values() {
             if !t.unassigned.is_empty() {
-                at(t.first_wanted + self.cfg.topic_propagation_max);
+                // The propagation window only ends something once a broker
+                // said the topic is missing; before that, metadata answers wake us.
+                if t.missing.is_some() {
+                    at(t.first_wanted + self.cfg.topic_propagation_max);
+                }
                 if let Some(d) = t
                     .unassigned
                     .front()
@@ -924,10 +971,13 @@ impl Accumulator {
                         at(d);
                     }
                 }
-                let Some(front) = pq.batches.front() else {
+                let (Some(front), Some(leader)) = (pq.batches.front(), pq.leader) else {
                     continue;
                 };
-                if pq.leader.is_none() || (strict_order && pq.in_flight > 0) {
+                // Partitions that wait for a response are woken by it.
+                let broker_full = self.broker_in_flight.get(&leader).copied().unwrap_or(0)
+                    >= self.cfg.max_in_flight;
+                if broker_full || (strict_order && pq.in_flight > 0) {
                     continue;
                 }
                 if let Some(r) = front.retry_at {
@@ -1468,5 +1518,38 @@ mod tests {
         acc.on_response(job, vec![ok(-1)], None, t0);
         run_done(&mut acc);
         assert_eq!(f.wait().unwrap().offset, -1);
+    }
+}
+
+#[cfg(test)]
+mod wakeup_tests {
+    use super::*;
+
+    #[test]
+    fn no_wakeup_in_the_past_while_waiting_for_answers() {
+        let t0 = Instant::now();
+        let cfg = Settings {
+            topic_propagation_max: Duration::from_millis(100),
+            message_timeout: Duration::from_millis(1000),
+            max_in_flight: 1,
+            ..Settings::default()
+        };
+        let mut acc = Accumulator::new(cfg, None);
+        let _a = acc.enqueue(ProducerRecord::new("t").value("a"), None, t0);
+        // No metadata answer yet: the propagation window does not apply.
+        let later = t0 + Duration::from_millis(200);
+        assert!(acc.next_wakeup(later).is_some_and(|w| w > later));
+        // A batch waiting behind a full broker is woken by the response.
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let _b = acc.enqueue(ProducerRecord::new("t").partition(0).value("b"), None, t0);
+        let jobs = acc.drain(later, |_| true);
+        assert_eq!(jobs.len(), 1);
+        let _c = acc.enqueue(
+            ProducerRecord::new("t").partition(0).value("c"),
+            None,
+            later,
+        );
+        let much_later = later + Duration::from_millis(100);
+        assert!(acc.next_wakeup(much_later).is_some_and(|w| w > much_later));
     }
 }

@@ -10,7 +10,7 @@ use crate::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -112,15 +112,14 @@ pub(crate) enum BatchOutcome {
 
 /// The completion slot of one batch, shared by the [`DeliveryFuture`]s of its
 /// records. Records that waited for topic metadata have a slot of their own.
+/// Once set, the outcome is read without locking.
 pub(crate) struct Completion {
+    done: OnceLock<(BatchOutcome, Instant)>,
     state: Mutex<CompletionState>,
 }
 
 #[derive(Default)]
 struct CompletionState {
-    outcome: Option<BatchOutcome>,
-    /// When the outcome was set (for latency measurements).
-    completed_at: Option<Instant>,
     /// Records handed back on failure, by index.
     returned: Vec<Option<ProducerRecord>>,
     wakers: Vec<Waker>,
@@ -129,6 +128,7 @@ struct CompletionState {
 impl Completion {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Completion {
+            done: OnceLock::new(),
             state: Mutex::new(CompletionState::default()),
         })
     }
@@ -144,12 +144,13 @@ impl Completion {
     pub(crate) fn complete(&self, outcome: BatchOutcome, returned: Vec<Option<ProducerRecord>>) {
         let wakers = {
             let mut st = self.lock();
-            if st.outcome.is_some() {
+            if self.done.get().is_some() {
                 return;
             }
-            st.outcome = Some(outcome);
-            st.completed_at = Some(Instant::now());
+            // Under the lock, so a handle registering its waker either sees
+            // the outcome or is in `wakers`.
             st.returned = returned;
+            let _ = self.done.set((outcome, Instant::now()));
             std::mem::take(&mut st.wakers)
         };
         for w in wakers {
@@ -232,26 +233,29 @@ impl DeliveryFuture {
     }
 
     fn try_take(&self, cx: Option<&Context<'_>>) -> Option<(DeliveryResult, Instant)> {
-        let mut st = self.completion.lock();
-        let Some(outcome) = st.outcome.clone() else {
-            if let Some(cx) = cx {
-                if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    st.wakers.push(cx.waker().clone());
-                }
-            }
-            return None;
-        };
-        let at = st.completed_at.unwrap_or_else(Instant::now);
-        let index = self.index as usize;
-        let result = record_result(&outcome, &self.topic, self.index, self.timestamp, || {
-            st.returned.get_mut(index).and_then(Option::take)
-        });
-        Some((result, at))
+        let c = &self.completion;
+        if let Some((outcome, at)) = c.done.get() {
+            let index = self.index as usize;
+            let result = record_result(outcome, &self.topic, self.index, self.timestamp, || {
+                c.lock().returned.get_mut(index).and_then(Option::take)
+            });
+            return Some((result, *at));
+        }
+        let cx = cx?;
+        let mut st = c.lock();
+        if c.done.get().is_some() {
+            drop(st);
+            return self.try_take(None);
+        }
+        if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.wakers.push(cx.waker().clone());
+        }
+        None
     }
 
     /// Whether the report is available (awaiting will not wait).
     pub fn is_done(&self) -> bool {
-        self.completion.lock().outcome.is_some()
+        self.completion.done.get().is_some()
     }
 
     /// Blocks the calling thread until the report is available. Do not call
@@ -263,6 +267,9 @@ impl DeliveryFuture {
     /// Like [`wait`](Self::wait), also returning when the producer completed
     /// the record (not when this call noticed it): for latency measurements.
     pub fn wait_with_time(self) -> (DeliveryResult, Instant) {
+        if let Some(r) = self.try_take(None) {
+            return r;
+        }
         block_on(self.timed())
     }
 

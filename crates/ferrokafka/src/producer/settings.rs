@@ -109,7 +109,10 @@ impl Settings {
             acks: c.get_i64("request.required.acks").clamp(-1, 1) as i16,
             linger: c.get_duration("queue.buffering.max.ms"),
             batch_num_messages: usize_of("batch.num.messages").max(1),
-            batch_size: usize_of("batch.size").max(1),
+            // A batch must fit in one request of message.max.bytes.
+            batch_size: usize_of("batch.size")
+                .min(usize_of("message.max.bytes"))
+                .max(1),
             message_max_bytes: usize_of("message.max.bytes"),
             max_in_flight: usize_of("max.in.flight.requests.per.connection").max(1),
             retries: u32::try_from(c.get_i64("message.send.max.retries").max(0))
