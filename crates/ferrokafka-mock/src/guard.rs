@@ -220,6 +220,10 @@ const DESCRIBE_CONFIGS: &[F] = &[
     F(3, ALL, Fixed(1)),
 ];
 
+const DELETE_RECORDS_PART: &[F] = &[F(0, ALL, Fixed(12))];
+const DELETE_RECORDS_TOPIC: &[F] = &[F(0, ALL, Str), F(0, ALL, Arr(DELETE_RECORDS_PART))];
+const DELETE_RECORDS: &[F] = &[F(0, ALL, Arr(DELETE_RECORDS_TOPIC)), F(0, ALL, Fixed(4))];
+
 /// The schema of a request body; `Some(&[])`-like empty schemas are not
 /// used: APIs without arrays map to `NO_ARRAYS` and are not walked.
 fn schema(key: ApiKey) -> Option<&'static [F]> {
@@ -245,12 +249,14 @@ fn schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::AddPartitionsToTxn => ADD_PARTITIONS_TO_TXN,
         ApiKey::TxnOffsetCommit => TXN_OFFSET_COMMIT,
         ApiKey::DescribeConfigs => DESCRIBE_CONFIGS,
+        ApiKey::DeleteRecords => DELETE_RECORDS,
         // Bodies without arrays: nothing to bound.
         ApiKey::ApiVersions
         | ApiKey::Heartbeat
         | ApiKey::InitProducerId
         | ApiKey::AddOffsetsToTxn
-        | ApiKey::EndTxn => NO_ARRAYS,
+        | ApiKey::EndTxn
+        | ApiKey::DescribeCluster => NO_ARRAYS,
         _ => return None,
     })
 }
@@ -602,6 +608,15 @@ mod tests {
                     .with_resource_name(s("a"))
                     .with_configuration_keys(Some(vec![s("retention.ms"), s("x")])),
             ]))
+            }
+            ApiKey::DeleteRecords => {
+                R::DeleteRecords(DeleteRecordsRequest::default().with_topics(vec![
+                    delete_records_request::DeleteRecordsTopic::default()
+                        .with_name(t("a"))
+                        .with_partitions(
+                            vec![delete_records_request::DeleteRecordsPartition::default(); 2],
+                        ),
+                ]))
             }
             _ => return None,
         })

@@ -370,12 +370,36 @@ impl PartitionLog {
                     self.stored_bytes -= old.bytes.len() as u64;
                 }
                 if let Some(first) = self.batches.front() {
-                    self.log_start_offset = first.base_offset;
+                    self.log_start_offset = self.log_start_offset.max(first.base_offset);
                 }
             }
             let start = self.log_start_offset;
             self.aborted.retain(|a| a.last_offset >= start);
         }
+    }
+
+    /// DeleteRecords: moves the log start offset to `offset` (-1: the high
+    /// watermark), dropping whole batches before it. Returns the new log
+    /// start offset, or OFFSET_OUT_OF_RANGE beyond the high watermark.
+    pub(crate) fn delete_before(&mut self, offset: i64) -> Result<i64, i16> {
+        let target = if offset == -1 {
+            self.log_end_offset
+        } else {
+            offset
+        };
+        if target < 0 || target > self.log_end_offset {
+            return Err(code::OFFSET_OUT_OF_RANGE);
+        }
+        if target > self.log_start_offset {
+            while self.batches.front().is_some_and(|b| b.last_offset < target) {
+                if let Some(old) = self.batches.pop_front() {
+                    self.stored_bytes -= old.bytes.len() as u64;
+                }
+            }
+            self.log_start_offset = target;
+            self.aborted.retain(|a| a.last_offset >= target);
+        }
+        Ok(self.log_start_offset)
     }
 
     /// Appends a transaction marker (control batch) for `producer_id` at
@@ -801,6 +825,23 @@ pub(crate) mod tests {
             log.read(0, 100, true, false).unwrap_err(),
             code::OFFSET_OUT_OF_RANGE
         );
+    }
+
+    #[test]
+    fn delete_records_moves_log_start_inside_a_batch() {
+        let mut log = PartitionLog::new(None, false);
+        append(&mut log, &batch(3, -1, -1, -1, false, 0)).unwrap();
+        append(&mut log, &batch(3, -1, -1, -1, false, 0)).unwrap();
+        assert_eq!(log.delete_before(4), Ok(4));
+        assert_eq!(
+            log.read(3, 1 << 20, true, false).unwrap_err(),
+            code::OFFSET_OUT_OF_RANGE
+        );
+        assert_eq!(log.read(4, 1 << 20, true, false).unwrap().records.len(), 1);
+        assert_eq!(log.delete_before(2), Ok(4), "never backwards");
+        assert_eq!(log.delete_before(7), Err(code::OFFSET_OUT_OF_RANGE));
+        assert_eq!(log.delete_before(-1), Ok(6));
+        assert_eq!(log.stored_bytes(), 0);
     }
 
     #[test]

@@ -324,6 +324,12 @@ async fn dispatch(
         RequestKind::DescribeConfigs(r) => {
             ResponseKind::DescribeConfigs(api::admin::describe_configs(shared, v, r))
         }
+        RequestKind::DeleteRecords(r) => {
+            ResponseKind::DeleteRecords(api::admin::delete_records(shared, broker_id, r))
+        }
+        RequestKind::DescribeCluster(r) => {
+            ResponseKind::DescribeCluster(api::admin::describe_cluster(shared, v, r))
+        }
         other => return coordinator::handle(shared, broker_id, header, other).await,
     })
 }

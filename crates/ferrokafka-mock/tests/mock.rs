@@ -1080,3 +1080,74 @@ async fn describe_configs_reports_topic_and_broker_defaults() {
         assert_eq!(value(3, "num.partitions").as_deref(), Some("1"));
     }
 }
+
+#[tokio::test]
+async fn delete_records_moves_log_start_and_describe_cluster_lists_live_brokers() {
+    let c = MockCluster::builder()
+        .brokers(3)
+        .topic("t", 1, 1)
+        .build()
+        .await
+        .unwrap();
+    let mut cl = leader_client(&c, "t", 0).await;
+    for _ in 0..3 {
+        cl.call(
+            ApiKey::Produce,
+            9,
+            produce_req("t", 0, 1, batch(&[b"a", b"b"])),
+        )
+        .await
+        .unwrap();
+    }
+    let delete = |offset: i64| {
+        RequestKind::DeleteRecords(
+            DeleteRecordsRequest::default()
+                .with_timeout_ms(1000)
+                .with_topics(vec![delete_records_request::DeleteRecordsTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![
+                        delete_records_request::DeleteRecordsPartition::default()
+                            .with_partition_index(0)
+                            .with_offset(offset),
+                    ])]),
+        )
+    };
+    let result = |r: ResponseKind| match r {
+        ResponseKind::DeleteRecords(r) => (
+            r.topics[0].partitions[0].error_code,
+            r.topics[0].partitions[0].low_watermark,
+        ),
+        other => panic!("{other:?}"),
+    };
+    for (v, offset, want) in [
+        (0i16, 3i64, (0i16, 3i64)),
+        (2, 99, (1, -1)),
+        (2, -1, (0, 6)),
+    ] {
+        assert_eq!(
+            result(
+                cl.call(ApiKey::DeleteRecords, v, delete(offset))
+                    .await
+                    .unwrap()
+            ),
+            want,
+            "v{v} offset {offset}"
+        );
+    }
+    assert_eq!(c.log_start_offset("t", 0), Some(6));
+
+    c.broker_down(3).unwrap();
+    let mut cl = Client::connect(c.broker_addr(1).unwrap()).await.unwrap();
+    for v in [0i16, 1] {
+        let req = RequestKind::DescribeCluster(DescribeClusterRequest::default());
+        let ResponseKind::DescribeCluster(r) =
+            cl.call(ApiKey::DescribeCluster, v, req).await.unwrap()
+        else {
+            panic!()
+        };
+        let mut ids: Vec<i32> = r.brokers.iter().map(|b| b.broker_id.0).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![1, 2], "v{v}: live brokers only");
+        assert_eq!(r.cluster_id.as_str(), "ferrokafka-mock");
+    }
+}

@@ -1,13 +1,16 @@
-//! CreateTopics (with validate_only), DeleteTopics, CreatePartitions and
-//! DescribeConfigs (topic and broker defaults, read-only).
+//! CreateTopics (with validate_only), DeleteTopics, CreatePartitions,
+//! DeleteRecords, DescribeCluster and DescribeConfigs (topic and broker
+//! defaults, read-only).
 
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{
-    describe_configs_response, CreatePartitionsRequest, CreatePartitionsResponse,
-    CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse,
+    delete_records_response, describe_cluster_response, describe_configs_response, BrokerId,
+    CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
+    DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
+    DescribeConfigsResponse,
 };
 
 use super::{str_bytes, topic_name};
@@ -268,5 +271,63 @@ pub(crate) fn describe_configs(
         }
         resp.results.push(out);
     }
+    resp
+}
+
+pub(crate) fn delete_records(
+    shared: &Shared,
+    broker_id: i32,
+    req: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
+    let mut st = shared.state();
+    let mut resp = DeleteRecordsResponse::default();
+    for t in req.topics {
+        let mut tr =
+            delete_records_response::DeleteRecordsTopicResult::default().with_name(t.name.clone());
+        for p in t.partitions {
+            let mut pr = delete_records_response::DeleteRecordsPartitionResult::default()
+                .with_partition_index(p.partition_index)
+                .with_low_watermark(-1);
+            match st.partition_mut(&t.name.0, p.partition_index) {
+                None => pr.error_code = code::UNKNOWN_TOPIC_OR_PARTITION,
+                Some(part) if part.leader != broker_id => {
+                    pr.error_code = code::NOT_LEADER_OR_FOLLOWER
+                }
+                Some(part) => match part.log.delete_before(p.offset) {
+                    Ok(start) => pr.low_watermark = start,
+                    Err(c) => pr.error_code = c,
+                },
+            }
+            tr.partitions.push(pr);
+        }
+        resp.topics.push(tr);
+    }
+    resp
+}
+
+pub(crate) fn describe_cluster(
+    shared: &Shared,
+    version: i16,
+    _req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
+    let st = shared.state();
+    let mut resp = DescribeClusterResponse::default()
+        .with_cluster_id(str_bytes(&shared.config.cluster_id))
+        .with_controller_id(BrokerId(st.up_broker_ids().first().copied().unwrap_or(-1)))
+        .with_cluster_authorized_operations(i32::MIN);
+    if version >= 1 {
+        resp.endpoint_type = 1;
+    }
+    resp.brokers = st
+        .brokers
+        .iter()
+        .filter(|b| b.up)
+        .map(|b| {
+            describe_cluster_response::DescribeClusterBroker::default()
+                .with_broker_id(BrokerId(b.id))
+                .with_host(str_bytes(&b.host))
+                .with_port(i32::from(b.port))
+        })
+        .collect();
     resp
 }

@@ -171,6 +171,29 @@ pub(crate) fn error_response(
                     .collect(),
             ),
         ),
+        Q::DeleteRecords(r) => A::DeleteRecords(
+            DeleteRecordsResponse::default().with_topics(
+                r.topics
+                    .iter()
+                    .map(|t| {
+                        delete_records_response::DeleteRecordsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_partitions(
+                                t.partitions
+                                    .iter()
+                                    .map(|p| {
+                                        delete_records_response::DeleteRecordsPartitionResult::default()
+                                            .with_partition_index(p.partition_index)
+                                            .with_low_watermark(-1)
+                                            .with_error_code(code)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect(),
+            ),
+        ),
+        Q::DescribeCluster(_) => A::DescribeCluster(DescribeClusterResponse::default().with_error_code(code)),
         Q::ApiVersions(_) => A::ApiVersions(ApiVersionsResponse::default().with_error_code(code)),
         Q::FindCoordinator(r) => A::FindCoordinator(if version >= 4 {
             FindCoordinatorResponse::default().with_coordinators(
