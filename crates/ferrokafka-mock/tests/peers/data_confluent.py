@@ -104,5 +104,14 @@ c.close()
 if total != len(sent):
     fail(f"high watermarks sum to {total}, expected {len(sent)}")
 
+# DescribeCluster and DeleteRecords through the admin client.
+cluster = admin.describe_cluster(request_timeout=10).result(timeout=15)
+if len(cluster.nodes) != 3:
+    fail(f"describe_cluster: {cluster.nodes}")
+deleted = admin.delete_records([TopicPartition(topic, 0, 2)], request_timeout=10)
+low = list(deleted.values())[0].result(timeout=15).low_watermark
+if low != 2:
+    fail(f"delete_records low watermark {low}, expected 2")
+
 print(f"OK {len(sent)} messages through {len(CODECS)} codecs, plain and idempotent")
 print("PASS data_confluent")

@@ -79,5 +79,11 @@ if got != sent:
 if sum(ends.values()) != len(sent):
     fail(f"end offsets {ends} do not sum to {len(sent)}")
 
+admin = KafkaAdminClient(bootstrap_servers=BOOT, request_timeout_ms=10000)
+low = admin.delete_records({TopicPartition(topic, 0): 2})[TopicPartition(topic, 0)]
+if low["error_code"] != 0 or low["low_watermark"] != 2:
+    fail(f"delete_records: {low}")
+admin.close()
+
 print(f"OK {len(sent)} messages through {len(CODECS)} codecs, plain and idempotent")
 print("PASS data_kafka_python")
