@@ -52,7 +52,6 @@ pub(crate) struct Msg {
     pub value: Option<Bytes>,
     pub headers: Vec<Header>,
     pub timestamp: i64,
-    pub enqueued: Instant,
     /// Bytes counted against `queue.buffering.max.kbytes`.
     pub size: usize,
     /// A slot of its own (records that waited for metadata), else the batch's.
@@ -134,6 +133,7 @@ impl PartitionQueue {
 
 struct Unassigned {
     msg: Msg,
+    enqueued: Instant,
     partition: Option<i32>,
 }
 
@@ -395,7 +395,6 @@ impl Accumulator {
             value,
             headers,
             timestamp,
-            enqueued: now,
             size,
             own: None,
             callback,
@@ -403,12 +402,13 @@ impl Accumulator {
         self.queued_msgs += 1;
         self.queued_bytes += size;
         let (completion, index) = match partition {
-            Some(p) => self.append(topic_idx, p, msg, now),
+            Some(p) => self.append(topic_idx, p, msg, now, now),
             None => {
                 let c = Completion::new();
                 msg.own = Some(c.clone());
                 self.topics[topic_idx].unassigned.push_back(Unassigned {
                     msg,
+                    enqueued: now,
                     partition: hint,
                 });
                 (c, 0)
@@ -492,6 +492,7 @@ impl Accumulator {
         partition: i32,
         mut msg: Msg,
         now: Instant,
+        enqueued: Instant,
     ) -> (Arc<Completion>, u32) {
         let cfg = &self.cfg;
         let t = &mut self.topics[topic_idx];
@@ -520,7 +521,7 @@ impl Accumulator {
                 first_msgid: pq.next_msgid,
                 created: now,
                 maybe_persisted: false,
-                deadline: deadline(msg.enqueued, cfg.message_timeout),
+                deadline: deadline(enqueued, cfg.message_timeout),
                 completion: Completion::new(),
                 attempts: 0,
                 retry_at: None,
@@ -530,6 +531,14 @@ impl Accumulator {
         }
         pq.next_msgid += 1;
         let b = pq.batches.back_mut().expect("a batch was just ensured");
+        if enqueued < now {
+            // A record that waited for metadata keeps its own deadline.
+            let d = deadline(enqueued, cfg.message_timeout);
+            b.deadline = match (b.deadline, d) {
+                (Some(a), Some(d)) => Some(a.min(d)),
+                (a, d) => a.or(d),
+            };
+        }
         let index = b.msgs.len() as u32;
         b.bytes += msg.size;
         let completion = match msg.own.take() {
@@ -617,7 +626,7 @@ impl Accumulator {
                             }
                         }
                     };
-                    self.append(topic_idx, p, u.msg, now);
+                    self.append(topic_idx, p, u.msg, now, u.enqueued);
                 }
             }
         }
@@ -932,7 +941,7 @@ impl Accumulator {
                         format!("topic {name} does not exist (waited topic.metadata.propagation.max.ms={} ms)", propagation.as_millis()),
                     );
                     self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
-                } else if deadline(u.msg.enqueued, timeout).is_some_and(|d| now >= d) {
+                } else if deadline(u.enqueued, timeout).is_some_and(|d| now >= d) {
                     let e = Error::new(
                         ErrorCode::MsgTimedOut,
                         format!("topic {name}: message.timeout.ms expired waiting for metadata"),
@@ -960,7 +969,7 @@ impl Accumulator {
                 if let Some(d) = t
                     .unassigned
                     .front()
-                    .and_then(|u| deadline(u.msg.enqueued, self.cfg.message_timeout))
+                    .and_then(|u| deadline(u.enqueued, self.cfg.message_timeout))
                 {
                     at(d);
                 }

@@ -34,6 +34,7 @@ pub struct ProducerRecord {
 impl ProducerRecord {
     /// A record for `topic` with no key, no value, no headers. A shared
     /// `Arc<str>` topic is cloned without allocating.
+    #[inline]
     pub fn new(topic: impl Into<Arc<str>>) -> Self {
         ProducerRecord {
             topic: topic.into(),
@@ -46,18 +47,21 @@ impl ProducerRecord {
     }
 
     /// Sets the key.
+    #[inline]
     pub fn key(mut self, key: impl Into<Bytes>) -> Self {
         self.key = Some(key.into());
         self
     }
 
     /// Sets the value; a record without a value is a tombstone.
+    #[inline]
     pub fn value(mut self, value: impl Into<Bytes>) -> Self {
         self.value = Some(value.into());
         self
     }
 
     /// Appends a header; a header may repeat a name.
+    #[inline]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Bytes>) -> Self {
         self.headers
             .push(Header::new(name.into(), Some(value.into())));
@@ -65,18 +69,21 @@ impl ProducerRecord {
     }
 
     /// Replaces the headers.
+    #[inline]
     pub fn headers(mut self, headers: Vec<Header>) -> Self {
         self.headers = headers;
         self
     }
 
     /// Sets the CreateTime timestamp in milliseconds since the epoch.
+    #[inline]
     pub fn timestamp(mut self, ms: i64) -> Self {
         self.timestamp = Some(ms);
         self
     }
 
     /// Sends to this partition instead of asking the partitioner.
+    #[inline]
     pub fn partition(mut self, partition: i32) -> Self {
         self.partition = Some(partition);
         self

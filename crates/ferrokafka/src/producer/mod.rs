@@ -178,6 +178,7 @@ impl Producer {
     /// `QueueFull` when `queue.buffering.max.messages`/`.kbytes` are reached,
     /// `MsgSizeTooLarge` when it exceeds `message.max.bytes`, or
     /// `UnknownPartition` for an explicit partition the topic lacks.
+    #[inline]
     pub fn send(&self, record: ProducerRecord) -> std::result::Result<DeliveryFuture, SendError> {
         self.enqueue(record, None).map_err(|(e, _)| e)
     }
