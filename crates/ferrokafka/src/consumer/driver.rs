@@ -176,8 +176,7 @@ fn apply(sh: &Shared, done: Done) {
                 Ok(results) => st.on_fetch(results, now),
                 Err(e) => {
                     tracing::debug!(target: "ferrokafka::consumer", "fetch failed: {e}");
-                    let ps: Vec<(Tp, u64)> = parts.into_iter().map(|p| (p.tp, p.version)).collect();
-                    st.on_fetch_failed(&ps, now);
+                    st.on_fetch_failed(&parts, now);
                     false
                 }
             },

@@ -91,6 +91,8 @@ pub(crate) enum OffsetQuery {
 /// One partition in a fetch request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FetchPart {
+    /// The broker the request goes to.
+    pub broker: i32,
     pub tp: Tp,
     pub version: u64,
     pub offset: i64,
@@ -183,6 +185,9 @@ pub(crate) struct FetchState {
     refresh: Vec<Arc<str>>,
     /// A pop took a queue below one of its bounds: fetching may resume.
     unblocked: bool,
+    /// Brokers with a fetch in flight: one at a time per broker, so that
+    /// partitions becoming ready meanwhile join the next request together.
+    busy: Vec<i32>,
 }
 
 impl FetchState {
@@ -195,6 +200,7 @@ impl FetchState {
             next_version: 1,
             refresh: Vec::new(),
             unblocked: false,
+            busy: Vec::new(),
         }
     }
 
@@ -520,8 +526,12 @@ impl FetchState {
                             leader_id
                         }
                     };
+                    if self.busy.contains(&broker) {
+                        continue;
+                    }
                     p.in_flight = true;
                     let part = FetchPart {
+                        broker,
                         tp: tp.clone(),
                         version: p.version,
                         offset: p.fetch_pos,
@@ -536,6 +546,7 @@ impl FetchState {
                 Phase::Resolving(_) | Phase::Stopped => {}
             }
         }
+        self.busy.extend(fetches.iter().map(|(b, _)| *b));
         out.extend(
             fetches
                 .into_iter()
@@ -664,8 +675,9 @@ impl FetchState {
 
     /// A fetch request failed as a whole (connection, timeout): every
     /// partition in it backs off and its leader is looked up again.
-    pub(crate) fn on_fetch_failed(&mut self, parts: &[(Tp, u64)], now: Instant) {
-        for (tp, _) in parts {
+    pub(crate) fn on_fetch_failed(&mut self, parts: &[FetchPart], now: Instant) {
+        self.busy.retain(|b| !parts.iter().any(|p| p.broker == *b));
+        for FetchPart { tp, .. } in parts {
             if let Some(p) = self.parts.get_mut(tp) {
                 p.in_flight = false;
                 p.preferred = None;
@@ -685,6 +697,8 @@ impl FetchState {
         now: Instant,
     ) -> bool {
         let before = self.queue.len();
+        self.busy
+            .retain(|b| !results.iter().any(|(p, _)| p.broker == *b));
         for (req, result) in results {
             let tp = req.tp.clone();
             let Some(p) = self.parts.get_mut(&tp) else {
