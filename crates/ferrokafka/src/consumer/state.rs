@@ -944,6 +944,22 @@ mod tests {
     }
 
     #[test]
+    fn partitions_ready_while_a_broker_is_busy_join_its_next_request() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        let leaders = Leaders(HashMap::from([(0, 1), (1, 1)]));
+        st.assign(tp(0), Offset::Offset(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f[0].1.len(), 1);
+        st.assign(tp(1), Offset::Offset(0));
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty(), "broker 1 is busy");
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 2, 2))], t0);
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].1.iter().map(|p| p.tp.1).collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
     fn records_flow_and_positions_advance_and_eof_is_reported_once() {
         let t0 = Instant::now();
         let mut st = FetchState::new(FetchSettings {
