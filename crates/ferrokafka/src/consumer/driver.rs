@@ -26,6 +26,11 @@ enum Done {
         parts: Vec<(Tp, u64)>,
         result: crate::Result<Vec<(Tp, Option<EpochOffset>)>>,
     },
+    Validated {
+        tp: Tp,
+        version: u64,
+        result: crate::Result<(i32, i64)>,
+    },
     AutoCommit {
         offsets: Vec<CommitEntry>,
         result: crate::Result<()>,
@@ -146,6 +151,32 @@ fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
                 });
             }
             Action::Committed { tp, version } => committed.push((tp, version)),
+            Action::ValidateEpoch {
+                broker,
+                tp,
+                version,
+                current_epoch,
+                last_epoch,
+            } => {
+                let cluster = sh.cluster.clone();
+                let timeout = sh.timeout;
+                tasks.spawn(async move {
+                    let result = requests::epoch_end(
+                        &cluster,
+                        broker,
+                        &tp,
+                        current_epoch,
+                        last_epoch,
+                        timeout,
+                    )
+                    .await;
+                    Done::Validated {
+                        tp,
+                        version,
+                        result,
+                    }
+                });
+            }
         }
     }
     if !committed.is_empty() {
@@ -186,6 +217,14 @@ fn apply(sh: &Shared, done: Done) {
                 result,
             } => {
                 st.on_offset(&tp, version, now, result);
+                st.has_items()
+            }
+            Done::Validated {
+                tp,
+                version,
+                result,
+            } => {
+                st.on_validated(&tp, version, now, result);
                 st.has_items()
             }
             Done::Committed { parts, result } => {

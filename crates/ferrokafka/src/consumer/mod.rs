@@ -28,10 +28,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not yet: fetch sessions (KIP-227; every fetch is a full fetch) and log
-//! truncation detection with OffsetForLeaderEpoch (KIP-320: the leader
-//! epoch is sent with fetches, so a fenced or unknown epoch refreshes
-//! metadata, but a truncated log is only noticed as OFFSET_OUT_OF_RANGE).
+//! Leader epochs (KIP-320) go with every fetch; a new leader epoch makes
+//! the position be validated with OffsetForLeaderEpoch (and a diverging
+//! epoch in a fetch answer is handled the same way): after a truncated
+//! log, fetching resumes where the logs agree, or, with
+//! `auto.offset.reset=error`, a `LogTruncation` error goes to the
+//! application.
+//!
+//! Not yet: fetch sessions (KIP-227); every fetch is a full fetch.
 
 mod decode;
 mod driver;

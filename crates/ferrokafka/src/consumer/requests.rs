@@ -69,7 +69,7 @@ pub(crate) async fn fetch(
         fp.partition = p.tp.1;
         fp.current_leader_epoch = p.epoch.unwrap_or(-1);
         fp.fetch_offset = p.offset;
-        fp.last_fetched_epoch = -1;
+        fp.last_fetched_epoch = p.last_epoch.unwrap_or(-1);
         fp.log_start_offset = -1;
         fp.partition_max_bytes = p.max_bytes;
         match topics.last_mut() {
@@ -160,6 +160,9 @@ pub(crate) async fn fetch(
             },
         );
         let preferred = pd.preferred_read_replica.0;
+        let div = &pd.diverging_epoch;
+        let diverging =
+            (div.epoch >= 0 && div.end_offset >= 0).then_some((div.epoch, div.end_offset));
         out.push((
             p.clone(),
             FetchResult::Data {
@@ -168,6 +171,7 @@ pub(crate) async fn fetch(
                 lso: pd.last_stable_offset,
                 low: pd.log_start_offset,
                 preferred_replica: (preferred >= 0 && preferred != broker).then_some(preferred),
+                diverging,
             },
         ));
     }
@@ -492,4 +496,52 @@ pub(crate) async fn commit(
 /// Shared name of the topic as an `Arc<str>`.
 pub(crate) fn tp(topic: &str, partition: i32) -> Tp {
     (Arc::from(topic), partition)
+}
+
+/// OffsetForLeaderEpoch for one partition at its leader: where
+/// `last_epoch` ends, as `(epoch, end_offset)`.
+pub(crate) async fn epoch_end(
+    cluster: &Cluster,
+    broker: i32,
+    tp: &Tp,
+    current_epoch: Option<i32>,
+    last_epoch: i32,
+    timeout: Duration,
+) -> Result<(i32, i64)> {
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::messages::OffsetForLeaderEpochRequest;
+    let mut p = OffsetForLeaderPartition::default();
+    p.partition = tp.1;
+    p.current_leader_epoch = current_epoch.unwrap_or(-1);
+    p.leader_epoch = last_epoch;
+    let mut t = OffsetForLeaderTopic::default();
+    t.topic = name(&tp.0);
+    t.partitions.push(p);
+    let mut req = OffsetForLeaderEpochRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.topics.push(t);
+    let resp = cluster
+        .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
+        .await?;
+    let r = resp
+        .topics
+        .iter()
+        .filter(|t| *t.topic.0 == *tp.0)
+        .flat_map(|t| t.partitions.iter())
+        .find(|p| p.partition == tp.1)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::BadMsg,
+                "OffsetForLeaderEpoch answer lacks the partition asked for",
+            )
+        })?;
+    if r.error_code != 0 {
+        return Err(Error::from_kafka(
+            r.error_code,
+            format!("leader epoch of {} [{}]", tp.0, tp.1),
+        ));
+    }
+    Ok((r.leader_epoch, r.end_offset))
 }

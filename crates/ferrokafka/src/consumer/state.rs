@@ -97,6 +97,8 @@ pub(crate) struct FetchPart {
     pub version: u64,
     pub offset: i64,
     pub epoch: Option<i32>,
+    /// Leader epoch of the last record fetched (KIP-320 divergence check).
+    pub last_epoch: Option<i32>,
     pub max_bytes: i32,
 }
 
@@ -115,6 +117,15 @@ pub(crate) enum Action {
     },
     /// Fetch the committed offset (group coordinator).
     Committed { tp: Tp, version: u64 },
+    /// Ask the new leader where `last_epoch` ends (OffsetForLeaderEpoch,
+    /// KIP-320) to detect a log truncated under the fetch position.
+    ValidateEpoch {
+        broker: i32,
+        tp: Tp,
+        version: u64,
+        current_epoch: Option<i32>,
+        last_epoch: i32,
+    },
     /// Refresh the metadata of a topic (leader unknown or changed).
     Metadata { topic: Arc<str> },
 }
@@ -128,6 +139,8 @@ pub(crate) enum FetchResult {
         lso: i64,
         low: i64,
         preferred_replica: Option<i32>,
+        /// The broker's diverging epoch (Fetch v12+): `(epoch, end_offset)`.
+        diverging: Option<(i32, i64)>,
     },
     Error(ErrorCode),
 }
@@ -146,6 +159,10 @@ enum Phase {
     /// A lookup for this start offset is in flight.
     Resolving(Offset),
     Fetching,
+    /// The leader changed: the position must be validated (KIP-320).
+    Validate,
+    /// A validation is in flight.
+    Validating,
     /// Stopped after an error the application must act on (seek).
     Stopped,
 }
@@ -157,6 +174,8 @@ struct Part {
     fetch_pos: i64,
     /// Leader epoch sent with fetches (KIP-320), from metadata.
     epoch: Option<i32>,
+    /// Leader epoch of the last record fetched.
+    last_epoch: Option<i32>,
     app_pos: Option<i64>,
     paused: bool,
     in_flight: bool,
@@ -230,6 +249,7 @@ impl FetchState {
             version,
             fetch_pos: -1,
             epoch: None,
+            last_epoch: None,
             app_pos: None,
             paused: false,
             in_flight: self.parts.get(&tp).is_some_and(|p| p.in_flight),
@@ -260,6 +280,7 @@ impl FetchState {
         let Some(p) = self.parts.get_mut(tp) else {
             return;
         };
+        p.last_epoch = None;
         p.eof_reported_at = None;
         p.reported = None;
         p.backoff_until = None;
@@ -484,6 +505,13 @@ impl FetchState {
             let lead = leader(&tp.0, tp.1);
             if let Some((_, e)) = lead {
                 if e.is_some() {
+                    if p.epoch.is_some()
+                        && e > p.epoch
+                        && p.last_epoch.is_some()
+                        && p.phase == Phase::Fetching
+                    {
+                        p.phase = Phase::Validate;
+                    }
                     p.epoch = e;
                 }
             }
@@ -536,6 +564,7 @@ impl FetchState {
                         version: p.version,
                         offset: p.fetch_pos,
                         epoch: p.epoch,
+                        last_epoch: p.last_epoch,
                         max_bytes: p.max_bytes,
                     };
                     match fetches.iter_mut().find(|(b, _)| *b == broker) {
@@ -543,7 +572,21 @@ impl FetchState {
                         None => fetches.push((broker, vec![part])),
                     }
                 }
-                Phase::Resolving(_) | Phase::Stopped => {}
+                Phase::Validate => {
+                    let (Some((broker, _)), Some(last_epoch)) = (lead, p.last_epoch) else {
+                        continue;
+                    };
+                    p.phase = Phase::Validating;
+                    p.in_flight = true;
+                    out.push(Action::ValidateEpoch {
+                        broker,
+                        tp: tp.clone(),
+                        version: p.version,
+                        current_epoch: p.epoch,
+                        last_epoch,
+                    });
+                }
+                Phase::Resolving(_) | Phase::Validating | Phase::Stopped => {}
             }
         }
         self.busy.extend(fetches.iter().map(|(b, _)| *b));
@@ -639,6 +682,65 @@ impl FetchState {
         }
     }
 
+    /// An OffsetForLeaderEpoch answered: where the last fetched epoch ends
+    /// on the new leader, `(epoch, end_offset)`.
+    pub(crate) fn on_validated(
+        &mut self,
+        tp: &Tp,
+        version: u64,
+        now: Instant,
+        result: Result<(i32, i64), Error>,
+    ) {
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        p.in_flight = false;
+        if p.version != version || p.phase != Phase::Validating {
+            return;
+        }
+        match result {
+            Ok((epoch, end)) if end >= 0 && end < p.fetch_pos => {
+                p.phase = Phase::Fetching;
+                self.truncated(tp, epoch, end);
+            }
+            Ok(_) => p.phase = Phase::Fetching,
+            Err(e) if e.code() == ErrorCode::UnsupportedVersion => p.phase = Phase::Fetching,
+            Err(_) => {
+                p.phase = Phase::Validate;
+                self.refresh.push(tp.0.clone());
+                self.backoff(tp, now);
+            }
+        }
+    }
+
+    /// The leader's log ends at `end` for the epoch we fetched from, below
+    /// our position: records past it were truncated. Fetching continues at
+    /// `end` (records between it and the old position were replaced);
+    /// with auto.offset.reset=error the application decides instead.
+    fn truncated(&mut self, tp: &Tp, epoch: i32, end: i64) {
+        let reset = self.settings.reset;
+        let Some(p) = self.parts.get_mut(tp) else {
+            return;
+        };
+        let from = p.fetch_pos;
+        if end < 0 || end >= from {
+            return;
+        }
+        let text = format!("log truncation detected: epoch {epoch} ends at offset {end}, below the fetch position {from}");
+        tracing::warn!(target: "ferrokafka::consumer", "{} [{}]: {text}", tp.0, tp.1);
+        p.last_epoch = None;
+        if reset == Reset::Error {
+            p.phase = Phase::Stopped;
+            self.report(tp, ErrorCode::LogTruncation, text, Some(end));
+        } else {
+            p.phase = Phase::Fetching;
+            p.fetch_pos = end;
+            if p.app_pos.is_some_and(|a| a > end) {
+                p.app_pos = Some(end);
+            }
+        }
+    }
+
     /// A committed-offset lookup answered: `None` is "no committed offset".
     pub(crate) fn on_committed(
         &mut self,
@@ -715,7 +817,12 @@ impl FetchState {
                     lso,
                     low,
                     preferred_replica,
+                    diverging,
                 } => {
+                    if let Some((epoch, end)) = diverging {
+                        self.truncated(&tp, epoch, end);
+                        continue;
+                    }
                     if high >= 0 {
                         p.high = high;
                     }
@@ -730,6 +837,9 @@ impl FetchState {
                     }
                     p.reported = None;
                     let n = decoded.messages.len();
+                    if let Some(e) = decoded.messages.last().and_then(|m| m.leader_epoch) {
+                        p.last_epoch = Some(e);
+                    }
                     let mut bytes = 0;
                     for m in decoded.messages {
                         bytes += footprint(&m);
@@ -903,6 +1013,7 @@ mod tests {
             lso: high,
             low: 0,
             preferred_replica: None,
+            diverging: None,
         }
     }
 
@@ -952,11 +1063,60 @@ mod tests {
         let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
         assert_eq!(f[0].1.len(), 1);
         st.assign(tp(1), Offset::Offset(0));
-        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty(), "broker 1 is busy");
+        assert!(
+            fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty(),
+            "broker 1 is busy"
+        );
         st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 2, 2))], t0);
         let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].1.iter().map(|p| p.tp.1).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            f[0].1.iter().map(|p| p.tp.1).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+    }
+
+    #[test]
+    fn a_new_leader_epoch_validates_the_position_and_truncation_rewinds() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign(tp(0), Offset::Offset(0));
+        let mut lead = |_: &str, _: i32| Some((1, Some(5)));
+        let f = fetch_parts(&st.poll(t0, &mut lead));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 10, 10))], t0);
+        // Same epoch: just fetch on, with the last fetched epoch attached.
+        let f = fetch_parts(&st.poll(t0, &mut lead));
+        assert_eq!((f[0].1[0].offset, f[0].1[0].last_epoch), (10, Some(0)));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 10, 0, 10))], t0);
+        let mut lead = |_: &str, _: i32| Some((2, Some(6)));
+        let acts = st.poll(t0, &mut lead);
+        let Some(Action::ValidateEpoch {
+            broker,
+            version,
+            last_epoch,
+            current_epoch,
+            ..
+        }) = acts.first().cloned()
+        else {
+            panic!("{acts:?}")
+        };
+        assert_eq!((broker, last_epoch, current_epoch), (2, 0, Some(6)));
+        assert!(fetch_parts(&acts).is_empty(), "no fetch before validation");
+        st.on_validated(&tp(0), version, t0, Ok((0, 7)));
+        let f = fetch_parts(&st.poll(t0, &mut lead));
+        assert_eq!(
+            (f[0].0, f[0].1[0].offset),
+            (2, 7),
+            "resumes where the logs agree"
+        );
+        // A diverging epoch in a fetch response does the same.
+        let mut r = data(0, 7, 0, 9);
+        if let FetchResult::Data { diverging, .. } = &mut r {
+            *diverging = Some((0, 5));
+        }
+        st.on_fetch(vec![(f[0].1[0].clone(), r)], t0);
+        let f = fetch_parts(&st.poll(t0, &mut lead));
+        assert_eq!(f[0].1[0].offset, 5);
     }
 
     #[test]
