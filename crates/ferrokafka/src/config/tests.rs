@@ -446,7 +446,7 @@ fn accessor_panics_on_a_name_outside_the_table() {
 
 #[test]
 fn not_yet_properties_say_so() {
-    let p = property("linger.ms").unwrap();
+    let p = property("queuing.strategy").unwrap();
     assert_eq!(p.status(), Status::NotYet);
     assert!(p.doc_line().ends_with("(not implemented yet)"));
     let p = property("bootstrap.servers").unwrap();
