@@ -533,3 +533,49 @@ async fn auto_commit_commits_what_the_offset_store_holds() {
     assert_eq!(committed_ac(&c).await, Some(2));
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_errors_resume_at_the_same_offset_and_authorization_is_reported_once() {
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("fe", 1, 2)
+        .build()
+        .await
+        .unwrap();
+    // Small batches and a small prefetch, so that fetches continue after
+    // the faults are queued.
+    let p = producer(&cluster, "none");
+    for i in 0..30 {
+        send(&p, record("fe", 0, i));
+        if i % 3 == 2 {
+            flush(&p).await;
+        }
+    }
+    let c = consumer(
+        &cluster,
+        &[
+            ("fetch.error.backoff.ms", "20"),
+            ("fetch.message.max.bytes", "100"),
+            ("queued.min.messages", "1"),
+        ],
+    );
+    c.assign(&[("fe", 0, Offset::Beginning)]).unwrap();
+    let mut got = take(&c, 5).await;
+    // NOT_LEADER_OR_FOLLOWER twice, then TOPIC_AUTHORIZATION_FAILED three times.
+    cluster.push_request_errors(1, &[6, 6, 29, 29, 29]);
+    let mut auth_errors = 0;
+    while got.len() < 30 {
+        match next(&c).await {
+            Ok(m) => got.push(m),
+            Err(e) if e.code() == ErrorCode::TopicAuthorizationFailed => auth_errors += 1,
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert_eq!(auth_errors, 1, "reported once, then backed off");
+    let offsets: Vec<i64> = got.iter().map(|m| m.offset).collect();
+    assert_eq!(
+        offsets,
+        (0..30).collect::<Vec<i64>>(),
+        "nothing skipped or repeated"
+    );
+}

@@ -97,9 +97,13 @@ pub(crate) async fn fetch(
     let resp = cluster
         .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
         .await?;
-    if resp.error_code != 0 {
+    // A request-level error (fetch sessions, KIP-227) with no partitions
+    // fails the request; with partitions it applies to those without
+    // their own.
+    let top = resp.error_code;
+    if top != 0 && resp.responses.is_empty() {
         return Err(Error::from_kafka(
-            resp.error_code,
+            top,
             format!("fetch from broker {broker}"),
         ));
     }
@@ -127,11 +131,13 @@ pub(crate) async fn fetch(
             ));
             continue;
         };
-        if pd.error_code != 0 {
-            out.push((
-                p.clone(),
-                FetchResult::Error(ErrorCode::from_kafka(pd.error_code)),
-            ));
+        let code = if pd.error_code != 0 {
+            pd.error_code
+        } else {
+            top
+        };
+        if code != 0 {
+            out.push((p.clone(), FetchResult::Error(ErrorCode::from_kafka(code))));
             continue;
         }
         let aborted = if s.read_committed {
