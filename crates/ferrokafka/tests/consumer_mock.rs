@@ -579,3 +579,52 @@ async fn fetch_errors_resume_at_the_same_offset_and_authorization_is_reported_on
         "nothing skipped or repeated"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_and_incremental_assignment() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("ia", 3, 1)
+        .build()
+        .await
+        .unwrap();
+    produce(&cluster, "lz4", "ia", 3, 30).await;
+    let c = consumer(&cluster, &[]);
+    c.incremental_assign(&[("ia", 0, Offset::Beginning)])
+        .unwrap();
+    c.incremental_assign(&[("ia", 2, Offset::Offset(5))])
+        .unwrap();
+    assert_eq!(
+        c.assignment(),
+        vec![("ia".to_string(), 0), ("ia".to_string(), 2)]
+    );
+    let mut stream = c.stream();
+    let mut got = Vec::new();
+    while got.len() < 15 {
+        let item = timeout(
+            Duration::from_secs(10),
+            std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)),
+        )
+        .await
+        .expect("an item within 10 s")
+        .expect("the stream does not end");
+        let m = item.expect("a message");
+        got.push((m.partition, m.offset));
+    }
+    drop(stream);
+    got.sort();
+    let want: Vec<(i32, i64)> = (0..10)
+        .map(|o| (0, o))
+        .chain((5..10).map(|o| (2, o)))
+        .collect();
+    assert_eq!(got, want);
+    c.incremental_unassign(&[("ia", 0)]).unwrap();
+    assert_eq!(c.assignment(), vec![("ia".to_string(), 2)]);
+    assert!(
+        c.incremental_unassign(&[("ia", 1)]).is_err(),
+        "not assigned"
+    );
+    assert_eq!(c.position("ia", 2), Some(10));
+}
