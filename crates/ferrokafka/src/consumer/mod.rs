@@ -23,7 +23,7 @@
 //! let consumer = Consumer::new(&ClientConfig::new().set("bootstrap.servers", "localhost:9092"))?;
 //! consumer.assign(&[("events", 0, Offset::Beginning)])?;
 //! while let Ok(m) = consumer.recv().await {
-//!     println!("{} [{}] @{}: {:?}", m.topic, m.partition, m.offset, m.value);
+//!     println!("{} [{}] @{}: {:?}", m.topic, m.partition, m.offset, m.value());
 //! }
 //! # Ok(()) }
 //! ```
