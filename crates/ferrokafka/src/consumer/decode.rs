@@ -146,7 +146,7 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
         if failed {
             // Resume after the last good record: the bad one is reported.
             if let Some(last) = out.messages.last() {
-                out.next_offset = Some(last.offset + 1);
+                out.next_offset = Some(last.offset.saturating_add(1));
             }
             break;
         }

@@ -493,7 +493,11 @@ impl Consumer {
     /// Stores `message.offset + 1` as the partition's offset to commit (for
     /// `enable.auto.offset.store=false`).
     pub fn store_offset(&self, message: &Message) -> Result<()> {
-        self.store_offsets(&[(&message.topic, message.partition, message.offset + 1)])
+        self.store_offsets(&[(
+            &message.topic,
+            message.partition,
+            message.offset.saturating_add(1),
+        )])
     }
 
     /// Stores `(topic, partition, next_offset)`: the offset of the next

@@ -443,9 +443,9 @@ impl FetchState {
                     }
                     p.queued_msgs = p.queued_msgs.saturating_sub(1);
                     p.queued_bytes = p.queued_bytes.saturating_sub(size);
-                    p.app_pos = Some(m.offset + 1);
+                    p.app_pos = Some(m.offset.saturating_add(1));
                     if auto_store {
-                        p.stored = Some((m.offset + 1, m.leader_epoch));
+                        p.stored = Some((m.offset.saturating_add(1), m.leader_epoch));
                     }
                     return Some(item);
                 }
