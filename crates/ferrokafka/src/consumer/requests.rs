@@ -3,6 +3,9 @@
 //! decoded off the driver task), ListOffsets, and the group coordinator's
 //! OffsetFetch/OffsetCommit for a "simple" consumer (generation -1).
 //!
+//! Fetches go on the brokers' fetch connections; offset lookups
+//! (ListOffsets, OffsetForLeaderEpoch) on the admin connections, so they
+//! never queue behind a fetch the broker holds for `fetch.wait.max.ms`.
 //! Routing (leaders, coordinators, connections per traffic class) is the
 //! `cluster`'s; decoding records is [`super::decode`]'s.
 
@@ -215,7 +218,7 @@ async fn list_offsets_at(
     req.topics = topics;
     req.timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     let resp = cluster
-        .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
+        .send(broker, ConnectionKind::Admin, &req, Some(timeout))
         .await?;
     let mut out = Vec::new();
     for (tp, _, _) in queries {
@@ -529,7 +532,7 @@ pub(crate) async fn epoch_end(
     req.replica_id = BrokerId(-1);
     req.topics.push(t);
     let resp = cluster
-        .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
+        .send(broker, ConnectionKind::Admin, &req, Some(timeout))
         .await?;
     let r = resp
         .topics
