@@ -295,7 +295,25 @@ impl Transport for Arc<NetTransport> {
                     format!("broker {broker} is not known"),
                 )
             })?;
-            call(&conn, ApiKey::Produce, &request, acks == 0).await
+            let resp = call(&conn, ApiKey::Produce, &request, acks == 0).await?;
+            if acks == 0 {
+                // The broker never answers acks=0, and the connection only
+                // says the request is queued. An answered request behind it
+                // on the same connection proves it was written (brokers
+                // handle a connection's requests in order), so a delivery
+                // report never precedes the bytes leaving this process.
+                // A failed barrier is not the record's failure: with acks=0
+                // nothing was promised beyond the write (and some brokers,
+                // such as librdkafka's mock, answer acks=0 anyway, which
+                // makes the connection drop after reading it).
+                let barrier = MetadataRequest::default().with_topics(Some(Vec::new()));
+                if let Err(e) =
+                    call::<_, MetadataResponse>(&conn, ApiKey::Metadata, &barrier, false).await
+                {
+                    tracing::debug!(target: "ferrokafka::producer", broker, "acks=0 write barrier failed: {e}");
+                }
+            }
+            Ok(resp)
         })
     }
 
