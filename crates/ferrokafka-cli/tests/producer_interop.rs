@@ -188,3 +188,66 @@ fn produce_to_tansu_read_by_kafka_python_with_murmur2_random() {
     }
     check(&py, "kafka-python", tansu.bootstrap(), &topics, "murmur2");
 }
+
+#[test]
+fn faults_on_librdkafka_mock_lose_and_reorder_nothing_with_one_in_flight() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let Some(py) = python_with(&["confluent_kafka", "kafka"]) else {
+        return;
+    };
+    let Some(mut mock) = RdkafkaMock::start(3, &["faults:4:3"]) else {
+        return;
+    };
+    // NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS,
+    // LEADER_NOT_AVAILABLE on the next Produce requests.
+    mock.push_errors(0, &[6, 7, 19, 5, 6]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
+        .args(["produce", "-b", mock.bootstrap(), "-t", "faults", "-K", ":"])
+        .args([
+            "-X",
+            "max.in.flight=1",
+            "-X",
+            "retry.backoff.ms=20",
+            "-X",
+            "linger.ms=1",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let all = input();
+    let half = all.len() / 2;
+    let cut = all[..half].iter().rposition(|b| *b == b'\n').unwrap() + 1;
+    stdin.write_all(&all[..cut]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    mock.set_leader("faults", 0, 2);
+    mock.set_leader("faults", 1, 3);
+    mock.push_errors(0, &[6, 6]);
+    stdin.write_all(&all[cut..]).unwrap();
+    drop(stdin);
+    let deadline = std::time::Instant::now() + RUN_BOUND;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ferrokafka produce did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "ferrokafka produce failed: {err}");
+    check(
+        &py,
+        "confluent",
+        mock.bootstrap(),
+        &["faults".to_string()],
+        "crc32",
+    );
+}
