@@ -138,7 +138,14 @@ impl Producer {
     ) -> Producer {
         let max_block = settings.max_block;
         let shared = Arc::new(Shared::new(Accumulator::new(settings, partitioner)));
-        runtime.spawn(sender::run(shared.clone(), transport));
+        let shared_for_sender = shared.clone();
+        // The sender keeps the runtime alive until it has failed what is
+        // left after the last handle is dropped, so no report is lost.
+        let keep = runtime.clone();
+        runtime.spawn(async move {
+            sender::run(shared_for_sender, transport).await;
+            drop(keep);
+        });
         Producer {
             inner: Arc::new(Inner {
                 shared,
