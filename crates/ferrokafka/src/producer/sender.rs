@@ -220,7 +220,6 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     let mut metadata: JoinSet<Result<Vec<TopicLeaders>, Error>> = JoinSet::new();
     let mut next_metadata = Instant::now();
     let mut last_full_metadata = Instant::now();
-    const METADATA_REFRESH: Duration = Duration::from_secs(300);
     let metadata_retry = cfg.retry_backoff.max(Duration::from_millis(10));
     loop {
         if shared.shutdown.load(Ordering::Acquire) {
@@ -231,7 +230,9 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             let mut acc = shared.lock();
             acc.expire(now);
             let purge = acc.take_purge_in_flight();
-            let full = now.duration_since(last_full_metadata) >= METADATA_REFRESH;
+            let full = cfg
+                .metadata_refresh
+                .is_some_and(|every| now.duration_since(last_full_metadata) >= every);
             let want_meta = if metadata.is_empty()
                 && ((acc.metadata_incomplete() && now >= next_metadata) || full)
             {

@@ -48,6 +48,9 @@ pub(crate) struct Settings {
     pub sticky_linger: Duration,
     /// `topic.metadata.propagation.max.ms`.
     pub topic_propagation_max: Duration,
+    /// `topic.metadata.refresh.interval.ms`; `None` (-1) turns periodic
+    /// refreshes off.
+    pub metadata_refresh: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             partitioner: BuiltinPartitioner::ConsistentRandom,
             sticky_linger: Duration::from_millis(10),
             topic_propagation_max: Duration::from_millis(30_000),
+            metadata_refresh: Some(Duration::from_millis(300_000)),
         }
     }
 }
@@ -133,6 +137,9 @@ impl Settings {
             partitioner,
             sticky_linger: c.get_duration("sticky.partitioning.linger.ms"),
             topic_propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
+            metadata_refresh: u64::try_from(c.get_i64("topic.metadata.refresh.interval.ms"))
+                .ok()
+                .map(Duration::from_millis),
         })
     }
 }
