@@ -44,6 +44,11 @@ pub(crate) struct DecodeParams<'a> {
     /// The offset the fetch asked for; earlier records are dropped.
     pub fetch_offset: i64,
     pub check_crc: bool,
+    /// Stop after the batch that takes the decoded messages past this many
+    /// bytes (of [`footprint`]); later batches are fetched again when the
+    /// queue has room. Keeps memory bounded when batches decompress to
+    /// much more than their fetched size.
+    pub budget: usize,
     /// `Some` (possibly empty) for read_committed: the response's aborted
     /// transactions. `None` for read_uncommitted.
     pub aborted: Option<Vec<Aborted>>,
@@ -52,7 +57,8 @@ pub(crate) struct DecodeParams<'a> {
 /// Approximate memory a message holds on to (payload, key, headers and the
 /// fixed part), the unit of `queued.max.messages.kbytes`.
 pub(crate) fn footprint(m: &Message) -> usize {
-    const FIXED: usize = 64;
+    // The queue entry itself plus the record's framing in the buffer.
+    const FIXED: usize = std::mem::size_of::<super::state::Item>() + 24;
     FIXED + m.key().map_or(0, <[u8]>::len) + m.value().map_or(0, <[u8]>::len) + m.headers_len()
 }
 
@@ -71,7 +77,12 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
     // Producer ids whose current transaction is aborted (few at a time).
     let mut active: Vec<i64> = Vec::new();
     let mut reader = BatchReader::new(records, opts);
-    for batch in reader.by_ref() {
+    let mut used = 0usize;
+    loop {
+        if used >= p.budget && out.next_offset.is_some() {
+            break;
+        }
+        let Some(batch) = reader.next() else { break };
         let batch = match batch {
             Ok(b) => b,
             Err(e) => {
@@ -133,7 +144,7 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
                     TimestampType::LogAppendTime => Timestamp::LogAppendTime(r.timestamp),
                 }
             };
-            out.messages.push(Message {
+            let m = Message {
                 topic: p.topic.clone(),
                 partition: p.partition,
                 offset: r.offset,
@@ -141,7 +152,9 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
                 record: r,
                 broker: p.broker,
                 leader_epoch: epoch,
-            });
+            };
+            used = used.saturating_add(footprint(&m));
+            out.messages.push(m);
         }
         if failed {
             // Resume after the last good record: the bad one is reported.
@@ -210,6 +223,7 @@ mod tests {
             broker: 1,
             fetch_offset: from,
             check_crc: true,
+            budget: usize::MAX,
             aborted,
         }
     }
@@ -269,6 +283,28 @@ mod tests {
             vec![0, 1, 2, 3, 6],
             "read_uncommitted skips only control records"
         );
+    }
+
+    #[test]
+    fn decoding_stops_once_the_budget_is_spent() {
+        let t: Arc<str> = Arc::from("t");
+        let data = cat(&[
+            batch(0, 3, BatchFlags::default(), -1),
+            batch(3, 3, BatchFlags::default(), -1),
+            batch(6, 3, BatchFlags::default(), -1),
+        ]);
+        let mut p = params(&t, 0, None);
+        p.budget = 1;
+        let d = decode(data.clone(), p);
+        assert_eq!(
+            (d.messages.len(), d.next_offset),
+            (3, Some(3)),
+            "one batch at least"
+        );
+        let mut p = params(&t, 0, None);
+        p.budget = 3 * footprint(&d.messages[0]) + 1;
+        let d = decode(data, p);
+        assert_eq!((d.messages.len(), d.next_offset), (6, Some(6)));
     }
 
     #[test]

@@ -165,6 +165,7 @@ pub(crate) async fn fetch(
                 broker,
                 fetch_offset: p.offset,
                 check_crc: s.check_crc,
+                budget: p.budget,
                 aborted,
             },
         );

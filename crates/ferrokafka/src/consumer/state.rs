@@ -100,6 +100,8 @@ pub(crate) struct FetchPart {
     /// Leader epoch of the last record fetched (KIP-320 divergence check).
     pub last_epoch: Option<i32>,
     pub max_bytes: i32,
+    /// Bytes of decoded messages this partition may add to the queue.
+    pub budget: usize,
 }
 
 /// Work for the driver.
@@ -566,6 +568,7 @@ impl FetchState {
                         epoch: p.epoch,
                         last_epoch: p.last_epoch,
                         max_bytes: p.max_bytes,
+                        budget: 0,
                     };
                     match fetches.iter_mut().find(|(b, _)| *b == broker) {
                         Some((_, v)) => v.push(part),
@@ -587,6 +590,17 @@ impl FetchState {
                     });
                 }
                 Phase::Resolving(_) | Phase::Validating | Phase::Stopped => {}
+            }
+        }
+        // The queue's room, shared by the partitions of each request.
+        let room = self
+            .settings
+            .queued_max_bytes
+            .saturating_sub(self.queued_bytes);
+        for (_, parts) in &mut fetches {
+            let share = (room / parts.len().max(1)).max(1);
+            for part in parts.iter_mut() {
+                part.budget = share;
             }
         }
         self.busy.extend(fetches.iter().map(|(b, _)| *b));
