@@ -109,6 +109,21 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
     }
 }
 
+/// Runs a request in a task of its own, so that a bug that panics turns
+/// into an error answer (and the partitions waiting on it are released)
+/// instead of leaving them waiting forever.
+async fn guarded<T: Send + 'static>(
+    fut: impl std::future::Future<Output = crate::Result<T>> + Send + 'static,
+) -> crate::Result<T> {
+    match tokio::spawn(fut).await {
+        Ok(r) => r,
+        Err(e) => Err(crate::Error::new(
+            crate::ErrorCode::Fail,
+            format!("consumer request task failed: {e}"),
+        )),
+    }
+}
+
 fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
     let mut committed: Vec<(Tp, u64)> = Vec::new();
     for a in actions {
@@ -118,7 +133,12 @@ fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
                 let cluster = sh.cluster.clone();
                 let wire = sh.wire.clone();
                 tasks.spawn(async move {
-                    let result = requests::fetch(&cluster, broker, &parts, &wire).await;
+                    let req = parts.clone();
+                    let result =
+                        guarded(
+                            async move { requests::fetch(&cluster, broker, &req, &wire).await },
+                        )
+                        .await;
                     Done::Fetch { parts, result }
                 });
             }
@@ -133,15 +153,19 @@ fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
                 let read_committed = sh.wire.read_committed;
                 let timeout = sh.timeout;
                 tasks.spawn(async move {
-                    let result = requests::resolve_offset(
-                        &cluster,
-                        broker,
-                        &tp,
-                        query,
-                        epoch,
-                        read_committed,
-                        timeout,
-                    )
+                    let t = tp.clone();
+                    let result = guarded(async move {
+                        requests::resolve_offset(
+                            &cluster,
+                            broker,
+                            &t,
+                            query,
+                            epoch,
+                            read_committed,
+                            timeout,
+                        )
+                        .await
+                    })
                     .await;
                     Done::Offset {
                         tp,
@@ -161,14 +185,18 @@ fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
                 let cluster = sh.cluster.clone();
                 let timeout = sh.timeout;
                 tasks.spawn(async move {
-                    let result = requests::epoch_end(
-                        &cluster,
-                        broker,
-                        &tp,
-                        current_epoch,
-                        last_epoch,
-                        timeout,
-                    )
+                    let t = tp.clone();
+                    let result = guarded(async move {
+                        requests::epoch_end(
+                            &cluster,
+                            broker,
+                            &t,
+                            current_epoch,
+                            last_epoch,
+                            timeout,
+                        )
+                        .await
+                    })
                     .await;
                     Done::Validated {
                         tp,
@@ -186,7 +214,13 @@ fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
         tasks.spawn(async move {
             let tps: Vec<Tp> = committed.iter().map(|x| x.0.clone()).collect();
             let result = match group {
-                Some(g) => requests::fetch_committed(&cluster, &g.group_id, &tps, timeout).await,
+                Some(g) => {
+                    let tps = tps.clone();
+                    guarded(async move {
+                        requests::fetch_committed(&cluster, &g.group_id, &tps, timeout).await
+                    })
+                    .await
+                }
                 // Without a group there is nothing stored.
                 None => Ok(tps.into_iter().map(|tp| (tp, None)).collect()),
             };
