@@ -698,3 +698,37 @@ impl futures_core::Stream for MessageStream<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Consumer>();
+        send_sync::<Message>();
+        send_sync::<ConsumerError>();
+        fn send<T: Send>() {}
+        send::<MessageStream<'static>>();
+    }
+
+    #[test]
+    fn settings_follow_the_configuration() {
+        let c = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:9092")
+            .set("queued.max.messages.kbytes", "10")
+            .set("isolation.level", "read_uncommitted")
+            .set("auto.offset.reset", "smallest")
+            .set("client.rack", "r1")
+            .validate(ClientRole::Consumer)
+            .unwrap();
+        let (fetch, wire, cluster) = settings(&c).unwrap();
+        assert_eq!(fetch.queued_max_bytes, 10 * 1024);
+        assert_eq!(fetch.reset, Reset::Earliest);
+        assert!(!fetch.read_committed && !wire.read_committed);
+        assert_eq!(wire.rack, "r1");
+        assert_eq!(wire.max_wait, Duration::from_millis(500));
+        assert_eq!(cluster.bootstrap.len(), 1);
+    }
+}
