@@ -337,11 +337,21 @@ impl Accumulator {
                 cb,
             ))
         };
-        let upper = crate::record::BatchBuilder::record_size_upper_bound(
-            record.key.as_ref().map(Bytes::len),
-            record.value.as_ref().map(Bytes::len),
-            &record.headers,
-        );
+        // `size` plus the batch header and worst-case varints bounds the
+        // encoded size; only records near the limit need the exact bound.
+        let surely_fits = size
+            .saturating_add(128)
+            .saturating_add(4 * record.headers.len())
+            <= self.cfg.message_max_bytes;
+        let upper = if surely_fits {
+            0
+        } else {
+            crate::record::BatchBuilder::record_size_upper_bound(
+                record.key.as_ref().map(Bytes::len),
+                record.value.as_ref().map(Bytes::len),
+                &record.headers,
+            )
+        };
         if upper > self.cfg.message_max_bytes {
             let msg = format!(
                 "record of about {upper} bytes exceeds message.max.bytes={}",
