@@ -1572,3 +1572,33 @@ mod wakeup_tests {
         assert!(acc.next_wakeup(much_later).is_some_and(|w| w > much_later));
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn records_near_message_max_bytes_use_the_exact_bound() {
+        let t0 = Instant::now();
+        let cfg = Settings {
+            message_max_bytes: 1000,
+            ..Settings::default()
+        };
+        let mut acc = Accumulator::new(cfg, None);
+        let exact =
+            |n: usize| crate::record::BatchBuilder::record_size_upper_bound(None, Some(n), &[]);
+        let fits = (800..1000).rev().find(|n| exact(*n) <= 1000).unwrap();
+        assert!(acc
+            .enqueue(ProducerRecord::new("t").value(vec![0u8; fits]), None, t0)
+            .is_ok());
+        let err = match acc.enqueue(
+            ProducerRecord::new("t").value(vec![0u8; fits + 1]),
+            None,
+            t0,
+        ) {
+            Err((e, _)) => e,
+            Ok(_) => panic!("a record one byte over the bound was accepted"),
+        };
+        assert_eq!(err.error.code(), ErrorCode::MsgSizeTooLarge);
+    }
+}
