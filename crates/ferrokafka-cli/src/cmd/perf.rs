@@ -78,6 +78,9 @@ struct Report {
     client_cpu_seconds: f64,
     client_cpu_seconds_per_million: f64,
     peak_rss_kb: u64,
+    /// Records per batch and batch bytes, from the producer's statistics.
+    batch_records_avg: u64,
+    batch_bytes_avg: u64,
     properties: Vec<String>,
 }
 
@@ -213,6 +216,10 @@ fn produce(a: &ProduceArgs) -> Result<Report, String> {
     if progress {
         eprint!("\r{:60}\r", "");
     }
+    let stats = producer.stats();
+    let batches = stats.topics.get(a.topic.as_str());
+    let batch_records_avg = batches.map_or(0, |t| t.batchcnt.avg);
+    let batch_bytes_avg = batches.map_or(0, |t| t.batchsize.avg);
     let _ = producer.close(Duration::from_secs(5));
     drop(producer);
     drop(cluster);
@@ -245,6 +252,8 @@ fn produce(a: &ProduceArgs) -> Result<Report, String> {
         client_cpu_seconds: client_cpu,
         client_cpu_seconds_per_million: client_cpu / (delivered.max(1) as f64 / 1e6),
         peak_rss_kb: peak_rss_kb(),
+        batch_records_avg,
+        batch_bytes_avg,
         properties: a.property.clone(),
     })
 }
@@ -273,6 +282,10 @@ fn print_report(r: &Report, json: bool) {
         r.cpu_seconds, r.client_cpu_seconds, r.client_cpu_seconds_per_million
     );
     println!("peak rss      {} KiB", r.peak_rss_kb);
+    println!(
+        "batches       {} records, {} bytes on average",
+        r.batch_records_avg, r.batch_bytes_avg
+    );
 }
 
 /// CPU seconds of the whole process and of the client's threads (all but
