@@ -11,6 +11,8 @@
 //! pipelining to `net`.
 
 pub(crate) mod frame;
+#[doc(hidden)]
+pub mod guard;
 pub(crate) mod metadata;
 pub(crate) mod versions;
 
