@@ -317,6 +317,12 @@ impl Connection {
         let mut body = self
             .send_raw(api_key, version, buf.freeze(), timeout)
             .await?;
+        crate::protocol::guard::check_response(
+            api_key,
+            version,
+            &body,
+            &self.shared.addr.to_string(),
+        )?;
         R::Response::decode(&mut body, version).map_err(|e| {
             Error::new(
                 codes::BAD_MSG,

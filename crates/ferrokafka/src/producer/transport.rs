@@ -118,6 +118,7 @@ async fn call<Req: Encodable, Resp: Decodable>(
         return Ok(None);
     }
     let mut body = conn.send_raw(key, version, buf.freeze(), None).await?;
+    crate::protocol::guard::check_response(key, version, &body, &conn.address().to_string())?;
     Resp::decode(&mut body, version).map(Some).map_err(|e| {
         Error::new(
             ErrorCode::BadMsg,
