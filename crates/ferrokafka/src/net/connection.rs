@@ -294,11 +294,9 @@ impl Connection {
     /// sends it and decodes the response with the `kafka-protocol` crate.
     ///
     /// That crate (0.18) reserves `Vec` capacity straight from array counts
-    /// on the wire, so a malicious or broken peer can make decoding request
-    /// gigabytes and abort the process. Responses the client decodes on its
-    /// own initiative from any peer (ApiVersions, Metadata, FindCoordinator)
-    /// therefore go through the bounded decoders in `protocol` instead;
-    /// prefer those (or add one) for anything decoded often.
+    /// on the wire, so every body is first walked by `protocol::guard`
+    /// against the response's schema: a count larger than the bytes present
+    /// is a `BadMsg` error here instead of a multi-gigabyte allocation.
     pub async fn send<R: ApiRequest>(
         &self,
         req: &R,
