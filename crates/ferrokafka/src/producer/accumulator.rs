@@ -12,6 +12,7 @@
 //! outside the lock that guards this state.
 
 use super::delivery::{BatchOutcome, Callback, Completion, DeliveryFuture, PersistenceStatus};
+use super::idempotence::{Action, BatchView, Idempotence, InitRequest, ProducerId};
 use super::message::ProducerRecord;
 use super::partitioner::{Choice, FastRng, Partitioner, Sticky};
 use super::settings::Settings;
@@ -94,7 +95,19 @@ pub(crate) struct Batch {
     /// No more records may be added.
     pub sealed: bool,
     /// The encoded RecordBatch, kept for retries.
-    pub encoded: Option<Bytes>,
+    pub encoded: Option<crate::record::EncodedBatch>,
+    /// Idempotence: producer id, epoch and base sequence this attempt must
+    /// carry (set when the batch is taken for sending).
+    pub stamp: Option<(i64, i16, i32)>,
+    /// What `encoded` carries now.
+    pub encoded_stamp: Option<(i64, i16, i32)>,
+}
+
+impl Batch {
+    /// The message id of the batch's last record.
+    fn last_msgid(&self) -> u64 {
+        self.first_msgid + (self.msgs.len() as u64).saturating_sub(1)
+    }
 }
 
 /// How a finished batch or record is to be reported.
@@ -117,6 +130,15 @@ struct PartitionQueue {
     in_flight: u32,
     /// Capacity hint for the next batch's record vector.
     last_batch_len: usize,
+    /// Idempotence: the message id whose sequence is 0 under `generation`.
+    base_msgid: u64,
+    /// The idempotence generation `base_msgid` belongs to (0: none yet).
+    generation: u64,
+    /// The first message id neither acknowledged nor failed.
+    next_ack_msgid: u64,
+    /// Send nothing until the requests in flight have come back (after an
+    /// error or a leader change).
+    drain: bool,
 }
 
 impl PartitionQueue {
@@ -127,6 +149,10 @@ impl PartitionQueue {
             leader,
             in_flight: 0,
             last_batch_len: 16,
+            base_msgid: 1,
+            generation: 0,
+            next_ack_msgid: 1,
+            drain: false,
         }
     }
 }
@@ -197,6 +223,12 @@ pub(crate) struct Accumulator {
     txmsg_bytes: u64,
     txerrs: u64,
     brokers: HashMap<i32, (BrokerStats, Histogram)>,
+    /// The idempotence manager, with `enable.idempotence`.
+    idem: Option<Idempotence>,
+    /// The idempotence generation partitions were last re-based on.
+    rebased_generation: u64,
+    /// A fatal error was raised and not yet handed to the error callback.
+    fatal_event: bool,
 }
 
 fn now_ms() -> i64 {
@@ -243,6 +275,10 @@ fn record_size(r: &ProducerRecord) -> usize {
     n
 }
 
+/// Requests in flight per partition with idempotence (the broker keeps the
+/// last five batches' sequences).
+const MAX_IDEMPOTENT_IN_FLIGHT: usize = 5;
+
 /// Errors after which the partition's leader is probably elsewhere.
 pub(crate) fn is_leader_error(code: ErrorCode) -> bool {
     matches!(
@@ -273,7 +309,13 @@ fn possibly_persisted(code: ErrorCode) -> bool {
 
 impl Accumulator {
     pub(crate) fn new(cfg: Settings, user_partitioner: Option<Arc<dyn Partitioner>>) -> Self {
+        let idem = cfg
+            .idempotence
+            .then(|| Idempotence::new(cfg.gapless, cfg.retry_backoff, Instant::now()));
         Accumulator {
+            idem,
+            rebased_generation: 0,
+            fatal_event: false,
             cfg,
             topics: IndexMap::new(),
             rng: FastRng::from_entropy(),
@@ -327,6 +369,10 @@ impl Accumulator {
         callback: Option<Callback>,
         now: Instant,
     ) -> Result<DeliveryFuture, (SendError, Option<Callback>)> {
+        if let Some(e) = self.fatal_error() {
+            let error = e.clone();
+            return Err((SendError { record, error }, callback));
+        }
         let size = record_size(&record);
         let refuse = |record, code, msg: String, cb| {
             Err((
@@ -537,6 +583,8 @@ impl Accumulator {
                 retry_at: None,
                 sealed: false,
                 encoded: None,
+                stamp: None,
+                encoded_stamp: None,
             });
         }
         pq.next_msgid += 1;
@@ -691,6 +739,10 @@ impl Accumulator {
         now: Instant,
         can_send: impl Fn(i32) -> bool,
     ) -> Vec<ProduceJob> {
+        let idem = match self.idempotent_producer(now) {
+            Ok(p) => p,
+            Err(()) => return Vec::new(),
+        };
         let mut per_broker: Vec<(i32, Vec<(usize, usize)>)> = Vec::new();
         let strict_order = self.cfg.max_in_flight <= 1;
         for (ti, t) in self.topics.values().enumerate() {
@@ -699,6 +751,12 @@ impl Accumulator {
                     continue;
                 };
                 if strict_order && pq.in_flight > 0 {
+                    continue;
+                }
+                if idem.is_some()
+                    && ((pq.drain && pq.in_flight > 0)
+                        || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT)
+                {
                     continue;
                 }
                 if !self.is_ready(front, pq.batches.len(), now) {
@@ -731,6 +789,11 @@ impl Accumulator {
                     break;
                 }
                 let mut b = pq.batches.pop_front().expect("front exists");
+                if let Some(p) = idem {
+                    pq.drain = false;
+                    let seq = (b.first_msgid.wrapping_sub(pq.base_msgid) & 0x7fff_ffff) as i32;
+                    b.stamp = Some((p.id, p.epoch, seq));
+                }
                 b.sealed = true;
                 b.retry_at = None;
                 b.attempts += 1;
@@ -754,6 +817,223 @@ impl Accumulator {
         }
         self.rotation = self.rotation.wrapping_add(1);
         jobs
+    }
+
+    /// With idempotence: `Ok(Some(pid))` when batches may be sent (after
+    /// re-basing every partition's sequence on a new producer id/epoch),
+    /// `Err` when nothing may be sent now. `Ok(None)` without idempotence.
+    fn idempotent_producer(&mut self, now: Instant) -> Result<Option<ProducerId>, ()> {
+        let in_flight = self.requests_in_flight();
+        let Some(m) = &mut self.idem else {
+            return Ok(None);
+        };
+        m.on_in_flight(in_flight, now);
+        let Some(p) = m.producer() else {
+            return Err(());
+        };
+        let generation = m.generation();
+        if self.rebased_generation != generation {
+            self.rebased_generation = generation;
+            self.rebase(generation);
+        }
+        Ok(Some(p))
+    }
+
+    /// A new producer id/epoch (nothing is in flight then): each partition's
+    /// sequence restarts at its first unacknowledged message. Batches that
+    /// may already be in the log are not sent again under the new epoch
+    /// (the broker could not recognise them as duplicates): they fail as
+    /// possibly persisted.
+    fn rebase(&mut self, generation: u64) {
+        let mut failed = Vec::new();
+        for t in self.topics.values_mut() {
+            for pq in &mut t.partitions {
+                let mut i = 0;
+                while i < pq.batches.len() {
+                    if pq.batches[i].maybe_persisted {
+                        failed.extend(pq.batches.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                let base = pq.batches.front().map_or(pq.next_msgid, |b| b.first_msgid);
+                pq.base_msgid = base;
+                pq.next_ack_msgid = base;
+                pq.generation = generation;
+                pq.drain = false;
+            }
+        }
+        for b in failed {
+            let e = Error::new(
+                ErrorCode::TimedOut,
+                format!(
+                    "{} [{}]: may have been written without acknowledgement before the producer epoch changed; not sent again so it cannot be duplicated",
+                    b.topic, b.partition
+                ),
+            );
+            self.finish(
+                b,
+                BatchOutcome::Failed {
+                    error: e,
+                    status: PersistenceStatus::PossiblyPersisted,
+                },
+            );
+        }
+    }
+
+    /// ProduceRequests sent and not yet answered.
+    fn requests_in_flight(&self) -> usize {
+        self.broker_in_flight.values().sum()
+    }
+
+    /// The fatal error, once raised (idempotence only).
+    pub(crate) fn fatal_error(&self) -> Option<&Error> {
+        self.idem.as_ref().and_then(Idempotence::fatal_error)
+    }
+
+    /// The fatal error, the first time it is asked for after being raised
+    /// (for the error callback).
+    pub(crate) fn take_fatal_event(&mut self) -> Option<Error> {
+        if !std::mem::take(&mut self.fatal_event) {
+            return None;
+        }
+        self.fatal_error().cloned()
+    }
+
+    /// The InitProducerId request due now, if any.
+    pub(crate) fn poll_init(&mut self, now: Instant) -> Option<InitRequest> {
+        let in_flight = self.requests_in_flight();
+        let m = self.idem.as_mut()?;
+        m.on_in_flight(in_flight, now);
+        m.poll_init(now)
+    }
+
+    /// The InitProducerId outcome.
+    pub(crate) fn on_init(&mut self, result: Result<ProducerId, Error>, now: Instant) {
+        let fatal_before = self.fatal_error().is_some();
+        if let Some(m) = &mut self.idem {
+            m.on_init(result, now);
+        }
+        if !fatal_before && self.fatal_error().is_some() {
+            self.on_fatal();
+        }
+    }
+
+    /// A fatal error was just raised: queued records are purged and those
+    /// in flight are failed by the sender.
+    fn on_fatal(&mut self) {
+        self.fatal_event = true;
+        self.purge(true, true);
+    }
+
+    /// Handles one batch's outcome under idempotence.
+    fn idempotent_result(
+        &mut self,
+        mut b: Batch,
+        res: Result<PartitionResult, Error>,
+        broker: i32,
+        now: Instant,
+    ) {
+        let (code, error, offsets) = match res {
+            Ok(r) if r.error == ErrorCode::NoError => {
+                (ErrorCode::NoError, None, (r.base_offset, r.log_append_time))
+            }
+            Ok(r) => {
+                let e = Error::new(
+                    r.error,
+                    match r.message {
+                        Some(m) => format!("{} [{}]: {m}", b.topic, b.partition),
+                        None => format!("{} [{}]", b.topic, b.partition),
+                    },
+                );
+                (r.error, Some(e), (-1, -1))
+            }
+            Err(e) => (e.code(), Some(e), (-1, -1)),
+        };
+        let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+        let mut view = BatchView {
+            head_of_line: b.first_msgid <= pq.next_ack_msgid,
+            partition_maybe_persisted: b.maybe_persisted
+                || pq.batches.iter().any(|x| x.maybe_persisted),
+            can_retry: false,
+            timed_out: false,
+        };
+        let mut code = code;
+        let mut error = error;
+        if let Some(e) = &error {
+            if possibly_persisted(e.code()) {
+                b.maybe_persisted = true;
+            }
+            if is_leader_error(e.code()) {
+                pq.leader = None;
+                self.metadata_wanted = true;
+            }
+            let expired = b.deadline.is_some_and(|d| now >= d);
+            if expired && code != ErrorCode::DuplicateSequenceNumber {
+                view.timed_out = true;
+                code = ErrorCode::MsgTimedOut;
+                error = Some(Error::new(
+                    ErrorCode::MsgTimedOut,
+                    format!(
+                        "{} [{}]: message.timeout.ms expired in flight (last error: {e})",
+                        b.topic, b.partition
+                    ),
+                ));
+            } else {
+                view.can_retry = e.is_retriable() && b.attempts <= self.cfg.retries;
+            }
+        }
+        let Some(m) = self.idem.as_mut() else { return };
+        let was_fatal = m.fatal_error().is_some();
+        let action = m.on_produce_result(code, view);
+        let raised_fatal = !was_fatal && m.fatal_error().is_some();
+        let fatal = m.fatal_error().cloned();
+        let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+        match action {
+            Action::Delivered { duplicate } => {
+                pq.next_ack_msgid = pq.next_ack_msgid.max(b.last_msgid() + 1);
+                let (base_offset, log_append_time) = if duplicate { (-1, -1) } else { offsets };
+                let partition = b.partition;
+                self.finish(
+                    b,
+                    BatchOutcome::Delivered {
+                        partition,
+                        base_offset,
+                        log_append_time,
+                    },
+                );
+            }
+            Action::Retry | Action::RetryAfterBump => {
+                pq.drain = true;
+                b.retry_at = Some(now + self.cfg.backoff(b.attempts));
+                let pos = pq
+                    .batches
+                    .iter()
+                    .position(|x| x.first_msgid > b.first_msgid)
+                    .unwrap_or(pq.batches.len());
+                pq.batches.insert(pos, b);
+                self.broker_entry(broker).0.txretries += 1;
+            }
+            Action::Fail | Action::Fatal => {
+                if view.head_of_line {
+                    pq.next_ack_msgid = pq.next_ack_msgid.max(b.last_msgid() + 1);
+                }
+                let status = if b.maybe_persisted {
+                    PersistenceStatus::PossiblyPersisted
+                } else {
+                    PersistenceStatus::NotPersisted
+                };
+                let error = match (action, fatal) {
+                    (Action::Fatal, Some(f)) => f,
+                    _ => error.unwrap_or_else(|| Error::new(code, "produce failed")),
+                };
+                self.broker_entry(broker).0.txerrs += 1;
+                self.finish(b, BatchOutcome::Failed { error, status });
+            }
+        }
+        if raised_fatal {
+            self.on_fatal();
+        }
     }
 
     /// Records the encoded size of a batch sent to `broker` (statistics).
@@ -813,6 +1093,10 @@ impl Accumulator {
             let pq = &mut t.partitions[b.partition as usize];
             pq.in_flight = pq.in_flight.saturating_sub(1);
             self.inflight_msgs = self.inflight_msgs.saturating_sub(b.msgs.len());
+            if self.idem.is_some() {
+                self.idempotent_result(b, res, broker, now);
+                continue;
+            }
             let error = match res {
                 Ok(r) if r.error == ErrorCode::NoError => {
                     let partition = b.partition;
@@ -881,6 +1165,10 @@ impl Accumulator {
             };
             self.finish(b, BatchOutcome::Failed { error, status });
         }
+        let in_flight = self.requests_in_flight();
+        if let Some(m) = &mut self.idem {
+            m.on_in_flight(in_flight, now);
+        }
     }
 
     /// Accounts a finished batch and queues its report.
@@ -919,6 +1207,10 @@ impl Accumulator {
                     pq.batches.remove(i)
                 });
                 let Some(b) = found else { break };
+                if let Some(m) = &mut self.idem {
+                    // Its sequence numbers must be skipped: drain and bump.
+                    m.on_queued_timeout();
+                }
                 let status = if b.maybe_persisted {
                     PersistenceStatus::PossiblyPersisted
                 } else {
@@ -969,6 +1261,9 @@ impl Accumulator {
         let mut next: Option<Instant> = None;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         let strict_order = self.cfg.max_in_flight <= 1;
+        if let Some(w) = self.idem.as_ref().and_then(Idempotence::next_wakeup) {
+            at(w);
+        }
         for t in self.topics.values() {
             if !t.unassigned.is_empty() {
                 // The propagation window only ends something once a broker
@@ -1053,6 +1348,12 @@ impl Accumulator {
     /// Fails every queued record (`PurgeQueue`) and, when `in_flight`, asks
     /// the sender to fail what is in flight (`PurgeInflight`).
     pub(crate) fn purge(&mut self, queued: bool, in_flight: bool) {
+        if let Some(m) = &mut self.idem {
+            if queued || in_flight {
+                // Purged records leave a gap in the sequence.
+                m.request_bump();
+            }
+        }
         if in_flight {
             self.purge_in_flight = true;
         }

@@ -32,6 +32,7 @@
 
 mod accumulator;
 mod delivery;
+mod idempotence;
 mod message;
 mod partitioner;
 mod sender;
@@ -353,6 +354,31 @@ impl Producer {
     /// Records not yet reported (queued or in flight).
     pub fn in_flight_count(&self) -> usize {
         self.shared().lock().outstanding()
+    }
+
+    /// The fatal error that stopped this producer, if one was raised: its
+    /// code is the underlying cause (for example
+    /// `OUT_OF_ORDER_SEQUENCE_NUMBER`, `UNKNOWN_PRODUCER_ID` or
+    /// `_GAPLESS_GUARANTEE`) and [`Error::is_fatal`] is true. Once raised,
+    /// `send` fails with it and queued records are purged (`PurgeQueue`);
+    /// the producer must be recreated. Only idempotent producers raise
+    /// fatal errors.
+    pub fn fatal_error(&self) -> Option<Error> {
+        self.shared().lock().fatal_error().cloned()
+    }
+
+    /// Sets the callback called (once, on the producer's background
+    /// thread) when a fatal error is raised; it must not block. Replaces an
+    /// earlier callback.
+    pub fn set_error_callback<F>(&self, callback: F)
+    where
+        F: Fn(&Error) + Send + Sync + 'static,
+    {
+        *self
+            .shared()
+            .error_callback
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(callback));
     }
 
     /// A snapshot of the producer's statistics.

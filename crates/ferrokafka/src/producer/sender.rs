@@ -8,6 +8,7 @@
 //! [`Transport`]'s business (the cluster layer in production, a fake in tests).
 
 use super::accumulator::{complete, Accumulator, Batch, PartitionResult, ProduceJob};
+use super::idempotence::ProducerId;
 use crate::error::{Error, ErrorCode};
 use crate::record::{BatchBuilder, BatchFlags};
 use bytes::Bytes;
@@ -42,6 +43,20 @@ pub(crate) trait Transport: Send + Sync + 'static {
         request: ProduceRequest,
     ) -> BoxFuture<Result<Option<ProduceResponse>, Error>>;
 
+    /// InitProducerId through any broker: a fresh producer id, or the next
+    /// epoch of `current` (KIP-360).
+    fn init_producer_id(
+        &self,
+        _current: Option<ProducerId>,
+    ) -> BoxFuture<Result<ProducerId, Error>> {
+        Box::pin(async {
+            Err(Error::new(
+                ErrorCode::UnsupportedFeature,
+                "this transport cannot ask for a producer id",
+            ))
+        })
+    }
+
     /// Whether requests to `broker` can go out now (known, not backing off).
     fn can_send(&self, _broker: i32) -> bool {
         true
@@ -60,7 +75,12 @@ pub(crate) struct Shared {
     /// How many threads or tasks wait on `changed` / `space`.
     pub waiters: AtomicUsize,
     pub shutdown: AtomicBool,
+    /// Called with the fatal error once it is raised.
+    pub error_callback: Mutex<Option<ErrorCallback>>,
 }
+
+/// The application's error callback.
+pub(crate) type ErrorCallback = Box<dyn Fn(&Error) + Send + Sync + 'static>;
 
 impl Shared {
     pub(crate) fn new(acc: Accumulator) -> Self {
@@ -71,11 +91,25 @@ impl Shared {
             space: Notify::new(),
             waiters: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            error_callback: Mutex::new(None),
         }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Accumulator> {
         self.acc.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands a newly raised fatal error to the error callback.
+    fn report_fatal(&self, e: Option<Error>) {
+        let Some(e) = e else { return };
+        tracing::error!(target: "ferrokafka::producer", "fatal error: {e}");
+        let cb = self
+            .error_callback
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(cb) = cb.as_ref() {
+            cb(&e);
+        }
     }
 
     /// Completes reports taken from the accumulator and tells waiters.
@@ -98,8 +132,16 @@ impl Shared {
 
 /// Encodes a batch's records into one RecordBatch (once; retries reuse it).
 fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, Error> {
-    if let Some(e) = &b.encoded {
-        return Ok(e.clone());
+    if let Some(e) = &mut b.encoded {
+        // A retry keeps its sequence; after an epoch bump only the header
+        // is re-stamped (CRC recomputed, records untouched).
+        if b.encoded_stamp != b.stamp {
+            if let Some((pid, epoch, seq)) = b.stamp {
+                e.set_producer(pid, epoch, seq);
+            }
+            b.encoded_stamp = b.stamp;
+        }
+        return Ok(e.bytes());
     }
     let base = b.msgs.first().map_or(0, |m| m.timestamp);
     let mut builder = BatchBuilder::new(base, usize::MAX);
@@ -119,10 +161,14 @@ fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, E
             ));
         }
     }
+    if let Some((pid, epoch, seq)) = b.stamp {
+        builder.set_producer(pid, epoch, seq);
+    }
     let level = (acc_cfg.compression_level >= 0).then_some(acc_cfg.compression_level);
     let encoded = builder.finish(acc_cfg.compression, level, BatchFlags::default())?;
     let bytes = encoded.bytes();
-    b.encoded = Some(bytes.clone());
+    b.encoded = Some(encoded);
+    b.encoded_stamp = b.stamp;
     Ok(bytes)
 }
 
@@ -218,6 +264,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     let mut requests: JoinSet<(u64, Result<Option<ProduceResponse>, Error>, Duration)> =
         JoinSet::new();
     let mut metadata: JoinSet<Result<Vec<TopicLeaders>, Error>> = JoinSet::new();
+    let mut inits: JoinSet<Result<ProducerId, Error>> = JoinSet::new();
     let mut next_metadata = Instant::now();
     let mut last_full_metadata = Instant::now();
     let metadata_retry = cfg.retry_backoff.max(Duration::from_millis(10));
@@ -226,9 +273,21 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             break;
         }
         let now = Instant::now();
+        let fatal;
         let (jobs, want_meta, purge, next, dones) = {
             let mut acc = shared.lock();
             acc.expire(now);
+            if let Some(req) = acc.poll_init(now) {
+                let fut = transport.init_producer_id(req.current);
+                let timeout = cfg.request_timeout + Duration::from_millis(500);
+                inits.spawn(async move {
+                    match tokio::time::timeout(timeout, fut).await {
+                        Ok(r) => r,
+                        Err(_) => Err(Error::new(ErrorCode::TimedOut, "InitProducerId timed out")),
+                    }
+                });
+            }
+            fatal = acc.take_fatal_event();
             let purge = acc.take_purge_in_flight();
             let full = cfg
                 .metadata_refresh
@@ -248,6 +307,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             let next = acc.next_wakeup(now);
             (jobs, want_meta, purge, next, acc.take_done())
         };
+        shared.report_fatal(fatal);
         shared.finish(dones);
         if purge {
             let mut acc = shared.lock();
@@ -320,6 +380,20 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 drop(acc);
                 shared.finish(dones);
             }
+            Some(r) = inits.join_next(), if !inits.is_empty() => {
+                let r = r.unwrap_or_else(|e| Err(Error::new(ErrorCode::Fail, format!("InitProducerId task failed: {e}"))));
+                if let Err(e) = &r {
+                    tracing::debug!(target: "ferrokafka::producer", "InitProducerId failed: {e}");
+                }
+                let now = Instant::now();
+                let mut acc = shared.lock();
+                acc.on_init(r, now);
+                let fatal = acc.take_fatal_event();
+                let dones = acc.take_done();
+                drop(acc);
+                shared.report_fatal(fatal);
+                shared.finish(dones);
+            }
             Some(r) = metadata.join_next(), if !metadata.is_empty() => {
                 if let Ok(Ok(topics)) = r {
                     let now = Instant::now();
@@ -347,4 +421,5 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     shared.finish(dones);
     requests.abort_all();
     metadata.abort_all();
+    inits.abort_all();
 }

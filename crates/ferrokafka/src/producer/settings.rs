@@ -51,6 +51,10 @@ pub(crate) struct Settings {
     /// `topic.metadata.refresh.interval.ms`; `None` (-1) turns periodic
     /// refreshes off.
     pub metadata_refresh: Option<Duration>,
+    /// `enable.idempotence` (also implied by `transactional.id`).
+    pub idempotence: bool,
+    /// `enable.gapless.guarantee`.
+    pub gapless: bool,
 }
 
 impl Default for Settings {
@@ -76,6 +80,8 @@ impl Default for Settings {
             sticky_linger: Duration::from_millis(10),
             topic_propagation_max: Duration::from_millis(30_000),
             metadata_refresh: Some(Duration::from_millis(300_000)),
+            idempotence: false,
+            gapless: false,
         }
     }
 }
@@ -140,6 +146,8 @@ impl Settings {
             metadata_refresh: u64::try_from(c.get_i64("topic.metadata.refresh.interval.ms"))
                 .ok()
                 .map(Duration::from_millis),
+            idempotence: c.get_bool("enable.idempotence"),
+            gapless: c.get_bool("enable.gapless.guarantee"),
         })
     }
 }

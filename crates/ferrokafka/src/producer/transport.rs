@@ -5,6 +5,7 @@
 //! Connection handling itself (sockets, version negotiation, pipelining,
 //! reconnect backoff) is `net`'s; this module only routes.
 
+use super::idempotence::ProducerId;
 use super::sender::{BoxFuture, TopicLeaders, Transport};
 use super::settings::Settings;
 use crate::config::{ClientConfig, ClientRole, Config};
@@ -13,7 +14,8 @@ use crate::net::{BrokerAddress, Connection, ConnectionKind, NetSettings};
 use bytes::BytesMut;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    ApiKey, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse, TopicName,
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest, MetadataResponse,
+    ProduceRequest, ProduceResponse, ProducerId as KafkaProducerId, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use std::collections::HashMap;
@@ -315,6 +317,46 @@ impl Transport for Arc<NetTransport> {
                 }
             }
             Ok(resp)
+        })
+    }
+
+    fn init_producer_id(&self, current: Option<ProducerId>) -> BoxFuture<Result<ProducerId>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let mut req = InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(60_000);
+            if let Some(p) = current {
+                req = req
+                    .with_producer_id(KafkaProducerId(p.id))
+                    .with_producer_epoch(p.epoch);
+            }
+            let mut last = Error::new(ErrorCode::Transport, "no broker to ask for a producer id");
+            for conn in this.metadata_candidates() {
+                let resp: InitProducerIdResponse =
+                    match call(&conn, ApiKey::InitProducerId, &req, false).await {
+                        Ok(Some(r)) => r,
+                        Ok(None) => continue,
+                        // A bump the broker's version cannot encode is not
+                        // worth trying elsewhere: ask for a fresh id.
+                        Err(e) if e.code() == ErrorCode::InvalidArg => return Err(e),
+                        Err(e) => {
+                            last = e;
+                            continue;
+                        }
+                    };
+                if resp.error_code != 0 {
+                    return Err(Error::from_kafka(
+                        resp.error_code,
+                        format!("InitProducerId from {}", conn.address()),
+                    ));
+                }
+                return Ok(ProducerId {
+                    id: resp.producer_id.0,
+                    epoch: resp.producer_epoch,
+                });
+            }
+            Err(last)
         })
     }
 

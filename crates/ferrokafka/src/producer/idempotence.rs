@@ -1,0 +1,561 @@
+//! The idempotence manager: the producer id and epoch, their bumps, the
+//! fatal error, and how each Produce outcome of an idempotent producer is
+//! handled — a state machine without I/O, driven by events and the time.
+//!
+//! The accumulator owns the per-partition message ids; a partition's
+//! sequence numbers are `msgid - base_msgid`, where `base_msgid` is the
+//! first unacknowledged message id when the partition first sends under a
+//! producer id/epoch ([`Idempotence::generation`] tells when that changes).
+//! The sender asks [`Idempotence::poll_init`] whether an InitProducerId
+//! request is due, sends it through any broker and hands the answer to
+//! [`Idempotence::on_init`].
+//!
+//! Rules (librdkafka's, from the seed's "Idempotent Producer" section):
+//! - nothing is produced until a producer id is assigned;
+//! - an epoch bump first drains every in-flight request, then asks for the
+//!   same producer id with the next epoch (KIP-360), after which every
+//!   partition restarts its sequence at its first unacknowledged message;
+//! - `OUT_OF_ORDER_SEQUENCE_NUMBER` for the head-of-line batch is fatal,
+//!   for a later batch it is retried once the partition has drained;
+//! - `DUPLICATE_SEQUENCE_NUMBER` means the batch was already written;
+//! - `UNKNOWN_PRODUCER_ID` bumps the epoch when the batch is head of line
+//!   and nothing of the partition may have been written unacknowledged,
+//!   otherwise it is fatal;
+//! - a batch that fails for good (permanent error or timeout) leaves a gap
+//!   in the sequence: drain and bump, or a fatal error with
+//!   `enable.gapless.guarantee` (timeouts are exempt, as in the seed).
+
+use crate::error::{Error, ErrorCode};
+use std::time::{Duration, Instant};
+
+/// A producer id and epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProducerId {
+    pub id: i64,
+    pub epoch: i16,
+}
+
+/// Where the manager stands.
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    /// An InitProducerId is due (at the instant, after a failure's backoff).
+    NeedPid {
+        at: Instant,
+        bump: Option<ProducerId>,
+    },
+    /// An InitProducerId is in flight.
+    Requesting { bump: Option<ProducerId> },
+    /// Producing under `pid`.
+    Assigned(ProducerId),
+    /// Waiting for in-flight requests to drain before bumping the epoch.
+    Draining(ProducerId),
+    /// Nothing more can be produced.
+    Fatal,
+}
+
+/// An InitProducerId to send: `current` is the id/epoch to bump (KIP-360),
+/// `None` for a fresh producer id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InitRequest {
+    pub current: Option<ProducerId>,
+}
+
+/// What to do with a batch after its Produce outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// Written: report it delivered (`duplicate`: offset and timestamp
+    /// unknown).
+    Delivered { duplicate: bool },
+    /// Retry with the same sequence once the partition's in-flight requests
+    /// have drained.
+    Retry,
+    /// Retry after the epoch bump now requested (it gets a new sequence).
+    RetryAfterBump,
+    /// Fail the batch; the epoch bump now requested closes the gap.
+    Fail,
+    /// Fail the batch; the producer is now in a fatal state.
+    Fatal,
+}
+
+/// What the accumulator knows about a batch when its outcome arrives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchView {
+    /// Its first message id is the partition's next to be acknowledged.
+    pub head_of_line: bool,
+    /// Some unacknowledged batch of the partition may have been written.
+    pub partition_maybe_persisted: bool,
+    /// The error is retriable and the batch has retries and time left.
+    pub can_retry: bool,
+    /// The failure is a timeout (exempt from the gap-less guarantee).
+    pub timed_out: bool,
+}
+
+/// The idempotence manager.
+#[derive(Debug)]
+pub(crate) struct Idempotence {
+    state: State,
+    gapless: bool,
+    backoff: Duration,
+    generation: u64,
+    fatal: Option<Error>,
+    /// Whether the last init failed (the next one asks for a fresh id).
+    fresh_next: bool,
+}
+
+impl Idempotence {
+    /// A manager that will ask for a producer id at once.
+    pub(crate) fn new(gapless: bool, backoff: Duration, now: Instant) -> Self {
+        Idempotence {
+            state: State::NeedPid {
+                at: now,
+                bump: None,
+            },
+            gapless,
+            backoff: backoff.max(Duration::from_millis(10)),
+            generation: 0,
+            fatal: None,
+            fresh_next: false,
+        }
+    }
+
+    /// The producer id to stamp batches with, when producing is allowed.
+    pub(crate) fn producer(&self) -> Option<ProducerId> {
+        match self.state {
+            State::Assigned(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Moves on each new producer id or epoch: partitions whose sequence
+    /// base was set under an older generation restart their sequence.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The fatal error, once raised.
+    pub(crate) fn fatal_error(&self) -> Option<&Error> {
+        self.fatal.as_ref()
+    }
+
+    /// Whether an epoch bump waits for in-flight requests to drain.
+    #[cfg(test)]
+    pub(crate) fn draining(&self) -> bool {
+        matches!(self.state, State::Draining(_))
+    }
+
+    /// Raises a fatal error (the first one wins). Returns true when this
+    /// call raised it.
+    pub(crate) fn set_fatal(&mut self, code: ErrorCode, reason: impl Into<String>) -> bool {
+        if self.fatal.is_some() {
+            return false;
+        }
+        self.fatal = Some(Error::fatal(code, reason));
+        self.state = State::Fatal;
+        true
+    }
+
+    /// Asks for an epoch bump: production stops until in-flight requests
+    /// drain and the new epoch is assigned. Ignored while one is under way.
+    pub(crate) fn request_bump(&mut self) {
+        if let State::Assigned(p) = self.state {
+            self.state = State::Draining(p);
+        }
+    }
+
+    /// Called by the sender with the number of requests in flight; once
+    /// none are left a drain becomes an InitProducerId.
+    pub(crate) fn on_in_flight(&mut self, in_flight: usize, now: Instant) {
+        if let State::Draining(p) = self.state {
+            if in_flight == 0 {
+                self.state = State::NeedPid {
+                    at: now,
+                    bump: Some(p),
+                };
+            }
+        }
+    }
+
+    /// The InitProducerId request due now, if any; the manager then waits
+    /// for [`on_init`](Self::on_init).
+    pub(crate) fn poll_init(&mut self, now: Instant) -> Option<InitRequest> {
+        match self.state {
+            State::NeedPid { at, bump } if now >= at => {
+                let bump = if self.fresh_next { None } else { bump };
+                self.state = State::Requesting { bump };
+                Some(InitRequest { current: bump })
+            }
+            _ => None,
+        }
+    }
+
+    /// When the manager next needs the sender (an init backoff ending).
+    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+        match self.state {
+            State::NeedPid { at, .. } => Some(at),
+            _ => None,
+        }
+    }
+
+    /// The InitProducerId outcome.
+    pub(crate) fn on_init(&mut self, result: Result<ProducerId, Error>, now: Instant) {
+        let State::Requesting { bump } = self.state else {
+            return;
+        };
+        match result {
+            Ok(p) => {
+                self.generation += 1;
+                self.fresh_next = false;
+                self.state = State::Assigned(p);
+            }
+            Err(e) if e.is_fatal() => {
+                self.set_fatal(e.code(), format!("InitProducerId failed: {e}"));
+            }
+            Err(e) => {
+                // A refused bump (for example the broker lost the id) falls
+                // back to a fresh producer id, which restarts every sequence
+                // just as well for a non-transactional producer.
+                if bump.is_some()
+                    && matches!(
+                        e.code(),
+                        ErrorCode::InvalidProducerEpoch
+                            | ErrorCode::UnknownProducerId
+                            | ErrorCode::ProducerFenced
+                            | ErrorCode::InvalidArg
+                            | ErrorCode::UnsupportedVersion
+                    )
+                {
+                    self.fresh_next = true;
+                }
+                self.state = State::NeedPid {
+                    at: now + self.backoff,
+                    bump,
+                };
+            }
+        }
+    }
+
+    /// Decides what a Produce outcome `code` means for a batch; may request
+    /// a bump or raise the fatal error.
+    pub(crate) fn on_produce_result(&mut self, code: ErrorCode, b: BatchView) -> Action {
+        if self.fatal.is_some() {
+            return match code {
+                ErrorCode::NoError => Action::Delivered { duplicate: false },
+                ErrorCode::DuplicateSequenceNumber => Action::Delivered { duplicate: true },
+                _ => Action::Fatal,
+            };
+        }
+        match code {
+            ErrorCode::NoError => Action::Delivered { duplicate: false },
+            ErrorCode::DuplicateSequenceNumber => Action::Delivered { duplicate: true },
+            ErrorCode::OutOfOrderSequenceNumber if b.head_of_line => {
+                self.set_fatal(
+                    code,
+                    "the broker expected another sequence number for the head-of-line batch: client and broker disagree",
+                );
+                Action::Fatal
+            }
+            // An earlier batch failed, so this one was refused: send it
+            // again, in order, after the partition drains.
+            ErrorCode::OutOfOrderSequenceNumber => Action::Retry,
+            ErrorCode::UnknownProducerId | ErrorCode::InvalidProducerEpoch => {
+                if b.head_of_line && !b.partition_maybe_persisted {
+                    self.request_bump();
+                    Action::RetryAfterBump
+                } else {
+                    self.set_fatal(
+                        code,
+                        "the broker lost this producer's state while records may be unacknowledged in the log",
+                    );
+                    Action::Fatal
+                }
+            }
+            _ if b.can_retry => Action::Retry,
+            _ => {
+                if self.gapless && !b.timed_out {
+                    self.set_fatal(
+                        ErrorCode::GaplessGuarantee,
+                        format!("a batch failed for good ({code}); continuing would leave a gap (enable.gapless.guarantee)"),
+                    );
+                    return Action::Fatal;
+                }
+                self.request_bump();
+                Action::Fail
+            }
+        }
+    }
+
+    /// Records of a partition timed out while queued: their sequence
+    /// numbers must be skipped, which takes a bump (never fatal, per the
+    /// seed's message timeout rules).
+    pub(crate) fn on_queued_timeout(&mut self) {
+        self.request_bump();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    const PID: ProducerId = ProducerId { id: 7, epoch: 0 };
+
+    fn view(head: bool) -> BatchView {
+        BatchView {
+            head_of_line: head,
+            partition_maybe_persisted: false,
+            can_retry: true,
+            timed_out: false,
+        }
+    }
+
+    /// A manager with `PID` assigned.
+    fn assigned(gapless: bool) -> (Idempotence, Instant) {
+        let now = t0();
+        let mut m = Idempotence::new(gapless, Duration::from_millis(100), now);
+        assert_eq!(m.poll_init(now), Some(InitRequest { current: None }));
+        m.on_init(Ok(PID), now);
+        (m, now)
+    }
+
+    #[test]
+    fn nothing_is_produced_before_a_producer_id() {
+        let now = t0();
+        let mut m = Idempotence::new(false, Duration::from_millis(100), now);
+        assert_eq!(m.producer(), None);
+        assert_eq!(m.poll_init(now), Some(InitRequest { current: None }));
+        // Only one request at a time.
+        assert_eq!(m.poll_init(now), None);
+        assert_eq!(m.producer(), None);
+        m.on_init(Ok(PID), now);
+        assert_eq!(m.producer(), Some(PID));
+        assert_eq!(m.generation(), 1);
+    }
+
+    #[test]
+    fn a_failed_init_is_retried_after_the_backoff() {
+        let now = t0();
+        let mut m = Idempotence::new(false, Duration::from_millis(100), now);
+        m.poll_init(now).unwrap();
+        m.on_init(
+            Err(Error::new(ErrorCode::CoordinatorNotAvailable, "not yet")),
+            now,
+        );
+        assert_eq!(m.poll_init(now + Duration::from_millis(99)), None);
+        assert_eq!(m.next_wakeup(), Some(now + Duration::from_millis(100)));
+        assert!(m.poll_init(now + Duration::from_millis(100)).is_some());
+        m.on_init(Ok(PID), now);
+        assert_eq!(m.producer(), Some(PID));
+    }
+
+    #[test]
+    fn a_fatal_init_error_is_fatal() {
+        let now = t0();
+        let mut m = Idempotence::new(false, Duration::from_millis(100), now);
+        m.poll_init(now).unwrap();
+        m.on_init(
+            Err(Error::fatal(ErrorCode::ClusterAuthorizationFailed, "no")),
+            now,
+        );
+        assert_eq!(
+            m.fatal_error().map(Error::code),
+            Some(ErrorCode::ClusterAuthorizationFailed)
+        );
+        assert_eq!(m.poll_init(now + Duration::from_secs(10)), None);
+    }
+
+    #[test]
+    fn bump_drains_then_asks_for_the_next_epoch() {
+        let (mut m, now) = assigned(false);
+        m.request_bump();
+        assert!(m.draining());
+        assert_eq!(m.producer(), None, "nothing is sent while draining");
+        m.on_in_flight(2, now);
+        assert_eq!(m.poll_init(now), None, "requests are still in flight");
+        m.on_in_flight(0, now);
+        assert_eq!(m.poll_init(now), Some(InitRequest { current: Some(PID) }));
+        let bumped = ProducerId { id: 7, epoch: 1 };
+        m.on_init(Ok(bumped), now);
+        assert_eq!(m.producer(), Some(bumped));
+        assert_eq!(m.generation(), 2);
+    }
+
+    #[test]
+    fn a_refused_bump_falls_back_to_a_fresh_id() {
+        let (mut m, now) = assigned(false);
+        m.request_bump();
+        m.on_in_flight(0, now);
+        m.poll_init(now).unwrap();
+        m.on_init(
+            Err(Error::new(ErrorCode::InvalidProducerEpoch, "stale")),
+            now,
+        );
+        let later = now + Duration::from_millis(100);
+        assert_eq!(m.poll_init(later), Some(InitRequest { current: None }));
+    }
+
+    #[test]
+    fn success_and_duplicate_are_delivered() {
+        let (mut m, _) = assigned(false);
+        assert_eq!(
+            m.on_produce_result(ErrorCode::NoError, view(true)),
+            Action::Delivered { duplicate: false }
+        );
+        assert_eq!(
+            m.on_produce_result(ErrorCode::DuplicateSequenceNumber, view(false)),
+            Action::Delivered { duplicate: true }
+        );
+        assert!(m.fatal_error().is_none());
+    }
+
+    #[test]
+    fn out_of_order_at_head_of_line_is_fatal() {
+        let (mut m, _) = assigned(false);
+        assert_eq!(
+            m.on_produce_result(ErrorCode::OutOfOrderSequenceNumber, view(true)),
+            Action::Fatal
+        );
+        let e = m.fatal_error().unwrap();
+        assert_eq!(e.code(), ErrorCode::OutOfOrderSequenceNumber);
+        assert!(e.is_fatal());
+        assert_eq!(m.producer(), None);
+    }
+
+    #[test]
+    fn out_of_order_behind_a_failed_batch_is_retried() {
+        let (mut m, _) = assigned(false);
+        assert_eq!(
+            m.on_produce_result(ErrorCode::OutOfOrderSequenceNumber, view(false)),
+            Action::Retry
+        );
+        assert!(m.fatal_error().is_none());
+        assert_eq!(m.producer(), Some(PID));
+    }
+
+    #[test]
+    fn unknown_producer_id_bumps_when_safe() {
+        let (mut m, _) = assigned(false);
+        assert_eq!(
+            m.on_produce_result(ErrorCode::UnknownProducerId, view(true)),
+            Action::RetryAfterBump
+        );
+        assert!(m.draining());
+        assert!(m.fatal_error().is_none());
+    }
+
+    #[test]
+    fn unknown_producer_id_is_fatal_when_not_safe() {
+        let (mut m, _) = assigned(false);
+        assert_eq!(
+            m.on_produce_result(ErrorCode::UnknownProducerId, view(false)),
+            Action::Fatal
+        );
+        let (mut m, _) = assigned(false);
+        let v = BatchView {
+            partition_maybe_persisted: true,
+            ..view(true)
+        };
+        assert_eq!(
+            m.on_produce_result(ErrorCode::UnknownProducerId, v),
+            Action::Fatal
+        );
+        assert_eq!(
+            m.fatal_error().map(Error::code),
+            Some(ErrorCode::UnknownProducerId)
+        );
+    }
+
+    #[test]
+    fn retriable_errors_keep_the_sequence() {
+        let (mut m, _) = assigned(false);
+        for code in [
+            ErrorCode::NotLeaderOrFollower,
+            ErrorCode::RequestTimedOut,
+            ErrorCode::NotEnoughReplicas,
+        ] {
+            assert_eq!(m.on_produce_result(code, view(true)), Action::Retry);
+        }
+        assert_eq!(m.producer(), Some(PID));
+    }
+
+    #[test]
+    fn permanent_error_fails_and_bumps() {
+        let (mut m, now) = assigned(false);
+        let v = BatchView {
+            can_retry: false,
+            ..view(true)
+        };
+        assert_eq!(
+            m.on_produce_result(ErrorCode::MsgSizeTooLarge, v),
+            Action::Fail
+        );
+        assert!(m.draining());
+        // Later in-flight batches of the partition are refused out of
+        // order and retried after the bump.
+        assert_eq!(
+            m.on_produce_result(ErrorCode::OutOfOrderSequenceNumber, view(false)),
+            Action::Retry
+        );
+        m.on_in_flight(0, now);
+        assert_eq!(m.poll_init(now), Some(InitRequest { current: Some(PID) }));
+    }
+
+    #[test]
+    fn gapless_turns_a_permanent_error_fatal_but_not_a_timeout() {
+        let (mut m, _) = assigned(true);
+        let timeout = BatchView {
+            can_retry: false,
+            timed_out: true,
+            ..view(true)
+        };
+        assert_eq!(
+            m.on_produce_result(ErrorCode::MsgTimedOut, timeout),
+            Action::Fail
+        );
+        assert!(m.fatal_error().is_none());
+        let (mut m, _) = assigned(true);
+        let v = BatchView {
+            can_retry: false,
+            ..view(true)
+        };
+        assert_eq!(
+            m.on_produce_result(ErrorCode::MsgSizeTooLarge, v),
+            Action::Fatal
+        );
+        assert_eq!(
+            m.fatal_error().map(Error::code),
+            Some(ErrorCode::GaplessGuarantee)
+        );
+    }
+
+    #[test]
+    fn queued_timeout_bumps() {
+        let (mut m, now) = assigned(true);
+        m.on_queued_timeout();
+        assert!(m.draining());
+        m.on_in_flight(0, now);
+        assert!(m.poll_init(now).is_some());
+        assert!(m.fatal_error().is_none());
+    }
+
+    #[test]
+    fn after_fatal_only_acknowledgements_count() {
+        let (mut m, _) = assigned(false);
+        assert!(m.set_fatal(ErrorCode::OutOfOrderSequenceNumber, "x"));
+        assert!(!m.set_fatal(ErrorCode::UnknownProducerId, "second"));
+        assert_eq!(
+            m.on_produce_result(ErrorCode::NoError, view(false)),
+            Action::Delivered { duplicate: false }
+        );
+        assert_eq!(
+            m.on_produce_result(ErrorCode::NotLeaderOrFollower, view(false)),
+            Action::Fatal
+        );
+        assert_eq!(
+            m.fatal_error().map(Error::code),
+            Some(ErrorCode::OutOfOrderSequenceNumber)
+        );
+    }
+}
