@@ -103,13 +103,6 @@ pub(crate) struct Batch {
     pub encoded_stamp: Option<(i64, i16, i32)>,
 }
 
-impl Batch {
-    /// The message id of the batch's last record.
-    fn last_msgid(&self) -> u64 {
-        self.first_msgid + (self.msgs.len() as u64).saturating_sub(1)
-    }
-}
-
 /// How a finished batch or record is to be reported.
 pub(crate) enum Done {
     /// A whole batch.
@@ -134,11 +127,17 @@ struct PartitionQueue {
     base_msgid: u64,
     /// The idempotence generation `base_msgid` belongs to (0: none yet).
     generation: u64,
-    /// The first message id neither acknowledged nor failed.
-    next_ack_msgid: u64,
     /// Send nothing until the requests in flight have come back (after an
     /// error or a leader change).
     drain: bool,
+    /// The broker the requests in flight went to: with idempotence nothing
+    /// goes to another broker (a new leader) until they are back.
+    sent_to: Option<i32>,
+    /// Idempotence: first message ids of the batches sent since the oldest
+    /// unacknowledged one, with whether each is acknowledged. At most five,
+    /// so a retry of the oldest is still within the broker's duplicate
+    /// window (it remembers five batches per producer and partition).
+    window: VecDeque<(u64, bool)>,
 }
 
 impl PartitionQueue {
@@ -151,8 +150,9 @@ impl PartitionQueue {
             last_batch_len: 16,
             base_msgid: 1,
             generation: 0,
-            next_ack_msgid: 1,
             drain: false,
+            sent_to: None,
+            window: VecDeque::new(),
         }
     }
 }
@@ -754,8 +754,10 @@ impl Accumulator {
                     continue;
                 }
                 if idem.is_some()
-                    && ((pq.drain && pq.in_flight > 0)
-                        || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT)
+                    && ((pq.in_flight > 0 && (pq.drain || pq.sent_to != Some(leader)))
+                        || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT
+                        || (pq.window.len() >= MAX_IDEMPOTENT_IN_FLIGHT
+                            && !pq.window.iter().any(|(id, _)| *id == front.first_msgid)))
                 {
                     continue;
                 }
@@ -791,6 +793,15 @@ impl Accumulator {
                 let mut b = pq.batches.pop_front().expect("front exists");
                 if let Some(p) = idem {
                     pq.drain = false;
+                    pq.sent_to = Some(broker);
+                    if !pq.window.iter().any(|(id, _)| *id == b.first_msgid) {
+                        let pos = pq
+                            .window
+                            .iter()
+                            .position(|(id, _)| *id > b.first_msgid)
+                            .unwrap_or(pq.window.len());
+                        pq.window.insert(pos, (b.first_msgid, false));
+                    }
                     let seq = (b.first_msgid.wrapping_sub(pq.base_msgid) & 0x7fff_ffff) as i32;
                     b.stamp = Some((p.id, p.epoch, seq));
                 }
@@ -858,9 +869,9 @@ impl Accumulator {
                 }
                 let base = pq.batches.front().map_or(pq.next_msgid, |b| b.first_msgid);
                 pq.base_msgid = base;
-                pq.next_ack_msgid = base;
                 pq.generation = generation;
                 pq.drain = false;
+                pq.window.clear();
             }
         }
         for b in failed {
@@ -952,9 +963,15 @@ impl Accumulator {
         };
         let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
         let mut view = BatchView {
-            head_of_line: b.first_msgid <= pq.next_ack_msgid,
-            partition_maybe_persisted: b.maybe_persisted
-                || pq.batches.iter().any(|x| x.maybe_persisted),
+            // The oldest batch sent and not acknowledged (acknowledged
+            // ones leave the window's front).
+            head_of_line: pq.window.front().is_none_or(|(id, _)| *id >= b.first_msgid),
+            // Only earlier batches matter: if this one's earlier attempt had
+            // been written the broker would know the producer.
+            partition_maybe_persisted: pq
+                .batches
+                .iter()
+                .any(|x| x.first_msgid < b.first_msgid && x.maybe_persisted),
             can_retry: false,
             timed_out: false,
         };
@@ -991,7 +1008,12 @@ impl Accumulator {
         let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
         match action {
             Action::Delivered { duplicate } => {
-                pq.next_ack_msgid = pq.next_ack_msgid.max(b.last_msgid() + 1);
+                if let Some(w) = pq.window.iter_mut().find(|(id, _)| *id == b.first_msgid) {
+                    w.1 = true;
+                }
+                while pq.window.front().is_some_and(|(_, acked)| *acked) {
+                    pq.window.pop_front();
+                }
                 let (base_offset, log_append_time) = if duplicate { (-1, -1) } else { offsets };
                 let partition = b.partition;
                 self.finish(
@@ -1015,8 +1037,9 @@ impl Accumulator {
                 self.broker_entry(broker).0.txretries += 1;
             }
             Action::Fail | Action::Fatal => {
-                if view.head_of_line {
-                    pq.next_ack_msgid = pq.next_ack_msgid.max(b.last_msgid() + 1);
+                pq.window.retain(|(id, _)| *id != b.first_msgid);
+                while pq.window.front().is_some_and(|(_, acked)| *acked) {
+                    pq.window.pop_front();
                 }
                 let status = if b.maybe_persisted {
                     PersistenceStatus::PossiblyPersisted

@@ -257,6 +257,9 @@ impl Idempotence {
             // An earlier batch failed, so this one was refused: send it
             // again, in order, after the partition drains.
             ErrorCode::OutOfOrderSequenceNumber => Action::Retry,
+            // Behind a failed batch the broker may not know the producer on
+            // this partition yet: as for an out-of-order sequence, retry.
+            ErrorCode::UnknownProducerId if !b.head_of_line => Action::Retry,
             ErrorCode::UnknownProducerId | ErrorCode::InvalidProducerEpoch => {
                 if b.head_of_line && !b.partition_maybe_persisted {
                     self.request_bump();
@@ -446,12 +449,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_producer_id_is_fatal_when_not_safe() {
+    fn unknown_producer_id_behind_a_failed_batch_is_retried() {
         let (mut m, _) = assigned(false);
         assert_eq!(
             m.on_produce_result(ErrorCode::UnknownProducerId, view(false)),
-            Action::Fatal
+            Action::Retry
         );
+        assert!(m.fatal_error().is_none());
+    }
+
+    #[test]
+    fn unknown_producer_id_is_fatal_when_not_safe() {
         let (mut m, _) = assigned(false);
         let v = BatchView {
             partition_maybe_persisted: true,

@@ -132,8 +132,73 @@ async fn call<Req: Encodable, Resp: Decodable>(
     })
 }
 
+/// Queues a ProduceRequest on `conn` right now, when the connection is up
+/// and its versions known, and returns the future of its response.
+///
+/// The sender calls `produce` in the order batches must reach the broker;
+/// a request queued only when its task first runs could overtake an
+/// earlier one (tasks start in any order), and an idempotent producer's
+/// sequences would then arrive out of order. Queuing here keeps the call
+/// order on the wire. `None` when the connection is not ready (the request
+/// then goes the ordinary way, after connecting).
+fn submit_now(
+    conn: &Connection,
+    request: &ProduceRequest,
+) -> Option<BoxFuture<Result<Option<ProduceResponse>>>> {
+    if conn.state() != crate::net::ConnectionState::Up {
+        return None;
+    }
+    let version = conn.negotiated()?.require(ApiKey::Produce).ok()?;
+    let mut buf = BytesMut::new();
+    request.encode(&mut buf, version).ok()?;
+    let c = conn.clone();
+    let mut send: BoxFuture<Result<bytes::Bytes>> = Box::pin(async move {
+        c.send_raw(ApiKey::Produce, version, buf.freeze(), None)
+            .await
+    });
+    // `send_raw` queues the request before its first await: one poll now
+    // puts it on the connection's queue in call order. The waker is
+    // replaced when the returned future is polled by its task.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let early = match send.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(r) => Some(r),
+        std::task::Poll::Pending => None,
+    };
+    let conn = conn.clone();
+    Some(Box::pin(async move {
+        let mut body = match early {
+            Some(r) => r?,
+            None => send.await?,
+        };
+        let key = ApiKey::Produce;
+        crate::protocol::guard::check_response(key, version, &body, &conn.address().to_string())?;
+        ProduceResponse::decode(&mut body, version)
+            .map(Some)
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::BadMsg,
+                    format!(
+                        "cannot decode {key:?} v{version} response from {}: {e}",
+                        conn.address()
+                    ),
+                )
+            })
+    }))
+}
+
+/// Counts a request down from its broker's waiting requests when dropped.
+struct WaitingGuard(Arc<AtomicUsize>);
+
+impl Drop for WaitingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 struct BrokerConns {
     addr: BrokerAddress,
+    /// Produce requests waiting for the connection before being queued.
+    waiting: Arc<AtomicUsize>,
     produce: Connection,
     admin: Connection,
 }
@@ -182,6 +247,7 @@ impl NetTransport {
                 *id,
                 BrokerConns {
                     addr: addr.clone(),
+                    waiting: Arc::new(AtomicUsize::new(0)),
                     produce: Connection::new(
                         addr.clone(),
                         ConnectionKind::Produce,
@@ -286,11 +352,35 @@ impl Transport for Arc<NetTransport> {
         broker: i32,
         request: ProduceRequest,
     ) -> BoxFuture<Result<Option<ProduceResponse>>> {
-        let conn = {
+        let (conn, waiting) = {
             let b = self.brokers.lock().unwrap_or_else(|p| p.into_inner());
-            b.get(&broker).map(|c| c.produce.clone())
+            match b.get(&broker) {
+                Some(c) => (Some(c.produce.clone()), Some(c.waiting.clone())),
+                None => (None, None),
+            }
         };
         let acks = self.acks;
+        if acks != 0 {
+            if let Some(early) = conn.as_ref().and_then(|c| submit_now(c, &request)) {
+                return early;
+            }
+            if let (Some(conn), Some(waiting)) = (conn.clone(), waiting) {
+                // Not connected: this request waits for the connection and
+                // `can_send` holds later ones back until it is queued, so
+                // the order on the wire stays the call order.
+                waiting.fetch_add(1, Ordering::AcqRel);
+                let guard = WaitingGuard(waiting);
+                return Box::pin(async move {
+                    let ready = conn.api_versions(None).await;
+                    let queued = ready.ok().and_then(|_| submit_now(&conn, &request));
+                    drop(guard);
+                    match queued {
+                        Some(f) => f.await,
+                        None => call(&conn, ApiKey::Produce, &request, false).await,
+                    }
+                });
+            }
+        }
         Box::pin(async move {
             let conn = conn.ok_or_else(|| {
                 Error::new(
@@ -364,6 +454,7 @@ impl Transport for Arc<NetTransport> {
         self.brokers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&broker)
+            .get(&broker)
+            .is_some_and(|c| c.waiting.load(Ordering::Acquire) == 0)
     }
 }
