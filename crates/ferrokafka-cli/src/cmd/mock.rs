@@ -33,7 +33,7 @@ pub struct Args {
     /// Number of brokers.
     #[arg(long, default_value_t = 3)]
     brokers: usize,
-    /// Topic to create at start, NAME:PARTITIONS[:REPLICATION]; repeatable.
+    /// Topic to create at start, `NAME:PARTITIONS[:REPLICATION]`; repeatable.
     #[arg(long = "topic", value_name = "NAME:PARTITIONS[:REPLICATION]")]
     topics: Vec<String>,
     /// Acknowledge produce without storing records (benchmarks).
@@ -53,10 +53,10 @@ pub struct Args {
     no_stdin: bool,
 }
 
-/// Parses NAME:PARTITIONS[:REPLICATION].
+/// Parses `NAME:PARTITIONS[:REPLICATION]`.
 fn parse_topic(spec: &str) -> Result<(String, i32, i16), String> {
     let bad =
-        || format!("--topic {spec:?}: expected NAME:PARTITIONS[:REPLICATION], e.g. orders:6:3");
+        || format!("--topic {spec:?}: expected NAME:PARTITIONS\[:REPLICATION\], e.g. orders:6:3");
     let mut parts = spec.split(':');
     let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
     let partitions = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
