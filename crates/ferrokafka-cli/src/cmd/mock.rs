@@ -56,7 +56,7 @@ pub struct Args {
 /// Parses `NAME:PARTITIONS[:REPLICATION]`.
 fn parse_topic(spec: &str) -> Result<(String, i32, i16), String> {
     let bad =
-        || format!("--topic {spec:?}: expected NAME:PARTITIONS\[:REPLICATION\], e.g. orders:6:3");
+        || format!("--topic {spec:?}: expected NAME:PARTITIONS[:REPLICATION], e.g. orders:6:3");
     let mut parts = spec.split(':');
     let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
     let partitions = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
