@@ -138,6 +138,10 @@ struct PartitionQueue {
     /// so a retry of the oldest is still within the broker's duplicate
     /// window (it remembers five batches per producer and partition).
     window: VecDeque<(u64, bool)>,
+    /// A batch was acknowledged under the current producer id/epoch: until
+    /// then one batch at a time, so no broker that accepts any first
+    /// sequence of a new producer can take a later batch first.
+    acked_in_generation: bool,
 }
 
 impl PartitionQueue {
@@ -153,6 +157,7 @@ impl PartitionQueue {
             drain: false,
             sent_to: None,
             window: VecDeque::new(),
+            acked_in_generation: false,
         }
     }
 }
@@ -754,7 +759,8 @@ impl Accumulator {
                     continue;
                 }
                 if idem.is_some()
-                    && ((pq.in_flight > 0 && (pq.drain || pq.sent_to != Some(leader)))
+                    && ((pq.in_flight > 0
+                        && (pq.drain || !pq.acked_in_generation || pq.sent_to != Some(leader)))
                         || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT
                         || (pq.window.len() >= MAX_IDEMPOTENT_IN_FLIGHT
                             && !pq.window.iter().any(|(id, _)| *id == front.first_msgid)))
@@ -872,6 +878,7 @@ impl Accumulator {
                 pq.generation = generation;
                 pq.drain = false;
                 pq.window.clear();
+                pq.acked_in_generation = false;
             }
         }
         for b in failed {
@@ -1008,6 +1015,7 @@ impl Accumulator {
         let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
         match action {
             Action::Delivered { duplicate } => {
+                pq.acked_in_generation = true;
                 if let Some(w) = pq.window.iter_mut().find(|(id, _)| *id == b.first_msgid) {
                     w.1 = true;
                 }
