@@ -39,6 +39,7 @@
 
 mod decode;
 mod driver;
+mod group;
 mod message;
 mod requests;
 mod state;

@@ -1,0 +1,484 @@
+//! The partition assignors the group leader runs (`range`, `roundrobin`,
+//! `cooperative-sticky`) and the consumer protocol's embedded messages
+//! (ConsumerProtocolSubscription / ConsumerProtocolAssignment, each a
+//! big-endian version followed by the body), as Java and librdkafka
+//! encode them.
+
+use super::membership::Part;
+use crate::error::{Error, ErrorCode, Result};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTp;
+use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTp;
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The assignors ferrokafka implements, by their protocol names.
+pub(crate) const NAMES: [&str; 3] = ["range", "roundrobin", "cooperative-sticky"];
+
+/// The highest subscription version we write and read; newer versions only
+/// append fields, which are ignored.
+const SUBSCRIPTION_VERSION: i16 = 3;
+const ASSIGNMENT_VERSION: i16 = 3;
+
+/// One member's subscription as the leader sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Subscription {
+    pub member_id: String,
+    pub topics: Vec<String>,
+    pub owned: Vec<Part>,
+    pub generation: i32,
+    pub rack: Option<String>,
+}
+
+/// Encodes our subscription (topics sorted, owned partitions grouped by
+/// topic).
+pub(crate) fn encode_subscription(
+    topics: &[String],
+    owned: &[Part],
+    generation: i32,
+    rack: Option<&str>,
+) -> Result<Vec<u8>> {
+    let mut m = ConsumerProtocolSubscription::default();
+    let mut t: Vec<String> = topics.to_vec();
+    t.sort();
+    t.dedup();
+    m.topics = t.into_iter().map(StrBytes::from_string).collect();
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for (topic, p) in owned {
+        by_topic.entry(topic).or_default().push(*p);
+    }
+    m.owned_partitions = by_topic
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let mut x = OwnedTp::default();
+            x.topic = TopicName(StrBytes::from_string(topic.to_string()));
+            x.partitions = partitions;
+            x
+        })
+        .collect();
+    m.generation_id = generation;
+    m.rack_id = rack.map(|r| StrBytes::from_string(r.to_string()));
+    let mut buf = BytesMut::new();
+    buf.put_i16(SUBSCRIPTION_VERSION);
+    m.encode(&mut buf, SUBSCRIPTION_VERSION)
+        .map_err(|e| Error::new(ErrorCode::Fail, format!("encode subscription: {e}")))?;
+    Ok(buf.to_vec())
+}
+
+fn bad(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::BadMsg,
+        format!("undecodable consumer protocol {what}: {e}"),
+    )
+}
+
+/// Decodes a member's subscription from its JoinGroup metadata.
+pub(crate) fn decode_subscription(member_id: &str, data: &[u8]) -> Result<Subscription> {
+    let mut b = Bytes::copy_from_slice(data);
+    if b.remaining() < 2 {
+        return Err(bad("subscription", "shorter than its version"));
+    }
+    let v = b.get_i16();
+    if v < 0 {
+        return Err(bad("subscription", format!("version {v}")));
+    }
+    let m = ConsumerProtocolSubscription::decode(&mut b, v.min(SUBSCRIPTION_VERSION))
+        .map_err(|e| bad("subscription", e))?;
+    let mut owned = Vec::new();
+    for t in &m.owned_partitions {
+        for p in &t.partitions {
+            owned.push((t.topic.0.to_string(), *p));
+        }
+    }
+    Ok(Subscription {
+        member_id: member_id.to_string(),
+        topics: m.topics.iter().map(|t| t.to_string()).collect(),
+        owned,
+        generation: if v >= 2 { m.generation_id } else { -1 },
+        rack: m.rack_id.map(|r| r.to_string()),
+    })
+}
+
+/// Encodes one member's assignment.
+pub(crate) fn encode_assignment(parts: &[Part]) -> Result<Vec<u8>> {
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for (topic, p) in parts {
+        by_topic.entry(topic).or_default().push(*p);
+    }
+    let mut m = ConsumerProtocolAssignment::default();
+    m.assigned_partitions = by_topic
+        .into_iter()
+        .map(|(topic, partitions)| {
+            let mut x = AssignedTp::default();
+            x.topic = TopicName(StrBytes::from_string(topic.to_string()));
+            x.partitions = partitions;
+            x
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    buf.put_i16(ASSIGNMENT_VERSION);
+    m.encode(&mut buf, ASSIGNMENT_VERSION)
+        .map_err(|e| Error::new(ErrorCode::Fail, format!("encode assignment: {e}")))?;
+    Ok(buf.to_vec())
+}
+
+/// Decodes our assignment from the SyncGroup answer (empty: nothing).
+pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<Part>> {
+    if data.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = Bytes::copy_from_slice(data);
+    if b.remaining() < 2 {
+        return Err(bad("assignment", "shorter than its version"));
+    }
+    let v = b.get_i16();
+    if v < 0 {
+        return Err(bad("assignment", format!("version {v}")));
+    }
+    let m = ConsumerProtocolAssignment::decode(&mut b, v.min(ASSIGNMENT_VERSION))
+        .map_err(|e| bad("assignment", e))?;
+    let mut out = Vec::new();
+    for t in &m.assigned_partitions {
+        for p in &t.partitions {
+            out.push((t.topic.0.to_string(), *p));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs assignor `name` over the members' subscriptions; `partitions`
+/// gives each known topic's partition count. Every member gets an entry.
+pub(crate) fn assign(
+    name: &str,
+    members: &[Subscription],
+    partitions: &BTreeMap<String, i32>,
+) -> Result<BTreeMap<String, Vec<Part>>> {
+    let mut out: BTreeMap<String, Vec<Part>> = members
+        .iter()
+        .map(|m| (m.member_id.clone(), Vec::new()))
+        .collect();
+    match name {
+        "range" => range(members, partitions, &mut out),
+        "roundrobin" => roundrobin(members, partitions, &mut out),
+        "cooperative-sticky" => sticky(members, partitions, &mut out),
+        other => {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                format!(
+                    "unknown partition assignor \"{other}\": use one of {}",
+                    NAMES.join(", ")
+                ),
+            ))
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}
+
+fn subscribers<'a>(members: &'a [Subscription], topic: &str) -> Vec<&'a str> {
+    let mut v: Vec<&str> = members
+        .iter()
+        .filter(|m| m.topics.iter().any(|t| t == topic))
+        .map(|m| m.member_id.as_str())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn subscribed_parts(members: &[Subscription], partitions: &BTreeMap<String, i32>) -> Vec<Part> {
+    let topics: BTreeSet<&str> = members
+        .iter()
+        .flat_map(|m| m.topics.iter().map(String::as_str))
+        .collect();
+    let mut out = Vec::new();
+    for t in topics {
+        if let Some(&n) = partitions.get(t) {
+            out.extend((0..n.max(0)).map(|p| (t.to_string(), p)));
+        }
+    }
+    out
+}
+
+/// Per topic, consecutive ranges to the subscribers sorted by member id;
+/// the first `n % m` get one more.
+fn range(
+    members: &[Subscription],
+    partitions: &BTreeMap<String, i32>,
+    out: &mut BTreeMap<String, Vec<Part>>,
+) {
+    for (topic, &n) in partitions {
+        let subs = subscribers(members, topic);
+        if subs.is_empty() || n <= 0 {
+            continue;
+        }
+        let m = subs.len() as i32;
+        let (per, extra) = (n / m, n % m);
+        let mut next = 0;
+        for (i, id) in subs.iter().enumerate() {
+            let count = per + i32::from((i as i32) < extra);
+            if let Some(v) = out.get_mut(*id) {
+                v.extend((next..next + count).map(|p| (topic.clone(), p)));
+            }
+            next += count;
+        }
+    }
+}
+
+/// All partitions sorted, dealt one by one to the members in turn,
+/// skipping members not subscribed to the partition's topic.
+fn roundrobin(
+    members: &[Subscription],
+    partitions: &BTreeMap<String, i32>,
+    out: &mut BTreeMap<String, Vec<Part>>,
+) {
+    let mut ids: Vec<&Subscription> = members.iter().collect();
+    ids.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+    if ids.is_empty() {
+        return;
+    }
+    let mut turn = 0usize;
+    for part in subscribed_parts(members, partitions) {
+        for step in 0..ids.len() {
+            let m = ids[(turn + step) % ids.len()];
+            if m.topics.iter().any(|t| *t == part.0) {
+                if let Some(v) = out.get_mut(&m.member_id) {
+                    v.push(part.clone());
+                }
+                turn = (turn + step + 1) % ids.len();
+                break;
+            }
+        }
+    }
+}
+
+/// Balanced assignment keeping as many owned partitions as balance allows,
+/// then, cooperatively (KIP-429), a partition moving away from a member
+/// that still owns it is withheld this round: its owner revokes it and
+/// rejoins, and the next rebalance hands it over.
+fn sticky(
+    members: &[Subscription],
+    partitions: &BTreeMap<String, i32>,
+    out: &mut BTreeMap<String, Vec<Part>>,
+) {
+    let all = subscribed_parts(members, partitions);
+    let total = all.len();
+    let n = members.len().max(1);
+    let (base, mut extra) = (total / n, total % n);
+    let exists: BTreeSet<&Part> = all.iter().collect();
+    // The claim of the most recent generation wins a partition owned twice.
+    let mut claims: BTreeMap<Part, (i32, &str)> = BTreeMap::new();
+    let mut sorted: Vec<&Subscription> = members.iter().collect();
+    sorted.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+    for m in &sorted {
+        for p in &m.owned {
+            if !exists.contains(p) || !m.topics.contains(&p.0) {
+                continue;
+            }
+            let better = claims.get(p).is_none_or(|(g, _)| m.generation > *g);
+            if better {
+                claims.insert(p.clone(), (m.generation, m.member_id.as_str()));
+            }
+        }
+    }
+    let mut taken: BTreeSet<Part> = BTreeSet::new();
+    // Members that own more first, so they keep the extra slots.
+    let mut by_load: Vec<&Subscription> = sorted.clone();
+    by_load.sort_by_key(|m| {
+        std::cmp::Reverse(
+            m.owned
+                .iter()
+                .filter(|p| claims.get(*p).is_some_and(|c| c.1 == m.member_id))
+                .count(),
+        )
+    });
+    for m in by_load {
+        let mut cap = base;
+        let mine: Vec<Part> = m
+            .owned
+            .iter()
+            .filter(|p| claims.get(*p).is_some_and(|c| c.1 == m.member_id))
+            .cloned()
+            .collect();
+        if mine.len() > base && extra > 0 {
+            cap += 1;
+            extra -= 1;
+        }
+        for p in mine.into_iter().take(cap) {
+            taken.insert(p.clone());
+            if let Some(v) = out.get_mut(&m.member_id) {
+                v.push(p);
+            }
+        }
+    }
+    // The rest to the least loaded subscriber (ties: smallest member id).
+    for p in all {
+        if taken.contains(&p) {
+            continue;
+        }
+        let target = sorted
+            .iter()
+            .filter(|m| m.topics.contains(&p.0))
+            .min_by_key(|m| {
+                (
+                    out.get(&m.member_id).map_or(0, Vec::len),
+                    m.member_id.clone(),
+                )
+            });
+        if let Some(m) = target {
+            if let Some(v) = out.get_mut(&m.member_id) {
+                v.push(p.clone());
+            }
+        }
+    }
+    // Withhold partitions still owned by another member.
+    for (id, v) in out.iter_mut() {
+        v.retain(|p| match claims.get(p) {
+            Some((_, owner)) => owner == id,
+            None => true,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(id: &str, topics: &[&str], owned: &[(&str, i32)]) -> Subscription {
+        Subscription {
+            member_id: id.into(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            owned: owned.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
+            generation: 1,
+            rack: None,
+        }
+    }
+
+    fn counts(a: &BTreeMap<String, Vec<Part>>) -> Vec<usize> {
+        a.values().map(Vec::len).collect()
+    }
+
+    fn union(a: &BTreeMap<String, Vec<Part>>) -> BTreeSet<Part> {
+        let mut all = BTreeSet::new();
+        for v in a.values() {
+            for p in v {
+                assert!(all.insert(p.clone()), "{p:?} assigned twice");
+            }
+        }
+        all
+    }
+
+    fn topics(t: &[(&str, i32)]) -> BTreeMap<String, i32> {
+        t.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn range_gives_consecutive_ranges_per_topic() {
+        let m = [sub("b", &["t"], &[]), sub("a", &["t"], &[])];
+        let a = assign("range", &m, &topics(&[("t", 5)])).unwrap();
+        let first: Vec<i32> = a["a"].iter().map(|p| p.1).collect();
+        let second: Vec<i32> = a["b"].iter().map(|p| p.1).collect();
+        assert_eq!(first, vec![0, 1, 2]);
+        assert_eq!(second, vec![3, 4]);
+    }
+
+    #[test]
+    fn roundrobin_deals_in_turn_and_respects_subscriptions() {
+        let m = [
+            sub("a", &["t", "u"], &[]),
+            sub("b", &["t"], &[]),
+            sub("c", &["t", "u"], &[]),
+        ];
+        let parts = topics(&[("t", 3), ("u", 3)]);
+        let a = assign("roundrobin", &m, &parts).unwrap();
+        assert_eq!(union(&a).len(), 6);
+        assert!(a["b"].iter().all(|p| p.0 == "t"));
+        assert_eq!(a["a"].len() + a["c"].len(), 5);
+        assert!(counts(&a).iter().all(|&c| (1..=3).contains(&c)));
+    }
+
+    #[test]
+    fn assignors_are_deterministic_and_balanced() {
+        let parts = topics(&[("t", 7), ("u", 4)]);
+        for name in NAMES {
+            let m = [
+                sub("m1", &["t", "u"], &[]),
+                sub("m2", &["t", "u"], &[]),
+                sub("m3", &["t", "u"], &[]),
+            ];
+            let a = assign(name, &m, &parts).unwrap();
+            let mut rev = m.clone();
+            rev.reverse();
+            assert_eq!(a, assign(name, &rev, &parts).unwrap(), "{name}");
+            assert_eq!(union(&a).len(), 11, "{name}");
+            let c = counts(&a);
+            let (lo, hi) = (c.iter().min().unwrap(), c.iter().max().unwrap());
+            // Range balances per topic (at most one extra per topic).
+            assert!(
+                hi - lo <= if name == "range" { 2 } else { 1 },
+                "{name}: {c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sticky_keeps_ownership_and_withholds_moving_partitions() {
+        let parts = topics(&[("t", 6)]);
+        let m = [
+            sub("a", &["t"], &[("t", 0), ("t", 1), ("t", 2)]),
+            sub("b", &["t"], &[("t", 3), ("t", 4), ("t", 5)]),
+            sub("c", &["t"], &[]),
+        ];
+        let a = assign("cooperative-sticky", &m, &parts).unwrap();
+        // Nobody gets a partition another member still owns...
+        assert!(a["c"].is_empty());
+        // ...and what stays is never taken away.
+        assert_eq!(a["a"].len(), 2);
+        assert_eq!(a["b"].len(), 2);
+        assert!(a["a"].iter().all(|p| p.1 <= 2));
+        // Second round: the owners revoked one each, c gets them.
+        let m2 = [
+            sub(
+                "a",
+                &["t"],
+                &a["a"]
+                    .iter()
+                    .map(|p| (p.0.as_str(), p.1))
+                    .collect::<Vec<_>>(),
+            ),
+            sub(
+                "b",
+                &["t"],
+                &a["b"]
+                    .iter()
+                    .map(|p| (p.0.as_str(), p.1))
+                    .collect::<Vec<_>>(),
+            ),
+            sub("c", &["t"], &[]),
+        ];
+        let b = assign("cooperative-sticky", &m2, &parts).unwrap();
+        assert_eq!(b["a"], a["a"]);
+        assert_eq!(b["b"], a["b"]);
+        assert_eq!(b["c"].len(), 2);
+        assert_eq!(union(&b).len(), 6);
+    }
+
+    #[test]
+    fn protocol_messages_round_trip() {
+        let owned = vec![("t".to_string(), 1), ("t".to_string(), 3)];
+        let enc = encode_subscription(&["t".into(), "a".into()], &owned, 4, Some("r")).unwrap();
+        let s = decode_subscription("m", &enc).unwrap();
+        assert_eq!(s.topics, vec!["a", "t"]);
+        assert_eq!(s.owned, owned);
+        assert_eq!(s.generation, 4);
+        assert_eq!(s.rack.as_deref(), Some("r"));
+        let a = encode_assignment(&owned).unwrap();
+        assert_eq!(decode_assignment(&a).unwrap(), owned);
+        assert!(decode_assignment(&[]).unwrap().is_empty());
+        assert!(decode_assignment(&[0]).is_err());
+        assert!(decode_subscription("m", &[0, 0, 0, 0, 0, 9]).is_err());
+    }
+}

@@ -1,0 +1,547 @@
+//! Group membership of the classic protocol as a state machine without
+//! I/O: the driver feeds it answers and the time, it says which request to
+//! send next and which partitions the application gains or loses.
+//!
+//! FindCoordinator -> JoinGroup (a first join without member id is answered
+//! MEMBER_ID_REQUIRED with one, KIP-394) -> the leader's assignment ->
+//! SyncGroup -> Stable, heartbeating every `heartbeat.interval.ms`. A
+//! rebalance (REBALANCE_IN_PROGRESS) rejoins keeping the member id;
+//! UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION mean the partitions are lost and
+//! the member joins anew; coordinator errors rediscover the coordinator.
+//! Not polling within `max.poll.interval.ms` (KIP-62) leaves the group and
+//! reports `MaxPollExceeded` once.
+
+use crate::error::{Error, ErrorCode};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// A topic partition, ordered (assignments are compared as sets).
+pub(crate) type Part = (String, i32);
+
+/// The settings the membership runs under.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberSettings {
+    pub session_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_poll_interval: Duration,
+    pub retry_backoff: Duration,
+    pub instance_id: Option<String>,
+    /// KIP-429: keep the partitions that stay, revoke only the ones moving.
+    pub cooperative: bool,
+}
+
+/// What the driver has to do.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    FindCoordinator,
+    Join {
+        member_id: String,
+        /// Partitions owned, sent in the subscription (cooperative).
+        owned: Vec<Part>,
+        generation: i32,
+    },
+    /// Only the leader: compute the assignment of `members` (member id,
+    /// subscription metadata) with `protocol`, then call `assignment_done`.
+    Assign {
+        protocol: String,
+        members: Vec<(String, Vec<u8>)>,
+    },
+    Sync {
+        generation: i32,
+        member_id: String,
+        protocol: String,
+        assignments: Vec<(String, Vec<u8>)>,
+    },
+    Heartbeat {
+        generation: i32,
+        member_id: String,
+    },
+    Leave {
+        member_id: String,
+    },
+}
+
+/// What the application is told.
+#[derive(Debug, Clone)]
+pub(crate) enum Notice {
+    Assigned(Vec<Part>),
+    Revoked(Vec<Part>),
+    Lost(Vec<Part>),
+    /// The generation and member id commits are made under changed.
+    Identity {
+        generation: i32,
+        member_id: String,
+    },
+    Error(Error),
+}
+
+impl PartialEq for Notice {
+    fn eq(&self, other: &Self) -> bool {
+        use Notice::*;
+        match (self, other) {
+            (Assigned(a), Assigned(b)) | (Revoked(a), Revoked(b)) | (Lost(a), Lost(b)) => a == b,
+            (
+                Identity {
+                    generation: g,
+                    member_id: m,
+                },
+                Identity {
+                    generation: h,
+                    member_id: n,
+                },
+            ) => g == h && m == n,
+            (Error(a), Error(b)) => a.code() == b.code(),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Not subscribed, or left.
+    Idle,
+    NeedCoordinator,
+    Finding,
+    NeedJoin,
+    Joining,
+    /// Leader, waiting for the driver's assignment.
+    Assigning,
+    Syncing,
+    Stable,
+    /// Fenced or otherwise unusable.
+    Failed,
+}
+
+/// One member's view of its group.
+#[derive(Debug)]
+pub(crate) struct Membership {
+    s: MemberSettings,
+    phase: Phase,
+    member_id: String,
+    generation: i32,
+    protocol: String,
+    owned: BTreeSet<Part>,
+    notices: Vec<Notice>,
+    /// Earliest time the next request may go (backoff).
+    not_before: Option<Instant>,
+    next_heartbeat: Option<Instant>,
+    heartbeat_in_flight: bool,
+    /// Last successful heartbeat (or sync): the session's reference.
+    last_contact: Option<Instant>,
+    last_poll: Instant,
+    poll_expired: bool,
+    /// A rejoin was asked while a request was in flight.
+    rejoin_pending: bool,
+    pending_assign: Option<Action>,
+    pending_sync: Option<Vec<(String, Vec<u8>)>>,
+}
+
+fn code(c: i16) -> ErrorCode {
+    ErrorCode::from_kafka(c)
+}
+
+impl Membership {
+    pub(crate) fn new(s: MemberSettings, now: Instant) -> Self {
+        Membership {
+            s,
+            phase: Phase::Idle,
+            member_id: String::new(),
+            generation: -1,
+            protocol: String::new(),
+            owned: BTreeSet::new(),
+            notices: Vec::new(),
+            not_before: None,
+            next_heartbeat: None,
+            heartbeat_in_flight: false,
+            last_contact: None,
+            last_poll: now,
+            poll_expired: false,
+            rejoin_pending: false,
+            pending_assign: None,
+            pending_sync: None,
+        }
+    }
+
+    /// Starts (or restarts after a subscription change) joining.
+    pub(crate) fn join(&mut self, now: Instant) {
+        self.last_poll = now;
+        match self.phase {
+            Phase::Failed => {}
+            Phase::Idle => self.phase = Phase::NeedCoordinator,
+            Phase::Stable => self.rejoin(),
+            _ => self.rejoin_pending = true,
+        }
+    }
+
+    /// The member id and generation (for commits).
+    pub(crate) fn identity(&self) -> (i32, &str) {
+        (self.generation, &self.member_id)
+    }
+
+    /// The partitions owned now.
+    pub(crate) fn owned(&self) -> Vec<Part> {
+        self.owned.iter().cloned().collect()
+    }
+
+    pub(crate) fn is_stable(&self) -> bool {
+        self.phase == Phase::Stable
+    }
+
+    pub(crate) fn is_failed(&self) -> bool {
+        self.phase == Phase::Failed
+    }
+
+    /// Notices for the application, oldest first.
+    pub(crate) fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// The application polled: resets the max.poll.interval clock; after
+    /// an expiry, rejoins.
+    pub(crate) fn polled(&mut self, now: Instant) {
+        self.last_poll = now;
+        if self.poll_expired {
+            self.poll_expired = false;
+            if self.phase == Phase::Idle {
+                self.phase = Phase::NeedCoordinator;
+            }
+        }
+    }
+
+    fn lose_all(&mut self) {
+        if !self.owned.is_empty() {
+            let lost = std::mem::take(&mut self.owned);
+            self.notices.push(Notice::Lost(lost.into_iter().collect()));
+        }
+    }
+
+    fn revoke_all(&mut self) {
+        if !self.owned.is_empty() {
+            let revoked = std::mem::take(&mut self.owned);
+            self.notices
+                .push(Notice::Revoked(revoked.into_iter().collect()));
+        }
+    }
+
+    /// A rejoin keeping the member id (rebalance).
+    fn rejoin(&mut self) {
+        if !self.s.cooperative {
+            // Eager: everything is given back before joining.
+            self.revoke_all();
+        }
+        self.phase = Phase::NeedJoin;
+        self.next_heartbeat = None;
+        self.rejoin_pending = false;
+    }
+
+    /// A fresh join: the member is unknown to the coordinator.
+    fn reset_member(&mut self) {
+        self.lose_all();
+        self.member_id.clear();
+        self.generation = -1;
+        self.identity_changed();
+        self.phase = Phase::NeedJoin;
+        self.next_heartbeat = None;
+        self.rejoin_pending = false;
+    }
+
+    fn identity_changed(&mut self) {
+        self.notices.push(Notice::Identity {
+            generation: self.generation,
+            member_id: self.member_id.clone(),
+        });
+    }
+
+    fn coordinator_lost(&mut self, now: Instant) {
+        self.phase = Phase::NeedCoordinator;
+        self.heartbeat_in_flight = false;
+        self.not_before = Some(now + self.s.retry_backoff);
+    }
+
+    /// Handles an error common to every group request; true when handled.
+    fn common_error(&mut self, c: i16, now: Instant, what: &str) -> bool {
+        match code(c) {
+            ErrorCode::NotCoordinator
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::CoordinatorLoadInProgress => {
+                self.coordinator_lost(now);
+                true
+            }
+            ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration => {
+                self.reset_member();
+                true
+            }
+            ErrorCode::FencedInstanceId => {
+                self.fail(Error::fatal(
+                    ErrorCode::FencedInstanceId,
+                    format!(
+                        "{what}: group.instance.id {} is used by a newer member of the group",
+                        self.s.instance_id.as_deref().unwrap_or("")
+                    ),
+                ));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        self.lose_all();
+        self.phase = Phase::Failed;
+        self.notices.push(Notice::Error(e));
+    }
+
+    /// The next requests to send, given the time.
+    pub(crate) fn poll(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.phase == Phase::Idle || self.phase == Phase::Failed {
+            return out;
+        }
+        if !self.poll_expired
+            && now.saturating_duration_since(self.last_poll) > self.s.max_poll_interval
+        {
+            self.poll_expired = true;
+            self.notices.push(Notice::Error(Error::new(
+                ErrorCode::MaxPollExceeded,
+                format!(
+                    "the application did not poll within max.poll.interval.ms ({} ms): left the group",
+                    self.s.max_poll_interval.as_millis()
+                ),
+            )));
+            return self.leave();
+        }
+        if let Some(t) = self.not_before {
+            if now < t {
+                return out;
+            }
+            self.not_before = None;
+        }
+        match self.phase {
+            Phase::NeedCoordinator => {
+                self.phase = Phase::Finding;
+                out.push(Action::FindCoordinator);
+            }
+            Phase::NeedJoin => {
+                self.phase = Phase::Joining;
+                out.push(Action::Join {
+                    member_id: self.member_id.clone(),
+                    owned: self.owned(),
+                    generation: self.generation,
+                });
+            }
+            Phase::Assigning => out.extend(self.pending_assign.take()),
+            Phase::Syncing => {
+                if let Some(assignments) = self.pending_sync.take() {
+                    out.push(Action::Sync {
+                        generation: self.generation,
+                        member_id: self.member_id.clone(),
+                        protocol: self.protocol.clone(),
+                        assignments,
+                    });
+                }
+            }
+            Phase::Stable => {
+                if let Some(last) = self.last_contact {
+                    if now.saturating_duration_since(last) > self.s.session_timeout {
+                        // The coordinator has dropped us by now.
+                        self.reset_member();
+                        self.phase = Phase::NeedCoordinator;
+                        return out;
+                    }
+                }
+                let due = self.next_heartbeat.is_none_or(|t| t <= now);
+                if due && !self.heartbeat_in_flight {
+                    self.heartbeat_in_flight = true;
+                    self.next_heartbeat = Some(now + self.s.heartbeat_interval);
+                    out.push(Action::Heartbeat {
+                        generation: self.generation,
+                        member_id: self.member_id.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// When [`Self::poll`] wants to be called again at the latest.
+    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+        let mut t = self.not_before;
+        if self.phase == Phase::Stable {
+            t = [t, self.next_heartbeat].into_iter().flatten().min();
+        }
+        if !matches!(self.phase, Phase::Idle | Phase::Failed) && !self.poll_expired {
+            let p = self.last_poll + self.s.max_poll_interval + Duration::from_millis(1);
+            t = Some(t.map_or(p, |x| x.min(p)));
+        }
+        t
+    }
+
+    pub(crate) fn on_coordinator(&mut self, now: Instant, found: Result<(), Error>) {
+        if self.phase != Phase::Finding {
+            return;
+        }
+        match found {
+            Ok(()) => self.phase = Phase::NeedJoin,
+            Err(_) => self.coordinator_lost(now),
+        }
+    }
+
+    /// A request failed on the transport (timeout, disconnect).
+    pub(crate) fn on_transport_error(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Joining | Phase::Syncing | Phase::Finding => self.coordinator_lost(now),
+            Phase::Stable => {
+                self.heartbeat_in_flight = false;
+                self.coordinator_lost(now);
+                // Keep the assignment: the session may well still be alive.
+                self.phase = Phase::NeedCoordinator;
+            }
+            _ => {}
+        }
+    }
+
+    /// The JoinGroup answer.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_join(
+        &mut self,
+        now: Instant,
+        error: i16,
+        generation: i32,
+        member_id: &str,
+        leader: &str,
+        protocol: &str,
+        members: Vec<(String, Vec<u8>)>,
+    ) {
+        if self.phase != Phase::Joining {
+            return;
+        }
+        if error != 0 {
+            match code(error) {
+                ErrorCode::MemberIdRequired => {
+                    self.member_id = member_id.to_string();
+                    self.phase = Phase::NeedJoin;
+                }
+                ErrorCode::RebalanceInProgress => self.phase = Phase::NeedJoin,
+                ErrorCode::UnknownMemberId => self.reset_member(),
+                _ if self.common_error(error, now, "JoinGroup") => {}
+                ErrorCode::InconsistentGroupProtocol
+                | ErrorCode::InvalidSessionTimeout
+                | ErrorCode::GroupAuthorizationFailed
+                | ErrorCode::GroupMaxSizeReached => {
+                    self.lose_all();
+                    self.phase = Phase::NeedJoin;
+                    self.not_before =
+                        Some(now + self.s.retry_backoff.max(Duration::from_millis(500)));
+                    self.notices
+                        .push(Notice::Error(Error::from_kafka(error, "JoinGroup")));
+                }
+                _ => {
+                    self.phase = Phase::NeedJoin;
+                    self.not_before = Some(now + self.s.retry_backoff);
+                }
+            }
+            return;
+        }
+        self.member_id = member_id.to_string();
+        self.generation = generation;
+        self.protocol = protocol.to_string();
+        self.identity_changed();
+        if self.member_id == leader {
+            self.phase = Phase::Assigning;
+            self.pending_assign = Some(Action::Assign {
+                protocol: self.protocol.clone(),
+                members,
+            });
+            return;
+        }
+        self.phase = Phase::Syncing;
+        self.pending_sync = Some(Vec::new());
+    }
+
+    /// The leader's computed assignment (member id -> encoded assignment).
+    pub(crate) fn assignment_done(&mut self, assignments: Vec<(String, Vec<u8>)>) {
+        if self.phase == Phase::Assigning {
+            self.phase = Phase::Syncing;
+            self.pending_sync = Some(assignments);
+        }
+    }
+
+    /// The SyncGroup answer, with the member's assignment decoded.
+    pub(crate) fn on_sync(&mut self, now: Instant, error: i16, assigned: Vec<Part>) {
+        if self.phase != Phase::Syncing {
+            return;
+        }
+        if error != 0 {
+            if code(error) == ErrorCode::RebalanceInProgress {
+                self.rejoin();
+            } else if !self.common_error(error, now, "SyncGroup") {
+                self.phase = Phase::NeedJoin;
+                self.not_before = Some(now + self.s.retry_backoff);
+            }
+            return;
+        }
+        let new: BTreeSet<Part> = assigned.into_iter().collect();
+        let revoked: Vec<Part> = self.owned.difference(&new).cloned().collect();
+        let added: Vec<Part> = new.difference(&self.owned).cloned().collect();
+        if !revoked.is_empty() {
+            self.notices.push(Notice::Revoked(revoked.clone()));
+        }
+        if !added.is_empty() || (self.owned.is_empty() && new.is_empty()) {
+            self.notices.push(Notice::Assigned(added));
+        }
+        self.owned = new;
+        self.phase = Phase::Stable;
+        self.last_contact = Some(now);
+        self.next_heartbeat = Some(now + self.s.heartbeat_interval);
+        self.heartbeat_in_flight = false;
+        // KIP-429: after giving partitions back, join again so that the
+        // leader can hand them to their new owner.
+        if (self.s.cooperative && !revoked.is_empty()) || self.rejoin_pending {
+            self.rejoin();
+        }
+    }
+
+    pub(crate) fn on_heartbeat(&mut self, now: Instant, error: i16) {
+        self.heartbeat_in_flight = false;
+        if self.phase != Phase::Stable {
+            return;
+        }
+        if error == 0 {
+            self.last_contact = Some(now);
+            return;
+        }
+        if code(error) == ErrorCode::RebalanceInProgress {
+            self.last_contact = Some(now);
+            self.rejoin();
+        } else if !self.common_error(error, now, "Heartbeat") {
+            self.not_before = Some(now + self.s.retry_backoff);
+        }
+    }
+
+    /// Leaves the group (close, unsubscribe, max.poll expiry): revokes the
+    /// partitions and returns the LeaveGroup to send, none for a static
+    /// member (its session outlives the process, KIP-345).
+    pub(crate) fn leave(&mut self) -> Vec<Action> {
+        self.revoke_all();
+        let was = std::mem::replace(&mut self.phase, Phase::Idle);
+        self.next_heartbeat = None;
+        self.heartbeat_in_flight = false;
+        self.pending_assign = None;
+        self.pending_sync = None;
+        let mut out = Vec::new();
+        if was != Phase::Failed && self.s.instance_id.is_none() && !self.member_id.is_empty() {
+            out.push(Action::Leave {
+                member_id: self.member_id.clone(),
+            });
+        }
+        if self.s.instance_id.is_none() {
+            self.member_id.clear();
+            self.generation = -1;
+        }
+        if was == Phase::Failed {
+            self.phase = Phase::Failed;
+        }
+        out
+    }
+}

@@ -1,0 +1,219 @@
+//! The membership state machine on a simulated clock.
+
+use super::membership::{Action, MemberSettings, Membership, Notice, Part};
+use crate::error::ErrorCode;
+use std::time::{Duration, Instant};
+
+fn settings(cooperative: bool, instance: Option<&str>) -> MemberSettings {
+    MemberSettings {
+        session_timeout: Duration::from_secs(45),
+        heartbeat_interval: Duration::from_secs(3),
+        max_poll_interval: Duration::from_secs(300),
+        retry_backoff: Duration::from_millis(100),
+        instance_id: instance.map(str::to_string),
+        cooperative,
+    }
+}
+
+fn p(n: i32) -> Part {
+    ("t".to_string(), n)
+}
+
+/// Drives a fresh member to Stable with `parts`, returning it and the time.
+fn stable(s: MemberSettings, parts: Vec<Part>) -> (Membership, Instant) {
+    let t0 = Instant::now();
+    let mut m = Membership::new(s, t0);
+    m.join(t0);
+    assert_eq!(m.poll(t0), vec![Action::FindCoordinator]);
+    m.on_coordinator(t0, Ok(()));
+    let a = m.poll(t0);
+    assert!(matches!(&a[..], [Action::Join { member_id, .. }] if member_id.is_empty()));
+    // KIP-394: the first join is refused with the member id to use.
+    m.on_join(t0, 79, -1, "m-1", "", "", vec![]);
+    let a = m.poll(t0);
+    assert!(matches!(&a[..], [Action::Join { member_id, .. }] if member_id == "m-1"));
+    m.on_join(
+        t0,
+        0,
+        1,
+        "m-1",
+        "m-1",
+        "range",
+        vec![("m-1".into(), vec![])],
+    );
+    let a = m.poll(t0);
+    assert!(matches!(&a[..], [Action::Assign { protocol, .. }] if protocol == "range"));
+    m.assignment_done(vec![("m-1".into(), vec![1])]);
+    let a = m.poll(t0);
+    assert!(
+        matches!(&a[..], [Action::Sync { generation: 1, assignments, .. }] if assignments.len() == 1)
+    );
+    m.on_sync(t0, 0, parts.clone());
+    assert!(m.is_stable());
+    let n = m.take_notices();
+    assert!(n.contains(&Notice::Assigned(parts)));
+    assert!(n.contains(&Notice::Identity {
+        generation: 1,
+        member_id: "m-1".into()
+    }));
+    (m, t0)
+}
+
+#[test]
+fn joins_syncs_and_heartbeats_on_interval() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0), p(1)]);
+    assert!(m.poll(t0).is_empty());
+    let t = t0 + Duration::from_secs(3);
+    assert_eq!(m.next_wakeup(), Some(t));
+    let a = m.poll(t);
+    assert_eq!(
+        a,
+        vec![Action::Heartbeat {
+            generation: 1,
+            member_id: "m-1".into()
+        }]
+    );
+    // One heartbeat in flight at a time.
+    assert!(m.poll(t + Duration::from_secs(4)).is_empty());
+    m.on_heartbeat(t + Duration::from_secs(4), 0);
+    assert_eq!(m.poll(t + Duration::from_secs(6)).len(), 1);
+}
+
+#[test]
+fn rebalance_revokes_eagerly_and_rejoins_with_the_member_id() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0), p(1)]);
+    m.polled(t0);
+    m.poll(t0 + Duration::from_secs(3));
+    m.on_heartbeat(t0 + Duration::from_secs(3), 27);
+    assert_eq!(m.take_notices(), vec![Notice::Revoked(vec![p(0), p(1)])]);
+    let a = m.poll(t0 + Duration::from_secs(3));
+    assert!(matches!(&a[..], [Action::Join { member_id, .. }] if member_id == "m-1"));
+}
+
+#[test]
+fn cooperative_keeps_what_stays_and_rejoins_after_revoking() {
+    let (mut m, t0) = stable(settings(true, None), vec![p(0), p(1)]);
+    m.poll(t0 + Duration::from_secs(3));
+    m.on_heartbeat(t0 + Duration::from_secs(3), 27);
+    // Nothing revoked on a cooperative rejoin; owned partitions go along.
+    assert!(m.take_notices().is_empty());
+    let a = m.poll(t0 + Duration::from_secs(3));
+    assert!(matches!(&a[..], [Action::Join { owned, .. }] if owned == &vec![p(0), p(1)]));
+    m.on_join(t0, 0, 2, "m-1", "other", "cooperative-sticky", vec![]);
+    let a = m.poll(t0);
+    assert!(matches!(&a[..], [Action::Sync { assignments, .. }] if assignments.is_empty()));
+    m.on_sync(t0, 0, vec![p(1)]);
+    assert_eq!(
+        m.take_notices()
+            .into_iter()
+            .filter(|n| !matches!(n, Notice::Identity { .. }))
+            .collect::<Vec<_>>(),
+        vec![Notice::Revoked(vec![p(0)])]
+    );
+    // Having revoked, it joins again at once.
+    assert!(matches!(&m.poll(t0)[..], [Action::Join { .. }]));
+}
+
+#[test]
+fn unknown_member_loses_partitions_and_joins_anew() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    m.poll(t0 + Duration::from_secs(3));
+    m.on_heartbeat(t0 + Duration::from_secs(3), 25);
+    let n = m.take_notices();
+    assert_eq!(n[0], Notice::Lost(vec![p(0)]));
+    assert_eq!(m.identity(), (-1, ""));
+    assert!(
+        matches!(&m.poll(t0 + Duration::from_secs(3))[..], [Action::Join { member_id, .. }] if member_id.is_empty())
+    );
+}
+
+#[test]
+fn coordinator_errors_rediscover_after_backoff() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    let t = t0 + Duration::from_secs(3);
+    m.poll(t);
+    m.on_heartbeat(t, 16);
+    assert!(m.poll(t).is_empty(), "backs off first");
+    assert_eq!(
+        m.poll(t + Duration::from_millis(150)),
+        vec![Action::FindCoordinator]
+    );
+    // The assignment survives a coordinator move.
+    assert_eq!(m.owned(), vec![p(0)]);
+}
+
+#[test]
+fn session_timeout_without_contact_loses_the_assignment() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    m.polled(t0 + Duration::from_secs(46));
+    m.poll(t0 + Duration::from_secs(46));
+    assert!(m.take_notices().contains(&Notice::Lost(vec![p(0)])));
+}
+
+#[test]
+fn max_poll_interval_leaves_and_reports_once() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    let mut t = t0;
+    // Heartbeats alone do not keep the member in the group.
+    for _ in 0..200 {
+        t += Duration::from_secs(2);
+        for a in m.poll(t) {
+            if let Action::Heartbeat { .. } = a {
+                m.on_heartbeat(t, 0);
+            }
+            if let Action::Leave { member_id } = a {
+                assert_eq!(member_id, "m-1");
+                let n = m.take_notices();
+                assert!(n.contains(&Notice::Revoked(vec![p(0)])));
+                let errs: Vec<_> = n
+                    .iter()
+                    .filter_map(|x| match x {
+                        Notice::Error(e) => Some(e.code()),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(errs, vec![ErrorCode::MaxPollExceeded]);
+                assert!(t >= t0 + Duration::from_secs(300));
+                assert!(m.poll(t).is_empty());
+                // Polling again rejoins.
+                m.polled(t);
+                assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
+                return;
+            }
+        }
+    }
+    panic!("never left the group");
+}
+
+#[test]
+fn static_member_does_not_leave_and_fencing_is_fatal() {
+    let (mut m, t0) = stable(settings(false, Some("i-1")), vec![p(0)]);
+    assert!(m.leave().is_empty(), "static members keep their session");
+    let (mut m, _) = stable(settings(false, Some("i-1")), vec![p(0)]);
+    m.poll(t0 + Duration::from_secs(3));
+    m.on_heartbeat(t0 + Duration::from_secs(3), 82);
+    let n = m.take_notices();
+    assert!(m.is_failed());
+    let fatal = n
+        .iter()
+        .find_map(|x| match x {
+            Notice::Error(e) => Some(e.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(fatal.is_fatal());
+    assert_eq!(fatal.code(), ErrorCode::FencedInstanceId);
+    assert!(m.poll(t0 + Duration::from_secs(10)).is_empty());
+}
+
+#[test]
+fn dynamic_member_leaves_on_close() {
+    let (mut m, _) = stable(settings(false, None), vec![p(0)]);
+    assert_eq!(
+        m.leave(),
+        vec![Action::Leave {
+            member_id: "m-1".into()
+        }]
+    );
+    assert_eq!(m.take_notices(), vec![Notice::Revoked(vec![p(0)])]);
+}
