@@ -1,16 +1,17 @@
-//! Side-by-side producer benchmarks: ferrokafka and librdkafka (through the
-//! `rdkafka` crate, cargo feature `librdkafka`) produce the same workload to
-//! the same broker in one invocation.
+//! Side-by-side producer and consumer benchmarks: ferrokafka and librdkafka
+//! (through the `rdkafka` crate, cargo feature `librdkafka`) produce, or
+//! consume, the same workload on the same broker in one invocation.
 //!
 //! The broker and each client run in processes of their own (this binary
 //! re-invoked with `serve` / `client`), so CPU seconds and peak RSS read from
 //! `/proc/self` belong to one client alone.
 //!
 //! ```text
-//! ferrokafka-bench                      # the issue's matrix, markdown table
+//! ferrokafka-bench                      # the producer matrix, markdown table
 //! ferrokafka-bench run --count 1000000  # smaller runs
-//! ferrokafka-bench serve --broker ferrokafka-mock
-//! ferrokafka-bench client --lib ferrokafka --bootstrap HOST:PORT [...]
+//! ferrokafka-bench consume              # the consumer matrix (prefilled topic)
+//! ferrokafka-bench serve --broker ferrokafka-mock [--store 1]
+//! ferrokafka-bench client --lib ferrokafka --bootstrap HOST:PORT [--mode consume] [...]
 //! ```
 
 use bytes::Bytes;
@@ -83,7 +84,7 @@ fn workload(m: &HashMap<String, String>) -> Workload {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (cmd, rest) = match args.first().map(String::as_str) {
-        Some(c @ ("run" | "serve" | "client")) => (c.to_string(), args[1..].to_vec()),
+        Some(c @ ("run" | "consume" | "serve" | "client")) => (c.to_string(), args[1..].to_vec()),
         _ => ("run".to_string(), args.clone()),
     };
     let m = arg_map(&rest);
@@ -92,8 +93,10 @@ fn main() -> ExitCode {
             &get(&m, "broker", "ferrokafka-mock".to_string()),
             get(&m, "partitions", 8),
             &get(&m, "topic", "bench".to_string()),
+            get(&m, "store", 0u8) != 0,
         ),
         "client" => client(&m),
+        "consume" => run_consume(&m),
         _ => run(&m),
     };
     match r {
@@ -106,13 +109,15 @@ fn main() -> ExitCode {
 }
 
 /// Starts a broker, prints its bootstrap servers, serves until stdin closes.
-fn serve(kind: &str, partitions: i32, topic: &str) -> Result<(), String> {
+/// The ferrokafka mock stores records only with `store` (the consumer
+/// benchmarks); librdkafka's mock always stores them.
+fn serve(kind: &str, partitions: i32, topic: &str, store: bool) -> Result<(), String> {
     let bootstrap;
     let _keep: Box<dyn std::any::Any> = match kind {
         "ferrokafka-mock" => {
             let c = ferrokafka_mock::MockCluster::builder()
                 .brokers(3)
-                .blackhole(true)
+                .blackhole(!store)
                 .topic(topic, partitions, 1)
                 .build_blocking()
                 .map_err(|e| e.to_string())?;
@@ -197,6 +202,17 @@ fn client(m: &HashMap<String, String>) -> Result<(), String> {
     let w = workload(m);
     let bootstrap = m.get("bootstrap").ok_or("--bootstrap is required")?.clone();
     let lib = get(m, "lib", "ferrokafka".to_string());
+    if get(m, "mode", "produce".to_string()) == "consume" {
+        let partitions: i32 = get(m, "partitions", 8);
+        let f = match lib.as_str() {
+            "ferrokafka" => consume_ferrokafka(&w, partitions, &bootstrap)?,
+            #[cfg(feature = "librdkafka")]
+            "librdkafka" => consume_librdkafka(&w, partitions, &bootstrap)?,
+            other => return Err(format!("unknown client {other}")),
+        };
+        println!("{}", serde_json::to_string(&f).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     let f = match lib.as_str() {
         "ferrokafka" => client_ferrokafka(&w, &bootstrap)?,
         #[cfg(feature = "librdkafka")]
@@ -349,6 +365,274 @@ fn client_librdkafka(w: &Workload, bootstrap: &str) -> Result<Figures, String> {
     Ok(figures("librdkafka", w, ok, failed, start, cpu0, &lat))
 }
 
+/// What a consuming client run measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ConsumeFigures {
+    lib: String,
+    consumed: u64,
+    bytes: u64,
+    seconds: f64,
+    msgs_per_sec: f64,
+    cpu_seconds: f64,
+    cpu_per_million: f64,
+    peak_rss_kb: u64,
+}
+
+fn consume_figures(
+    lib: &str,
+    consumed: u64,
+    bytes: u64,
+    start: Instant,
+    cpu0: f64,
+) -> ConsumeFigures {
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    ConsumeFigures {
+        lib: lib.to_string(),
+        consumed,
+        bytes,
+        seconds,
+        msgs_per_sec: consumed as f64 / seconds.max(1e-9),
+        cpu_seconds: cpu,
+        cpu_per_million: cpu / (consumed.max(1) as f64 / 1e6),
+        peak_rss_kb: peak_rss_kb(),
+    }
+}
+
+/// How long a consuming client waits for the prefilled records.
+const CONSUME_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Reads every partition from the beginning until `w.count` records arrived
+/// or each partition reported its end (librdkafka's mock keeps only the
+/// newest records of a partition), with
+/// ferrokafka's blocking `poll`, as an application without a runtime does.
+fn consume_ferrokafka(
+    w: &Workload,
+    partitions: i32,
+    bootstrap: &str,
+) -> Result<ConsumeFigures, String> {
+    use ferrokafka::consumer::{Consumer, Offset};
+    let consumer = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("enable.partition.eof", "true"),
+    )
+    .map_err(|e| e.to_string())?;
+    // Metadata and a connection before the clock starts, as for librdkafka.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(consumer.partitions_for(&w.topic, Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    drop(rt);
+    let assignment: Vec<(&str, i32, Offset)> = (0..partitions)
+        .map(|p| (w.topic.as_str(), p, Offset::Beginning))
+        .collect();
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    consumer.assign(&assignment).map_err(|e| e.to_string())?;
+    let (mut n, mut bytes) = (0u64, 0u64);
+    let mut at_end = std::collections::HashSet::new();
+    while n < w.count && at_end.len() < partitions as usize {
+        if start.elapsed() > CONSUME_TIMEOUT {
+            return Err(format!("ferrokafka: timed out after {n} records"));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                n += 1;
+                bytes += m.value().map_or(0, <[u8]>::len) as u64;
+            }
+            Some(Err(e)) if e.is_eof() => {
+                at_end.insert(e.partition_id());
+            }
+            Some(Err(e)) => return Err(e.to_string()),
+            None => {}
+        }
+    }
+    Ok(consume_figures("ferrokafka", n, bytes, start, cpu0))
+}
+
+/// The same with librdkafka's `BaseConsumer::poll`, one message a call.
+#[cfg(feature = "librdkafka")]
+fn consume_librdkafka(
+    w: &Workload,
+    partitions: i32,
+    bootstrap: &str,
+) -> Result<ConsumeFigures, String> {
+    use rdkafka::config::ClientConfig as RdConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    use rdkafka::error::KafkaError;
+    use rdkafka::{Message as _, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = RdConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.partition.eof", "true")
+        // librdkafka refuses assign() without a group; nothing is committed.
+        .set("group.id", "ferrokafka-bench")
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(|e| e.to_string())?;
+    consumer
+        .fetch_metadata(Some(&w.topic), Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(&w.topic, p, Offset::Beginning)
+            .map_err(|e| e.to_string())?;
+    }
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    consumer.assign(&tpl).map_err(|e| e.to_string())?;
+    let (mut n, mut bytes) = (0u64, 0u64);
+    let mut at_end = std::collections::HashSet::new();
+    while n < w.count && at_end.len() < partitions as usize {
+        if start.elapsed() > CONSUME_TIMEOUT {
+            return Err(format!("librdkafka: timed out after {n} records"));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                n += 1;
+                bytes += m.payload().map_or(0, <[u8]>::len) as u64;
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => return Err(e.to_string()),
+            None => {}
+        }
+    }
+    Ok(consume_figures("librdkafka", n, bytes, start, cpu0))
+}
+
+/// Starts `broker` in a process of its own; returns it and its bootstrap.
+fn spawn_broker(
+    exe: &std::path::Path,
+    broker: &str,
+    topic: &str,
+    store: bool,
+) -> Result<(std::process::Child, String), String> {
+    let mut server = Command::new(exe)
+        .args([
+            "serve",
+            "--broker",
+            broker,
+            "--partitions",
+            "8",
+            "--topic",
+            topic,
+        ])
+        .args(["--store", if store { "1" } else { "0" }])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().ok_or("no broker stdout")?)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok((server, line.trim().to_string()))
+}
+
+/// Runs a client process and parses its one-line JSON answer.
+fn run_client<T: serde::de::DeserializeOwned>(
+    exe: &std::path::Path,
+    args: &[String],
+    what: &str,
+) -> Result<T, String> {
+    let out = Command::new(exe)
+        .arg("client")
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{what}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The consumer matrix: for each broker and codec a fresh broker process
+/// (storing), filled by ferrokafka's producer in a process of its own, then
+/// read from the beginning by each client in turn, each in its own process.
+fn run_consume(m: &HashMap<String, String>) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let base = workload(m);
+    println!("| broker | workload | client | records read | msgs/s | MB/s | CPU s / 1M msgs | peak RSS MiB |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    let mut fills = Vec::new();
+    for broker in brokers() {
+        for codec in ["none", "lz4"] {
+            let w = Workload {
+                codec: codec.into(),
+                acks: "1".into(),
+                ..base.clone()
+            };
+            let name = format!("{} x {}B, 8 partitions, {codec}", w.count, w.size);
+            let (mut server, bootstrap) = spawn_broker(&exe, broker, &w.topic, true)?;
+            let common = |lib: &str| -> Vec<String> {
+                [
+                    "--lib",
+                    lib,
+                    "--bootstrap",
+                    &bootstrap,
+                    "--topic",
+                    &w.topic,
+                    "--count",
+                    &w.count.to_string(),
+                    "--size",
+                    &w.size.to_string(),
+                    "--partitions",
+                    "8",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+            };
+            let mut fill_args = common("ferrokafka");
+            fill_args.extend(["--acks", "1", "--codec", codec, "--linger", "5"].map(String::from));
+            let fill: Figures = run_client(&exe, &fill_args, &format!("fill on {broker}"))?;
+            if fill.delivered != w.count {
+                return Err(format!(
+                    "fill on {broker}: {} of {} records delivered",
+                    fill.delivered, w.count
+                ));
+            }
+            fills.push(format!(
+                "{broker}, {codec}: filled in {:.2} s ({:.0} msgs/s)",
+                fill.seconds, fill.msgs_per_sec
+            ));
+            let mut results: Vec<ConsumeFigures> = Vec::new();
+            for lib in libs() {
+                let mut args = common(lib);
+                args.extend(["--mode", "consume"].map(String::from));
+                let f: ConsumeFigures = run_client(&exe, &args, &format!("{lib} on {broker}"))?;
+                println!(
+                    "| {broker} | {name} | {} | {} | {:.0} | {:.1} | {:.2} | {:.1} |",
+                    f.lib,
+                    f.consumed,
+                    f.msgs_per_sec,
+                    f.bytes as f64 / f.seconds.max(1e-9) / 1e6,
+                    f.cpu_per_million,
+                    f.peak_rss_kb as f64 / 1024.0,
+                );
+                results.push(f);
+            }
+            if let [a, b] = &results[..] {
+                println!(
+                    "| {broker} | {name} | ratio ferrokafka/librdkafka | | {:.2}x | | {:.2}x | {:.2}x |",
+                    a.msgs_per_sec / b.msgs_per_sec.max(1e-9),
+                    a.cpu_per_million / b.cpu_per_million.max(1e-9),
+                    a.peak_rss_kb as f64 / (b.peak_rss_kb.max(1)) as f64,
+                );
+            }
+            drop(server.stdin.take());
+            let _ = server.wait();
+        }
+    }
+    println!();
+    for f in fills {
+        println!("- {f}");
+    }
+    Ok(())
+}
+
 fn libs() -> Vec<&'static str> {
     let mut v = vec!["ferrokafka"];
     if cfg!(feature = "librdkafka") {
@@ -402,25 +686,7 @@ fn run(m: &HashMap<String, String>) -> Result<(), String> {
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     for broker in brokers() {
         for (name, w) in &cases {
-            let mut server = Command::new(&exe)
-                .args([
-                    "serve",
-                    "--broker",
-                    broker,
-                    "--partitions",
-                    "8",
-                    "--topic",
-                    &w.topic,
-                ])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let mut line = String::new();
-            BufReader::new(server.stdout.take().ok_or("no broker stdout")?)
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?;
-            let bootstrap = line.trim().to_string();
+            let (mut server, bootstrap) = spawn_broker(&exe, broker, &w.topic, false)?;
             let mut results: Vec<Figures> = Vec::new();
             for lib in libs() {
                 let out = Command::new(&exe)
