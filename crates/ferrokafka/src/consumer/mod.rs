@@ -44,6 +44,7 @@ mod message;
 mod requests;
 mod state;
 
+pub use group::Rebalance;
 pub use message::{ConsumerError, Message, Offset, Timestamp};
 
 use crate::cluster::{state::MetadataSettings, Cluster, ClusterSettings};
@@ -71,6 +72,8 @@ pub(crate) struct Shared {
     group: Mutex<Option<GroupIdentity>>,
     auto_commit: Option<Duration>,
     timeout: Duration,
+    /// Group membership (subscribe); inert without `group.id`.
+    members: group::task::GroupShared,
 }
 
 impl Shared {
@@ -80,6 +83,18 @@ impl Shared {
 
     fn group(&self) -> Option<GroupIdentity> {
         self.group.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_identity(&self, generation: i32, member_id: &str) {
+        if let Some(g) = self
+            .group
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            g.generation = generation;
+            g.member_id = member_id.to_string();
+        }
     }
 }
 
@@ -200,6 +215,7 @@ impl Consumer {
             let _guard = rt.handle().enter();
             Cluster::new(cluster_settings, rt.clone())?
         };
+        let members = group::task::GroupShared::new(group::config(&c)?);
         let group_id = c.get_str("group.id");
         let group = (!group_id.is_empty()).then(|| GroupIdentity {
             group_id: group_id.to_string(),
@@ -223,6 +239,7 @@ impl Consumer {
             group: Mutex::new(group),
             auto_commit,
             timeout: c.get_duration("socket.timeout.ms"),
+            members,
         });
         rt.spawn(driver::drive(Arc::downgrade(&shared), shared.wake.clone()));
         Ok(Consumer { shared, rt })
@@ -425,6 +442,9 @@ impl Consumer {
     }
 
     fn take(&self) -> Option<std::result::Result<Message, ConsumerError>> {
+        if let Some(e) = self.shared.members.polled() {
+            return Some(Err(e));
+        }
         let (item, wake) = {
             let mut st = self.shared.lock();
             let item = st.pop()?;
@@ -591,12 +611,34 @@ impl Consumer {
     /// Commits stored offsets when `enable.auto.commit` is on, then stops
     /// fetching (the assignment is cleared).
     pub async fn close(&self) -> Result<()> {
+        self.close_within(self.shared.timeout).await
+    }
+
+    /// [`close`](Consumer::close) bounded by `timeout`: with a group, the
+    /// final commit and LeaveGroup give up when it is over (the
+    /// coordinator may be down).
+    pub async fn close_within(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
         let mut result = Ok(());
         if self.shared.auto_commit.is_some() {
             if let Some(who) = self.shared.group() {
                 let offsets = self.shared.lock().uncommitted();
-                result = commit_now(&self.shared, &who, offsets, self.shared.timeout).await;
+                let t = left();
+                result = match tokio::time::timeout(t, commit_now(&self.shared, &who, offsets, t))
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(Error::new(
+                        ErrorCode::TimedOut,
+                        "final commit did not finish within the close timeout",
+                    )),
+                };
             }
+        }
+        let left_group = self.leave_group(left()).await;
+        if result.is_ok() {
+            result = left_group;
         }
         {
             let mut st = self.shared.lock();
@@ -612,16 +654,7 @@ impl Consumer {
     /// group consumer calls this after each join).
     #[allow(dead_code)]
     pub(crate) fn set_group_identity(&self, generation: i32, member_id: &str) {
-        if let Some(g) = self
-            .shared
-            .group
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-        {
-            g.generation = generation;
-            g.member_id = member_id.to_string();
-        }
+        self.shared.set_identity(generation, member_id);
     }
 }
 

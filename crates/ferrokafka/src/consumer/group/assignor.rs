@@ -244,7 +244,7 @@ fn roundrobin(
     for part in subscribed_parts(members, partitions) {
         for step in 0..ids.len() {
             let m = ids[(turn + step) % ids.len()];
-            if m.topics.iter().any(|t| *t == part.0) {
+            if m.topics.contains(&part.0) {
                 if let Some(v) = out.get_mut(&m.member_id) {
                     v.push(part.clone());
                 }

@@ -174,6 +174,7 @@ impl Membership {
     }
 
     /// The member id and generation (for commits).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn identity(&self) -> (i32, &str) {
         (self.generation, &self.member_id)
     }
@@ -187,6 +188,7 @@ impl Membership {
         self.phase == Phase::Stable
     }
 
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn is_failed(&self) -> bool {
         self.phase == Phase::Failed
     }

@@ -4,13 +4,172 @@
 //! Owns the membership state machine (`membership`, no I/O), the
 //! assignors and the consumer protocol's embedded messages (`assignor`),
 //! and the task that runs the membership against the coordinator and
-//! applies its decisions to the fetch engine (`task`) through
-//! `Consumer::assign` and friends.
+//! applies its decisions to the fetch engine (`task`). The public API is
+//! [`Consumer::subscribe`] and friends, below.
 
-#[allow(dead_code)] // wired by the group task in the next step
 pub(crate) mod assignor;
-#[allow(dead_code)]
 pub(crate) mod membership;
+pub(crate) mod task;
 
 #[cfg(test)]
 mod tests;
+
+pub use task::Rebalance;
+
+use super::Consumer;
+use crate::config::Config;
+use crate::error::{Error, ErrorCode, Result};
+use membership::{MemberSettings, Membership};
+use std::time::Duration;
+use task::GroupConfig;
+
+/// The group settings of a consumer with `group.id`.
+pub(crate) fn config(c: &Config) -> Result<Option<GroupConfig>> {
+    let group_id = c.get_str("group.id");
+    if group_id.is_empty() {
+        return Ok(None);
+    }
+    let mut assignors = Vec::new();
+    for a in c.get_list("partition.assignment.strategy") {
+        let a = a.trim();
+        if !assignor::NAMES.contains(&a) {
+            return Err(Error::config(
+                "partition.assignment.strategy",
+                a,
+                "a list of range, roundrobin, cooperative-sticky",
+            ));
+        }
+        assignors.push(a.to_string());
+    }
+    if assignors.is_empty() {
+        assignors = vec!["range".into(), "roundrobin".into()];
+    }
+    let cooperative = assignors.iter().any(|a| a == "cooperative-sticky");
+    if cooperative && assignors.len() > 1 {
+        return Err(Error::config(
+            "partition.assignment.strategy",
+            &assignors.join(","),
+            "cooperative-sticky alone (eager and cooperative assignors cannot be mixed)",
+        ));
+    }
+    let rack = c.get_str("client.rack");
+    Ok(Some(GroupConfig {
+        group_id: group_id.to_string(),
+        member: MemberSettings {
+            session_timeout: c.get_duration("session.timeout.ms"),
+            heartbeat_interval: c.get_duration("heartbeat.interval.ms"),
+            max_poll_interval: c.get_duration("max.poll.interval.ms"),
+            retry_backoff: c.get_duration("retry.backoff.ms"),
+            instance_id: c
+                .get_opt_str("group.instance.id")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            cooperative,
+        },
+        assignors,
+        rack: (!rack.is_empty()).then(|| rack.to_string()),
+        request_timeout: c.get_duration("socket.timeout.ms"),
+    }))
+}
+
+impl Consumer {
+    /// Joins `group.id` and consumes the partitions the group assigns
+    /// this member among `topics`: names, or regular expressions starting
+    /// with `^` matched against the cluster's topics (re-evaluated when
+    /// the metadata changes). Replaces any earlier subscription.
+    pub fn subscribe(&self, topics: &[&str]) -> Result<()> {
+        let Some(cfg) = self.shared.members.config.as_ref() else {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                "subscribe needs a consumer group: set group.id",
+            ));
+        };
+        if topics.is_empty() || topics.iter().any(|t| t.is_empty()) {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                "subscribe needs one or more topic names or ^regex patterns",
+            ));
+        }
+        for t in topics.iter().filter(|t| t.starts_with('^')) {
+            if let Err(e) = regex::Regex::new(t) {
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    format!("invalid topic pattern \"{t}\": {e}"),
+                ));
+            }
+        }
+        let now = tokio::time::Instant::now().into_std();
+        {
+            let mut g = self.shared.members.lock();
+            g.topics = topics.iter().map(|t| t.to_string()).collect();
+            let m = g
+                .membership
+                .get_or_insert_with(|| Membership::new(cfg.member.clone(), now));
+            m.join(now);
+        }
+        task::ensure_running(&self.shared);
+        self.shared.members.wake.notify_one();
+        Ok(())
+    }
+
+    /// Leaves the group and stops consuming the subscribed topics.
+    pub async fn unsubscribe(&self) -> Result<()> {
+        self.leave_group(self.shared.timeout).await
+    }
+
+    /// The topics (and patterns) subscribed to.
+    pub fn subscription(&self) -> Vec<String> {
+        self.shared.members.lock().topics.clone()
+    }
+
+    /// Calls `f` on every assignment change, from the consumer's
+    /// background task (the consumer may be used from inside: the
+    /// partitions of a `Revoked` event are still assigned while `f` runs).
+    pub fn set_rebalance_callback(&self, f: impl Fn(&Rebalance) + Send + Sync + 'static) {
+        self.shared.members.lock().callback = Some(std::sync::Arc::new(f));
+    }
+
+    /// The oldest rebalance event not taken yet (the last 1024 are kept).
+    pub fn next_rebalance(&self) -> Option<Rebalance> {
+        self.shared.members.lock().events.pop_front()
+    }
+
+    /// Commits (with `enable.auto.commit`), revokes the assignment and
+    /// sends LeaveGroup (not for a static member), all within `timeout`.
+    pub(crate) async fn leave_group(&self, timeout: Duration) -> Result<()> {
+        let Some(cfg) = self.shared.members.config.clone() else {
+            return Ok(());
+        };
+        let (leave, coordinator) = {
+            let mut g = self.shared.members.lock();
+            g.topics.clear();
+            let leave = match g.membership.as_mut() {
+                Some(m) => m.leave(),
+                None => return Ok(()),
+            };
+            (leave, g.coordinator)
+        };
+        let shared = self.shared.clone();
+        let group = cfg.group_id.clone();
+        let work = async move {
+            task::apply_notices(&shared).await;
+            for a in leave {
+                if let (membership::Action::Leave { member_id }, Some(id)) = (a, coordinator) {
+                    task::send_leave(&shared.cluster, id, &group, &member_id, timeout).await?;
+                }
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                ErrorCode::TimedOut,
+                format!(
+                    "leaving group {} did not finish within {} ms",
+                    cfg.group_id,
+                    timeout.as_millis()
+                ),
+            )),
+        }
+    }
+}

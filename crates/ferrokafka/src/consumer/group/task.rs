@@ -1,0 +1,635 @@
+//! The group task: runs the [`Membership`] against the group coordinator
+//! (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup), computes
+//! the assignment when this member leads, and applies the membership's
+//! notices to the fetch engine (assign, commit-then-revoke, lose) and to
+//! the application (rebalance events, errors).
+
+use super::assignor::{self, Subscription};
+use super::membership::{Action, MemberSettings, Membership, Notice, Part};
+use crate::cluster::CoordinatorType;
+use crate::consumer::message::{ConsumerError, Offset};
+use crate::consumer::{requests, Shared};
+use crate::error::{Error, ErrorCode, Result};
+use crate::net::ConnectionKind;
+use crate::protocol::ApiKey;
+use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+use kafka_protocol::messages::leave_group_request::MemberIdentity;
+use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::{
+    GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
+};
+use kafka_protocol::protocol::StrBytes;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// A change of the consumer's assignment, told to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebalance {
+    /// These partitions were assigned (fetching starts at the committed
+    /// offsets, or per `auto.offset.reset`).
+    Assigned(Vec<(String, i32)>),
+    /// These partitions were given back; their stored offsets were
+    /// committed first when `enable.auto.commit` is on.
+    Revoked(Vec<(String, i32)>),
+    /// These partitions were lost (the member was dropped by the group):
+    /// another member may already own them, nothing was committed.
+    Lost(Vec<(String, i32)>),
+}
+
+/// The application's rebalance callback.
+pub(crate) type Callback = Arc<dyn Fn(&Rebalance) + Send + Sync>;
+
+/// Most rebalance events kept for [`crate::consumer::Consumer::next_rebalance`].
+const EVENTS_MAX: usize = 1024;
+
+/// The group configuration, from the consumer's properties.
+#[derive(Clone, Debug)]
+pub(crate) struct GroupConfig {
+    pub group_id: String,
+    pub member: MemberSettings,
+    pub assignors: Vec<String>,
+    pub rack: Option<String>,
+    pub request_timeout: Duration,
+}
+
+/// The group state shared by the consumer handle and the group task.
+pub(crate) struct GroupShared {
+    pub config: Option<GroupConfig>,
+    inner: Mutex<Inner>,
+    pub wake: Notify,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub membership: Option<Membership>,
+    pub topics: Vec<String>,
+    pub errors: VecDeque<ConsumerError>,
+    pub events: VecDeque<Rebalance>,
+    pub callback: Option<Callback>,
+    pub running: bool,
+    pub coordinator: Option<i32>,
+    /// The topics the subscription matched at the last join.
+    pub resolved: Vec<String>,
+}
+
+impl GroupShared {
+    pub(crate) fn new(config: Option<GroupConfig>) -> Self {
+        GroupShared {
+            config,
+            inner: Mutex::new(Inner::default()),
+            wake: Notify::new(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called on every application poll: the max.poll.interval clock, and
+    /// a group error waiting for the application.
+    pub(crate) fn polled(&self) -> Option<ConsumerError> {
+        let mut g = self.lock();
+        let now = Instant::now().into_std();
+        let mut wake = false;
+        if let Some(m) = g.membership.as_mut() {
+            m.polled(now);
+            wake = true;
+        }
+        let e = g.errors.pop_front();
+        drop(g);
+        if wake {
+            self.wake.notify_one();
+        }
+        e
+    }
+}
+
+fn gid(s: &str) -> GroupId {
+    GroupId(StrBytes::from_string(s.to_string()))
+}
+
+fn sb(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+enum Done {
+    Coordinator(Result<i32>),
+    Join(Result<kafka_protocol::messages::JoinGroupResponse>),
+    Assigned(Result<Vec<(String, Vec<u8>)>>),
+    Sync(Result<kafka_protocol::messages::SyncGroupResponse>),
+    Heartbeat(Result<kafka_protocol::messages::HeartbeatResponse>),
+    Left,
+}
+
+/// Starts the group task once.
+pub(crate) fn ensure_running(sh: &Arc<Shared>) {
+    let mut g = sh.members.lock();
+    if g.running {
+        return;
+    }
+    g.running = true;
+    drop(g);
+    sh.cluster.runtime().spawn(run(Arc::downgrade(sh)));
+}
+
+async fn run(weak: Weak<Shared>) {
+    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let Some(mut changes) = weak.upgrade().map(|s| s.cluster.subscribe()) else {
+        return;
+    };
+    let mut watching = true;
+    loop {
+        let wakeup = {
+            let Some(sh) = weak.upgrade() else { break };
+            let Some(cfg) = sh.members.config.clone() else {
+                break;
+            };
+            let now = Instant::now();
+            let actions = {
+                let mut g = sh.members.lock();
+                match g.membership.as_mut() {
+                    Some(m) => m.poll(now.into_std()),
+                    None => Vec::new(),
+                }
+            };
+            for a in actions {
+                start(&sh, &cfg, &mut tasks, a);
+            }
+            apply_notices(&sh).await;
+            let next = sh
+                .members
+                .lock()
+                .membership
+                .as_ref()
+                .and_then(|m| m.next_wakeup())
+                .map(Instant::from_std);
+            next.unwrap_or(now + Duration::from_secs(1))
+                .min(now + Duration::from_secs(1))
+        };
+        tokio::select! {
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                let Some(sh) = weak.upgrade() else { break };
+                if let Ok(done) = done {
+                    finish(&sh, done);
+                }
+            }
+            r = changes.changed(), if watching => {
+                if r.is_err() {
+                    watching = false;
+                } else if let Some(sh) = weak.upgrade() {
+                    resubscribe_if_changed(&sh).await;
+                }
+            }
+            _ = wait_wake(&weak) => {}
+            _ = tokio::time::sleep_until(wakeup) => {}
+        }
+    }
+}
+
+async fn wait_wake(weak: &Weak<Shared>) {
+    let Some(sh) = weak.upgrade() else { return };
+    // The select ends within a second, releasing the consumer.
+    tokio::time::timeout(Duration::from_secs(1), sh.members.wake.notified())
+        .await
+        .ok();
+}
+
+/// The topic names the subscription matches now: plain names as given,
+/// `^regex` patterns matched against the cluster's topics.
+pub(crate) async fn resolve_topics(sh: &Shared, patterns: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = patterns
+        .iter()
+        .filter(|p| !p.starts_with('^'))
+        .cloned()
+        .collect();
+    let regexes: Vec<regex::Regex> = patterns
+        .iter()
+        .filter(|p| p.starts_with('^'))
+        .filter_map(|p| regex::Regex::new(p).ok())
+        .collect();
+    if !regexes.is_empty() {
+        if let Ok(md) = sh.cluster.metadata(None, Duration::from_secs(5)).await {
+            for t in md.topics {
+                if !t.is_internal && regexes.iter().any(|r| r.is_match(&t.name)) {
+                    out.push(t.name);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+async fn resubscribe_if_changed(sh: &Shared) {
+    let patterns = sh.members.lock().topics.clone();
+    if !patterns.iter().any(|p| p.starts_with('^')) {
+        return;
+    }
+    let now = resolve_topics(sh, &patterns).await;
+    let mut g = sh.members.lock();
+    if g.membership.as_ref().is_some_and(|m| m.is_stable()) && g.resolved != now {
+        g.resolved = now;
+        if let Some(m) = g.membership.as_mut() {
+            m.join(Instant::now().into_std());
+        }
+    }
+}
+
+fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Action) {
+    let cluster = sh.cluster.clone();
+    let group = cfg.group_id.clone();
+    let timeout = cfg.request_timeout;
+    let coordinator = sh.members.lock().coordinator;
+    match a {
+        Action::FindCoordinator => {
+            cluster.invalidate_coordinator(CoordinatorType::Group, &group);
+            tasks.spawn(async move {
+                Done::Coordinator(
+                    cluster
+                        .coordinator(CoordinatorType::Group, &group, timeout)
+                        .await,
+                )
+            });
+        }
+        Action::Join {
+            member_id,
+            owned,
+            generation,
+        } => {
+            let weak = Arc::downgrade(sh);
+            let cfg = cfg.clone();
+            tasks.spawn(async move {
+                let r = async {
+                    let sh = weak.upgrade().ok_or_else(gone)?;
+                    let id = coordinator.ok_or_else(no_coordinator)?;
+                    let patterns = sh.members.lock().topics.clone();
+                    let topics = resolve_topics(&sh, &patterns).await;
+                    sh.members.lock().resolved = topics.clone();
+                    let mut req = JoinGroupRequest::default();
+                    req.group_id = gid(&cfg.group_id);
+                    req.session_timeout_ms = ms(cfg.member.session_timeout);
+                    req.rebalance_timeout_ms = ms(cfg.member.max_poll_interval);
+                    req.member_id = sb(&member_id);
+                    req.group_instance_id = cfg.member.instance_id.as_deref().map(sb);
+                    req.protocol_type = sb("consumer");
+                    for name in &cfg.assignors {
+                        let meta = assignor::encode_subscription(
+                            &topics,
+                            &owned,
+                            generation,
+                            cfg.rack.as_deref(),
+                        )?;
+                        let mut p = JoinGroupRequestProtocol::default();
+                        p.name = sb(name);
+                        p.metadata = meta.into();
+                        req.protocols.push(p);
+                    }
+                    // The coordinator holds a join up to the rebalance timeout.
+                    let wait = cfg.member.max_poll_interval + cfg.request_timeout;
+                    drop(sh);
+                    cluster
+                        .send(id, ConnectionKind::Group, &req, Some(wait))
+                        .await
+                }
+                .await;
+                Done::Join(r)
+            });
+        }
+        Action::Assign { protocol, members } => {
+            let weak = Arc::downgrade(sh);
+            tasks.spawn(async move {
+                let r = async {
+                    let sh = weak.upgrade().ok_or_else(gone)?;
+                    leader_assign(&sh, &protocol, &members, timeout).await
+                }
+                .await;
+                Done::Assigned(r)
+            });
+        }
+        Action::Sync {
+            generation,
+            member_id,
+            protocol,
+            assignments,
+        } => {
+            let instance = cfg.member.instance_id.clone();
+            tasks.spawn(async move {
+                let r = async {
+                    let id = coordinator.ok_or_else(no_coordinator)?;
+                    let v = version(&cluster, id, ApiKey::SyncGroup, timeout).await?;
+                    let mut req = SyncGroupRequest::default();
+                    req.group_id = gid(&group);
+                    req.generation_id = generation;
+                    req.member_id = sb(&member_id);
+                    if v >= 3 {
+                        req.group_instance_id = instance.as_deref().map(sb);
+                    }
+                    if v >= 5 {
+                        req.protocol_type = Some(sb("consumer"));
+                        req.protocol_name = Some(sb(&protocol));
+                    }
+                    for (m, a) in assignments {
+                        let mut x = SyncGroupRequestAssignment::default();
+                        x.member_id = sb(&m);
+                        x.assignment = a.into();
+                        req.assignments.push(x);
+                    }
+                    cluster
+                        .send(id, ConnectionKind::Group, &req, Some(timeout))
+                        .await
+                }
+                .await;
+                Done::Sync(r)
+            });
+        }
+        Action::Heartbeat {
+            generation,
+            member_id,
+        } => {
+            let instance = cfg.member.instance_id.clone();
+            tasks.spawn(async move {
+                let r = async {
+                    let id = coordinator.ok_or_else(no_coordinator)?;
+                    let v = version(&cluster, id, ApiKey::Heartbeat, timeout).await?;
+                    let mut req = HeartbeatRequest::default();
+                    req.group_id = gid(&group);
+                    req.generation_id = generation;
+                    req.member_id = sb(&member_id);
+                    if v >= 3 {
+                        req.group_instance_id = instance.as_deref().map(sb);
+                    }
+                    cluster
+                        .send(id, ConnectionKind::Group, &req, Some(timeout))
+                        .await
+                }
+                .await;
+                Done::Heartbeat(r)
+            });
+        }
+        Action::Leave { member_id } => {
+            tasks.spawn(async move {
+                if let Some(id) = coordinator {
+                    let _ = send_leave(&cluster, id, &group, &member_id, timeout).await;
+                }
+                Done::Left
+            });
+        }
+    }
+}
+
+pub(crate) async fn send_leave(
+    cluster: &crate::cluster::Cluster,
+    id: i32,
+    group: &str,
+    member_id: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let v = version(cluster, id, ApiKey::LeaveGroup, timeout).await?;
+    let mut req = LeaveGroupRequest::default();
+    req.group_id = gid(group);
+    if v >= 3 {
+        let mut m = MemberIdentity::default();
+        m.member_id = sb(member_id);
+        req.members.push(m);
+    } else {
+        req.member_id = sb(member_id);
+    }
+    let r = cluster
+        .send(id, ConnectionKind::Group, &req, Some(timeout))
+        .await?;
+    if r.error_code != 0 {
+        return Err(Error::from_kafka(
+            r.error_code,
+            format!("LeaveGroup {group}"),
+        ));
+    }
+    Ok(())
+}
+
+async fn version(
+    cluster: &crate::cluster::Cluster,
+    id: i32,
+    key: ApiKey,
+    timeout: Duration,
+) -> Result<i16> {
+    cluster
+        .connection(id, ConnectionKind::Group)?
+        .api_versions(Some(timeout))
+        .await?
+        .require(key)
+}
+
+fn ms(d: Duration) -> i32 {
+    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
+}
+
+fn gone() -> Error {
+    Error::new(ErrorCode::Destroy, "the consumer was dropped")
+}
+
+fn no_coordinator() -> Error {
+    Error::new(
+        ErrorCode::CoordinatorNotAvailable,
+        "no group coordinator known",
+    )
+}
+
+async fn leader_assign(
+    sh: &Shared,
+    protocol: &str,
+    members: &[(String, Vec<u8>)],
+    timeout: Duration,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut subs = Vec::with_capacity(members.len());
+    for (id, meta) in members {
+        match assignor::decode_subscription(id, meta) {
+            Ok(s) => subs.push(s),
+            Err(e) => {
+                tracing::warn!(target: "ferrokafka::consumer", "member {id}: {e}");
+                subs.push(Subscription {
+                    member_id: id.clone(),
+                    topics: Vec::new(),
+                    owned: Vec::new(),
+                    generation: -1,
+                    rack: None,
+                });
+            }
+        }
+    }
+    let mut counts: BTreeMap<String, i32> = BTreeMap::new();
+    for s in &subs {
+        for t in &s.topics {
+            if counts.contains_key(t) {
+                continue;
+            }
+            match sh.cluster.partitions_for(t, timeout).await {
+                Ok(p) => {
+                    counts.insert(t.clone(), i32::try_from(p.len()).unwrap_or(i32::MAX));
+                }
+                Err(e) => {
+                    tracing::debug!(target: "ferrokafka::consumer", "no partitions for {t}: {e}")
+                }
+            }
+        }
+    }
+    let plan = assignor::assign(protocol, &subs, &counts)?;
+    let mut out = Vec::with_capacity(plan.len());
+    for (m, parts) in plan {
+        out.push((m, assignor::encode_assignment(&parts)?));
+    }
+    Ok(out)
+}
+
+fn finish(sh: &Shared, done: Done) {
+    let now = Instant::now().into_std();
+    let mut g = sh.members.lock();
+    let inner = &mut *g;
+    let Some(m) = inner.membership.as_mut() else {
+        return;
+    };
+    match done {
+        Done::Coordinator(r) => {
+            if let Ok(id) = &r {
+                inner.coordinator = Some(*id);
+            }
+            m.on_coordinator(now, r.map(|_| ()));
+        }
+        Done::Join(Ok(r)) => {
+            let members = r
+                .members
+                .into_iter()
+                .map(|x| (x.member_id.to_string(), x.metadata.to_vec()))
+                .collect();
+            m.on_join(
+                now,
+                r.error_code,
+                r.generation_id,
+                &r.member_id,
+                &r.leader,
+                r.protocol_name.as_deref().unwrap_or(""),
+                members,
+            );
+        }
+        Done::Assigned(Ok(a)) => m.assignment_done(a),
+        Done::Assigned(Err(e)) => {
+            tracing::warn!(target: "ferrokafka::consumer", "assignment failed: {e}");
+            m.assignment_done(Vec::new());
+        }
+        Done::Sync(Ok(r)) => {
+            let parts = if r.error_code == 0 {
+                match assignor::decode_assignment(&r.assignment) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        inner.errors.push_back(ConsumerError::client(e));
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            m.on_sync(now, r.error_code, parts);
+        }
+        Done::Heartbeat(Ok(r)) => m.on_heartbeat(now, r.error_code),
+        Done::Join(Err(e)) | Done::Sync(Err(e)) | Done::Heartbeat(Err(e)) => {
+            tracing::debug!(target: "ferrokafka::consumer", "group request failed: {e}");
+            m.on_transport_error(now);
+        }
+        Done::Left => {}
+    }
+}
+
+fn parts_of(v: &[Part]) -> Vec<(String, i32)> {
+    v.to_vec()
+}
+
+/// Applies the membership's notices to the fetch engine and tells the
+/// application.
+pub(crate) async fn apply_notices(sh: &Shared) {
+    let notices = match sh.members.lock().membership.as_mut() {
+        Some(m) => m.take_notices(),
+        None => return,
+    };
+    for n in notices {
+        let event = match n {
+            Notice::Identity {
+                generation,
+                member_id,
+            } => {
+                sh.set_identity(generation, &member_id);
+                continue;
+            }
+            Notice::Error(e) => {
+                sh.members.lock().errors.push_back(ConsumerError::client(e));
+                sh.data.notify_waiters();
+                continue;
+            }
+            Notice::Assigned(p) => {
+                {
+                    let mut st = sh.lock();
+                    for (t, part) in &p {
+                        st.assign(requests::tp(t, *part), Offset::Stored);
+                    }
+                }
+                sh.wake.notify_one();
+                Rebalance::Assigned(parts_of(&p))
+            }
+            Notice::Revoked(p) => {
+                // Commit what was consumed before giving the partitions up.
+                if sh.auto_commit.is_some() {
+                    if let Some(who) = sh.group() {
+                        let tps: Vec<_> = p.iter().map(|(t, x)| requests::tp(t, *x)).collect();
+                        let offsets: Vec<_> = sh
+                            .lock()
+                            .uncommitted()
+                            .into_iter()
+                            .filter(|e| tps.contains(&e.0))
+                            .collect();
+                        if !offsets.is_empty() {
+                            let r =
+                                crate::consumer::commit_now(sh, &who, offsets, sh.timeout).await;
+                            if let Err(e) = r {
+                                tracing::warn!(target: "ferrokafka::consumer", "commit on revoke failed: {e}");
+                            }
+                        }
+                    }
+                }
+                let ev = Rebalance::Revoked(parts_of(&p));
+                deliver(sh, &ev);
+                let mut st = sh.lock();
+                for (t, part) in &p {
+                    st.unassign(&requests::tp(t, *part));
+                }
+                continue;
+            }
+            Notice::Lost(p) => {
+                {
+                    let mut st = sh.lock();
+                    for (t, part) in &p {
+                        st.unassign(&requests::tp(t, *part));
+                    }
+                }
+                Rebalance::Lost(parts_of(&p))
+            }
+        };
+        deliver(sh, &event);
+    }
+}
+
+fn deliver(sh: &Shared, ev: &Rebalance) {
+    let cb = {
+        let mut g = sh.members.lock();
+        if g.events.len() >= EVENTS_MAX {
+            g.events.pop_front();
+        }
+        g.events.push_back(ev.clone());
+        g.callback.clone()
+    };
+    if let Some(cb) = cb {
+        cb(ev);
+    }
+}
