@@ -42,6 +42,8 @@ pub struct Figures {
     pub in_log: usize,
     pub faults: usize,
     pub fatal: Option<String>,
+    /// Failed records by error code.
+    pub failed_codes: BTreeMap<String, usize>,
 }
 
 /// A small deterministic generator for fault schedules (xorshift64*).
@@ -258,17 +260,20 @@ pub fn check(reports: &[Report], logs: &[Vec<(i64, usize)>], partitions: i32) ->
                     assert_eq!(at.1, offset, "record {id}: reported offset");
                 }
             }
-            Report::Failed { status, code } => match status {
-                PersistenceStatus::NotPersisted => {
-                    f.failed_not_persisted += 1;
-                    assert!(
-                        !seen.contains_key(&id),
-                        "record {id} reported NotPersisted ({code}) is in the log"
-                    );
+            Report::Failed { status, code } => {
+                *f.failed_codes.entry(code.to_string()).or_insert(0) += 1;
+                match status {
+                    PersistenceStatus::NotPersisted => {
+                        f.failed_not_persisted += 1;
+                        assert!(
+                            !seen.contains_key(&id),
+                            "record {id} reported NotPersisted ({code}) is in the log"
+                        );
+                    }
+                    PersistenceStatus::PossiblyPersisted => f.failed_possibly_persisted += 1,
+                    other => panic!("record {id} failed with status {other}"),
                 }
-                PersistenceStatus::PossiblyPersisted => f.failed_possibly_persisted += 1,
-                other => panic!("record {id} failed with status {other}"),
-            },
+            }
         }
     }
     f
@@ -277,14 +282,15 @@ pub fn check(reports: &[Report], logs: &[Vec<(i64, usize)>], partitions: i32) ->
 /// Prints a run's figures (collected into RELIABILITY.md).
 pub fn print(label: &str, f: &Figures) {
     println!(
-        "FIGURES {label}: records={} persisted={} failed_not_persisted={} failed_possibly_persisted={} in_log={} faults={} fatal={:?}",
+        "FIGURES {label}: records={} persisted={} failed_not_persisted={} failed_possibly_persisted={} in_log={} faults={} fatal={:?} failed_codes={:?}",
         f.records,
         f.persisted,
         f.failed_not_persisted,
         f.failed_possibly_persisted,
         f.in_log,
         f.faults,
-        f.fatal
+        f.fatal,
+        f.failed_codes
     );
 }
 

@@ -210,20 +210,12 @@ impl Idempotence {
             Err(e) if e.is_fatal() => {
                 self.set_fatal(e.code(), format!("InitProducerId failed: {e}"));
             }
-            Err(e) => {
-                // A refused bump (for example the broker lost the id) falls
+            Err(_) => {
+                // A failed bump (the broker lost the id, or does not bump
+                // epochs for producers without a transactional id) falls
                 // back to a fresh producer id, which restarts every sequence
                 // just as well for a non-transactional producer.
-                if bump.is_some()
-                    && matches!(
-                        e.code(),
-                        ErrorCode::InvalidProducerEpoch
-                            | ErrorCode::UnknownProducerId
-                            | ErrorCode::ProducerFenced
-                            | ErrorCode::InvalidArg
-                            | ErrorCode::UnsupportedVersion
-                    )
-                {
+                if bump.is_some() {
                     self.fresh_next = true;
                 }
                 self.state = State::NeedPid {

@@ -261,6 +261,7 @@ fn results_for(
 pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     let cfg = shared.lock().settings().clone();
     let mut in_flight: HashMap<u64, (ProduceJob, Vec<(usize, Error)>)> = HashMap::new();
+    let mut aborts: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     let mut requests: JoinSet<(u64, Result<Option<ProduceResponse>, Error>, Duration)> =
         JoinSet::new();
     let mut metadata: JoinSet<Result<Vec<TopicLeaders>, Error>> = JoinSet::new();
@@ -311,6 +312,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
         shared.finish(dones);
         if purge {
             let mut acc = shared.lock();
+            aborts.clear();
             for (_, (job, _)) in in_flight.drain() {
                 let n = job.batches.len();
                 let e = Error::new(ErrorCode::PurgeInflight, "purged while in flight");
@@ -335,7 +337,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 Some(transport.produce(broker, req))
             };
             in_flight.insert(id, (job, failed));
-            requests.spawn(async move {
+            let handle = requests.spawn(async move {
                 let start = Instant::now();
                 let r = match fut {
                     None => Ok(None),
@@ -349,6 +351,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 };
                 (id, r, start.elapsed())
             });
+            aborts.insert(id, handle);
         }
         let sleep_until = next.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         let sleep_until = if metadata.is_empty() && next_metadata > Instant::now() {
@@ -369,12 +372,40 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 let mut acc = shared.lock();
                 for r in batch {
                     let Ok((id, result, rtt)) = r else { continue };
+                    aborts.remove(&id);
                     let Some((job, failed)) = in_flight.remove(&id) else { continue };
+                    let broker = job.broker;
+                    let broken = matches!(&result, Err(e) if matches!(e.code(), ErrorCode::Transport | ErrorCode::TimedOut));
                     let (results, rtt) = match result {
                         Ok(resp) => (results_for(&job, resp, &failed), Some(rtt)),
                         Err(e) => (vec![Err(e); job.batches.len()], None),
                     };
                     acc.on_response(job, results, rtt, now);
+                    if broken && cfg.idempotence {
+                        // The connection broke: requests still queued behind
+                        // this one would go out on the next connection ahead
+                        // of the retries of those that failed. Give them up
+                        // (unwritten ones are then never sent) and retry
+                        // everything in order.
+                        let behind: Vec<u64> = in_flight
+                            .iter()
+                            .filter(|(_, (j, _))| j.broker == broker)
+                            .map(|(id, _)| *id)
+                            .collect();
+                        for id in behind {
+                            if let Some(h) = aborts.remove(&id) {
+                                h.abort();
+                            }
+                            if let Some((job, _)) = in_flight.remove(&id) {
+                                let e = Error::new(
+                                    ErrorCode::Transport,
+                                    format!("connection to broker {broker} broke with this request queued or in flight"),
+                                );
+                                let n = job.batches.len();
+                                acc.on_response(job, vec![Err(e); n], None, now);
+                            }
+                        }
+                    }
                 }
                 let dones = acc.take_done();
                 drop(acc);
