@@ -4,9 +4,13 @@
 //! envelope (`-J`) or in a `-f` format; `-e` exits once every partition
 //! reached its end, `-c` after a number of records.
 //!
+//! With `-G GROUP TOPIC|^REGEX...` it is kcat's balanced consumer: it
+//! subscribes as a member of the group, prints the group's rebalances on
+//! standard error, commits as it goes and leaves the group on Ctrl-C.
+//!
 //! Also holds [`perf_consume`], the consuming half of `ferrokafka perf`.
 
-use ferrokafka::consumer::{Consumer, Message, Offset, Timestamp};
+use ferrokafka::consumer::{Consumer, Message, Offset, Rebalance, Timestamp};
 use ferrokafka::ClientConfig;
 use std::collections::HashSet;
 use std::io::Write;
@@ -19,9 +23,21 @@ pub struct Args {
     /// Bootstrap brokers, `host:port[,host:port...]`.
     #[arg(short = 'b', long)]
     brokers: String,
-    /// Topic to consume.
-    #[arg(short = 't', long)]
+    /// Topic to consume (without -G).
+    #[arg(
+        short = 't',
+        long,
+        required_unless_present = "group",
+        default_value = ""
+    )]
     topic: String,
+    /// Balanced consumer mode: join this consumer group and consume the
+    /// topics (or ^regex patterns) given after the options.
+    #[arg(short = 'G', long = "group")]
+    group: Option<String>,
+    /// With -G: topics or ^regex patterns to subscribe to.
+    #[arg(requires = "group")]
+    topics: Vec<String>,
     /// Partition (default: all partitions).
     #[arg(short = 'p', long)]
     partition: Option<i32>,
@@ -280,7 +296,13 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(consume(&args, config, offset, &output)) {
+    let run = async {
+        match &args.group {
+            Some(g) => consume_group(&args, g, config, offset, &output).await,
+            None => consume(&args, config, offset, &output).await,
+        }
+    };
+    match rt.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrokafka consume: {e}");
@@ -375,6 +397,99 @@ async fn consume(
     }
     write(&mut out, &mut buf)?;
     Ok(())
+}
+
+fn list(parts: &[(String, i32)]) -> String {
+    let v: Vec<String> = parts.iter().map(|(t, p)| format!("{t} [{p}]")).collect();
+    v.join(", ")
+}
+
+/// kcat's `-G` mode: a group member printing what it is assigned.
+async fn consume_group(
+    args: &Args,
+    group: &str,
+    mut config: ClientConfig,
+    offset: Offset,
+    output: &Output,
+) -> Result<(), String> {
+    let mut topics = args.topics.clone();
+    if !args.topic.is_empty() {
+        topics.push(args.topic.clone());
+    }
+    if topics.is_empty() {
+        return Err("-G needs one or more topics (or ^regex patterns) after the options".into());
+    }
+    config = config.set("group.id", group);
+    let reset_given = args
+        .property
+        .iter()
+        .any(|p| p.starts_with("auto.offset.reset="));
+    if !reset_given {
+        // kcat: -o beginning/end picks where a group without offsets starts.
+        let reset = if offset == Offset::End {
+            "latest"
+        } else {
+            "earliest"
+        };
+        config = config.set("auto.offset.reset", reset);
+    }
+    let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        let g = group.to_string();
+        consumer.set_rebalance_callback(move |ev| match ev {
+            Rebalance::Assigned(p) => eprintln!("% Group {g} rebalanced: assigned: {}", list(p)),
+            Rebalance::Revoked(p) => eprintln!("% Group {g} rebalanced: revoked: {}", list(p)),
+            Rebalance::Lost(p) => eprintln!("% Group {g}: partitions lost: {}", list(p)),
+        });
+    }
+    let subs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&subs).map_err(|e| e.to_string())?;
+    let stdout = std::io::stdout();
+    let mut n: u64 = 0;
+    let result: Result<(), String> = async {
+        loop {
+            if args.count.is_some_and(|c| n >= c) {
+                return Ok(());
+            }
+            let item = tokio::select! {
+                item = consumer.recv() => item,
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            };
+            match item {
+                Ok(m) => {
+                    let mut buf = Vec::new();
+                    output.write(&mut buf, &m);
+                    let mut out = stdout.lock();
+                    out.write_all(&buf)
+                        .and_then(|()| out.flush())
+                        .map_err(|e| format!("cannot write output: {e}"))?;
+                    n += 1;
+                }
+                Err(e) if e.is_eof() => {
+                    if !args.quiet {
+                        eprintln!(
+                            "% Reached end of topic {} [{}] at offset {}",
+                            e.topic().unwrap_or(""),
+                            e.partition_id().unwrap_or(-1),
+                            e.offset().unwrap_or(-1)
+                        );
+                    }
+                }
+                Err(e) => {
+                    if !args.quiet {
+                        eprintln!("% ERROR: {e}");
+                    }
+                    if e.error().is_fatal() {
+                        return Err(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    let closed = consumer.close_within(Duration::from_secs(10)).await;
+    result?;
+    closed.map_err(|e| format!("close: {e}"))
 }
 
 /// What [`perf_consume`] measured.
