@@ -125,6 +125,8 @@ run_tests() {
     if cargo nextest --version >/dev/null 2>&1; then
         cargo nextest run --workspace --no-fail-fast
     else
+        # cargo test runs the doctests too.
+        DOCTESTS_DONE=1
         cargo test --workspace --no-fail-fast
     fi
 }
@@ -141,8 +143,10 @@ fi
 step "locate peers" check_peers
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+DOCTESTS_DONE=0
 step "tests" run_tests
-step "doctests" cargo test --doc --workspace
+# nextest does not run doctests.
+[ "$DOCTESTS_DONE" = 1 ] || step "doctests" cargo test --doc --workspace
 step "cargo doc -D warnings" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 if [ -n "${FERROKAFKA_FUZZ_SECONDS:-}" ]; then
     step "fuzz smoke (${FERROKAFKA_FUZZ_SECONDS} s per target)" run_fuzz_smoke
