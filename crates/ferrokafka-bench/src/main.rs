@@ -207,7 +207,12 @@ fn client(m: &HashMap<String, String>) -> Result<(), String> {
         let f = match lib.as_str() {
             "ferrokafka" => consume_ferrokafka(&w, partitions, &bootstrap)?,
             #[cfg(feature = "librdkafka")]
-            "librdkafka" => consume_librdkafka(&w, partitions, &bootstrap)?,
+            "librdkafka" => consume_librdkafka(
+                &w,
+                partitions,
+                &bootstrap,
+                &get(m, "rdkafka-set", String::new()),
+            )?,
             other => return Err(format!("unknown client {other}")),
         };
         println!("{}", serde_json::to_string(&f).map_err(|e| e.to_string())?);
@@ -459,12 +464,21 @@ fn consume_librdkafka(
     w: &Workload,
     partitions: i32,
     bootstrap: &str,
+    extra: &str,
 ) -> Result<ConsumeFigures, String> {
     use rdkafka::config::ClientConfig as RdConfig;
     use rdkafka::consumer::{BaseConsumer, Consumer as _};
     use rdkafka::error::KafkaError;
     use rdkafka::{Message as _, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = RdConfig::new()
+    // `--rdkafka-set name=value,...`: tuning runs beside the defaults.
+    let mut config = RdConfig::new();
+    for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--rdkafka-set {kv}: expected name=value"))?;
+        config.set(k, v);
+    }
+    let consumer: BaseConsumer = config
         .set("bootstrap.servers", bootstrap)
         .set("enable.partition.eof", "true")
         // librdkafka refuses assign() without a group; nothing is committed.
@@ -602,6 +616,9 @@ fn run_consume(m: &HashMap<String, String>) -> Result<(), String> {
             for lib in libs() {
                 let mut args = common(lib);
                 args.extend(["--mode", "consume"].map(String::from));
+                if let Some(extra) = m.get("rdkafka-set") {
+                    args.extend(["--rdkafka-set".to_string(), extra.clone()]);
+                }
                 let f: ConsumeFigures = run_client(&exe, &args, &format!("{lib} on {broker}"))?;
                 println!(
                     "| {broker} | {name} | {} | {} | {:.0} | {:.1} | {:.2} | {:.1} |",
