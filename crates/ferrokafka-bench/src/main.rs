@@ -10,6 +10,7 @@
 //! ferrokafka-bench                      # the producer matrix, markdown table
 //! ferrokafka-bench run --count 1000000  # smaller runs
 //! ferrokafka-bench consume              # the consumer matrix (prefilled topic)
+//! ferrokafka-bench consume --rdkafka-set fetch.queue.backoff.ms=10   # librdkafka tuned
 //! ferrokafka-bench serve --broker ferrokafka-mock [--store 1]
 //! ferrokafka-bench client --lib ferrokafka --bootstrap HOST:PORT [--mode consume] [...]
 //! ```
