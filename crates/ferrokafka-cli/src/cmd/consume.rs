@@ -507,7 +507,6 @@ pub struct ConsumeStats {
 /// records arrived (or every partition reached its end when `count` is
 /// `None`), for `ferrokafka perf consume`. Gives up after `timeout`.
 /// Blocking; runs its own runtime.
-#[allow(dead_code)] // called by `perf consume`
 pub fn perf_consume(
     config: &ClientConfig,
     topic: &str,
