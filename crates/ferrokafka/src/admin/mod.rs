@@ -18,6 +18,10 @@
 //! # Ok::<(), ferrokafka::Error>(())
 //! ```
 
+mod groups;
+
+pub use groups::{GroupDescription, GroupListing, GroupMember};
+
 use crate::cluster::{Cluster, ClusterSettings, Metadata};
 use crate::config::{ClientConfig, ClientRole};
 use crate::error::Result;

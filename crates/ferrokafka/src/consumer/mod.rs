@@ -39,7 +39,7 @@
 
 mod decode;
 mod driver;
-mod group;
+pub(crate) mod group;
 mod message;
 mod requests;
 mod state;
