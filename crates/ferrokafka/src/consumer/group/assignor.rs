@@ -30,6 +30,15 @@ pub(crate) struct Subscription {
     pub owned: Vec<Part>,
     pub generation: i32,
     pub rack: Option<String>,
+    /// group.instance.id: static members are ordered by it, so that a
+    /// restarted member (new member id) gets the same partitions.
+    pub instance_id: Option<String>,
+}
+
+impl Subscription {
+    fn order_key(&self) -> &str {
+        self.instance_id.as_deref().unwrap_or(&self.member_id)
+    }
 }
 
 /// Encodes our subscription (topics sorted, owned partitions grouped by
@@ -98,6 +107,7 @@ pub(crate) fn decode_subscription(member_id: &str, data: &[u8]) -> Result<Subscr
         owned,
         generation: if v >= 2 { m.generation_id } else { -1 },
         rack: m.rack_id.map(|r| r.to_string()),
+        instance_id: None,
     })
 }
 
@@ -180,13 +190,12 @@ pub(crate) fn assign(
 }
 
 fn subscribers<'a>(members: &'a [Subscription], topic: &str) -> Vec<&'a str> {
-    let mut v: Vec<&str> = members
+    let mut v: Vec<&Subscription> = members
         .iter()
         .filter(|m| m.topics.iter().any(|t| t == topic))
-        .map(|m| m.member_id.as_str())
         .collect();
-    v.sort_unstable();
-    v
+    v.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
+    v.into_iter().map(|m| m.member_id.as_str()).collect()
 }
 
 fn subscribed_parts(members: &[Subscription], partitions: &BTreeMap<String, i32>) -> Vec<Part> {
@@ -236,7 +245,7 @@ fn roundrobin(
     out: &mut BTreeMap<String, Vec<Part>>,
 ) {
     let mut ids: Vec<&Subscription> = members.iter().collect();
-    ids.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+    ids.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
     if ids.is_empty() {
         return;
     }
@@ -354,6 +363,7 @@ mod tests {
             owned: owned.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
             generation: 1,
             rack: None,
+            instance_id: None,
         }
     }
 

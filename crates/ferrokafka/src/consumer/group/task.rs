@@ -74,6 +74,8 @@ pub(crate) struct Inner {
     pub coordinator: Option<i32>,
     /// The topics the subscription matched at the last join.
     pub resolved: Vec<String>,
+    /// group.instance.id of the members of the last join (leader only).
+    pub instances: BTreeMap<String, String>,
 }
 
 impl GroupShared {
@@ -277,6 +279,14 @@ fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Acti
                     req.member_id = sb(&member_id);
                     req.group_instance_id = cfg.member.instance_id.as_deref().map(sb);
                     req.protocol_type = sb("consumer");
+                    // Ownership only matters to the sticky assignor; leaving it
+                    // out otherwise keeps a restarted static member's
+                    // subscription identical (no rebalance, KIP-345).
+                    let (owned, generation) = if cfg.member.cooperative {
+                        (owned, generation)
+                    } else {
+                        (Vec::new(), -1)
+                    };
                     for name in &cfg.assignors {
                         let meta = assignor::encode_subscription(
                             &topics,
@@ -448,7 +458,10 @@ async fn leader_assign(
     let mut subs = Vec::with_capacity(members.len());
     for (id, meta) in members {
         match assignor::decode_subscription(id, meta) {
-            Ok(s) => subs.push(s),
+            Ok(mut s) => {
+                s.instance_id = sh.members.lock().instances.get(id).cloned();
+                subs.push(s)
+            }
             Err(e) => {
                 tracing::warn!(target: "ferrokafka::consumer", "member {id}: {e}");
                 subs.push(Subscription {
@@ -457,6 +470,7 @@ async fn leader_assign(
                     owned: Vec::new(),
                     generation: -1,
                     rack: None,
+                    instance_id: None,
                 });
             }
         }
@@ -500,17 +514,32 @@ fn finish(sh: &Shared, done: Done) {
             m.on_coordinator(now, r.map(|_| ()));
         }
         Done::Join(Ok(r)) => {
+            inner.instances = r
+                .members
+                .iter()
+                .filter_map(|x| {
+                    let i = x.group_instance_id.as_ref()?;
+                    Some((x.member_id.to_string(), i.to_string()))
+                })
+                .collect();
             let members = r
                 .members
                 .into_iter()
                 .map(|x| (x.member_id.to_string(), x.metadata.to_vec()))
                 .collect();
+            // KIP-814: a static leader that rejoined keeps the current
+            // assignment; it syncs like a follower.
+            let leader = if r.skip_assignment {
+                ""
+            } else {
+                r.leader.as_str()
+            };
             m.on_join(
                 now,
                 r.error_code,
                 r.generation_id,
                 &r.member_id,
-                &r.leader,
+                leader,
                 r.protocol_name.as_deref().unwrap_or(""),
                 members,
             );
