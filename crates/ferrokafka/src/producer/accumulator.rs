@@ -1934,3 +1934,202 @@ mod size_tests {
         assert_eq!(err.error.code(), ErrorCode::MsgSizeTooLarge);
     }
 }
+
+/// The accumulator with idempotence, driven by a simulated clock and
+/// scripted broker answers.
+#[cfg(test)]
+mod idempotence_tests {
+    use super::*;
+
+    const PID: ProducerId = ProducerId { id: 42, epoch: 0 };
+
+    /// An accumulator and a start time not before its construction.
+    fn acc_at() -> (Accumulator, Instant) {
+        let cfg = Settings {
+            idempotence: true,
+            max_in_flight: 5,
+            batch_num_messages: 2,
+            linger: Duration::ZERO,
+            message_timeout: Duration::from_secs(30),
+            retry_backoff: Duration::from_millis(10),
+            ..Settings::default()
+        };
+        let mut a = Accumulator::new(cfg, None);
+        let t0 = Instant::now();
+        a.want_topic("t", t0);
+        a.set_topic("t", Ok(vec![Some(1)]), t0);
+        (a, t0)
+    }
+
+    fn send(a: &mut Accumulator, n: usize, t: Instant) {
+        for i in 0..n {
+            let r = ProducerRecord::new("t").partition(0).value(format!("{i}"));
+            assert!(a.enqueue(r, None, t).is_ok());
+        }
+    }
+
+    fn result(code: ErrorCode, base: i64) -> Result<PartitionResult, Error> {
+        Ok(PartitionResult {
+            error: code,
+            base_offset: base,
+            log_append_time: -1,
+            message: None,
+        })
+    }
+
+    fn stamps(jobs: &[ProduceJob]) -> Vec<(i64, i16, i32)> {
+        jobs.iter()
+            .flat_map(|j| j.batches.iter().map(|b| b.stamp.unwrap()))
+            .collect()
+    }
+
+    /// Drains until nothing more goes out, returning every job.
+    fn drain_all(a: &mut Accumulator, t: Instant) -> Vec<ProduceJob> {
+        let mut out = Vec::new();
+        for _ in 0..10 {
+            let jobs = a.drain(t, |_| true);
+            if jobs.is_empty() {
+                break;
+            }
+            out.extend(jobs);
+        }
+        out
+    }
+
+    #[test]
+    fn nothing_is_sent_before_a_producer_id_then_sequences_follow_message_ids() {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 6, t0);
+        assert!(a.drain(t0, |_| true).is_empty(), "no producer id yet");
+        assert_eq!(a.poll_init(t0).map(|r| r.current), Some(None));
+        a.on_init(Ok(PID), t0);
+        // Until the first batch is acknowledged it is alone in flight.
+        let first = drain_all(&mut a, t0);
+        assert_eq!(stamps(&first), vec![(42, 0, 0)]);
+        for j in first {
+            a.on_response(j, vec![result(ErrorCode::NoError, 0)], None, t0);
+        }
+        let rest = drain_all(&mut a, t0);
+        assert_eq!(stamps(&rest), vec![(42, 0, 2), (42, 0, 4)]);
+    }
+
+    #[test]
+    fn a_retry_keeps_its_sequence_and_goes_first() {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 6, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        let first = drain_all(&mut a, t0);
+        for j in first {
+            a.on_response(j, vec![result(ErrorCode::NoError, 0)], None, t0);
+        }
+        let mut jobs = drain_all(&mut a, t0);
+        assert_eq!(stamps(&jobs), vec![(42, 0, 2), (42, 0, 4)]);
+        // seq 2 fails retriably; seq 4 is refused out of order behind it.
+        let second = jobs.remove(1);
+        let first = jobs.remove(0);
+        a.on_response(
+            first,
+            vec![result(ErrorCode::NotLeaderOrFollower, -1)],
+            None,
+            t0,
+        );
+        a.on_response(
+            second,
+            vec![result(ErrorCode::OutOfOrderSequenceNumber, -1)],
+            None,
+            t0,
+        );
+        assert!(a.fatal_error().is_none());
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        let again = drain_all(&mut a, t1);
+        assert_eq!(stamps(&again), vec![(42, 0, 2), (42, 0, 4)]);
+    }
+
+    #[test]
+    fn unknown_producer_id_at_head_drains_bumps_and_resequences() {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 4, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        let first = drain_all(&mut a, t0);
+        for j in first {
+            a.on_response(j, vec![result(ErrorCode::NoError, 0)], None, t0);
+        }
+        let jobs = drain_all(&mut a, t0);
+        assert_eq!(stamps(&jobs), vec![(42, 0, 2)]);
+        for j in jobs {
+            a.on_response(j, vec![result(ErrorCode::UnknownProducerId, -1)], None, t0);
+        }
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(a.drain(t1, |_| true).is_empty(), "waiting for the bump");
+        assert_eq!(a.poll_init(t1).map(|r| r.current), Some(Some(PID)));
+        let bumped = ProducerId { id: 42, epoch: 1 };
+        a.on_init(Ok(bumped), t1);
+        // The first unacknowledged message gets sequence 0 under the new epoch.
+        let again = drain_all(&mut a, t1);
+        assert_eq!(stamps(&again), vec![(42, 1, 0)]);
+        assert!(a.fatal_error().is_none());
+    }
+
+    #[test]
+    fn out_of_order_at_head_is_fatal_and_purges_the_queue() {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 4, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        let jobs = drain_all(&mut a, t0);
+        for j in jobs {
+            a.on_response(
+                j,
+                vec![result(ErrorCode::OutOfOrderSequenceNumber, -1)],
+                None,
+                t0,
+            );
+        }
+        let e = a.fatal_error().cloned().expect("fatal");
+        assert_eq!(e.code(), ErrorCode::OutOfOrderSequenceNumber);
+        assert_eq!(a.take_fatal_event().map(|e| e.code()), Some(e.code()));
+        assert!(a.take_fatal_event().is_none(), "reported once");
+        assert_eq!(a.outstanding(), 0, "queued records purged");
+        let codes: Vec<ErrorCode> = a
+            .take_done()
+            .iter()
+            .map(|d| match d {
+                Done::Batch(_, BatchOutcome::Failed { error, .. }) => error.code(),
+                _ => ErrorCode::NoError,
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            vec![ErrorCode::OutOfOrderSequenceNumber, ErrorCode::PurgeQueue]
+        );
+        let refused = a.enqueue(ProducerRecord::new("t").value("x"), None, t0);
+        assert!(refused.is_err_and(|(e, _)| e.error.is_fatal()));
+    }
+
+    #[test]
+    fn a_queued_timeout_bumps_the_epoch_and_skips_the_expired_records() {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 2, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        let first = drain_all(&mut a, t0);
+        for j in first {
+            a.on_response(j, vec![result(ErrorCode::NoError, 0)], None, t0);
+        }
+        // Two more records time out in the queue (no leader), two more follow.
+        a.set_topic("t", Ok(vec![None]), t0);
+        send(&mut a, 2, t0);
+        let t1 = t0 + Duration::from_secs(31);
+        send(&mut a, 2, t1);
+        a.expire(t1);
+        assert_eq!(a.outstanding(), 2);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        assert!(a.drain(t1, |_| true).is_empty(), "bump first");
+        assert_eq!(a.poll_init(t1).map(|r| r.current), Some(Some(PID)));
+        a.on_init(Ok(ProducerId { id: 42, epoch: 1 }), t1);
+        assert_eq!(stamps(&drain_all(&mut a, t1)), vec![(42, 1, 0)]);
+    }
+}
