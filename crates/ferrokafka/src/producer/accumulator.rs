@@ -1022,7 +1022,11 @@ impl Accumulator {
                 while pq.window.front().is_some_and(|(_, acked)| *acked) {
                     pq.window.pop_front();
                 }
-                let (base_offset, log_append_time) = if duplicate { (-1, -1) } else { offsets };
+                let (base_offset, log_append_time) = if duplicate {
+                    (-1, super::delivery::UNKNOWN_TIMESTAMP)
+                } else {
+                    offsets
+                };
                 let partition = b.partition;
                 self.finish(
                     b,
@@ -2011,6 +2015,31 @@ mod idempotence_tests {
         }
         let rest = drain_all(&mut a, t0);
         assert_eq!(stamps(&rest), vec![(42, 0, 2), (42, 0, 4)]);
+    }
+
+    #[test]
+    fn a_duplicate_is_delivered_with_unknown_offset_and_timestamp() {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 2, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        for j in drain_all(&mut a, t0) {
+            a.on_response(
+                j,
+                vec![result(ErrorCode::DuplicateSequenceNumber, -1)],
+                None,
+                t0,
+            );
+        }
+        let done = a.take_done();
+        assert_eq!(done.len(), 1);
+        let Done::Batch(b, outcome) = &done[0] else {
+            panic!("a batch report")
+        };
+        let r = crate::producer::delivery::record_result(outcome, &b.topic, 1, 1234, || None);
+        let m = r.expect("delivered");
+        assert_eq!((m.offset, m.timestamp), (-1, -1));
+        assert_eq!(a.outstanding(), 0);
     }
 
     #[test]

@@ -22,10 +22,13 @@ pub struct RecordMetadata {
     /// The partition the record was written to.
     pub partition: i32,
     /// The record's offset in the partition; -1 with `acks=0`, where the
-    /// broker sends no acknowledgement.
+    /// broker sends no acknowledgement, and for an idempotent producer's
+    /// retry the broker recognised as already written
+    /// (`DUPLICATE_SEQUENCE_NUMBER`).
     pub offset: i64,
     /// The record's timestamp in milliseconds since the epoch: its CreateTime,
-    /// or the broker's LogAppendTime when the topic uses that.
+    /// or the broker's LogAppendTime when the topic uses that; -1 when the
+    /// broker answered `DUPLICATE_SEQUENCE_NUMBER` (unknown).
     pub timestamp: i64,
 }
 
@@ -91,6 +94,10 @@ pub type DeliveryResult = std::result::Result<RecordMetadata, DeliveryError>;
 /// A delivery callback, called once per record on the producer's background
 /// thread; it must not block.
 pub(crate) type Callback = Box<dyn FnOnce(DeliveryResult) + Send + 'static>;
+
+/// `log_append_time` of a delivered batch whose timestamp is unknown (an
+/// idempotent retry answered `DUPLICATE_SEQUENCE_NUMBER`).
+pub(crate) const UNKNOWN_TIMESTAMP: i64 = i64::MIN;
 
 /// How a whole batch ended.
 #[derive(Debug, Clone)]
@@ -182,6 +189,8 @@ pub(crate) fn record_result(
             },
             timestamp: if *log_append_time >= 0 {
                 *log_append_time
+            } else if *log_append_time == UNKNOWN_TIMESTAMP {
+                -1
             } else {
                 create_time
             },
