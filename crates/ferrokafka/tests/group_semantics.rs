@@ -203,3 +203,38 @@ async fn manual_store_offset_gives_at_least_once() {
         .unwrap();
     assert_eq!(m.offset, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_subscribed_topic_is_reported_once() {
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .auto_create_topics(false)
+        .topic("here", 2, 1)
+        .build()
+        .await
+        .unwrap();
+    let c = member(
+        &cluster,
+        "g-unknown",
+        &[
+            ("topic.metadata.refresh.interval.ms", "200"),
+            // Unknown topics are reported once this has passed (librdkafka).
+            ("topic.metadata.propagation.max.ms", "300"),
+        ],
+    );
+    c.subscribe(&["here", "nowhere"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut errors = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(Err(e)) = timeout(Duration::from_millis(50), c.recv()).await {
+            errors.push(e);
+        }
+    }
+    let unknown: Vec<_> = errors
+        .iter()
+        .filter(|e| e.code() == ErrorCode::UnknownTopicOrPartition)
+        .collect();
+    assert_eq!(unknown.len(), 1, "{errors:?}");
+    assert!(unknown[0].to_string().contains("nowhere"), "{}", unknown[0]);
+    assert_eq!(c.assignment().len(), 2, "the existing topic is consumed");
+}

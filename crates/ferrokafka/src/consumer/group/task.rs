@@ -19,7 +19,7 @@ use kafka_protocol::messages::{
     GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::StrBytes;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -76,6 +76,10 @@ pub(crate) struct Inner {
     pub resolved: Vec<String>,
     /// group.instance.id of the members of the last join (leader only).
     pub instances: BTreeMap<String, String>,
+    /// Subscribed topics with metadata at the last check, and the ones
+    /// already reported missing (one error per topic until it appears).
+    pub known: BTreeSet<String>,
+    pub reported: BTreeSet<String>,
 }
 
 impl GroupShared {
@@ -227,15 +231,56 @@ pub(crate) async fn resolve_topics(sh: &Shared, patterns: &[String]) -> Vec<Stri
     out
 }
 
+/// Which of `topics` have metadata; an unknown or unauthorized one is
+/// reported to the application once (until it appears).
+async fn check_topics(sh: &Shared, topics: &[String]) -> BTreeSet<String> {
+    let mut known = BTreeSet::new();
+    for t in topics {
+        match sh.cluster.topic(t, Duration::from_secs(1)).await {
+            Ok(md) if md.error.is_none() => {
+                known.insert(t.clone());
+                sh.members.lock().reported.remove(t);
+            }
+            Ok(md) => report_topic(
+                sh,
+                t,
+                md.error.unwrap_or(ErrorCode::UnknownTopicOrPartition),
+            ),
+            // As librdkafka: a missing topic is UNKNOWN_TOPIC_OR_PART.
+            Err(e) if e.code() == ErrorCode::UnknownTopic => {
+                report_topic(sh, t, ErrorCode::UnknownTopicOrPartition)
+            }
+            Err(e) if e.code().kafka_code().is_some() => report_topic(sh, t, e.code()),
+            Err(_) => {}
+        }
+    }
+    known
+}
+
+fn report_topic(sh: &Shared, topic: &str, code: ErrorCode) {
+    let mut g = sh.members.lock();
+    if g.reported.insert(topic.to_string()) {
+        g.errors.push_back(ConsumerError::client(Error::new(
+            code,
+            format!("subscribed topic {topic}: {code:?}"),
+        )));
+        drop(g);
+        sh.data.notify_waiters();
+    }
+}
+
 async fn resubscribe_if_changed(sh: &Shared) {
     let patterns = sh.members.lock().topics.clone();
-    if !patterns.iter().any(|p| p.starts_with('^')) {
+    if patterns.is_empty() {
         return;
     }
     let now = resolve_topics(sh, &patterns).await;
+    let known = check_topics(sh, &now).await;
     let mut g = sh.members.lock();
-    if g.membership.as_ref().is_some_and(|m| m.is_stable()) && g.resolved != now {
+    let changed = g.resolved != now || g.known != known;
+    if g.membership.as_ref().is_some_and(|m| m.is_stable()) && changed {
         g.resolved = now;
+        g.known = known;
         if let Some(m) = g.membership.as_mut() {
             m.join(Instant::now().into_std());
         }
@@ -271,7 +316,12 @@ fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Acti
                     let id = coordinator.ok_or_else(no_coordinator)?;
                     let patterns = sh.members.lock().topics.clone();
                     let topics = resolve_topics(&sh, &patterns).await;
-                    sh.members.lock().resolved = topics.clone();
+                    let known = check_topics(&sh, &topics).await;
+                    {
+                        let mut g = sh.members.lock();
+                        g.resolved = topics.clone();
+                        g.known = known;
+                    }
                     let mut req = JoinGroupRequest::default();
                     req.group_id = gid(&cfg.group_id);
                     req.session_timeout_ms = ms(cfg.member.session_timeout);
