@@ -123,6 +123,7 @@ impl Drop for Consumer {
     fn drop(&mut self) {
         // The driver holds a weak reference; wake it so it sees it is gone.
         self.shared.wake.notify_one();
+        self.shared.members.wake.notify_one();
     }
 }
 
