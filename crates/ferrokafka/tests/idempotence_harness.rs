@@ -81,7 +81,8 @@ pub fn seed() -> u64 {
 }
 
 /// The idempotent producer the runs use: small batches so many requests
-/// are in flight, short request timeout so dropped responses resolve fast.
+/// are in flight (5, or `FERROKAFKA_FAULT_INFLIGHT`), short request timeout
+/// so dropped responses resolve fast.
 pub fn producer(bootstrap: &str) -> Producer {
     Producer::new(
         &ClientConfig::new()
@@ -89,7 +90,10 @@ pub fn producer(bootstrap: &str) -> Producer {
             .set("enable.idempotence", "true")
             .set("linger.ms", "2")
             .set("batch.num.messages", "200")
-            .set("max.in.flight.requests.per.connection", "5")
+            .set(
+                "max.in.flight.requests.per.connection",
+                std::env::var("FERROKAFKA_FAULT_INFLIGHT").unwrap_or_else(|_| "5".into()),
+            )
             .set("request.timeout.ms", "1500")
             .set("socket.timeout.ms", "2000")
             .set("retry.backoff.ms", "20")
