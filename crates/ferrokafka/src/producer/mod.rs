@@ -6,6 +6,10 @@
 //! core (queues, batching, retries, timeouts, backpressure) is the
 //! `accumulator`; the tokio task that encodes and sends batches is the
 //! `sender`; broker connections and metadata belong to `net`/`cluster`.
+//! With `enable.idempotence=true` the I/O-free `idempotence` manager owns
+//! the producer id/epoch, epoch bumps and the fatal error
+//! ([`Producer::fatal_error`], [`Producer::set_error_callback`]); every
+//! failed delivery report carries a [`PersistenceStatus`].
 //!
 //! ```no_run
 //! use ferrokafka::{ClientConfig, producer::{Producer, ProducerRecord}};
