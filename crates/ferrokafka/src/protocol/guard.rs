@@ -1411,15 +1411,13 @@ mod tests {
                 use delete_acls_response::*;
                 enc(
                     DeleteAclsResponse::default().with_filter_results(vec![
-                        DeleteAclsFilterResult::default().with_matching_acls(
-                            vec![
+                        DeleteAclsFilterResult::default().with_matching_acls(vec![
                                 DeleteAclsMatchingAcl::default()
                                     .with_resource_name(s("t"))
                                     .with_principal(s("User:a"))
                                     .with_host(s("*"));
                                 2
-                            ],
-                        ),
+                            ]),
                     ]),
                     v,
                 )
