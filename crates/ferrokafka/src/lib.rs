@@ -4,8 +4,8 @@
 //! `ARCHITECTURE.md` at the repository root): [`config`] (one property table),
 //! [`error`] (one error type), `protocol` (wire messages and version
 //! negotiation), [`record`] (record batches and codecs), `net` (broker
-//! connections), `cluster` (metadata cache and routing), [`producer`] and
-//! [`admin`].
+//! connections), `cluster` (metadata cache and routing), [`producer`],
+//! [`consumer`] and [`admin`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -29,3 +29,8 @@ pub use admin::AdminClient;
 pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 pub use config::ClientConfig;
 pub use error::{Error, ErrorCode, Result};
+
+// The README's example is compiled and run as a doctest, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
