@@ -316,6 +316,20 @@ impl Cluster {
         self.connection(id, kind)?.send(req, timeout).await
     }
 
+    /// [`send`](Self::send) at a `version` the caller picked.
+    pub(crate) async fn send_version<R: crate::protocol::ApiRequest>(
+        &self,
+        id: i32,
+        kind: ConnectionKind,
+        req: &R,
+        version: i16,
+        timeout: Option<Duration>,
+    ) -> Result<R::Response> {
+        self.connection(id, kind)?
+            .send_version(req, version, timeout)
+            .await
+    }
+
     /// Sends an already-encoded request body to broker `id`.
     pub(crate) async fn send_raw(
         &self,

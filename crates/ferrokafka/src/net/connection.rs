@@ -302,9 +302,19 @@ impl Connection {
         req: &R,
         timeout: Option<Duration>,
     ) -> Result<R::Response> {
+        let version = self.api_versions(timeout).await?.require(R::KEY)?;
+        self.send_version(req, version, timeout).await
+    }
+
+    /// [`send`](Self::send) at a `version` the caller picked (one the
+    /// broker negotiated, possibly lower than the highest).
+    pub(crate) async fn send_version<R: ApiRequest>(
+        &self,
+        req: &R,
+        version: i16,
+        timeout: Option<Duration>,
+    ) -> Result<R::Response> {
         let api_key = R::KEY;
-        let versions = self.api_versions(timeout).await?;
-        let version = versions.require(api_key)?;
         let mut buf = BytesMut::new();
         req.encode(&mut buf, version).map_err(|e| {
             Error::new(

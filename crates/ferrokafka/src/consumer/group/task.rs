@@ -352,8 +352,9 @@ fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Acti
                     // The coordinator holds a join up to the rebalance timeout.
                     let wait = cfg.member.max_poll_interval + cfg.request_timeout;
                     drop(sh);
+                    let v = version(&cluster, id, ApiKey::JoinGroup, timeout).await?;
                     cluster
-                        .send(id, ConnectionKind::Group, &req, Some(wait))
+                        .send_version(id, ConnectionKind::Group, &req, v, Some(wait))
                         .await
                 }
                 .await;
@@ -400,7 +401,7 @@ fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Acti
                         req.assignments.push(x);
                     }
                     cluster
-                        .send(id, ConnectionKind::Group, &req, Some(timeout))
+                        .send_version(id, ConnectionKind::Group, &req, v, Some(timeout))
                         .await
                 }
                 .await;
@@ -424,7 +425,7 @@ fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Acti
                         req.group_instance_id = instance.as_deref().map(sb);
                     }
                     cluster
-                        .send(id, ConnectionKind::Group, &req, Some(timeout))
+                        .send_version(id, ConnectionKind::Group, &req, v, Some(timeout))
                         .await
                 }
                 .await;
@@ -460,7 +461,7 @@ pub(crate) async fn send_leave(
         req.member_id = sb(member_id);
     }
     let r = cluster
-        .send(id, ConnectionKind::Group, &req, Some(timeout))
+        .send_version(id, ConnectionKind::Group, &req, v, Some(timeout))
         .await?;
     if r.error_code != 0 {
         return Err(Error::from_kafka(
@@ -471,17 +472,41 @@ pub(crate) async fn send_leave(
     Ok(())
 }
 
+/// The version of group request `key` to send to coordinator `id`: the
+/// highest negotiated, except where a lower one says the same thing.
+///
+/// A version whose only change from the one before is the flexible encoding
+/// (KIP-482: JoinGroup v6, SyncGroup and Heartbeat v4) is sent as the one
+/// before, and LeaveGroup as at most v2: we leave as one dynamic member, so
+/// v3's member batch adds nothing. The higher versions are not free:
+/// librdkafka's mock cluster advertises them but reads their arrays as
+/// non-flexible v0 layouts, closing the connection on the parse error or
+/// answering in a shape we cannot decode (librdkafka itself stops at
+/// v5/v3/v3/v1, so brokers accept these). Versions with new semantics
+/// (JoinGroup v7+, SyncGroup v5+) are still used where negotiated.
 async fn version(
     cluster: &crate::cluster::Cluster,
     id: i32,
     key: ApiKey,
     timeout: Duration,
 ) -> Result<i16> {
-    cluster
+    let v = cluster
         .connection(id, ConnectionKind::Group)?
         .api_versions(Some(timeout))
         .await?
-        .require(key)
+        .require(key)?;
+    Ok(preferred_version(key, v))
+}
+
+/// The version of `key` to send when `v` is the highest negotiated one (see
+/// [`version`]).
+fn preferred_version(key: ApiKey, v: i16) -> i16 {
+    match key {
+        ApiKey::JoinGroup if v == 6 => 5,
+        ApiKey::SyncGroup | ApiKey::Heartbeat if v == 4 => 3,
+        ApiKey::LeaveGroup => v.min(2),
+        _ => v,
+    }
 }
 
 fn ms(d: Duration) -> i32 {
@@ -523,6 +548,20 @@ async fn leader_assign(
                     instance_id: None,
                 });
             }
+        }
+    }
+    // The plan must use current partition counts, not a cache that may
+    // predate a topic's creation or growth: ask the cluster first (as
+    // librdkafka's leader does). A failure leaves the cache to answer.
+    let topics: Vec<String> = subs
+        .iter()
+        .flat_map(|s| s.topics.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !topics.is_empty() {
+        if let Err(e) = sh.cluster.metadata(Some(&topics), timeout).await {
+            tracing::debug!(target: "ferrokafka::consumer", "leader metadata refresh failed: {e}");
         }
     }
     let mut counts: BTreeMap<String, i32> = BTreeMap::new();
@@ -710,5 +749,34 @@ fn deliver(sh: &Shared, ev: &Rebalance) {
     };
     if let Some(cb) = cb {
         cb(ev);
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn flexible_only_group_versions_step_down() {
+        assert_eq!(preferred_version(ApiKey::JoinGroup, 6), 5);
+        assert_eq!(preferred_version(ApiKey::SyncGroup, 4), 3);
+        assert_eq!(preferred_version(ApiKey::Heartbeat, 4), 3);
+    }
+
+    #[test]
+    fn versions_with_new_fields_are_kept() {
+        // KIP-814 skip_assignment (JoinGroup v9) and protocol type/name
+        // (SyncGroup v5) must survive.
+        assert_eq!(preferred_version(ApiKey::JoinGroup, 9), 9);
+        assert_eq!(preferred_version(ApiKey::JoinGroup, 5), 5);
+        assert_eq!(preferred_version(ApiKey::SyncGroup, 5), 5);
+        assert_eq!(preferred_version(ApiKey::Heartbeat, 3), 3);
+        assert_eq!(preferred_version(ApiKey::OffsetCommit, 8), 8);
+    }
+
+    #[test]
+    fn leave_group_uses_the_single_member_layout() {
+        assert_eq!(preferred_version(ApiKey::LeaveGroup, 5), 2);
+        assert_eq!(preferred_version(ApiKey::LeaveGroup, 1), 1);
     }
 }
