@@ -15,37 +15,8 @@ use std::time::Duration;
 use ferrokafka_mock::MockCluster;
 use ferrokafka_peers::{python_with, run_bounded, run_bounded_with_input};
 
-const SCRIPT_LIMIT: Duration = Duration::from_secs(150);
-
-fn run_script(script: &str, modules: &[&str]) {
-    let Some(python) = python_with(modules) else {
-        return;
-    };
-    let cluster = MockCluster::builder()
-        .brokers(3)
-        .build_blocking()
-        .expect("mock cluster starts");
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "peers", script]
-        .iter()
-        .collect();
-    let out = run_bounded(
-        python.command().arg(&path).arg(cluster.bootstrap_servers()),
-        SCRIPT_LIMIT,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{script} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
-    );
-    let name = script.trim_end_matches(".py");
-    assert!(
-        stdout.contains(&format!("PASS {name}")),
-        "{script} exited 0 without its PASS line:\n{stdout}"
-    );
-    print!("{stdout}");
-}
+mod peer_script;
+use peer_script::{run_script, SCRIPT_LIMIT};
 
 #[test]
 fn confluent_kafka_metadata_admin_every_codec_plain_and_idempotent() {
