@@ -562,18 +562,57 @@ fn leave_group(
     resp
 }
 
-/// Which of `partitions` exist in the cluster.
-fn existing(
-    shared: &Shared,
-    partitions: impl Iterator<Item = (String, i32)>,
-) -> Vec<((String, i32), bool)> {
+/// The partitions of one commit request, topic by topic in request order,
+/// each with the offset entry it asks to store.
+type CommitAsk = (String, Vec<(i32, OffsetEntry)>);
+
+/// Whether each of `partitions` exists in the cluster, in order. Read
+/// before the coordinator lock is taken, as every handler here does.
+fn existing<'a>(shared: &Shared, partitions: impl Iterator<Item = (&'a str, i32)>) -> Vec<bool> {
     let cs = shared.state();
     partitions
-        .map(|(t, p)| {
-            let ok = cs.partition(&t, p).is_some();
-            ((t, p), ok)
-        })
+        .map(|(t, p)| cs.partition(t, p).is_some())
         .collect()
+}
+
+/// The partitions of a commit request in request order.
+fn commit_partitions(asks: &[CommitAsk]) -> impl Iterator<Item = (&str, i32)> {
+    asks.iter()
+        .flat_map(|(t, parts)| parts.iter().map(move |(p, _)| (t.as_str(), *p)))
+}
+
+/// Judges every partition of an OffsetCommit or TxnOffsetCommit the same
+/// way: the request-wide `check` decides first, then whether the partition
+/// exists, then whether the offset itself is acceptable. Returns the error
+/// code of each partition (shaped like `asks`) and the entries to store.
+fn judge_commit(
+    asks: Vec<CommitAsk>,
+    exists: &[bool],
+    check: Result<(), i16>,
+) -> (Vec<Vec<i16>>, PartitionMap<OffsetEntry>) {
+    let mut store = PartitionMap::new();
+    let mut exists = exists.iter();
+    let codes = asks
+        .into_iter()
+        .map(|(topic, parts)| {
+            parts
+                .into_iter()
+                .map(|(partition, entry)| {
+                    let found = exists.next().copied().unwrap_or(false);
+                    let code = match check {
+                        Err(code) => code,
+                        Ok(()) if !found => E::UnknownTopicOrPartition.code(),
+                        Ok(()) => Groups::check_offset(&entry),
+                    };
+                    if code == NONE {
+                        store.insert((topic.clone(), partition), entry);
+                    }
+                    code
+                })
+                .collect()
+        })
+        .collect();
+    (codes, store)
 }
 
 fn offset_entry(offset: i64, leader_epoch: i32, metadata: &Option<StrBytes>) -> OffsetEntry {
@@ -586,14 +625,22 @@ fn offset_entry(offset: i64, leader_epoch: i32, metadata: &Option<StrBytes>) -> 
 
 fn offset_commit(shared: &Shared, broker_id: i32, r: OffsetCommitRequest) -> OffsetCommitResponse {
     let group_check = check_coordinator(shared, broker_id, &r.group_id);
-    let exists = existing(
-        shared,
-        r.topics.iter().flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(|p| (own(&t.name), p.partition_index))
-        }),
-    );
+    let asks: Vec<CommitAsk> = r
+        .topics
+        .iter()
+        .map(|t| {
+            let parts = t.partitions.iter().map(|p| {
+                let entry = offset_entry(
+                    p.committed_offset,
+                    p.committed_leader_epoch,
+                    &p.committed_metadata,
+                );
+                (p.partition_index, entry)
+            });
+            (own(&t.name), parts.collect())
+        })
+        .collect();
+    let exists = existing(shared, commit_partitions(&asks));
     let state = &shared.coordinator;
     let mut inner = state.lock();
     let instance = own_opt(&r.group_instance_id);
@@ -606,38 +653,20 @@ fn offset_commit(shared: &Shared, broker_id: i32, r: OffsetCommitRequest) -> Off
             instance.as_deref(),
         )
     });
-    let mut to_store = PartitionMap::new();
-    let mut exists = exists.into_iter();
+    let (codes, to_store) = judge_commit(asks, &exists, check);
     let topics = r
         .topics
         .iter()
-        .map(|t| {
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let found = exists.next().is_some_and(|(_, ok)| ok);
-                    let entry = offset_entry(
-                        p.committed_offset,
-                        p.committed_leader_epoch,
-                        &p.committed_metadata,
-                    );
-                    let code = match check {
-                        Err(code) => code,
-                        Ok(()) if !found => E::UnknownTopicOrPartition.code(),
-                        Ok(()) => Groups::check_offset(&entry),
-                    };
-                    if code == NONE {
-                        to_store.insert((own(&t.name), p.partition_index), entry);
-                    }
-                    OffsetCommitResponsePartition::default()
-                        .with_partition_index(p.partition_index)
-                        .with_error_code(code)
-                })
-                .collect();
+        .zip(codes)
+        .map(|(t, codes)| {
+            let partitions = t.partitions.iter().zip(codes).map(|(p, code)| {
+                OffsetCommitResponsePartition::default()
+                    .with_partition_index(p.partition_index)
+                    .with_error_code(code)
+            });
             OffsetCommitResponseTopic::default()
                 .with_name(t.name.clone())
-                .with_partitions(partitions)
+                .with_partitions(partitions.collect())
         })
         .collect();
     inner.groups.store_offsets(&r.group_id, to_store);
@@ -995,9 +1024,8 @@ fn add_partitions(
     let codes = match check_coordinator(shared, broker_id, txn_id) {
         Err(code) => vec![code; asked.len()],
         Ok(()) => {
-            let exists: HashMap<(String, i32), bool> = existing(shared, asked.iter().cloned())
-                .into_iter()
-                .collect();
+            let found = existing(shared, asked.iter().map(|(t, p)| (t.as_str(), *p)));
+            let exists: HashMap<(String, i32), bool> = asked.iter().cloned().zip(found).collect();
             let state = &shared.coordinator;
             let mut inner = state.lock();
             if verify_only {
@@ -1129,14 +1157,22 @@ fn txn_offset_commit(
     r: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
     let group_check = check_coordinator(shared, broker_id, &r.group_id);
-    let exists = existing(
-        shared,
-        r.topics.iter().flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(|p| (own(&t.name), p.partition_index))
-        }),
-    );
+    let asks: Vec<CommitAsk> = r
+        .topics
+        .iter()
+        .map(|t| {
+            let parts = t.partitions.iter().map(|p| {
+                let entry = offset_entry(
+                    p.committed_offset,
+                    p.committed_leader_epoch,
+                    &p.committed_metadata,
+                );
+                (p.partition_index, entry)
+            });
+            (own(&t.name), parts.collect())
+        })
+        .collect();
+    let exists = existing(shared, commit_partitions(&asks));
     let state = &shared.coordinator;
     let mut inner = state.lock();
     let check = group_check.and_then(|()| {
@@ -1163,38 +1199,20 @@ fn txn_offset_commit(
         }
         Ok(())
     });
-    let mut staged = PartitionMap::new();
-    let mut exists = exists.into_iter();
+    let (codes, staged) = judge_commit(asks, &exists, check);
     let topics = r
         .topics
         .iter()
-        .map(|t| {
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let found = exists.next().is_some_and(|(_, ok)| ok);
-                    let entry = offset_entry(
-                        p.committed_offset,
-                        p.committed_leader_epoch,
-                        &p.committed_metadata,
-                    );
-                    let code = match check {
-                        Err(code) => code,
-                        Ok(()) if !found => E::UnknownTopicOrPartition.code(),
-                        Ok(()) => Groups::check_offset(&entry),
-                    };
-                    if code == NONE {
-                        staged.insert((own(&t.name), p.partition_index), entry);
-                    }
-                    TxnOffsetCommitResponsePartition::default()
-                        .with_partition_index(p.partition_index)
-                        .with_error_code(code)
-                })
-                .collect();
+        .zip(codes)
+        .map(|(t, codes)| {
+            let partitions = t.partitions.iter().zip(codes).map(|(p, code)| {
+                TxnOffsetCommitResponsePartition::default()
+                    .with_partition_index(p.partition_index)
+                    .with_error_code(code)
+            });
             TxnOffsetCommitResponseTopic::default()
                 .with_name(t.name.clone())
-                .with_partitions(partitions)
+                .with_partitions(partitions.collect())
         })
         .collect();
     if !staged.is_empty() {
