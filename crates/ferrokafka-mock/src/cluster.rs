@@ -29,6 +29,8 @@ pub(crate) struct Config {
     pub(crate) max_frame_bytes: usize,
     pub(crate) log_append_time: bool,
     pub(crate) cluster_id: String,
+    /// Fetch sessions each broker keeps (KIP-227); 0 keeps none.
+    pub(crate) fetch_session_slots: usize,
 }
 
 /// State shared by every broker task of one cluster.
@@ -42,6 +44,8 @@ pub(crate) struct Shared {
     pub(crate) coordinator: coordinator::State,
     /// Per broker: `true` while it is up. Listeners and connections watch it.
     pub(crate) broker_up: Vec<(i32, watch::Sender<bool>)>,
+    /// Every broker's fetch-session cache (see `api::fetch_session`).
+    pub(crate) fetch_sessions: crate::api::fetch_session::Sessions,
 }
 
 impl Shared {
@@ -57,6 +61,7 @@ impl Shared {
             data_arrived: Notify::new(),
             coordinator: coordinator::State::default(),
             broker_up,
+            fetch_sessions: Default::default(),
         }
     }
 

@@ -10,7 +10,8 @@
 //! Served (versions): ApiVersions 0-4, Metadata 0-13, Produce 3-12 (acks
 //! 0/1/all, one v2 batch per partition with CRC-32C and header checks,
 //! idempotent sequence checks), Fetch 4-16 (long polling, byte limits,
-//! read_committed with aborted-transaction lists), ListOffsets 1-10,
+//! read_committed with aborted-transaction lists, fetch sessions (KIP-227)
+//! from v7 in a bounded cache per broker), ListOffsets 1-10,
 //! OffsetForLeaderEpoch 2-4, CreateTopics 2-7, DeleteTopics 1-6,
 //! CreatePartitions 0-3, and the group and transaction coordinator APIs of
 //! the `coordinator` module. The floors are Kafka 4's (those of the
@@ -18,7 +19,6 @@
 //!
 //! Simplifications, each visible to a client: replication is instantaneous
 //! (acks=1 and acks=all answer alike; the high watermark is the log end);
-//! fetch sessions are not kept (session id 0: clients send full fetches);
 //! no leader-epoch history (OffsetForLeaderEpoch never reports truncation);
 //! a broker that is down is left out of Metadata and the partitions it
 //! leads answer LEADER_NOT_AVAILABLE until it is up or the leader is moved.
@@ -50,6 +50,7 @@
 //! | `leader TOPIC P B` | [`MockCluster::move_leader`] | B leads TOPIC/P, leader epoch + 1 |
 //! | `close-after B N` | [`MockCluster::close_connection_after`] | the connection serving B's N-th next request closes after answering it |
 //! | `drop API N` | [`MockCluster::drop_next_responses`] | the next N requests of API are applied but not answered |
+//! | `evict-sessions B` | [`MockCluster::evict_fetch_sessions`] | B drops every fetch session it keeps |
 //! | `create TOPIC P [R]` | [`MockCluster::create_topic`] | creates a topic |
 //! | `quit` | | stops the cluster |
 //!
@@ -78,6 +79,7 @@ use std::time::Duration;
 use kafka_protocol::messages::ApiKey;
 use tokio::sync::watch;
 
+pub use api::fetch_session::FetchSessionStats;
 use cluster::{BrokerState, ClusterState, Config, QueuedError, Shared};
 
 /// Builds a [`MockCluster`]; see [`MockCluster::builder`].
@@ -147,6 +149,14 @@ impl MockClusterBuilder {
     /// keeping the producer's `CreateTime` (default false).
     pub fn log_append_time(mut self, on: bool) -> Self {
         self.config.log_append_time = on;
+        self
+    }
+    /// Fetch sessions (KIP-227) each broker keeps before evicting the least
+    /// recently used (default 1000, as the broker's
+    /// `max.incremental.fetch.session.cache.slots`); 0 keeps none, so every
+    /// fetch is answered in full with session id 0.
+    pub fn fetch_session_cache_slots(mut self, n: usize) -> Self {
+        self.config.fetch_session_slots = n;
         self
     }
 
@@ -268,6 +278,7 @@ impl MockCluster {
                 max_frame_bytes: 100 * 1024 * 1024,
                 log_append_time: false,
                 cluster_id: "ferrokafka-mock".into(),
+                fetch_session_slots: 1000,
             },
         }
     }
@@ -476,6 +487,21 @@ impl MockCluster {
             .map(|p| p.log.log_start_offset())
     }
 
+    /// Counters of the brokers' fetch-session caches (KIP-227).
+    pub fn fetch_session_stats(&self) -> FetchSessionStats {
+        self.shared.fetch_sessions.stats()
+    }
+
+    /// Drops every fetch session broker `id` keeps, as a restart would: the
+    /// next incremental fetch of each is answered FETCH_SESSION_ID_NOT_FOUND.
+    /// Returns how many were dropped.
+    pub fn evict_fetch_sessions(&self, id: i32) -> io::Result<usize> {
+        if self.shared.up_watch(id).is_none() {
+            return Err(invalid(format!("broker {id} does not exist")));
+        }
+        Ok(self.shared.fetch_sessions.evict_all(id))
+    }
+
     /// Topic names.
     pub fn topics(&self) -> Vec<String> {
         self.shared.state().topics.keys().cloned().collect()
@@ -527,6 +553,9 @@ impl MockCluster {
                 parse_api(api)?,
                 num(n, "count")?.clamp(0, u32::MAX as i64) as u32,
             ),
+            ["evict-sessions", b] => e(self
+                .evict_fetch_sessions(num(b, "broker")? as i32)
+                .map(|_| ()))?,
             ["create", t, p] => e(self.create_topic(t, num(p, "partitions")? as i32, 1))?,
             ["create", t, p, r] => e(self.create_topic(
                 t,

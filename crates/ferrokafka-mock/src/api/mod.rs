@@ -8,6 +8,7 @@
 pub(crate) mod admin;
 pub(crate) mod errors;
 pub(crate) mod fetch;
+pub(crate) mod fetch_session;
 pub(crate) mod metadata;
 pub(crate) mod offsets;
 pub(crate) mod produce;
