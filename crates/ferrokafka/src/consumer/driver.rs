@@ -6,6 +6,7 @@
 use super::requests;
 use super::state::{Action, CommitEntry, EpochOffset, Tp};
 use super::Shared;
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -14,6 +15,10 @@ use tokio::time::Instant;
 
 enum Done {
     Fetch {
+        broker: i32,
+        /// The broker's fetch session, back from the request (`None` only
+        /// once the driver took it back).
+        session: Option<Box<requests::FetchSession>>,
         parts: Vec<super::state::FetchPart>,
         result: crate::Result<Vec<(super::state::FetchPart, super::state::FetchResult)>>,
     },
@@ -52,6 +57,9 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
         .and_then(|s| s.auto_commit)
         .map(|d| Instant::now() + d);
     let mut commit_in_flight = false;
+    // Per broker its fetch session (KIP-227); out with the one Fetch in
+    // flight to that broker, back with its answer.
+    let mut sessions: HashMap<i32, Box<requests::FetchSession>> = HashMap::new();
     loop {
         let wakeup = {
             let Some(sh) = weak.upgrade() else { break };
@@ -61,7 +69,7 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
                 let mut leader = |t: &str, p: i32| cluster.leader_for(t, p);
                 sh.lock().poll(now.into_std(), &mut leader)
             };
-            start(&sh, &mut tasks, actions);
+            start(&sh, &mut tasks, actions, &mut sessions);
             if let (Some(at), Some(every)) = (next_commit, sh.auto_commit) {
                 if at <= now && !commit_in_flight {
                     next_commit = Some(now + every);
@@ -91,9 +99,14 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
         tokio::select! {
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 let Some(sh) = weak.upgrade() else { break };
-                if let Ok(done) = done {
+                if let Ok(mut done) = done {
                     if let Done::AutoCommit { .. } = done {
                         commit_in_flight = false;
+                    }
+                    if let Done::Fetch { broker, session, .. } = &mut done {
+                        if let Some(s) = session.take() {
+                            sessions.insert(*broker, s);
+                        }
                     }
                     apply(&sh, done);
                 }
@@ -124,7 +137,12 @@ async fn guarded<T: Send + 'static>(
     }
 }
 
-fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
+fn start(
+    sh: &Shared,
+    tasks: &mut JoinSet<Done>,
+    actions: Vec<Action>,
+    sessions: &mut HashMap<i32, Box<requests::FetchSession>>,
+) {
     let mut committed: Vec<(Tp, u64)> = Vec::new();
     for a in actions {
         match a {
@@ -132,14 +150,29 @@ fn start(sh: &Shared, tasks: &mut JoinSet<Done>, actions: Vec<Action>) {
             Action::Fetch { broker, parts } => {
                 let cluster = sh.cluster.clone();
                 let wire = sh.wire.clone();
+                // Only one Fetch per broker is in flight, so the session
+                // is here unless a task panicked (then a new one starts).
+                let session = sessions.remove(&broker).unwrap_or_default();
                 tasks.spawn(async move {
                     let req = parts.clone();
-                    let result =
-                        guarded(
-                            async move { requests::fetch(&cluster, broker, &req, &wire).await },
-                        )
-                        .await;
-                    Done::Fetch { parts, result }
+                    let result = guarded(async move {
+                        let mut session = session;
+                        let r = requests::fetch(&cluster, broker, &req, &wire, &mut session).await;
+                        Ok((r, session))
+                    })
+                    .await;
+                    // A request task that panicked took the session with
+                    // it: the next request opens a new one.
+                    let (result, session) = match result {
+                        Ok((r, session)) => (r, Some(session)),
+                        Err(e) => (Err(e), None),
+                    };
+                    Done::Fetch {
+                        broker,
+                        session,
+                        parts,
+                        result,
+                    }
                 });
             }
             Action::ListOffsets {
@@ -237,7 +270,7 @@ fn apply(sh: &Shared, done: Done) {
     let queued = {
         let mut st = sh.lock();
         match done {
-            Done::Fetch { parts, result } => match result {
+            Done::Fetch { parts, result, .. } => match result {
                 Ok(results) => st.on_fetch(results, now),
                 Err(e) => {
                     tracing::debug!(target: "ferrokafka::consumer", "fetch failed: {e}");

@@ -7,24 +7,31 @@
 //! (ListOffsets, OffsetForLeaderEpoch) on the admin connections, so they
 //! never queue behind a fetch the broker holds for `fetch.wait.max.ms`.
 //! Routing (leaders, coordinators, connections per traffic class) is the
-//! `cluster`'s; decoding records is [`super::decode`]'s.
+//! `cluster`'s; decoding records is [`super::decode`]'s; what each Fetch
+//! carries within its broker's fetch session (KIP-227) is
+//! [`FetchSession`]'s.
+
+mod session;
 
 use super::decode::{decode, Aborted, DecodeParams};
 use super::state::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::{
-    BrokerId, FetchRequest, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest,
-    TopicName,
+    ApiKey, BrokerId, FetchRequest, GroupId, ListOffsetsRequest, OffsetCommitRequest,
+    OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+pub(crate) use session::FetchSession;
+use session::Marks;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,15 +66,56 @@ fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
 }
 
-/// Sends one Fetch with `parts` to `broker` and decodes every partition.
+/// Sends one Fetch for `parts` to `broker` within its fetch `session`
+/// (full or incremental, KIP-227) and decodes every partition. A session
+/// the broker refuses (evicted, wrong epoch) is replaced at once by a full
+/// fetch; any other failure restarts the session, so the next request is
+/// full.
 pub(crate) async fn fetch(
     cluster: &Cluster,
     broker: i32,
     parts: &[FetchPart],
     s: &WireSettings,
+    session: &mut FetchSession,
 ) -> Result<Vec<(FetchPart, FetchResult)>> {
+    let mut r = fetch_in(cluster, broker, parts, s, session).await;
+    if let Ok(None) = r {
+        // The retry is a full fetch: it cannot be refused for the session.
+        r = fetch_in(cluster, broker, parts, s, session).await;
+    }
+    match r {
+        Ok(Some(out)) => Ok(out),
+        Ok(None) => {
+            session.restart();
+            Err(Error::new(
+                ErrorCode::BadMsg,
+                format!("broker {broker} refused a full fetch for its fetch session"),
+            ))
+        }
+        Err(e) => {
+            session.restart();
+            Err(e)
+        }
+    }
+}
+
+/// One Fetch; `Ok(None)` when the broker refused the session (the
+/// session is then reset for a full fetch).
+async fn fetch_in(
+    cluster: &Cluster,
+    broker: i32,
+    parts: &[FetchPart],
+    s: &WireSettings,
+    session: &mut FetchSession,
+) -> Result<Option<Vec<(FetchPart, FetchResult)>>> {
+    let timeout = s.request_timeout + s.max_wait;
+    let conn = cluster.connection(broker, ConnectionKind::Fetch)?;
+    let versions = conn.api_versions(Some(timeout)).await?;
+    let version = versions.require(ApiKey::Fetch)?;
+    session.on_socket(&versions);
+    let plan = session.plan(parts, version);
     let mut topics: Vec<FetchTopic> = Vec::new();
-    for p in parts {
+    for p in plan.send.iter().filter_map(|i| parts.get(*i)) {
         let mut fp = FetchPartition::default();
         fp.partition = p.tp.1;
         fp.current_leader_epoch = p.epoch.unwrap_or(-1);
@@ -91,31 +139,28 @@ pub(crate) async fn fetch(
     req.min_bytes = s.min_bytes;
     req.max_bytes = s.max_bytes;
     req.isolation_level = i8::from(s.read_committed);
-    // No fetch session (KIP-227): every request is a full fetch.
-    req.session_id = 0;
-    req.session_epoch = -1;
+    req.session_id = plan.session_id;
+    req.session_epoch = plan.epoch;
     req.topics = topics;
+    req.forgotten_topics_data = forgotten(&plan.forgotten);
     req.rack_id = StrBytes::from_string(s.rack.clone());
-    let timeout = s.request_timeout + s.max_wait;
-    let resp = cluster
-        .send(broker, ConnectionKind::Fetch, &req, Some(timeout))
-        .await?;
-    // A request-level error (fetch sessions, KIP-227) with no partitions
-    // fails the request; with partitions it applies to those without
-    // their own.
+    let incremental = plan.incremental;
+    let resp = conn.send_version(&req, version, Some(timeout)).await?;
     let top = resp.error_code;
+    if !session.answered(plan, resp.session_id, top) {
+        tracing::debug!(target: "ferrokafka::consumer", broker, error = top, "fetch session refused, fetching in full");
+        return Ok(None);
+    }
+    // Any other request-level error with no partitions fails the request;
+    // with partitions it applies to those without their own.
     if top != 0 && resp.responses.is_empty() {
         return Err(Error::from_kafka(
             top,
             format!("fetch from broker {broker}"),
         ));
     }
-    let mut by_tp: HashMap<(&str, i32), kafka_protocol::messages::fetch_response::PartitionData> =
-        HashMap::new();
-    let mut names: Vec<(
-        String,
-        Vec<kafka_protocol::messages::fetch_response::PartitionData>,
-    )> = Vec::new();
+    let mut by_tp: HashMap<(&str, i32), PartitionData> = HashMap::new();
+    let mut names: Vec<(String, Vec<PartitionData>)> = Vec::new();
     for t in resp.responses {
         names.push((t.topic.0.to_string(), t.partitions));
     }
@@ -126,14 +171,28 @@ pub(crate) async fn fetch(
     }
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
-        let Some(pd) = by_tp.remove(&(&*p.tp.0, p.tp.1)) else {
-            // A partition the broker left out: treat like a leader change.
-            out.push((
-                p.clone(),
-                FetchResult::Error(ErrorCode::NotLeaderOrFollower),
-            ));
-            continue;
+        let pd = match by_tp.remove(&(&*p.tp.0, p.tp.1)) {
+            Some(pd) => pd,
+            // An incremental response leaves out the partitions with
+            // nothing new: no records, the watermarks as last answered.
+            None if incremental => unchanged(p, session.marks(&p.tp)),
+            None => {
+                // A partition the broker left out: treat like a leader change.
+                out.push((
+                    p.clone(),
+                    FetchResult::Error(ErrorCode::NotLeaderOrFollower),
+                ));
+                continue;
+            }
         };
+        if pd.error_code == 0 && top == 0 {
+            let marks = Marks {
+                high: pd.high_watermark,
+                lso: pd.last_stable_offset,
+                low: pd.log_start_offset,
+            };
+            session.mark(&p.tp, marks);
+        }
         let code = if pd.error_code != 0 {
             pd.error_code
         } else {
@@ -185,7 +244,42 @@ pub(crate) async fn fetch(
             },
         ));
     }
-    Ok(out)
+    Ok(Some(out))
+}
+
+/// The forgotten partitions of a request, grouped by topic.
+fn forgotten(tps: &[Tp]) -> Vec<ForgottenTopic> {
+    let mut out: Vec<ForgottenTopic> = Vec::new();
+    for tp in tps {
+        match out.last_mut() {
+            Some(t) if *t.topic.0 == *tp.0 => t.partitions.push(tp.1),
+            _ => {
+                let mut t = ForgottenTopic::default();
+                t.topic = name(&tp.0);
+                t.partitions.push(tp.1);
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// The answer for a partition an incremental response left out: no
+/// records, the watermarks last answered (-1 when unknown).
+fn unchanged(p: &FetchPart, marks: Option<Marks>) -> PartitionData {
+    let m = marks.unwrap_or(Marks {
+        high: -1,
+        lso: -1,
+        low: -1,
+    });
+    let mut pd = PartitionData::default();
+    pd.partition_index = p.tp.1;
+    pd.high_watermark = m.high;
+    pd.last_stable_offset = m.lso;
+    pd.log_start_offset = m.low;
+    pd.records = Some(bytes::Bytes::new());
+    pd.aborted_transactions = None;
+    pd
 }
 
 /// ListOffsets for some partitions of one leader: offsets by timestamp
