@@ -241,7 +241,8 @@ pub fn check(reports: &[Report], logs: &[Vec<(i64, usize)>], partitions: i32) ->
             if let Some(l) = last {
                 assert!(
                     id > l,
-                    "partition {p}: record {id} at offset {offset} after {l} (reordered)"
+                    "partition {p}: record {id} at offset {offset} after {l} (reordered); the log there, as runs of consecutive records: {}",
+                    runs_near(log, offset, partitions as usize)
                 );
             }
             last = Some(id);
@@ -281,6 +282,26 @@ pub fn check(reports: &[Report], logs: &[Vec<(i64, usize)>], partitions: i32) ->
         }
     }
     f
+}
+
+/// The log of one partition around `offset` (2,000 offsets either side) as
+/// runs of consecutive records, `offsets a..=b: records x..=y`: shows which
+/// batches were written out of place.
+pub fn runs_near(log: &[(i64, usize)], offset: i64, step: usize) -> String {
+    let mut runs: Vec<(i64, i64, usize, usize)> = Vec::new();
+    for &(o, id) in log.iter().filter(|(o, _)| (o - offset).abs() <= 2_000) {
+        match runs.last_mut() {
+            Some(r) if r.1 + 1 == o && r.3 + step == id => {
+                r.1 = o;
+                r.3 = id;
+            }
+            _ => runs.push((o, o, id, id)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b, x, y)| format!("offsets {a}..={b}: records {x}..={y}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Prints a run's figures (collected into RELIABILITY.md).

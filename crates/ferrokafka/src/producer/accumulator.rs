@@ -138,6 +138,10 @@ struct PartitionQueue {
     /// so a retry of the oldest is still within the broker's duplicate
     /// window (it remembers five batches per producer and partition).
     window: VecDeque<(u64, bool)>,
+    /// The first message id and base offset of the latest batch (by message
+    /// id) acknowledged with an offset: a retry of an earlier batch must
+    /// not land after it.
+    highest_acked: Option<(u64, i64)>,
     /// A batch was acknowledged under the current producer id/epoch: until
     /// then one batch at a time, so no broker that accepts any first
     /// sequence of a new producer can take a later batch first.
@@ -157,6 +161,7 @@ impl PartitionQueue {
             drain: false,
             sent_to: None,
             window: VecDeque::new(),
+            highest_acked: None,
             acked_in_generation: false,
         }
     }
@@ -296,6 +301,45 @@ pub(crate) fn is_leader_error(code: ErrorCode) -> bool {
             | ErrorCode::Transport
             | ErrorCode::NetworkException
     )
+}
+
+/// Whether acknowledging `b` (at `offset`, -1 when unknown) shows the broker
+/// broke the sequence rules, and how; a broker that checks sequences, as
+/// Kafka's do, never does either:
+/// - an earlier batch of the same producer id/epoch waits to be retried and
+///   every attempt of it was refused unwritten, yet `b`, sent after it in
+///   sequence, was accepted: the broker wrote past a gap (retrying the
+///   earlier batch would put it after `b`);
+/// - `b` is a retry written at an offset after a later batch's: the broker
+///   wrote it again out of order instead of recognising it.
+///
+/// librdkafka's mock cluster does both for a producer without a
+/// transactional id, which it does not check sequences for (RELIABILITY.md).
+fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> Option<String> {
+    let epoch_of = |x: &Batch| x.stamp.map(|(id, epoch, _)| (id, epoch));
+    if let Some(x) = pq.batches.iter().find(|x| {
+        x.first_msgid < b.first_msgid
+            && x.attempts > 0
+            && !x.maybe_persisted
+            && epoch_of(x) == epoch_of(b)
+    }) {
+        return Some(format!(
+            "{} [{}]: the broker accepted base sequence {} while the earlier batch with base sequence {} was refused unwritten; it does not check producer sequences, so retrying could reorder records",
+            b.topic,
+            b.partition,
+            b.stamp.map_or(-1, |s| s.2),
+            x.stamp.map_or(-1, |s| s.2),
+        ));
+    }
+    match pq.highest_acked {
+        Some((id, at)) if id > b.first_msgid && offset > at => Some(format!(
+            "{} [{}]: the broker wrote the batch with base sequence {} at offset {offset}, after a later batch (offset {at}): it wrote a retry again instead of recognising it",
+            b.topic,
+            b.partition,
+            b.stamp.map_or(-1, |s| s.2),
+        )),
+        _ => None,
+    }
 }
 
 /// Errors after which the records may have been written anyway.
@@ -1007,12 +1051,45 @@ impl Accumulator {
                 view.can_retry = e.is_retriable() && b.attempts <= self.cfg.retries;
             }
         }
+        let inconsistent = if matches!(
+            code,
+            ErrorCode::NoError | ErrorCode::DuplicateSequenceNumber
+        ) {
+            inconsistent_ack(pq, &b, offsets.0)
+        } else {
+            None
+        };
+        if code == ErrorCode::NoError && offsets.0 >= 0 {
+            let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+            if pq.highest_acked.is_none_or(|(id, _)| id < b.first_msgid) {
+                pq.highest_acked = Some((b.first_msgid, offsets.0));
+            }
+        }
         let Some(m) = self.idem.as_mut() else { return };
         let was_fatal = m.fatal_error().is_some();
         let action = m.on_produce_result(code, view);
+        if let Some(reason) = inconsistent {
+            // The batch is in the log (report it so), but the broker broke
+            // the sequence rules: retrying could reorder or duplicate.
+            m.set_fatal(ErrorCode::Inconsistent, reason);
+        }
         let raised_fatal = !was_fatal && m.fatal_error().is_some();
         let fatal = m.fatal_error().cloned();
         let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+        tracing::trace!(
+            target: "ferrokafka::producer::idempotence",
+            topic = %b.topic,
+            partition = b.partition,
+            stamp = ?b.stamp,
+            records = b.msgs.len(),
+            attempt = b.attempts,
+            broker,
+            %code,
+            offset = offsets.0,
+            head_of_line = view.head_of_line,
+            in_flight = pq.in_flight,
+            "produce outcome: {action:?}"
+        );
         match action {
             Action::Delivered { duplicate } => {
                 pq.acked_in_generation = true;
@@ -2160,5 +2237,99 @@ mod idempotence_tests {
         assert_eq!(a.poll_init(t1).map(|r| r.current), Some(Some(PID)));
         a.on_init(Ok(ProducerId { id: 42, epoch: 1 }), t1);
         assert_eq!(stamps(&drain_all(&mut a, t1)), vec![(42, 1, 0)]);
+    }
+
+    /// An accumulator with seq 0 acknowledged and seq 2 and 4 in flight.
+    fn two_in_flight() -> (Accumulator, Instant, ProduceJob, ProduceJob) {
+        let (mut a, t0) = acc_at();
+        send(&mut a, 6, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        for j in drain_all(&mut a, t0) {
+            a.on_response(j, vec![result(ErrorCode::NoError, 0)], None, t0);
+        }
+        let mut jobs = drain_all(&mut a, t0);
+        assert_eq!(stamps(&jobs), vec![(42, 0, 2), (42, 0, 4)]);
+        let second = jobs.remove(1);
+        let first = jobs.remove(0);
+        (a, t0, first, second)
+    }
+
+    #[test]
+    fn a_later_batch_accepted_past_a_refused_one_is_fatal_not_reordered() {
+        // A broker that checks sequences refuses seq 4 once seq 2 was
+        // refused; one that accepts it wrote past a gap, and retrying seq 2
+        // would put it after seq 4.
+        let (mut a, t0, first, second) = two_in_flight();
+        a.on_response(
+            first,
+            vec![result(ErrorCode::NotEnoughReplicas, -1)],
+            None,
+            t0,
+        );
+        assert!(a.fatal_error().is_none());
+        a.on_response(second, vec![result(ErrorCode::NoError, 2)], None, t0);
+        let e = a.fatal_error().expect("fatal");
+        assert_eq!(e.code(), ErrorCode::Inconsistent);
+        assert!(e.to_string().contains("base sequence 4"), "{e}");
+        // Seq 4 is in the log and reported so; seq 2 is never sent again.
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        assert!(drain_all(&mut a, t1).is_empty());
+        let delivered = a
+            .take_done()
+            .into_iter()
+            .filter(|d| matches!(d, Done::Batch(_, BatchOutcome::Delivered { .. })))
+            .count();
+        assert_eq!(delivered, 2, "seq 0 and seq 4");
+    }
+
+    #[test]
+    fn a_retry_written_after_a_later_batch_is_fatal() {
+        // Seq 2's response is lost (it may be written); seq 4 is accepted at
+        // offset 2. The retry of seq 2 must be recognised (a duplicate, or
+        // its original offset); a broker that writes it again at offset 4
+        // reordered the log.
+        let (mut a, t0, first, second) = two_in_flight();
+        a.on_response(
+            first,
+            vec![Err(Error::new(ErrorCode::TimedOut, "no answer"))],
+            None,
+            t0,
+        );
+        a.on_response(second, vec![result(ErrorCode::NoError, 2)], None, t0);
+        assert!(a.fatal_error().is_none(), "consistent so far");
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        let retry = drain_all(&mut a, t1);
+        assert_eq!(stamps(&retry)[0], (42, 0, 2));
+        for j in retry {
+            let n = j.batches.len();
+            a.on_response(j, vec![result(ErrorCode::NoError, 4); n], None, t1);
+        }
+        assert_eq!(
+            a.fatal_error().map(Error::code),
+            Some(ErrorCode::Inconsistent)
+        );
+    }
+
+    #[test]
+    fn a_retry_answered_with_its_original_offset_is_fine() {
+        let (mut a, t0, first, second) = two_in_flight();
+        a.on_response(
+            first,
+            vec![Err(Error::new(ErrorCode::TimedOut, "no answer"))],
+            None,
+            t0,
+        );
+        a.on_response(second, vec![result(ErrorCode::NoError, 2)], None, t0);
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        let retry = drain_all(&mut a, t1);
+        for j in retry {
+            let n = j.batches.len();
+            a.on_response(j, vec![result(ErrorCode::NoError, 0); n], None, t1);
+        }
+        assert!(a.fatal_error().is_none());
     }
 }
