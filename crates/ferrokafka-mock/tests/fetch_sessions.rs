@@ -274,3 +274,65 @@ async fn cache_is_bounded_and_sessions_can_be_evicted() {
     assert_eq!((sid, err, parts.len()), (0, 0, 2));
     assert_eq!(none.fetch_session_stats().created, 0);
 }
+
+/// kafka-python's consumer uses incremental fetch sessions: it reads
+/// everything once from 4 partitions, records arriving while it waits in
+/// its sessions, and the cache saw incremental fetches.
+#[test]
+fn kafka_python_consumer_reads_everything_through_sessions() {
+    let Some(python) = ferrokafka_peers::python_with(&["kafka"]) else {
+        return;
+    };
+    let cluster = MockCluster::builder()
+        .brokers(3)
+        .topic("py", 4, 1)
+        .build_blocking()
+        .expect("mock cluster starts");
+    // Produces 100 records per partition, consumes them, produces 100 more
+    // and consumes those: every (partition, offset) once, values matching.
+    let script = r#"
+import sys, time
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+boot = sys.argv[1].split(",")
+deadline = time.monotonic() + 60
+p = KafkaProducer(bootstrap_servers=boot)
+c = KafkaConsumer(bootstrap_servers=boot, enable_auto_commit=False,
+                  auto_offset_reset="earliest", fetch_max_wait_ms=50,
+                  max_partition_fetch_bytes=2048)
+c.assign([TopicPartition("py", i) for i in range(4)])
+seen = set()
+for rnd in range(2):
+    for part in range(4):
+        for i in range(100):
+            p.send("py", value=b"%d-%d" % (part, rnd * 100 + i), partition=part)
+    p.flush(timeout=20)
+    while len(seen) < (rnd + 1) * 400:
+        if time.monotonic() > deadline:
+            sys.exit("timed out at %d records" % len(seen))
+        for tp, msgs in c.poll(timeout_ms=500).items():
+            for m in msgs:
+                key = (m.partition, m.offset)
+                if key in seen or m.value != b"%d-%d" % key:
+                    sys.exit("repeated or wrong record %r: %r" % (key, m.value))
+                seen.add(key)
+print("PASS %d" % len(seen))
+"#;
+    let out = ferrokafka_peers::run_bounded(
+        python
+            .command()
+            .arg("-c")
+            .arg(script)
+            .arg(cluster.bootstrap_servers()),
+        std::time::Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("PASS 800"),
+        "kafka-python consumer failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let st = cluster.fetch_session_stats();
+    assert!(st.created >= 1 && st.incremental > 0, "{st:?}");
+    assert_eq!((st.id_not_found, st.invalid_epoch), (0, 0), "{st:?}");
+}
