@@ -165,19 +165,18 @@ struct Inner {
 }
 
 impl Inner {
-    /// A fresh session id: non-zero and not in use on any broker.
+    /// A fresh session id: positive and not in use on any broker. Of
+    /// `in_use + 1` consecutive candidates one is free, so the search ends.
     fn new_id(&mut self) -> i32 {
-        loop {
-            self.last_id = if self.last_id >= i32::MAX || self.last_id < 1 {
-                1
-            } else {
-                self.last_id + 1
-            };
+        let in_use: usize = self.brokers.values().map(HashMap::len).sum();
+        for _ in 0..=in_use {
+            self.last_id = next_epoch(self.last_id.max(0));
             let id = self.last_id;
             if !self.brokers.values().any(|b| b.contains_key(&id)) {
                 return id;
             }
         }
+        self.last_id
     }
 
     fn tick(&mut self) -> u64 {
@@ -192,12 +191,10 @@ pub(crate) struct Sessions {
     inner: Mutex<Inner>,
 }
 
+/// The number after `e`, wrapping from `i32::MAX` to 1 (for session
+/// epochs and ids, where 0 and -1 mean something else).
 fn next_epoch(e: i32) -> i32 {
-    if e >= i32::MAX {
-        1
-    } else {
-        e + 1
-    }
+    e.checked_add(1).unwrap_or(1)
 }
 
 impl Sessions {
