@@ -4,7 +4,7 @@
 //! status on delivery reports.
 #![allow(clippy::result_large_err)]
 
-use ferrokafka::producer::{PersistenceStatus, Producer, ProducerRecord};
+use ferrokafka::producer::{FlushError, PersistenceStatus, Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, Error, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,9 @@ async fn out_of_order_at_head_of_line_is_fatal_and_stops_the_producer() {
     let seen: Arc<Mutex<Vec<Error>>> = Arc::default();
     let s = seen.clone();
     p.set_error_callback(move |e| s.lock().unwrap().push(e.clone()));
+    // An application task pulling error events, waiting before any exists.
+    let p2 = p.clone();
+    let pulled = tokio::spawn(async move { p2.next_error().await });
     // The very first batch (head of line) is refused out of order: client
     // and broker disagree, nothing can be guaranteed any more.
     cluster.push_request_errors(
@@ -67,10 +70,30 @@ async fn out_of_order_at_head_of_line_is_fatal_and_stops_the_producer() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].code(), ErrorCode::OutOfOrderSequenceNumber);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].code(), ErrorCode::OutOfOrderSequenceNumber);
+    }
     assert_eq!(cluster.high_watermark("fatal", 0), Some(0));
+    // The pulled event is the same fatal error, taken once.
+    let e = timeout(Duration::from_secs(10), pulled)
+        .await
+        .expect("the waiting next_error woke up")
+        .unwrap()
+        .expect("an error event");
+    assert!(e.is_fatal());
+    assert_eq!(e.code(), ErrorCode::OutOfOrderSequenceNumber);
+    assert!(
+        timeout(Duration::from_millis(200), p.next_error())
+            .await
+            .is_err(),
+        "no second event"
+    );
+    // Closing ends the event stream.
+    let _ = p.close(Duration::from_secs(1));
+    let end = timeout(Duration::from_secs(5), p.next_error()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,8 +148,21 @@ async fn queued_records_are_purged_when_the_producer_goes_fatal() {
     let flushed = tokio::task::spawn_blocking(move || p2.flush(Duration::from_secs(5)))
         .await
         .unwrap();
-    assert_eq!(flushed, Ok(()), "nothing is left outstanding");
-    assert_eq!(p.in_flight_count(), 0);
+    // flush returns the fatal error once every report is in.
+    match flushed {
+        Err(FlushError::Fatal(e)) => {
+            assert!(e.is_fatal());
+            assert_eq!(e.code(), ErrorCode::OutOfOrderSequenceNumber);
+        }
+        other => panic!("flush after a fatal error returned {other:?}"),
+    }
+    assert_eq!(p.in_flight_count(), 0, "nothing is left outstanding");
+    // So does close, and `?` into the crate's Error keeps the cause.
+    let closed: Result<(), Error> = p.close(Duration::from_secs(1)).map_err(Error::from);
+    assert_eq!(
+        closed.unwrap_err().code(),
+        ErrorCode::OutOfOrderSequenceNumber
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,5 +239,13 @@ async fn gapless_guarantee_turns_a_permanent_failure_fatal() {
     assert_eq!(
         p.fatal_error().map(|e| e.code()),
         Some(ErrorCode::GaplessGuarantee)
+    );
+    let p2 = p.clone();
+    let flushed = tokio::task::spawn_blocking(move || p2.flush(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&flushed, Err(FlushError::Fatal(e)) if e.code() == ErrorCode::GaplessGuarantee),
+        "{flushed:?}"
     );
 }

@@ -14,7 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 use ferrokafka::consumer::{Consumer, Offset};
-use ferrokafka::producer::{PersistenceStatus, Producer, ProducerRecord};
+use ferrokafka::producer::{FlushError, PersistenceStatus, Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, ErrorCode};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -141,10 +141,20 @@ pub async fn produce(
     let flushed = tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(120)))
         .await
         .unwrap();
-    assert!(
-        flushed.is_ok(),
-        "flush left {flushed:?} records outstanding"
-    );
+    // A fatal error is a legitimate end of a run (the checks below still
+    // apply to what was reported); flush must name it, never time out.
+    match &flushed {
+        Ok(()) => assert!(
+            producer.fatal_error().is_none(),
+            "flush hid the fatal error"
+        ),
+        Err(FlushError::Fatal(e)) => assert_eq!(
+            Some(e.code()),
+            producer.fatal_error().map(|f| f.code()),
+            "flush returns the fatal error"
+        ),
+        Err(e) => panic!("flush failed: {e}"),
+    }
     let mut reports = Vec::with_capacity(n);
     for f in futs {
         let r = match f {

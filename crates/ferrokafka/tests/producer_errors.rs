@@ -3,8 +3,8 @@
 //! flush timeouts, purge, blocking sends, callbacks and statistics.
 #![allow(clippy::result_large_err)]
 
-use ferrokafka::producer::{PersistenceStatus, Producer, ProducerRecord};
-use ferrokafka::{ClientConfig, ErrorCode};
+use ferrokafka::producer::{FlushError, PersistenceStatus, Producer, ProducerRecord};
+use ferrokafka::{ClientConfig, Error, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -249,7 +249,12 @@ async fn flush_timeout_returns_outstanding_then_purge_fails_them() {
         .collect();
     let p = producer.clone();
     let r = blocking(move || p.flush(Duration::from_millis(300))).await;
-    assert_eq!(r, Err(5));
+    match r {
+        Err(e @ FlushError::Timeout { remaining: 5 }) => {
+            assert_eq!(Error::from(e).code(), ErrorCode::TimedOut)
+        }
+        other => panic!("flush with every response dropped returned {other:?}"),
+    }
     assert_eq!(producer.in_flight_count(), 5);
     producer.purge(true, true);
     for f in futs {

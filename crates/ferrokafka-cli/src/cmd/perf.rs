@@ -339,9 +339,17 @@ fn send_records(
             let _ = std::io::stderr().flush();
         }
     }
-    let _ = producer.flush(Duration::from_secs(300));
+    // On a timeout the reports below still arrive; a fatal error is named
+    // as the first failure, since it caused the ones after it.
+    let fatal = match producer.flush(Duration::from_secs(300)) {
+        Err(ferrokafka::producer::FlushError::Fatal(e)) => Some(e),
+        _ => None,
+    };
     for (t, f) in pending.drain(..) {
         account(t, f.wait_with_time());
+    }
+    if let Some(e) = fatal {
+        sent.first_error = Some(format!("the producer stopped: {e}"));
     }
     if progress {
         eprint!("\r{:60}\r", "");

@@ -255,7 +255,13 @@ fn produce(args: Args) -> Result<bool, String> {
         true
     })
     .map_err(|e| format!("reading input: {e}"))?;
-    let _ = producer.flush(Duration::from_secs(600));
+    // A timeout leaves the reports to the loop below; a fatal error is the
+    // reason every later record failed, so it is what the command reports.
+    if let Err(ferrokafka::producer::FlushError::Fatal(e)) =
+        producer.flush(Duration::from_secs(600))
+    {
+        send_error.get_or_insert_with(|| format!("the producer stopped: {e}"));
+    }
     for s in pending.drain(..) {
         all_ok &= settle(s, args.delivery_report, &mut out);
     }

@@ -8,7 +8,8 @@
 //! `sender`; broker connections and metadata belong to `net`/`cluster`.
 //! With `enable.idempotence=true` the I/O-free `idempotence` manager owns
 //! the producer id/epoch, epoch bumps and the fatal error
-//! ([`Producer::fatal_error`], [`Producer::set_error_callback`]); every
+//! ([`Producer::fatal_error`], [`Producer::set_error_callback`],
+//! [`Producer::next_error`], [`FlushError::Fatal`]); every
 //! failed delivery report carries a [`PersistenceStatus`].
 //!
 //! ```no_run
@@ -59,6 +60,60 @@ use sender::{Shared, Transport};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Why [`Producer::flush`] or [`Producer::close`] returned before every
+/// record was reported delivered or failed, or with a fatal error.
+///
+/// Converts into [`Error`] for `?`: a timeout becomes `_TIMED_OUT`, a fatal
+/// error stays itself.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The timeout passed; `remaining` records were still queued or in
+    /// flight (their reports arrive later).
+    Timeout {
+        /// Records not yet reported.
+        remaining: usize,
+    },
+    /// The producer raised a fatal error ([`Producer::fatal_error`]): it
+    /// sends nothing more and must be recreated.
+    Fatal(Error),
+}
+
+impl std::fmt::Display for FlushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlushError::Timeout { remaining } => {
+                write!(
+                    f,
+                    "flush timed out with {remaining} record(s) not yet reported"
+                )
+            }
+            FlushError::Fatal(e) => write!(f, "the producer raised a fatal error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FlushError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FlushError::Timeout { .. } => None,
+            FlushError::Fatal(e) => Some(e),
+        }
+    }
+}
+
+impl From<FlushError> for Error {
+    fn from(e: FlushError) -> Error {
+        match e {
+            FlushError::Timeout { remaining } => Error::new(
+                ErrorCode::TimedOut,
+                format!("flush timed out with {remaining} record(s) not yet reported"),
+            ),
+            FlushError::Fatal(e) => e,
+        }
+    }
+}
 
 /// A Kafka producer. Cheap to clone; clones share one queue and one
 /// background sender. See the [module docs](self) for an example.
@@ -267,9 +322,13 @@ impl Producer {
     }
 
     /// Sends every queued record now (ignoring `linger.ms`) and waits up to
-    /// `timeout` until all reports are in. On timeout returns the number of
-    /// records still outstanding. Blocks the calling thread.
-    pub fn flush(&self, timeout: Duration) -> std::result::Result<(), usize> {
+    /// `timeout` until all reports are in. Blocks the calling thread.
+    ///
+    /// Fails with [`FlushError::Fatal`] when the producer has raised a fatal
+    /// error (before or during the flush; the records it purged have their
+    /// reports by then), else with [`FlushError::Timeout`] and the number of
+    /// records still outstanding when `timeout` passes.
+    pub fn flush(&self, timeout: Duration) -> std::result::Result<(), FlushError> {
         let s = self.shared();
         let deadline = Instant::now() + timeout;
         let _w = Waiting::new(s);
@@ -278,12 +337,13 @@ impl Producer {
         s.wake.notify_one();
         let result = loop {
             let n = acc.outstanding();
-            if n == 0 {
-                break Ok(());
-            }
             let now = Instant::now();
-            if now >= deadline {
-                break Err(n);
+            if n == 0 || now >= deadline {
+                break match acc.fatal_error() {
+                    Some(e) => Err(FlushError::Fatal(e.clone())),
+                    None if n == 0 => Ok(()),
+                    None => Err(FlushError::Timeout { remaining: n }),
+                };
             }
             // Bounded waits: a lost wakeup costs at most 100 ms.
             let wait = (deadline - now).min(Duration::from_millis(100));
@@ -345,13 +405,14 @@ impl Producer {
     }
 
     /// Flushes for up to `timeout`, then stops the producer; records still
-    /// outstanding fail with `PurgeQueue`/`PurgeInflight`. Returns the number
-    /// of records that were still outstanding on timeout.
-    pub fn close(&self, timeout: Duration) -> std::result::Result<(), usize> {
+    /// outstanding fail with `PurgeQueue`/`PurgeInflight`. Fails as
+    /// [`flush`](Self::flush) does.
+    pub fn close(&self, timeout: Duration) -> std::result::Result<(), FlushError> {
         let r = self.flush(timeout);
         self.purge(true, true);
         self.shared().shutdown.store(true, Ordering::Release);
         self.shared().wake.notify_one();
+        self.shared().error_ready.notify_waiters();
         r
     }
 
@@ -364,8 +425,11 @@ impl Producer {
     /// code is the underlying cause (for example
     /// `OUT_OF_ORDER_SEQUENCE_NUMBER`, `UNKNOWN_PRODUCER_ID` or
     /// `_GAPLESS_GUARANTEE`) and [`Error::is_fatal`] is true. Once raised,
-    /// `send` fails with it and queued records are purged (`PurgeQueue`);
-    /// the producer must be recreated. Only idempotent producers raise
+    /// `send` fails with it, [`flush`](Self::flush) and
+    /// [`close`](Self::close) return it ([`FlushError::Fatal`]), queued
+    /// records are purged (`PurgeQueue`), and it is delivered once to the
+    /// error callback and to [`next_error`](Self::next_error); the producer
+    /// must be recreated. Only idempotent producers raise
     /// fatal errors.
     pub fn fatal_error(&self) -> Option<Error> {
         self.shared().lock().fatal_error().cloned()
@@ -383,6 +447,46 @@ impl Producer {
             .error_callback
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(callback));
+    }
+
+    /// Waits for the producer's next error event and takes it; `None` once
+    /// the producer is closed and no event is left.
+    ///
+    /// The pull-based twin of [`set_error_callback`](Self::set_error_callback):
+    /// both see every event. Events today are the fatal error (raised once,
+    /// see [`fatal_error`](Self::fatal_error)). Clones share one event queue,
+    /// so each event is taken by one caller; up to 64 untaken events are
+    /// kept, the oldest dropped first. Cancel-safe.
+    ///
+    /// ```no_run
+    /// # async fn watch(producer: ferrokafka::producer::Producer) {
+    /// let p = producer.clone();
+    /// tokio::spawn(async move {
+    ///     while let Some(e) = p.next_error().await {
+    ///         eprintln!("producer error: {e} (fatal: {})", e.is_fatal());
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub async fn next_error(&self) -> Option<Error> {
+        let s = self.shared();
+        loop {
+            let notified = s.error_ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(e) = s
+                .errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front()
+            {
+                return Some(e);
+            }
+            if s.shutdown.load(Ordering::Acquire) {
+                return None;
+            }
+            notified.await;
+        }
     }
 
     /// A snapshot of the producer's statistics.

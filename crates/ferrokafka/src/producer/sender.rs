@@ -77,7 +77,15 @@ pub(crate) struct Shared {
     pub shutdown: AtomicBool,
     /// Called with the fatal error once it is raised.
     pub error_callback: Mutex<Option<ErrorCallback>>,
+    /// Error events not yet taken by `Producer::next_error` (bounded: the
+    /// oldest go first).
+    pub errors: Mutex<std::collections::VecDeque<Error>>,
+    /// Wakes `Producer::next_error`: an event, or the producer closing.
+    pub error_ready: Notify,
 }
+
+/// Error events kept for `Producer::next_error` before the oldest is dropped.
+const MAX_ERROR_EVENTS: usize = 64;
 
 /// The application's error callback.
 pub(crate) type ErrorCallback = Box<dyn Fn(&Error) + Send + Sync + 'static>;
@@ -92,6 +100,8 @@ impl Shared {
             waiters: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             error_callback: Mutex::new(None),
+            errors: Mutex::new(std::collections::VecDeque::new()),
+            error_ready: Notify::new(),
         }
     }
 
@@ -99,10 +109,19 @@ impl Shared {
         self.acc.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hands a newly raised fatal error to the error callback.
+    /// Hands a newly raised fatal error to the error callback and the
+    /// error events.
     fn report_fatal(&self, e: Option<Error>) {
         let Some(e) = e else { return };
         tracing::error!(target: "ferrokafka::producer", "fatal error: {e}");
+        {
+            let mut q = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+            if q.len() >= MAX_ERROR_EVENTS {
+                q.pop_front();
+            }
+            q.push_back(e.clone());
+        }
+        self.error_ready.notify_waiters();
         let cb = self
             .error_callback
             .lock()
