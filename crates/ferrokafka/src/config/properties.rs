@@ -531,7 +531,7 @@ pub(crate) static PROPERTIES: &[Property] = &[
     p("fetch.wait.max.ms", Global, Consumer, ms(0, 300_000), "500",
       "Longest time a broker waits to gather fetch.min.bytes before answering a fetch.").done(),
     p("fetch.queue.backoff.ms", Global, Consumer, ms(0, 300_000), "1000",
-      "Pause before fetching a partition again when its prefetch queue is full."),
+      "Pause before fetching a partition again when its prefetch queue is over queued.min.messages or queued.max.messages.kbytes; cut short when the application empties the queue; 0 fetches again as soon as it is under them.").done(),
     p("fetch.message.max.bytes", Global, Consumer, int(1, 1_000_000_000), "1048576",
       "Bytes per partition asked for in a fetch (grows automatically for larger messages).").done(),
     p("fetch.max.bytes", Global, Consumer, int(0, 2_147_483_135), "52428800",

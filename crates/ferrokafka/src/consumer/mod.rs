@@ -181,6 +181,7 @@ fn settings(c: &Config) -> Result<(FetchSettings, WireSettings, ClusterSettings)
             .unwrap_or(1)
             .saturating_mul(1024),
         error_backoff: c.get_duration("fetch.error.backoff.ms"),
+        queue_backoff: c.get_duration("fetch.queue.backoff.ms"),
         partition_max_bytes: c.get_i32("fetch.message.max.bytes"),
         partition_max_bytes_cap: i32::try_from(receive_max.saturating_sub(512).max(1))
             .unwrap_or(i32::MAX),

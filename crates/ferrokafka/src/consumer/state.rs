@@ -50,6 +50,10 @@ pub(crate) struct FetchSettings {
     pub queued_min_messages: usize,
     pub queued_max_bytes: usize,
     pub error_backoff: Duration,
+    /// `fetch.queue.backoff.ms`: how long a partition found over its queue
+    /// bounds is not fetched (cut short when the application empties the
+    /// whole queue); zero fetches again as soon as it is under them.
+    pub queue_backoff: Duration,
     pub partition_max_bytes: i32,
     /// Largest per-partition fetch size it may grow to.
     pub partition_max_bytes_cap: i32,
@@ -68,6 +72,7 @@ impl Default for FetchSettings {
             queued_min_messages: 100_000,
             queued_max_bytes: 65_536 * 1024,
             error_backoff: Duration::from_millis(500),
+            queue_backoff: Duration::from_millis(1000),
             partition_max_bytes: 1_048_576,
             partition_max_bytes_cap: 100_000_000,
             reset: Reset::Latest,
@@ -182,6 +187,9 @@ struct Part {
     paused: bool,
     in_flight: bool,
     backoff_until: Option<Instant>,
+    /// Not fetched before this: its queue was over its bounds
+    /// (`fetch.queue.backoff.ms`).
+    queue_backoff_until: Option<Instant>,
     preferred: Option<(i32, Instant)>,
     low: i64,
     high: i64,
@@ -256,6 +264,7 @@ impl FetchState {
             paused: false,
             in_flight: self.parts.get(&tp).is_some_and(|p| p.in_flight),
             backoff_until: None,
+            queue_backoff_until: None,
             preferred: None,
             low: -1,
             high: -1,
@@ -286,6 +295,7 @@ impl FetchState {
         p.eof_reported_at = None;
         p.reported = None;
         p.backoff_until = None;
+        p.queue_backoff_until = None;
         match offset {
             Offset::Offset(o) if o >= 0 => {
                 p.phase = Phase::Fetching;
@@ -545,7 +555,17 @@ impl FetchState {
                     });
                 }
                 Phase::Fetching => {
+                    // librdkafka's queue backoff, except that an application
+                    // that emptied the whole queue is not kept waiting.
+                    if p.queue_backoff_until.is_some_and(|t| t > now) && !self.queue.is_empty() {
+                        continue;
+                    }
+                    p.queue_backoff_until = None;
                     if full || p.queued_msgs >= self.settings.queued_min_messages {
+                        let pause = self.settings.queue_backoff;
+                        if !pause.is_zero() {
+                            p.queue_backoff_until = Some(now + pause);
+                        }
                         continue;
                     }
                     let Some((leader_id, _)) = lead else { continue };
@@ -617,7 +637,8 @@ impl FetchState {
         self.parts
             .values()
             .filter(|p| !p.in_flight)
-            .filter_map(|p| p.backoff_until)
+            .flat_map(|p| [p.backoff_until, p.queue_backoff_until])
+            .flatten()
             .min()
     }
 
@@ -1195,6 +1216,7 @@ mod tests {
         let t0 = Instant::now();
         let mut st = FetchState::new(FetchSettings {
             queued_max_bytes: 1000,
+            queue_backoff: Duration::ZERO,
             ..FetchSettings::default()
         });
         st.assign(tp(0), Offset::Offset(0));
@@ -1213,6 +1235,7 @@ mod tests {
 
         let mut st = FetchState::new(FetchSettings {
             queued_min_messages: 2,
+            queue_backoff: Duration::ZERO,
             ..FetchSettings::default()
         });
         st.assign(tp(0), Offset::Offset(0));
@@ -1222,6 +1245,71 @@ mod tests {
         st.pop();
         st.pop();
         assert_eq!(fetch_parts(&st.poll(t0, &mut leaders.f())).len(), 1);
+    }
+
+    #[test]
+    fn a_full_queue_backs_the_partition_off_for_fetch_queue_backoff() {
+        let t0 = Instant::now();
+        let pause = Duration::from_millis(1000);
+        let mut st = FetchState::new(FetchSettings {
+            queued_min_messages: 2,
+            queue_backoff: pause,
+            ..FetchSettings::default()
+        });
+        let leaders = Leaders(HashMap::from([(0, 1), (1, 1)]));
+        st.assign(tp(0), Offset::Offset(0));
+        st.assign(tp(1), Offset::Offset(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        let parts = &f[0].1;
+        st.on_fetch(
+            vec![
+                (parts[0].clone(), data(0, 0, 3, 100)),
+                (parts[1].clone(), data(1, 0, 1, 100)),
+            ],
+            t0,
+        );
+        // Partition 0 is over queued.min.messages: only partition 1 goes.
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(f[0].1.iter().map(|p| p.tp.1).collect::<Vec<_>>(), vec![1]);
+        st.on_fetch(vec![(f[0].1[0].clone(), data(1, 1, 0, 100))], t0);
+        assert_eq!(st.next_wakeup(), Some(t0 + pause));
+        // Under its bound again, but still backed off.
+        st.pop();
+        st.pop();
+        let t1 = t0 + Duration::from_millis(10);
+        let f = fetch_parts(&st.poll(t1, &mut leaders.f()));
+        assert!(f.iter().all(|(_, ps)| ps.iter().all(|p| p.tp.1 != 0)));
+        for (_, ps) in &f {
+            st.on_fetch(
+                ps.iter()
+                    .map(|p| (p.clone(), data(p.tp.1, p.offset, 0, 100)))
+                    .collect(),
+                t1,
+            );
+        }
+        // The pause over: fetched from where it stopped.
+        let f = fetch_parts(&st.poll(t0 + pause, &mut leaders.f()));
+        let p0: Vec<i64> = f[0]
+            .1
+            .iter()
+            .filter(|p| p.tp.1 == 0)
+            .map(|p| p.offset)
+            .collect();
+        assert_eq!(p0, vec![3]);
+
+        // An application that empties the whole queue ends the pause.
+        let mut st = FetchState::new(FetchSettings {
+            queued_min_messages: 2,
+            queue_backoff: pause,
+            ..FetchSettings::default()
+        });
+        st.assign(tp(0), Offset::Offset(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 3, 100))], t0);
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+        while st.pop().is_some() {}
+        let f = fetch_parts(&st.poll(t0 + Duration::from_millis(1), &mut leaders.f()));
+        assert_eq!(f[0].1[0].offset, 3);
     }
 
     #[test]
