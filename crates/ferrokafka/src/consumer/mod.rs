@@ -35,7 +35,10 @@
 //! `auto.offset.reset=error`, a `LogTruncation` error goes to the
 //! application.
 //!
-//! Not yet: fetch sessions (KIP-227); every fetch is a full fetch.
+//! Fetches run in fetch sessions (KIP-227) where the broker has them
+//! (Fetch v7+): after a full fetch opens the session, each request carries
+//! only the partitions whose position changed and those to forget; any
+//! session error or lost connection falls back to a full fetch.
 
 mod decode;
 mod driver;
