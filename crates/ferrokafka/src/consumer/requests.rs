@@ -147,6 +147,8 @@ async fn fetch_in(
     let incremental = plan.incremental;
     let resp = conn.send_version(&req, version, Some(timeout)).await?;
     let top = resp.error_code;
+    // Partitions left out of a failed incremental answer were not looked at.
+    let incremental = incremental && top == 0;
     if !session.answered(plan, resp.session_id, top) {
         tracing::debug!(target: "ferrokafka::consumer", broker, error = top, "fetch session refused, fetching in full");
         return Ok(None);

@@ -170,8 +170,11 @@ impl FetchSession {
     /// Learns from the answer to `plan`: the response's session id and
     /// top-level error code. Returns `false` when the session broke: the
     /// answer carries no partitions to use and the next request is full.
+    /// Another top-level error means the request was not applied: its
+    /// partitions' answers are used, and the next request is full.
     pub(crate) fn answered(&mut self, plan: Plan, session_id: i32, error: i16) -> bool {
         match error {
+            0 => {}
             ID_NOT_FOUND => {
                 self.forget();
                 return false;
@@ -180,7 +183,10 @@ impl FetchSession {
                 self.restart();
                 return false;
             }
-            _ => {}
+            _ => {
+                self.restart();
+                return true;
+            }
         }
         if plan.epoch == SESSIONLESS_EPOCH {
             return true;
@@ -316,6 +322,17 @@ mod tests {
         assert_eq!(plan.send, vec![0]);
         assert!(s.answered(plan, 9, 0));
         assert_eq!(fields(&s.plan(&parts, 12)), (9, 1, true));
+    }
+
+    #[test]
+    fn another_top_level_error_keeps_the_answer_and_restarts() {
+        let mut s = FetchSession::default();
+        let parts = vec![part(0, 0)];
+        let plan = s.plan(&parts, 12);
+        s.answered(plan, 4, 0);
+        let plan = s.plan(&parts, 12);
+        assert!(s.answered(plan, 0, 6));
+        assert_eq!(fields(&s.plan(&parts, 12)), (4, 0, false));
     }
 
     #[test]
