@@ -4,7 +4,20 @@
 //!   produce -X enable.idempotence=true` on the embedded cluster, librdkafka's
 //!   mock cluster and Tansu;
 //! - the fault proof of `ferrokafka/tests/idempotence_faults.rs` against
-//!   librdkafka's mock cluster, which checks producer sequences itself.
+//!   librdkafka's mock cluster.
+//!
+//! librdkafka's mock cluster checks producer sequences only for producers
+//! with a transactional id (`rd_kafka_mock_validate_records` returns at once
+//! without one), so for an idempotent producer it neither refuses a batch
+//! sent past a refused one nor recognises a retried batch: it writes both.
+//! A Kafka broker refuses the first (OUT_OF_ORDER_SEQUENCE_NUMBER) and
+//! recognises the second. The fault runs that make the mock refuse a batch
+//! while later ones of the partition may be in flight (injected errors,
+//! UNKNOWN_PRODUCER_ID, mixed) therefore run with one request in flight;
+//! with five, the check is that ferrokafka notices the broker broke the
+//! rules and stops with a fatal `_INCONSISTENT` instead of reordering
+//! (`five_in_flight_on_a_broker_without_sequence_checks_stops_instead_of_reordering`).
+//! Evidence, and librdkafka's own producer on the same mock: RELIABILITY.md.
 //!
 //! Peers missing are skipped unless `FERROKAFKA_REQUIRE_PEERS` is set.
 #![allow(clippy::result_large_err)]
@@ -14,7 +27,7 @@ mod harness;
 
 use ferrokafka::ErrorCode;
 use ferrokafka_peers::{run_bounded, run_bounded_with_input, RdkafkaMock, Tansu};
-use harness::{check, print, produce, producer, read_back, seed, Rng};
+use harness::{check, print, produce_paced, producer_with, read_back, seed, Figures, Rng};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -127,6 +140,10 @@ fn cli_idempotent_produce_and_perf_on_tansu() {
 #[derive(Debug, Clone, Copy)]
 enum Fault {
     RetriableErrors,
+    /// Errors a broker returns before writing anything
+    /// (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS); REQUEST_TIMED_OUT is
+    /// left out since from a broker it means the write happened.
+    Refusals,
     /// A response held back 1 s (under the 2 s socket timeout) with
     /// requests pipelined behind it. A hold past the timeout (2.5 s) was
     /// seen to write the first batch of a partition twice on librdkafka's
@@ -159,6 +176,11 @@ fn inject(mock: &Arc<Mutex<RdkafkaMock>>, topic: &str, partitions: i32, f: Fault
             let c = codes[rng.below(3) as usize].code() as i16;
             m.push_errors(PRODUCE, &[c, c]);
         }
+        Fault::Refusals => {
+            let codes = [ErrorCode::NotLeaderOrFollower, ErrorCode::NotEnoughReplicas];
+            let c = codes[rng.below(2) as usize].code() as i16;
+            m.push_errors(PRODUCE, &[c, c]);
+        }
         Fault::ResponseDelayed => m.push_broker_errors(broker, PRODUCE, &[(0, 1_000)]),
         Fault::LeaderMove => {
             let p = rng.below(partitions as u64) as i32;
@@ -186,7 +208,37 @@ fn records() -> usize {
         .unwrap_or(20_000)
 }
 
-async fn rdkafka_run(label: &str, seed: u64, pick: impl Fn(&mut Rng) -> Fault) -> Option<()> {
+impl Fault {
+    /// Requests in flight per connection that librdkafka's mock cluster can
+    /// check this fault with (see the module docs).
+    fn in_flight(self) -> u32 {
+        match self {
+            // The mock refuses a batch and would write later ones.
+            Fault::RetriableErrors | Fault::Refusals | Fault::UnknownProducerId => 1,
+            // Nothing is refused past a written batch: a delayed response
+            // is not retried (the hold is under the socket timeout), and a
+            // moved leader refuses every later request on that connection.
+            Fault::ResponseDelayed | Fault::LeaderMove => 5,
+            // A connection closed under a request the mock has written
+            // makes the client resend it, which the mock writes again
+            // however few requests are in flight; fewer in flight makes
+            // that rarer.
+            Fault::BrokerDownUp => 1,
+        }
+    }
+}
+
+/// One fault run against a fresh librdkafka mock cluster with `in_flight`
+/// requests per connection and `rtt_ms` added to every broker's round trip
+/// (and as a pause before each fault); panics naming the first violation of
+/// the checks.
+async fn rdkafka_run(
+    label: &str,
+    seed: u64,
+    in_flight: u32,
+    rtt_ms: u32,
+    pick: impl Fn(&mut Rng) -> Fault,
+) -> Option<Figures> {
     const PARTITIONS: i32 = 8;
     // FERROKAFKA_LOG=ferrokafka::producer::idempotence=trace shows every
     // batch's outcome (stamp, error, offset) on stderr.
@@ -198,15 +250,21 @@ async fn rdkafka_run(label: &str, seed: u64, pick: impl Fn(&mut Rng) -> Fault) -
             .try_init();
     }
     let topic = "idem";
-    let mock = RdkafkaMock::start(3, &["idem:8:3"])?;
+    let mut mock = RdkafkaMock::start(3, &["idem:8:3"])?;
+    if rtt_ms > 0 {
+        for b in 1..=3 {
+            mock.set_rtt(b, rtt_ms);
+        }
+    }
     let bootstrap = mock.bootstrap().to_string();
     let mock = Arc::new(Mutex::new(mock));
-    let p = producer(&bootstrap);
+    let p = producer_with(&bootstrap, in_flight);
     let mut rng = Rng::new(seed);
     let mut count = 0;
     let (reports, fatal) = {
         let m = mock.clone();
-        produce(&p, topic, PARTITIONS, records(), 10, |_| {
+        let pause = Duration::from_millis(u64::from(rtt_ms) * 5);
+        produce_paced(&p, topic, PARTITIONS, records(), 10, pause, |_| {
             let f = pick(&mut rng);
             inject(&m, topic, PARTITIONS, f, &mut rng);
             count += 1;
@@ -225,33 +283,58 @@ async fn rdkafka_run(label: &str, seed: u64, pick: impl Fn(&mut Rng) -> Fault) -
     f.faults = count;
     f.fatal = fatal;
     print(label, &f);
-    Some(())
+    Some(f)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent: librdkafka's mock cluster was seen to write one batch twice under the same producer id, epoch and sequence (see RELIABILITY.md); run with --ignored"]
 async fn faults_one_by_one_on_librdkafkas_mock_cluster() {
     let only = std::env::var("FERROKAFKA_FAULT_ONLY").ok();
     for fault in ALL {
         if only.as_ref().is_some_and(|o| *o != format!("{fault:?}")) {
             continue;
         }
-        if rdkafka_run(&format!("librdkafka-mock {fault:?}"), 42, |_| fault)
-            .await
-            .is_none()
-        {
+        let label = format!("librdkafka-mock {fault:?} in-flight={}", fault.in_flight());
+        let Some(f) = rdkafka_run(&label, 42, fault.in_flight(), 0, |_| fault).await else {
             return;
-        }
+        };
+        assert_eq!(f.fatal, None, "{fault:?} made the producer fatal");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent: librdkafka's mock cluster was seen to write one batch twice under the same producer id, epoch and sequence (see RELIABILITY.md); run with --ignored"]
 async fn mixed_faults_on_librdkafkas_mock_cluster() {
     let s = seed();
     println!("mixed fault seed: {s} (replay with FERROKAFKA_FAULT_SEED={s})");
-    rdkafka_run(&format!("librdkafka-mock mixed seed={s}"), s, |r| {
+    rdkafka_run(&format!("librdkafka-mock mixed seed={s}"), s, 1, 0, |r| {
         ALL[r.below(ALL.len() as u64) as usize]
     })
     .await;
+}
+
+/// Five requests in flight and a 20 ms round trip, so every partition has
+/// several batches in flight when the next two Produce requests are
+/// refused (NOT_LEADER_OR_FOLLOWER or NOT_ENOUGH_REPLICAS, which a broker
+/// returns before writing). librdkafka's mock then writes the later
+/// batches past the refused ones. ferrokafka must notice (a later batch
+/// acknowledged while an earlier one of the same epoch was refused
+/// unwritten) and stop with `_INCONSISTENT`: nothing reordered or
+/// duplicated, every `Persisted` record in the log, every record not in the
+/// log reported failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_in_flight_on_a_broker_without_sequence_checks_stops_instead_of_reordering() {
+    let Some(f) = rdkafka_run(
+        "librdkafka-mock refusals, 5 in flight, rtt 20 ms",
+        42,
+        5,
+        20,
+        |_| Fault::Refusals,
+    )
+    .await
+    else {
+        return;
+    };
+    let fatal = f
+        .fatal
+        .expect("the broker broke the sequence rules unnoticed");
+    assert!(fatal.contains("_INCONSISTENT"), "{fatal}");
 }

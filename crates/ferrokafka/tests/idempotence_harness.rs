@@ -84,6 +84,12 @@ pub fn seed() -> u64 {
 /// are in flight (5, or `FERROKAFKA_FAULT_INFLIGHT`), short request timeout
 /// so dropped responses resolve fast.
 pub fn producer(bootstrap: &str) -> Producer {
+    producer_with(bootstrap, 5)
+}
+
+/// [`producer`] with `in_flight` requests in flight per connection (unless
+/// `FERROKAFKA_FAULT_INFLIGHT` says otherwise).
+pub fn producer_with(bootstrap: &str, in_flight: u32) -> Producer {
     Producer::new(
         &ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
@@ -92,7 +98,8 @@ pub fn producer(bootstrap: &str) -> Producer {
             .set("batch.num.messages", "200")
             .set(
                 "max.in.flight.requests.per.connection",
-                std::env::var("FERROKAFKA_FAULT_INFLIGHT").unwrap_or_else(|_| "5".into()),
+                std::env::var("FERROKAFKA_FAULT_INFLIGHT")
+                    .unwrap_or_else(|_| in_flight.to_string()),
             )
             .set("request.timeout.ms", "1500")
             .set("socket.timeout.ms", "2000")
@@ -113,12 +120,39 @@ pub async fn produce(
     partitions: i32,
     n: usize,
     points: usize,
+    fault: impl FnMut(usize),
+) -> (Vec<Report>, Option<String>) {
+    produce_paced(
+        producer,
+        topic,
+        partitions,
+        n,
+        points,
+        Duration::ZERO,
+        fault,
+    )
+    .await
+}
+
+/// [`produce`], pausing `pause` before each fault so the records sent so
+/// far are in flight (or answered) when it strikes, rather than all queued
+/// before the first answer.
+pub async fn produce_paced(
+    producer: &Producer,
+    topic: &str,
+    partitions: i32,
+    n: usize,
+    points: usize,
+    pause: Duration,
     mut fault: impl FnMut(usize),
 ) -> (Vec<Report>, Option<String>) {
     let every = (n / points.max(1)).max(1);
     let mut futs = Vec::with_capacity(n);
     for i in 0..n {
         if i > 0 && i % every == 0 {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
             fault(i);
         }
         let r = ProducerRecord::new(topic.to_string())
