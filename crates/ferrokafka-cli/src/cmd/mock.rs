@@ -21,6 +21,7 @@ number; codes are Kafka error codes (6 NOT_LEADER_OR_FOLLOWER, 7 REQUEST_TIMED_O
   leader TOPIC P B              move the leader of TOPIC/P to broker B (epoch + 1)
   close-after B N               close the connection serving B's N-th next request
   drop API N                    apply the next N requests of API but send no response
+  evict-sessions B              broker B forgets every fetch session (KIP-227) it keeps
   create TOPIC P [R]            create a topic with P partitions, R replicas
   quit                          stop
 
