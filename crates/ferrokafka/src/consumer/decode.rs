@@ -58,9 +58,12 @@ pub(crate) struct DecodeParams<'a> {
 /// fixed part), the unit of `queued.max.messages.kbytes`.
 pub(crate) fn footprint(m: &Message) -> usize {
     // The queue entry itself plus the record's framing in the buffer.
-    const FIXED: usize = std::mem::size_of::<super::state::Item>() + 24;
+    const FIXED: usize = std::mem::size_of::<Message>() + 32;
     FIXED + m.key().map_or(0, <[u8]>::len) + m.value().map_or(0, <[u8]>::len) + m.headers_len()
 }
+
+/// The most messages one batch's header may make room for in advance.
+const MAX_RESERVE: usize = 4096;
 
 /// Decodes `records` (one partition of a fetch response).
 pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
@@ -121,6 +124,13 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
             out.next_offset = Some(batch_next);
             continue;
         }
+        // Room for the batch up front rather than regrowing record by
+        // record; the count is the wire's, so it is capped.
+        out.messages.reserve(
+            usize::try_from(h.record_count)
+                .unwrap_or(0)
+                .min(MAX_RESERVE),
+        );
         let ts_type = h.timestamp_type();
         let epoch = (h.partition_leader_epoch >= 0).then_some(h.partition_leader_epoch);
         let mut failed = false;

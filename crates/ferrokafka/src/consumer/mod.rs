@@ -55,7 +55,7 @@ use crate::config::{ClientConfig, ClientRole, Config};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{BrokerAddress, ClientRuntime, NetSettings};
 use requests::{GroupIdentity, WireSettings};
-use state::{CommitEntry, FetchSettings, FetchState, Item, Reset, Tp};
+use state::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -459,10 +459,7 @@ impl Consumer {
         if wake {
             self.changed();
         }
-        Some(match item {
-            Item::Message(m, _) => Ok(m),
-            Item::Error(e, _) => Err(e),
-        })
+        Some(item)
     }
 
     /// Like [`recv`](Consumer::recv) but returns `None` after `timeout`;

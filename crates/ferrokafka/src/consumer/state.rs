@@ -214,9 +214,19 @@ pub(crate) enum FetchResult {
 }
 
 /// What the application receives.
+pub(crate) type Item = Result<Message, ConsumerError>;
+
+/// An entry of the prefetch queue. The messages one fetch decoded for one
+/// partition stay in the vector decoding built, handed out from its front:
+/// moving each message into the queue on its own cost as much as
+/// decoding it.
 #[derive(Debug)]
-pub(crate) enum Item {
-    Message(Message, u64),
+enum Queued {
+    /// Messages of one partition (never empty while queued), in order.
+    Messages {
+        version: u64,
+        msgs: std::vec::IntoIter<Message>,
+    },
     Error(ConsumerError, u64),
 }
 
@@ -269,7 +279,7 @@ struct Part {
 pub(crate) struct FetchState {
     settings: FetchSettings,
     parts: PartTable,
-    queue: VecDeque<Item>,
+    queue: VecDeque<Queued>,
     queued_bytes: usize,
     next_version: u64,
     refresh: Vec<Arc<str>>,
@@ -417,17 +427,28 @@ impl FetchState {
         let Some(p) = self.parts.get_mut(tp) else {
             return;
         };
-        if p.queued_msgs == 0 && !self.queue.iter().any(|i| matches!(i, Item::Error(e, _) if e.topic() == Some(&tp.0) && e.partition_id() == Some(tp.1))) {
+        let is_tp = |e: &ConsumerError| e.topic() == Some(&tp.0) && e.partition_id() == Some(tp.1);
+        if p.queued_msgs == 0
+            && !self
+                .queue
+                .iter()
+                .any(|i| matches!(i, Queued::Error(e, _) if is_tp(e)))
+        {
             return;
         }
         let mut freed = 0;
         self.queue.retain(|i| match i {
-            Item::Message(m, _) if m.partition == tp.1 && m.topic == tp.0 => {
-                freed += footprint(m);
-                false
+            Queued::Messages { msgs, .. } => {
+                let msgs = msgs.as_slice();
+                let ours = msgs
+                    .first()
+                    .is_some_and(|m| m.partition == tp.1 && m.topic == tp.0);
+                if ours {
+                    freed += msgs.iter().map(footprint).sum::<usize>();
+                }
+                !ours
             }
-            Item::Error(e, _) => !(e.topic() == Some(&tp.0) && e.partition_id() == Some(tp.1)),
-            _ => true,
+            Queued::Error(e, _) => !is_tp(e),
         });
         p.queued_msgs = 0;
         p.queued_bytes = 0;
@@ -491,52 +512,67 @@ impl FetchState {
     /// Takes the next item for the application.
     pub(crate) fn pop(&mut self) -> Option<Item> {
         loop {
-            let item = self.queue.pop_front()?;
-            match &item {
-                Item::Message(m, v) => {
-                    let tp: Tp = (m.topic.clone(), m.partition);
-                    let size = footprint(m);
-                    let was_full = self.queued_bytes >= self.settings.queued_max_bytes;
-                    self.queued_bytes = self.queued_bytes.saturating_sub(size);
-                    if (was_full && self.queued_bytes < self.settings.queued_max_bytes)
-                        || self.queue.is_empty()
-                    {
-                        self.unblocked = true;
-                    }
-                    let auto_store = self.settings.auto_store;
-                    let min = self.settings.queued_min_messages;
-                    let Some(p) = self.parts.get_mut(&tp) else {
-                        continue;
-                    };
-                    if p.version != *v {
-                        continue;
-                    }
-                    if p.queued_msgs == min {
-                        self.unblocked = true;
-                    }
-                    p.queued_msgs = p.queued_msgs.saturating_sub(1);
-                    p.queued_bytes = p.queued_bytes.saturating_sub(size);
-                    p.app_pos = Some(m.offset.saturating_add(1));
-                    if auto_store {
-                        p.stored = Some((m.offset.saturating_add(1), m.leader_epoch));
-                    }
-                    return Some(item);
+            if let Some(Queued::Messages { version, msgs }) = self.queue.front_mut() {
+                let v = *version;
+                let next = msgs.next();
+                if msgs.len() == 0 {
+                    self.queue.pop_front();
                 }
-                Item::Error(e, v) => {
+                let Some(m) = next else { continue };
+                if self.took(&m, v) {
+                    return Some(Ok(m));
+                }
+                continue;
+            }
+            match self.queue.pop_front()? {
+                Queued::Error(e, v) => {
                     if let (Some(t), Some(part)) = (e.topic(), e.partition_id()) {
                         let stale = self
                             .parts
                             .iter()
                             .find(|(tp, _)| &*tp.0 == t && tp.1 == part)
-                            .is_none_or(|(_, p)| p.version != *v);
+                            .is_none_or(|(_, p)| p.version != v);
                         if stale {
                             continue;
                         }
                     }
-                    return Some(item);
+                    return Some(Err(e));
                 }
+                // Emptied chunks leave the queue as their last message does.
+                Queued::Messages { .. } => continue,
             }
         }
+    }
+
+    /// Accounts for `m` leaving the queue; false when it is stale (its
+    /// partition was unassigned, sought or reassigned since it was fetched).
+    fn took(&mut self, m: &Message, v: u64) -> bool {
+        let tp: Tp = (m.topic.clone(), m.partition);
+        let size = footprint(m);
+        let was_full = self.queued_bytes >= self.settings.queued_max_bytes;
+        self.queued_bytes = self.queued_bytes.saturating_sub(size);
+        if (was_full && self.queued_bytes < self.settings.queued_max_bytes) || self.queue.is_empty()
+        {
+            self.unblocked = true;
+        }
+        let auto_store = self.settings.auto_store;
+        let min = self.settings.queued_min_messages;
+        let Some(p) = self.parts.get_mut(&tp) else {
+            return false;
+        };
+        if p.version != v {
+            return false;
+        }
+        if p.queued_msgs == min {
+            self.unblocked = true;
+        }
+        p.queued_msgs = p.queued_msgs.saturating_sub(1);
+        p.queued_bytes = p.queued_bytes.saturating_sub(size);
+        p.app_pos = Some(m.offset.saturating_add(1));
+        if auto_store {
+            p.stored = Some((m.offset.saturating_add(1), m.leader_epoch));
+        }
+        true
     }
 
     /// Whether a pop since the last call may let fetching resume.
@@ -548,7 +584,7 @@ impl FetchState {
         let Some(p) = self.parts.get(tp) else { return };
         let v = p.version;
         let err = ConsumerError::partition(Error::new(code, text), &tp.0, tp.1, offset);
-        self.queue.push_back(Item::Error(err, v));
+        self.queue.push_back(Queued::Error(err, v));
     }
 
     /// Hands out work: fetches for partitions whose queue is below its
@@ -936,10 +972,12 @@ impl FetchState {
                     if let Some(e) = decoded.messages.last().and_then(|m| m.leader_epoch) {
                         p.last_epoch = Some(e);
                     }
-                    let mut bytes = 0;
-                    for m in decoded.messages {
-                        bytes += footprint(&m);
-                        self.queue.push_back(Item::Message(m, req.version));
+                    let bytes: usize = decoded.messages.iter().map(footprint).sum();
+                    if n > 0 {
+                        self.queue.push_back(Queued::Messages {
+                            version: req.version,
+                            msgs: decoded.messages.into_iter(),
+                        });
                     }
                     p.queued_msgs += n;
                     p.queued_bytes += bytes;
@@ -1238,8 +1276,8 @@ mod tests {
         let mut eofs = 0;
         while let Some(i) = st.pop() {
             match i {
-                Item::Message(m, _) => offsets.push(m.offset),
-                Item::Error(e, _) => {
+                Ok(m) => offsets.push(m.offset),
+                Err(e) => {
                     assert!(e.is_eof());
                     assert_eq!(e.offset(), Some(3));
                     eofs += 1;
@@ -1411,7 +1449,7 @@ mod tests {
                 );
             } else {
                 match st.pop() {
-                    Some(Item::Error(e, _)) => assert_eq!(e.code(), ErrorCode::AutoOffsetReset),
+                    Some(Err(e)) => assert_eq!(e.code(), ErrorCode::AutoOffsetReset),
                     other => panic!("expected an AutoOffsetReset error, got {other:?}"),
                 }
                 assert!(
@@ -1467,7 +1505,7 @@ mod tests {
             now = st.next_wakeup().unwrap();
         }
         let mut n = 0;
-        while let Some(Item::Error(e, _)) = st.pop() {
+        while let Some(Err(e)) = st.pop() {
             assert_eq!(e.code(), ErrorCode::TopicAuthorizationFailed);
             n += 1;
         }
@@ -1544,7 +1582,7 @@ mod tests {
         st.assign(tp(0), Offset::Offset(0));
         let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
         st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 5, 5))], t0);
-        assert!(matches!(st.pop(), Some(Item::Message(m, _)) if m.offset == 0));
+        assert!(matches!(st.pop(), Some(Ok(m)) if m.offset == 0));
         st.pause(&tp(0));
         assert!(st.pop().is_none());
         assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
