@@ -16,7 +16,8 @@ Then every partition is read back from the beginning and checked: no record
 twice, records in send order per partition, every delivered record present.
 
 Usage: rdkafka_idempotence_faults.py [--records N] [--in-flight N]
-           [--points N] [--seed N] [--fault retriable|none]
+           [--points N] [--seed N] [--fault retriable|refusals|none]
+           [--batch N] [--rtt MS] [--pause-ms MS] [--debug CONTEXTS]
 
 Prints one `RESULT {json}` line; exits 0 when the log was in order, 1 when
 it found a loss, a duplicate or a reordering (the details are in the JSON).
@@ -36,6 +37,9 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition  # no
 PRODUCE = 0
 # NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS
 RETRIABLE = [6, 7, 19]
+# The ones a broker returns before writing: NOT_LEADER_OR_FOLLOWER,
+# NOT_ENOUGH_REPLICAS.
+REFUSALS = [6, 19]
 
 
 class Rng:
@@ -88,8 +92,15 @@ def produce(bootstrap, topic, partitions, n, points, in_flight, fault, cluster, 
     every = max(n // max(points, 1), 1)
     injected = 0
     for i in range(n):
-        if i > 0 and i % every == 0 and fault == "retriable":
-            c = RETRIABLE[rng.below(3)]
+        if i > 0 and i % every == 0 and fault != "none":
+            # Let what was sent so far reach the brokers first (as the Rust
+            # harness's produce_paced does), so the fault meets requests in
+            # flight rather than all records still queued.
+            end = time.time() + PAUSE_MS[0] / 1000.0
+            while time.time() < end:
+                p.poll(0.005)
+            codes = RETRIABLE if fault == "retriable" else REFUSALS
+            c = codes[rng.below(len(codes))]
             cluster.command(["errors", str(PRODUCE), "%d,%d" % (c, c)])
             injected += 1
         while True:
@@ -152,6 +163,7 @@ def runs(log):
 PARTS_STEP = [8]
 DEBUG = [""]
 BATCH = [200]
+PAUSE_MS = [0]
 
 
 def check(reports, logs, partitions):
@@ -180,13 +192,15 @@ def main():
     ap.add_argument("--in-flight", type=int, default=5)
     ap.add_argument("--points", type=int, default=10)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--fault", choices=["retriable", "none"], default="retriable")
+    ap.add_argument("--fault", choices=["retriable", "refusals", "none"], default="retriable")
+    ap.add_argument("--pause-ms", type=int, default=0, help="pause before each fault, polling")
     ap.add_argument("--rtt", type=int, default=0,
                     help="added round trip per broker in ms (more requests in flight per partition)")
     ap.add_argument("--debug", default="", help="librdkafka debug contexts of the producer (to stderr)")
     ap.add_argument("--batch", type=int, default=200, help="batch.num.messages")
     args = ap.parse_args()
     BATCH[0] = args.batch
+    PAUSE_MS[0] = args.pause_ms
     DEBUG[0] = args.debug
     PARTS_STEP[0] = args.partitions
 
@@ -219,7 +233,7 @@ def main():
             break
     result = {
         "client": "confluent-kafka (librdkafka) idempotent producer",
-        "records": args.records, "in_flight": args.in_flight, "fault": args.fault, "rtt_ms": args.rtt, "batch_num_messages": args.batch,
+        "records": args.records, "in_flight": args.in_flight, "fault": args.fault, "rtt_ms": args.rtt, "batch_num_messages": args.batch, "pause_ms": args.pause_ms,
         "faults_injected": injected, "delivered": delivered, "in_log": in_log,
         "failed": failed, "left_after_flush": left, "errors": errors[:5],
         "problems": len(problems), "first_problems": problems[:5],
