@@ -163,6 +163,7 @@ async fn run(weak: Weak<Shared>) {
                 }
             };
             for a in actions {
+                tracing::debug!(target: "ferrokafka::consumer", group = %cfg.group_id, "group action {}", action_name(&a));
                 start(&sh, &cfg, &mut tasks, a);
             }
             apply_notices(&sh).await;
@@ -588,7 +589,49 @@ async fn leader_assign(
     Ok(out)
 }
 
+/// A short name of `a` for debug output.
+fn action_name(a: &Action) -> String {
+    match a {
+        Action::FindCoordinator => "FindCoordinator".into(),
+        Action::Join {
+            member_id,
+            generation,
+            owned,
+        } => {
+            format!(
+                "JoinGroup member={member_id} generation={generation} owned={}",
+                owned.len()
+            )
+        }
+        Action::Assign { protocol, members } => {
+            format!("assign {protocol} to {} members", members.len())
+        }
+        Action::Sync {
+            generation,
+            member_id,
+            ..
+        } => format!("SyncGroup member={member_id} generation={generation}"),
+        Action::Heartbeat { .. } => "Heartbeat".into(),
+        Action::Leave { member_id } => format!("LeaveGroup member={member_id}"),
+    }
+}
+
 fn finish(sh: &Shared, done: Done) {
+    match &done {
+        Done::Join(Ok(r)) => {
+            tracing::debug!(target: "ferrokafka::consumer", "JoinGroup answer: error {} generation {} member {} leader {} protocol {:?} members {}", r.error_code, r.generation_id, r.member_id.as_str(), r.leader.as_str(), r.protocol_name.as_deref(), r.members.len())
+        }
+        Done::Sync(Ok(r)) => {
+            tracing::debug!(target: "ferrokafka::consumer", "SyncGroup answer: error {} ({} bytes)", r.error_code, r.assignment.len())
+        }
+        Done::Heartbeat(Ok(r)) if r.error_code != 0 => {
+            tracing::debug!(target: "ferrokafka::consumer", "Heartbeat answer: error {}", r.error_code)
+        }
+        Done::Coordinator(r) => {
+            tracing::debug!(target: "ferrokafka::consumer", "coordinator: {r:?}")
+        }
+        _ => {}
+    }
     let now = Instant::now().into_std();
     let mut g = sh.members.lock();
     let inner = &mut *g;
