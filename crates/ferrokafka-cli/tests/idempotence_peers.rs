@@ -145,10 +145,9 @@ enum Fault {
     /// left out since from a broker it means the write happened.
     Refusals,
     /// A response held back 1 s (under the 2 s socket timeout) with
-    /// requests pipelined behind it. A hold past the timeout (2.5 s) was
-    /// seen to write the first batch of a partition twice on librdkafka's
-    /// mock (offsets 0 and 200, base sequence 0 both times); see
-    /// RELIABILITY.md.
+    /// requests pipelined behind it. A hold past the timeout makes the
+    /// client resend a written batch, which this mock writes again (it does
+    /// not recognise duplicates without a transactional id).
     ResponseDelayed,
     LeaderMove,
     BrokerDownUp,
