@@ -207,7 +207,7 @@ impl Idempotence {
                 self.fresh_next = false;
                 self.state = State::Assigned(p);
             }
-            Err(e) if e.is_fatal() => {
+            Err(e) if e.is_fatal() || init_error_is_fatal(e.code()) => {
                 self.set_fatal(e.code(), format!("InitProducerId failed: {e}"));
             }
             Err(_) => {
@@ -287,6 +287,20 @@ impl Idempotence {
     }
 }
 
+/// InitProducerId errors no retry can cure (librdkafka's list): not
+/// authorized, or the broker cannot serve the request. Everything else
+/// (coordinator moving or loading, timeouts, connections) is retried after
+/// the backoff; a refused epoch bump falls back to a fresh producer id.
+fn init_error_is_fatal(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ClusterAuthorizationFailed
+            | ErrorCode::TransactionalIdAuthorizationFailed
+            | ErrorCode::InvalidTransactionTimeout
+            | ErrorCode::UnsupportedFeature
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +373,37 @@ mod tests {
             Some(ErrorCode::ClusterAuthorizationFailed)
         );
         assert_eq!(m.poll_init(now + Duration::from_secs(10)), None);
+    }
+
+    #[test]
+    fn init_errors_no_retry_cures_are_fatal_the_others_retried() {
+        for code in [
+            ErrorCode::ClusterAuthorizationFailed,
+            ErrorCode::TransactionalIdAuthorizationFailed,
+            ErrorCode::InvalidTransactionTimeout,
+            ErrorCode::UnsupportedFeature,
+        ] {
+            let now = t0();
+            let mut m = Idempotence::new(false, Duration::from_millis(100), now);
+            m.poll_init(now).unwrap();
+            m.on_init(Err(Error::new(code, "from the broker")), now);
+            assert_eq!(m.fatal_error().map(Error::code), Some(code));
+        }
+        for code in [
+            ErrorCode::CoordinatorNotAvailable,
+            ErrorCode::NotCoordinator,
+            ErrorCode::CoordinatorLoadInProgress,
+            ErrorCode::RequestTimedOut,
+            ErrorCode::Transport,
+            ErrorCode::TimedOut,
+        ] {
+            let now = t0();
+            let mut m = Idempotence::new(false, Duration::from_millis(100), now);
+            m.poll_init(now).unwrap();
+            m.on_init(Err(Error::new(code, "from the broker")), now);
+            assert!(m.fatal_error().is_none(), "{code}");
+            assert!(m.poll_init(now + Duration::from_millis(100)).is_some());
+        }
     }
 
     #[test]
