@@ -436,7 +436,7 @@ async fn consume_group(
     let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
     if !args.quiet {
         let g = group.to_string();
-        consumer.set_rebalance_callback(move |ev| match ev {
+        consumer.set_rebalance_callback(move |_, ev| match ev {
             Rebalance::Assigned(p) => eprintln!("% Group {g} rebalanced: assigned: {}", list(p)),
             Rebalance::Revoked(p) => eprintln!("% Group {g} rebalanced: revoked: {}", list(p)),
             Rebalance::Lost(p) => eprintln!("% Group {g}: partitions lost: {}", list(p)),

@@ -582,6 +582,19 @@ impl Consumer {
         commit_now(&self.shared, &who, offsets, self.shared.timeout).await
     }
 
+    /// Blocking [`commit_offsets`](Consumer::commit_offsets), for code
+    /// outside a runtime (and the rebalance callback).
+    pub fn commit_offsets_blocking(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
+        let who = self.group_or_err()?;
+        let offsets: Vec<CommitEntry> = offsets
+            .iter()
+            .map(|(t, p, o)| (requests::tp(t, *p), *o, None))
+            .collect();
+        let shared = self.shared.clone();
+        self.rt
+            .block_on(async move { commit_now(&shared, &who, offsets, shared.timeout).await })
+    }
+
     /// Blocking [`commit`](Consumer::commit), for code outside a runtime.
     pub fn commit_blocking(&self) -> Result<()> {
         let who = self.group_or_err()?;

@@ -122,10 +122,36 @@ impl Consumer {
         self.shared.members.lock().topics.clone()
     }
 
-    /// Calls `f` on every assignment change, from the consumer's
-    /// background task (the consumer may be used from inside: the
-    /// partitions of a `Revoked` event are still assigned while `f` runs).
-    pub fn set_rebalance_callback(&self, f: impl Fn(&Rebalance) + Send + Sync + 'static) {
+    /// Calls `f` with the consumer on every assignment change, before the
+    /// change takes effect for a `Revoked` event: its partitions are still
+    /// assigned while `f` runs, and the group waits for `f` to return
+    /// before giving them up (librdkafka's rebalance callback).
+    ///
+    /// `f` runs on a thread of its own, where the consumer's blocking
+    /// calls work: committing on revoke is
+    /// [`commit_blocking`](Consumer::commit_blocking) or
+    /// [`commit_offsets_blocking`](Consumer::commit_offsets_blocking).
+    /// The partitions of an `Assigned` event are already assigned at their
+    /// committed offsets; [`incremental_assign`](Consumer::incremental_assign)
+    /// restarts them elsewhere. Heartbeats wait while `f` runs: keep it
+    /// shorter than `session.timeout.ms`.
+    ///
+    /// ```no_run
+    /// # use ferrokafka::consumer::{Consumer, Rebalance};
+    /// # fn f(consumer: &Consumer) {
+    /// consumer.set_rebalance_callback(|c, ev| {
+    ///     if let Rebalance::Revoked(_) = ev {
+    ///         if let Err(e) = c.commit_blocking() {
+    ///             eprintln!("commit on revoke: {e}");
+    ///         }
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn set_rebalance_callback(
+        &self,
+        f: impl Fn(&Consumer, &Rebalance) + Send + Sync + 'static,
+    ) {
         self.shared.members.lock().callback = Some(std::sync::Arc::new(f));
     }
 

@@ -8,7 +8,7 @@ use super::assignor::{self, Subscription};
 use super::membership::{Action, MemberSettings, Membership, Notice, Part};
 use crate::cluster::CoordinatorType;
 use crate::consumer::message::{ConsumerError, Offset};
-use crate::consumer::{requests, Shared};
+use crate::consumer::{requests, Consumer, Shared};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
 use crate::protocol::ApiKey;
@@ -41,7 +41,7 @@ pub enum Rebalance {
 }
 
 /// The application's rebalance callback.
-pub(crate) type Callback = Arc<dyn Fn(&Rebalance) + Send + Sync>;
+pub(crate) type Callback = Arc<dyn Fn(&Consumer, &Rebalance) + Send + Sync>;
 
 /// Most rebalance events kept for [`crate::consumer::Consumer::next_rebalance`].
 const EVENTS_MAX: usize = 1024;
@@ -163,11 +163,15 @@ async fn run(weak: Weak<Shared>) {
                     None => Vec::new(),
                 }
             };
+            // The application hears of (and commits for) revoked partitions
+            // before the JoinGroup or LeaveGroup that gives them up goes
+            // out: once the group completes the join, commits of the old
+            // generation are refused.
+            apply_notices(&sh).await;
             for a in actions {
                 tracing::debug!(target: "ferrokafka::consumer", group = %cfg.group_id, "group action {}", action_name(&a));
                 start(&sh, &cfg, &mut tasks, a);
             }
-            apply_notices(&sh).await;
             let next = sh
                 .members
                 .lock()
@@ -711,7 +715,7 @@ fn parts_of(v: &[Part]) -> Vec<(String, i32)> {
 
 /// Applies the membership's notices to the fetch engine and tells the
 /// application.
-pub(crate) async fn apply_notices(sh: &Shared) {
+pub(crate) async fn apply_notices(sh: &Arc<Shared>) {
     let notices = match sh.members.lock().membership.as_mut() {
         Some(m) => m.take_notices(),
         None => return,
@@ -761,7 +765,7 @@ pub(crate) async fn apply_notices(sh: &Shared) {
                     }
                 }
                 let ev = Rebalance::Revoked(parts_of(&p));
-                deliver(sh, &ev);
+                deliver(sh, &ev).await;
                 let mut st = sh.lock();
                 for (t, part) in &p {
                     st.unassign(&requests::tp(t, *part));
@@ -778,11 +782,19 @@ pub(crate) async fn apply_notices(sh: &Shared) {
                 Rebalance::Lost(parts_of(&p))
             }
         };
-        deliver(sh, &event);
+        deliver(sh, &event).await;
     }
 }
 
-fn deliver(sh: &Shared, ev: &Rebalance) {
+/// Queues `ev` for [`Consumer::next_rebalance`] and runs the application's
+/// callback, waiting for it to return.
+///
+/// The callback runs on a thread of its own, holding no lock: there the
+/// consumer's blocking calls (`commit_blocking`, `commit_offsets_blocking`)
+/// are allowed and complete before the partitions of a `Revoked` event are
+/// given up, whatever runtime the application uses (a current-thread
+/// runtime stays free to drive the commit while this task waits).
+async fn deliver(sh: &Arc<Shared>, ev: &Rebalance) {
     let cb = {
         let mut g = sh.members.lock();
         if g.events.len() >= EVENTS_MAX {
@@ -791,8 +803,28 @@ fn deliver(sh: &Shared, ev: &Rebalance) {
         g.events.push_back(ev.clone());
         g.callback.clone()
     };
-    if let Some(cb) = cb {
-        cb(ev);
+    let Some(cb) = cb else { return };
+    let consumer = Consumer {
+        shared: sh.clone(),
+        rt: sh.cluster.runtime().clone(),
+    };
+    let event = ev.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ferrokafka-rebalance".into())
+        .spawn(move || {
+            cb(&consumer, &event);
+            drop(consumer);
+            let _ = tx.send(());
+        });
+    match spawned {
+        // A callback that panicked drops `tx`: the rebalance goes on.
+        Ok(_) => {
+            let _ = rx.await;
+        }
+        Err(e) => {
+            tracing::warn!(target: "ferrokafka::consumer", "cannot start the rebalance callback's thread: {e}")
+        }
     }
 }
 
