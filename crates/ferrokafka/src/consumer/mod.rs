@@ -47,7 +47,7 @@ mod message;
 mod requests;
 mod state;
 
-pub use group::Rebalance;
+pub use group::{CommittedOffset, Rebalance};
 pub use message::{ConsumerError, Message, Offset, Timestamp};
 
 use crate::cluster::{state::MetadataSettings, Cluster, ClusterSettings};
@@ -679,10 +679,22 @@ async fn commit_now(
     offsets: Vec<CommitEntry>,
     timeout: Duration,
 ) -> Result<()> {
+    commit_with_metadata(shared, who, offsets, &[], timeout).await
+}
+
+/// Commits `offsets`, `metadata[i]` beside `offsets[i]`, and remembers them
+/// as committed.
+async fn commit_with_metadata(
+    shared: &Shared,
+    who: &GroupIdentity,
+    offsets: Vec<CommitEntry>,
+    metadata: &[String],
+    timeout: Duration,
+) -> Result<()> {
     if offsets.is_empty() {
         return Ok(());
     }
-    requests::commit(&shared.cluster, who, &offsets, timeout).await?;
+    requests::commit_with_metadata(&shared.cluster, who, &offsets, metadata, timeout).await?;
     let mut st = shared.lock();
     for (tp, o, _) in &offsets {
         st.committed(tp, *o);

@@ -484,6 +484,17 @@ pub(crate) async fn fetch_committed(
     tps: &[Tp],
     timeout: Duration,
 ) -> Result<Vec<(Tp, Option<EpochOffset>)>> {
+    let r = fetch_committed_with_metadata(cluster, group, tps, timeout).await?;
+    Ok(r.into_iter().map(|(tp, o)| (tp, o.map(|x| x.0))).collect())
+}
+
+/// [`fetch_committed`] with each offset's commit metadata string.
+pub(crate) async fn fetch_committed_with_metadata(
+    cluster: &Cluster,
+    group: &str,
+    tps: &[Tp],
+    timeout: Duration,
+) -> Result<Vec<(Tp, Option<(EpochOffset, String)>)>> {
     let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
     for tp in tps {
         match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
@@ -529,8 +540,11 @@ pub(crate) async fn fetch_committed(
                     Some(p) if p.committed_offset >= 0 => out.push((
                         tp.clone(),
                         Some((
-                            p.committed_offset,
-                            (p.committed_leader_epoch >= 0).then_some(p.committed_leader_epoch),
+                            (
+                                p.committed_offset,
+                                (p.committed_leader_epoch >= 0).then_some(p.committed_leader_epoch),
+                            ),
+                            p.metadata.as_deref().unwrap_or("").to_string(),
                         )),
                     )),
                     _ => out.push((tp.clone(), None)),
@@ -549,13 +563,26 @@ pub(crate) async fn commit(
     offsets: &[CommitEntry],
     timeout: Duration,
 ) -> Result<()> {
+    commit_with_metadata(cluster, who, offsets, &[], timeout).await
+}
+
+/// [`commit`] with `metadata[i]` stored beside `offsets[i]` (empty where
+/// `metadata` is shorter).
+pub(crate) async fn commit_with_metadata(
+    cluster: &Cluster,
+    who: &GroupIdentity,
+    offsets: &[CommitEntry],
+    metadata: &[String],
+    timeout: Duration,
+) -> Result<()> {
     let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-    for (tp, o, e) in offsets {
+    for (i, (tp, o, e)) in offsets.iter().enumerate() {
         let mut p = OffsetCommitRequestPartition::default();
         p.partition_index = tp.1;
         p.committed_offset = *o;
         p.committed_leader_epoch = e.unwrap_or(-1);
-        p.committed_metadata = Some(StrBytes::from_static_str(""));
+        let m = metadata.get(i).map_or("", String::as_str);
+        p.committed_metadata = Some(StrBytes::from_string(m.to_string()));
         match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
             Some(t) => t.partitions.push(p),
             None => {

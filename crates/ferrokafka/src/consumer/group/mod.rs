@@ -72,7 +72,81 @@ pub(crate) fn config(c: &Config) -> Result<Option<GroupConfig>> {
     }))
 }
 
+/// A group's committed offset of one partition, with what was committed
+/// beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommittedOffset {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The next offset to consume; `None` when the group has committed
+    /// nothing for the partition.
+    pub offset: Option<i64>,
+    /// The leader epoch of the last record consumed (KIP-320), when the
+    /// committer knew it: the consumer commits it with the offsets it
+    /// stored from messages.
+    pub leader_epoch: Option<i32>,
+    /// The application's string committed with the offset (empty when
+    /// none); brokers bound it by `offset.metadata.max.bytes` (4096).
+    pub metadata: String,
+}
+
 impl Consumer {
+    /// Commits explicit `(topic, partition, next_offset, metadata)`
+    /// entries: each metadata string is stored with its offset and
+    /// returned by [`committed_with_metadata`](Consumer::committed_with_metadata).
+    pub async fn commit_offsets_with_metadata(
+        &self,
+        offsets: &[(&str, i32, i64, &str)],
+    ) -> Result<()> {
+        let who = self.group_or_err()?;
+        let entries = offsets
+            .iter()
+            .map(|(t, p, o, _)| (super::requests::tp(t, *p), *o, None))
+            .collect();
+        let metadata: Vec<String> = offsets.iter().map(|x| x.3.to_string()).collect();
+        super::commit_with_metadata(&self.shared, &who, entries, &metadata, self.shared.timeout)
+            .await
+    }
+
+    /// The group's committed offsets of `partitions` with their leader
+    /// epochs and metadata strings, in the order asked.
+    pub async fn committed_with_metadata(
+        &self,
+        partitions: &[(&str, i32)],
+        timeout: Duration,
+    ) -> Result<Vec<CommittedOffset>> {
+        let who = self.group_or_err()?;
+        let tps: Vec<_> = partitions
+            .iter()
+            .map(|(t, p)| super::requests::tp(t, *p))
+            .collect();
+        let r = super::requests::fetch_committed_with_metadata(
+            &self.shared.cluster,
+            &who.group_id,
+            &tps,
+            timeout,
+        )
+        .await?;
+        Ok(r.into_iter()
+            .map(|(tp, c)| {
+                let (offset, leader_epoch, metadata) = match c {
+                    Some(((o, e), m)) => (Some(o), e, m),
+                    None => (None, None, String::new()),
+                };
+                CommittedOffset {
+                    topic: tp.0.to_string(),
+                    partition: tp.1,
+                    offset,
+                    leader_epoch,
+                    metadata,
+                }
+            })
+            .collect())
+    }
+
     /// Joins `group.id` and consumes the partitions the group assigns
     /// this member among `topics`: names, or regular expressions starting
     /// with `^` matched against the cluster's topics (re-evaluated when
