@@ -3,6 +3,13 @@
 //! (ConsumerProtocolSubscription / ConsumerProtocolAssignment, each a
 //! big-endian version followed by the body), as Java and librdkafka
 //! encode them.
+//!
+//! Rack awareness (KIP-881): members send their `client.rack` in the
+//! subscription; when the leader knows the racks of the partitions'
+//! replicas and some member shares one, each assignor's plan is rearranged
+//! so that members get partitions with a replica in their rack (fetching
+//! from a nearby follower), keeping every member's count per topic, so
+//! balance is unchanged. A sticky member keeps what it owns regardless.
 
 use super::membership::Part;
 use crate::error::{Error, ErrorCode, Result};
@@ -158,21 +165,33 @@ pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<Part>> {
     Ok(out)
 }
 
+/// The racks of each partition's replicas (partitions without a known
+/// rack are absent).
+pub(crate) type Racks = BTreeMap<Part, BTreeSet<String>>;
+
 /// Runs assignor `name` over the members' subscriptions; `partitions`
-/// gives each known topic's partition count. Every member gets an entry.
+/// gives each known topic's partition count, `racks` where their replicas
+/// live. Every member gets an entry.
 pub(crate) fn assign(
     name: &str,
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
+    racks: &Racks,
 ) -> Result<BTreeMap<String, Vec<Part>>> {
     let mut out: BTreeMap<String, Vec<Part>> = members
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
         .collect();
     match name {
-        "range" => range(members, partitions, &mut out),
-        "roundrobin" => roundrobin(members, partitions, &mut out),
-        "cooperative-sticky" => sticky(members, partitions, &mut out),
+        "range" => {
+            range(members, partitions, &mut out);
+            rack_align(members, racks, &mut out, |_, _| false);
+        }
+        "roundrobin" => {
+            roundrobin(members, partitions, &mut out);
+            rack_align(members, racks, &mut out, |_, _| false);
+        }
+        "cooperative-sticky" => sticky(members, partitions, racks, &mut out),
         other => {
             return Err(Error::new(
                 ErrorCode::InvalidArg,
@@ -271,6 +290,7 @@ fn roundrobin(
 fn sticky(
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
+    racks: &Racks,
     out: &mut BTreeMap<String, Vec<Part>>,
 ) {
     let all = subscribed_parts(members, partitions);
@@ -343,12 +363,94 @@ fn sticky(
             }
         }
     }
+    // Only partitions a member does not own already may move for racks.
+    let kept = |m: &Subscription, p: &Part| m.owned.contains(p);
+    rack_align(members, racks, out, kept);
     // Withhold partitions still owned by another member.
     for (id, v) in out.iter_mut() {
         v.retain(|p| match claims.get(p) {
             Some((_, owner)) => owner == id,
             None => true,
         });
+    }
+}
+
+/// Rearranges `out` so that members get partitions with a replica in their
+/// rack where possible, keeping each member's number of partitions of each
+/// topic (so the assignor's balance holds) and every partition `fixed`
+/// says a member keeps. Does nothing unless some member's rack holds some
+/// replica.
+fn rack_align(
+    members: &[Subscription],
+    racks: &Racks,
+    out: &mut BTreeMap<String, Vec<Part>>,
+    fixed: impl Fn(&Subscription, &Part) -> bool,
+) {
+    let member_racks: BTreeSet<&str> = members.iter().filter_map(|m| m.rack.as_deref()).collect();
+    let useful = racks
+        .values()
+        .any(|r| r.iter().any(|x| member_racks.contains(x.as_str())));
+    if !useful {
+        return;
+    }
+    let mut order: Vec<&Subscription> = members.iter().collect();
+    order.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
+    let topics: BTreeSet<String> = out.values().flatten().map(|p| p.0.clone()).collect();
+    for topic in topics {
+        // The movable partitions of this topic and how many each member has.
+        let mut free: Vec<Part> = Vec::new();
+        let mut cap: Vec<usize> = vec![0; order.len()];
+        for (i, m) in order.iter().enumerate() {
+            let Some(v) = out.get_mut(&m.member_id) else {
+                continue;
+            };
+            v.retain(|p| {
+                if p.0 != topic || fixed(m, p) {
+                    return true;
+                }
+                free.push(p.clone());
+                cap[i] += 1;
+                false
+            });
+        }
+        let local = |i: usize, p: &Part| {
+            order[i]
+                .rack
+                .as_deref()
+                .is_some_and(|r| racks.get(p).is_some_and(|x| x.contains(r)))
+        };
+        // Most constrained partitions (fewest local members) first.
+        let candidates = |p: &Part, cap: &[usize]| -> usize {
+            (0..order.len())
+                .filter(|&i| cap[i] > 0 && local(i, p))
+                .count()
+        };
+        free.sort_by_cached_key(|p| (candidates(p, &cap), p.clone()));
+        let mut rest = Vec::new();
+        for p in free {
+            // The local member with the most room left takes it.
+            let best = (0..order.len())
+                .filter(|&i| cap[i] > 0 && local(i, &p))
+                .max_by_key(|&i| (cap[i], std::cmp::Reverse(i)));
+            match best {
+                Some(i) => {
+                    cap[i] -= 1;
+                    if let Some(v) = out.get_mut(&order[i].member_id) {
+                        v.push(p);
+                    }
+                }
+                None => rest.push(p),
+            }
+        }
+        rest.sort();
+        let mut rest = rest.into_iter();
+        for (i, m) in order.iter().enumerate() {
+            for p in rest.by_ref().take(cap[i]) {
+                if let Some(v) = out.get_mut(&m.member_id) {
+                    v.push(p);
+                }
+            }
+        }
     }
 }
 
@@ -388,7 +490,7 @@ mod tests {
     #[test]
     fn range_gives_consecutive_ranges_per_topic() {
         let m = [sub("b", &["t"], &[]), sub("a", &["t"], &[])];
-        let a = assign("range", &m, &topics(&[("t", 5)])).unwrap();
+        let a = assign("range", &m, &topics(&[("t", 5)]), &Racks::new()).unwrap();
         let first: Vec<i32> = a["a"].iter().map(|p| p.1).collect();
         let second: Vec<i32> = a["b"].iter().map(|p| p.1).collect();
         assert_eq!(first, vec![0, 1, 2]);
@@ -403,7 +505,7 @@ mod tests {
             sub("c", &["t", "u"], &[]),
         ];
         let parts = topics(&[("t", 3), ("u", 3)]);
-        let a = assign("roundrobin", &m, &parts).unwrap();
+        let a = assign("roundrobin", &m, &parts, &Racks::new()).unwrap();
         assert_eq!(union(&a).len(), 6);
         assert!(a["b"].iter().all(|p| p.0 == "t"));
         assert_eq!(a["a"].len() + a["c"].len(), 5);
@@ -419,10 +521,14 @@ mod tests {
                 sub("m2", &["t", "u"], &[]),
                 sub("m3", &["t", "u"], &[]),
             ];
-            let a = assign(name, &m, &parts).unwrap();
+            let a = assign(name, &m, &parts, &Racks::new()).unwrap();
             let mut rev = m.clone();
             rev.reverse();
-            assert_eq!(a, assign(name, &rev, &parts).unwrap(), "{name}");
+            assert_eq!(
+                a,
+                assign(name, &rev, &parts, &Racks::new()).unwrap(),
+                "{name}"
+            );
             assert_eq!(union(&a).len(), 11, "{name}");
             let c = counts(&a);
             let (lo, hi) = (c.iter().min().unwrap(), c.iter().max().unwrap());
@@ -442,7 +548,7 @@ mod tests {
             sub("b", &["t"], &[("t", 3), ("t", 4), ("t", 5)]),
             sub("c", &["t"], &[]),
         ];
-        let a = assign("cooperative-sticky", &m, &parts).unwrap();
+        let a = assign("cooperative-sticky", &m, &parts, &Racks::new()).unwrap();
         // Nobody gets a partition another member still owns...
         assert!(a["c"].is_empty());
         // ...and what stays is never taken away.
@@ -469,11 +575,138 @@ mod tests {
             ),
             sub("c", &["t"], &[]),
         ];
-        let b = assign("cooperative-sticky", &m2, &parts).unwrap();
+        let b = assign("cooperative-sticky", &m2, &parts, &Racks::new()).unwrap();
         assert_eq!(b["a"], a["a"]);
         assert_eq!(b["b"], a["b"]);
         assert_eq!(b["c"].len(), 2);
         assert_eq!(union(&b).len(), 6);
+    }
+
+    fn racked(id: &str, rack: &str, topics: &[&str], owned: &[(&str, i32)]) -> Subscription {
+        Subscription {
+            rack: Some(rack.into()),
+            ..sub(id, topics, owned)
+        }
+    }
+
+    /// Partition `p` of each topic has its replicas in `rack_of(p)`.
+    fn racks_by(parts: &BTreeMap<String, i32>, rack_of: impl Fn(i32) -> &'static str) -> Racks {
+        let mut r = Racks::new();
+        for (t, &n) in parts {
+            for p in 0..n {
+                r.insert((t.clone(), p), [rack_of(p).to_string()].into());
+            }
+        }
+        r
+    }
+
+    fn local_count(a: &BTreeMap<String, Vec<Part>>, m: &[Subscription], racks: &Racks) -> usize {
+        m.iter()
+            .map(|s| {
+                a[&s.member_id]
+                    .iter()
+                    .filter(|p| racks[*p].contains(s.rack.as_deref().unwrap_or("")))
+                    .count()
+            })
+            .sum()
+    }
+
+    fn per_topic(a: &BTreeMap<String, Vec<Part>>) -> BTreeMap<(String, String), usize> {
+        let mut c = BTreeMap::new();
+        for (m, v) in a {
+            for p in v {
+                *c.entry((m.clone(), p.0.clone())).or_default() += 1;
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn range_and_roundrobin_prefer_local_replicas_with_the_same_balance() {
+        let parts = topics(&[("t", 4), ("u", 6)]);
+        // Even partitions live in rack r1, odd ones in r0: the plain plans
+        // (consecutive ranges, dealing in turn) are half remote at best.
+        let racks = racks_by(&parts, |p| if p % 2 == 0 { "r1" } else { "r0" });
+        let m = [
+            racked("a", "r0", &["t", "u"], &[]),
+            racked("b", "r1", &["t", "u"], &[]),
+        ];
+        for name in ["range", "roundrobin"] {
+            let plain = assign(name, &m, &parts, &Racks::new()).unwrap();
+            let aware = assign(name, &m, &parts, &racks).unwrap();
+            assert_eq!(union(&aware).len(), 10, "{name}");
+            assert_eq!(
+                per_topic(&aware),
+                per_topic(&plain),
+                "{name}: same counts per topic"
+            );
+            assert_eq!(local_count(&aware, &m, &racks), 10, "{name}: {aware:?}");
+            assert!(
+                local_count(&plain, &m, &racks) < 10,
+                "{name}: the test discriminates"
+            );
+        }
+    }
+
+    #[test]
+    fn rack_aware_plans_stay_balanced_when_racks_are_uneven() {
+        let parts = topics(&[("t", 7)]);
+        // Everything lives in r0, where only one of three members is.
+        let racks = racks_by(&parts, |_| "r0");
+        let m = [
+            racked("a", "r1", &["t"], &[]),
+            racked("b", "r0", &["t"], &[]),
+            racked("c", "r2", &["t"], &[]),
+        ];
+        for name in NAMES {
+            let plain = assign(name, &m, &parts, &Racks::new()).unwrap();
+            let aware = assign(name, &m, &parts, &racks).unwrap();
+            assert_eq!(union(&aware).len(), 7, "{name}");
+            assert_eq!(per_topic(&aware), per_topic(&plain), "{name}");
+            assert_eq!(
+                aware,
+                assign(name, &m, &parts, &racks).unwrap(),
+                "{name}: deterministic"
+            );
+        }
+    }
+
+    #[test]
+    fn no_shared_rack_leaves_the_plain_plan() {
+        let parts = topics(&[("t", 5)]);
+        let racks = racks_by(&parts, |_| "elsewhere");
+        let m = [racked("a", "r0", &["t"], &[]), sub("b", &["t"], &[])];
+        for name in NAMES {
+            assert_eq!(
+                assign(name, &m, &parts, &racks).unwrap(),
+                assign(name, &m, &parts, &Racks::new()).unwrap(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn sticky_keeps_owned_remote_partitions_and_places_new_ones_by_rack() {
+        let parts = topics(&[("t", 6)]);
+        let racks = racks_by(&parts, |p| if p < 3 { "r0" } else { "r1" });
+        // a (rack r1) owns two partitions of r0; nobody owns the rest.
+        let m = [
+            racked("a", "r1", &["t"], &[("t", 0), ("t", 1)]),
+            racked("b", "r0", &["t"], &[]),
+            racked("c", "r1", &["t"], &[]),
+        ];
+        let a = assign("cooperative-sticky", &m, &parts, &racks).unwrap();
+        assert_eq!(union(&a).len(), 6);
+        assert_eq!(
+            a["a"],
+            vec![("t".to_string(), 0), ("t".to_string(), 1)],
+            "kept"
+        );
+        // The free partitions: b (r0) gets t-2, c (r1) two of t-3..5.
+        assert_eq!(a["b"].len(), 2);
+        assert!(a["b"].contains(&("t".to_string(), 2)), "{a:?}");
+        assert_eq!(a["c"].len(), 2);
+        assert!(a["c"].iter().all(|p| p.1 >= 3), "{a:?}");
     }
 
     #[test]

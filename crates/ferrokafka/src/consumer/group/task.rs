@@ -571,6 +571,9 @@ async fn leader_assign(
         }
     }
     let mut counts: BTreeMap<String, i32> = BTreeMap::new();
+    // Replica racks matter only when a member has one (KIP-881).
+    let rack_aware = subs.iter().any(|s| s.rack.is_some());
+    let mut racks = assignor::Racks::new();
     for s in &subs {
         for t in &s.topics {
             if counts.contains_key(t) {
@@ -579,6 +582,16 @@ async fn leader_assign(
             match sh.cluster.partitions_for(t, timeout).await {
                 Ok(p) => {
                     counts.insert(t.clone(), i32::try_from(p.len()).unwrap_or(i32::MAX));
+                    for part in p.iter().filter(|_| rack_aware) {
+                        let r: BTreeSet<String> = part
+                            .replicas
+                            .iter()
+                            .filter_map(|id| sh.cluster.broker(*id)?.rack)
+                            .collect();
+                        if !r.is_empty() {
+                            racks.insert((t.clone(), part.id), r);
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::debug!(target: "ferrokafka::consumer", "no partitions for {t}: {e}")
@@ -586,7 +599,7 @@ async fn leader_assign(
             }
         }
     }
-    let plan = assignor::assign(protocol, &subs, &counts)?;
+    let plan = assignor::assign(protocol, &subs, &counts, &racks)?;
     let mut out = Vec::with_capacity(plan.len());
     for (m, parts) in plan {
         out.push((m, assignor::encode_assignment(&parts)?));
