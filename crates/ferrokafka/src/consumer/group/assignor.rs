@@ -283,10 +283,43 @@ fn roundrobin(
     }
 }
 
-/// Balanced assignment keeping as many owned partitions as balance allows,
-/// then, cooperatively (KIP-429), a partition moving away from a member
-/// that still owns it is withheld this round: its owner revokes it and
-/// rejoins, and the next rebalance hands it over.
+/// Who owned each partition before this rebalance, from the members'
+/// subscriptions (KIP-429's owned partitions with their generation): the
+/// claims of the newest generation win; two members claiming a partition in
+/// the same generation (a stale view on one side) both lose it to
+/// stickiness, as in Kafka's sticky assignor. Claims of partitions that do
+/// not exist or are no longer subscribed are dropped.
+fn owners(members: &[Subscription], exists: &BTreeSet<&Part>) -> BTreeMap<Part, Vec<String>> {
+    let mut claims: BTreeMap<Part, (i32, Vec<String>)> = BTreeMap::new();
+    for m in members {
+        for p in &m.owned {
+            if !exists.contains(p) || !m.topics.contains(&p.0) {
+                continue;
+            }
+            let e = claims
+                .entry(p.clone())
+                .or_insert((m.generation, Vec::new()));
+            if m.generation > e.0 {
+                *e = (m.generation, Vec::new());
+            }
+            if m.generation == e.0 && !e.1.contains(&m.member_id) {
+                e.1.push(m.member_id.clone());
+            }
+        }
+    }
+    claims.into_iter().map(|(p, (_, who))| (p, who)).collect()
+}
+
+/// The sticky plan, then, cooperatively (KIP-429), a partition moving away
+/// from a member that still owns it is withheld this round: its owner
+/// revokes it and rejoins, and the next rebalance hands it over.
+///
+/// Every member first keeps what it alone owns; unowned partitions go to
+/// the least loaded subscriber; then partitions move one at a time from the
+/// most to the least loaded member able to take them while their loads
+/// differ by more than one, preferring partitions the giver did not own
+/// (and, with racks, partitions local to the taker). Unequal subscriptions
+/// are balanced as far as they allow.
 fn sticky(
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
@@ -294,73 +327,69 @@ fn sticky(
     out: &mut BTreeMap<String, Vec<Part>>,
 ) {
     let all = subscribed_parts(members, partitions);
-    let total = all.len();
-    let n = members.len().max(1);
-    let (base, mut extra) = (total / n, total % n);
     let exists: BTreeSet<&Part> = all.iter().collect();
-    // The claim of the most recent generation wins a partition owned twice.
-    let mut claims: BTreeMap<Part, (i32, &str)> = BTreeMap::new();
-    let mut sorted: Vec<&Subscription> = members.iter().collect();
-    sorted.sort_by(|a, b| a.member_id.cmp(&b.member_id));
-    for m in &sorted {
-        for p in &m.owned {
-            if !exists.contains(p) || !m.topics.contains(&p.0) {
-                continue;
-            }
-            let better = claims.get(p).is_none_or(|(g, _)| m.generation > *g);
-            if better {
-                claims.insert(p.clone(), (m.generation, m.member_id.as_str()));
-            }
+    let claims = owners(members, &exists);
+    let mut order: Vec<&Subscription> = members.iter().collect();
+    order.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
+    let index: BTreeMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.member_id.as_str(), i))
+        .collect();
+    let mut plan: Vec<BTreeSet<Part>> = vec![BTreeSet::new(); order.len()];
+    let mut unowned = Vec::new();
+    for p in &all {
+        match claims.get(p).map(Vec::as_slice) {
+            Some([only]) => match index.get(only.as_str()) {
+                Some(&i) => {
+                    plan[i].insert(p.clone());
+                }
+                None => unowned.push(p.clone()),
+            },
+            _ => unowned.push(p.clone()),
         }
     }
-    let mut taken: BTreeSet<Part> = BTreeSet::new();
-    // Members that own more first, so they keep the extra slots.
-    let mut by_load: Vec<&Subscription> = sorted.clone();
-    by_load.sort_by_key(|m| {
-        std::cmp::Reverse(
-            m.owned
-                .iter()
-                .filter(|p| claims.get(*p).is_some_and(|c| c.1 == m.member_id))
-                .count(),
-        )
-    });
-    for m in by_load {
-        let mut cap = base;
-        let mine: Vec<Part> = m
-            .owned
-            .iter()
-            .filter(|p| claims.get(*p).is_some_and(|c| c.1 == m.member_id))
-            .cloned()
-            .collect();
-        if mine.len() > base && extra > 0 {
-            cap += 1;
-            extra -= 1;
-        }
-        for p in mine.into_iter().take(cap) {
-            taken.insert(p.clone());
-            if let Some(v) = out.get_mut(&m.member_id) {
-                v.push(p);
-            }
+    for p in unowned {
+        let target = (0..order.len())
+            .filter(|&i| order[i].topics.contains(&p.0))
+            .min_by_key(|&i| (plan[i].len(), i));
+        if let Some(i) = target {
+            plan[i].insert(p);
         }
     }
-    // The rest to the least loaded subscriber (ties: smallest member id).
-    for p in all {
-        if taken.contains(&p) {
-            continue;
-        }
-        let target = sorted
-            .iter()
-            .filter(|m| m.topics.contains(&p.0))
-            .min_by_key(|m| {
-                (
-                    out.get(&m.member_id).map_or(0, Vec::len),
-                    m.member_id.clone(),
-                )
-            });
-        if let Some(m) = target {
-            if let Some(v) = out.get_mut(&m.member_id) {
-                v.push(p.clone());
-            }
+    let local = |i: usize, p: &Part| {
+        order[i]
+            .rack
+            .as_deref()
+            .is_some_and(|r| racks.get(p).is_some_and(|x| x.contains(r)))
+    };
+    // Each move lowers the sum of squared loads: the bound only guards
+    // against a logic error.
+    let most_moves = all.len().saturating_mul(order.len()).saturating_add(1);
+    for _ in 0..most_moves {
+        let mut by_load: Vec<usize> = (0..order.len()).collect();
+        by_load.sort_by_key(|&i| (std::cmp::Reverse(plan[i].len()), i));
+        let found = by_load.iter().find_map(|&src| {
+            let mut takers: Vec<usize> = (0..order.len())
+                .filter(|&d| plan[d].len() + 1 < plan[src].len())
+                .collect();
+            takers.sort_by_key(|&d| (plan[d].len(), d));
+            takers.into_iter().find_map(|dst| {
+                let owned_by_src = |p: &Part| order[src].owned.contains(p);
+                plan[src]
+                    .iter()
+                    .filter(|p| order[dst].topics.contains(&p.0))
+                    .min_by_key(|p| (owned_by_src(p), !local(dst, p), (*p).clone()))
+                    .map(|p| (src, dst, p.clone()))
+            })
+        });
+        let Some((src, dst, p)) = found else { break };
+        plan[src].remove(&p);
+        plan[dst].insert(p);
+    }
+    for (i, m) in order.iter().enumerate() {
+        if let Some(v) = out.get_mut(&m.member_id) {
+            v.extend(plan[i].iter().cloned());
         }
     }
     // Only partitions a member does not own already may move for racks.
@@ -369,7 +398,7 @@ fn sticky(
     // Withhold partitions still owned by another member.
     for (id, v) in out.iter_mut() {
         v.retain(|p| match claims.get(p) {
-            Some((_, owner)) => owner == id,
+            Some(who) => who.contains(id),
             None => true,
         });
     }
@@ -707,6 +736,149 @@ mod tests {
         assert!(a["b"].contains(&("t".to_string(), 2)), "{a:?}");
         assert_eq!(a["c"].len(), 2);
         assert!(a["c"].iter().all(|p| p.1 >= 3), "{a:?}");
+    }
+
+    fn owning(id: &str, topics: &[&str], owned: &[Part], generation: i32) -> Subscription {
+        Subscription {
+            owned: owned.to_vec(),
+            generation,
+            ..sub(id, topics, &[])
+        }
+    }
+
+    fn tp(t: &str, p: i32) -> Part {
+        (t.to_string(), p)
+    }
+
+    /// Runs cooperative rounds (each member then owns what it was given)
+    /// until every partition is assigned; checks that no round hands out a
+    /// partition another member still owns and that a member only loses
+    /// partitions it owned more than its fair share of. Returns the final
+    /// plan and the number of rounds.
+    fn converge(
+        members: &[(&str, Vec<&str>)],
+        owned: &BTreeMap<String, Vec<Part>>,
+        parts: &BTreeMap<String, i32>,
+    ) -> (BTreeMap<String, Vec<Part>>, usize) {
+        // A member that left owns nothing any more.
+        let mut owned: BTreeMap<String, Vec<Part>> = owned
+            .iter()
+            .filter(|(id, _)| members.iter().any(|m| m.0 == id.as_str()))
+            .map(|(id, v)| (id.clone(), v.clone()))
+            .collect();
+        let total: usize = parts.values().map(|&n| n as usize).sum();
+        for round in 1..=4 {
+            let subs: Vec<Subscription> = members
+                .iter()
+                .map(|(id, t)| {
+                    let o = owned.get(*id).cloned().unwrap_or_default();
+                    owning(id, t, &o, round)
+                })
+                .collect();
+            let a = assign("cooperative-sticky", &subs, parts, &Racks::new()).unwrap();
+            let given = union(&a);
+            for (id, v) in &a {
+                for p in v {
+                    let other = owned.iter().find(|(o, v)| *o != id && v.contains(p));
+                    assert!(
+                        other.is_none(),
+                        "round {round}: {p:?} to {id} while {other:?} owns it"
+                    );
+                }
+            }
+            if given.len() == total {
+                return (a, round as usize);
+            }
+            owned = a;
+        }
+        panic!("no full assignment within 4 rounds");
+    }
+
+    #[test]
+    fn sticky_balances_unequal_subscriptions() {
+        let parts = topics(&[("t", 2), ("u", 10)]);
+        let members = [("a", vec!["t"]), ("b", vec!["t", "u"])];
+        // b owned everything while alone; a can only take t's partitions.
+        let mut owned = BTreeMap::new();
+        let all: Vec<Part> = [("t", 2), ("u", 10)]
+            .iter()
+            .flat_map(|(t, n)| (0..*n).map(|p| tp(t, p)))
+            .collect();
+        owned.insert("b".to_string(), all);
+        let (a, rounds) = converge(&members, &owned, &parts);
+        assert_eq!(a["a"], vec![tp("t", 0), tp("t", 1)]);
+        assert_eq!(a["b"].len(), 10);
+        assert!(a["b"].iter().all(|p| p.0 == "u"));
+        assert_eq!(rounds, 2, "one round to revoke, one to hand over");
+    }
+
+    #[test]
+    fn sticky_moves_only_what_balance_needs() {
+        let parts = topics(&[("t", 7), ("u", 5)]);
+        let both = vec!["t", "u"];
+        let three = [
+            ("m1", both.clone()),
+            ("m2", both.clone()),
+            ("m3", both.clone()),
+        ];
+        let (before, _) = converge(&three, &BTreeMap::new(), &parts);
+        let c = counts(&before);
+        assert!(
+            c.iter().max().unwrap() - c.iter().min().unwrap() <= 1,
+            "{c:?}"
+        );
+        // A fourth member joins: each old member gives up only its excess.
+        let four = [
+            ("m1", both.clone()),
+            ("m2", both.clone()),
+            ("m3", both.clone()),
+            ("m4", both.clone()),
+        ];
+        let (after, _) = converge(&four, &before, &parts);
+        for id in ["m1", "m2", "m3"] {
+            let kept = after[id].iter().filter(|p| before[id].contains(p)).count();
+            assert_eq!(kept, after[id].len(), "{id} only loses partitions");
+            assert_eq!(kept, 3, "{id} keeps its share of 12/4");
+        }
+        assert_eq!(after["m4"].len(), 3);
+        // m2 leaves: the others keep everything and split m2's share.
+        let (left, rounds) = converge(
+            &[("m1", both.clone()), ("m3", both.clone()), ("m4", both)],
+            &after,
+            &parts,
+        );
+        assert_eq!(rounds, 1, "nothing owned moves: no second round");
+        for id in ["m1", "m3", "m4"] {
+            assert!(
+                after[id].iter().all(|p| left[id].contains(p)),
+                "{id} keeps its partitions"
+            );
+            assert_eq!(left[id].len(), 4);
+        }
+    }
+
+    #[test]
+    fn sticky_claims_of_a_newer_generation_win_and_equal_ones_conflict() {
+        let parts = topics(&[("t", 4)]);
+        // a's view is a generation old: b's claim on t-0 wins.
+        let m = [
+            owning("a", &["t"], &[tp("t", 0), tp("t", 1)], 3),
+            owning("b", &["t"], &[tp("t", 0)], 4),
+        ];
+        let x = assign("cooperative-sticky", &m, &parts, &Racks::new()).unwrap();
+        assert!(x["b"].contains(&tp("t", 0)), "{x:?}");
+        assert!(!x["a"].contains(&tp("t", 0)), "{x:?}");
+        assert!(x["a"].contains(&tp("t", 1)), "{x:?}");
+        // Same generation, same partition: no claim wins by stickiness and
+        // only a claimer may be given it (the other revokes it).
+        let m = [
+            owning("a", &["t"], &[tp("t", 0), tp("t", 1), tp("t", 2)], 4),
+            owning("b", &["t"], &[tp("t", 0)], 4),
+        ];
+        let x = assign("cooperative-sticky", &m, &parts, &Racks::new()).unwrap();
+        union(&x);
+        assert_eq!(x["a"], vec![tp("t", 1), tp("t", 2)], "{x:?}");
+        assert_eq!(x["b"], vec![tp("t", 0), tp("t", 3)], "{x:?}");
     }
 
     #[test]
