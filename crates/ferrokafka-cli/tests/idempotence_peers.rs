@@ -25,6 +25,7 @@
 #[path = "../../ferrokafka/tests/idempotence_harness.rs"]
 mod harness;
 
+use ferrokafka::producer::ProducerRecord;
 use ferrokafka::ErrorCode;
 use ferrokafka_peers::{run_bounded, run_bounded_with_input, RdkafkaMock, Tansu};
 use harness::{check, print, produce_paced, producer_with, read_back, seed, Figures, Rng};
@@ -336,4 +337,29 @@ async fn five_in_flight_on_a_broker_without_sequence_checks_stops_instead_of_reo
         .fatal
         .expect("the broker broke the sequence rules unnoticed");
     assert!(fatal.contains("_INCONSISTENT"), "{fatal}");
+}
+
+/// librdkafka's mock leaves a down broker out of Metadata but still names
+/// it as the leader of its partitions. A producer whose first metadata came
+/// then must ask again once the broker is back, not wait for a connection
+/// it has no address for until `message.timeout.ms` (seen as 60 s stalls of
+/// whole partitions in mixed fault runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_left_out_of_metadata_is_produced_to_once_it_is_back() {
+    let Some(mut mock) = RdkafkaMock::start(3, &["down:1:1"]) else {
+        return;
+    };
+    mock.set_leader("down", 0, 1);
+    mock.broker_down(1);
+    let p = producer_with(mock.bootstrap(), 5);
+    let f = p
+        .send(ProducerRecord::new("down").partition(0).value("x"))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    mock.broker_up(1);
+    let m = tokio::time::timeout(Duration::from_secs(15), f)
+        .await
+        .expect("delivered within 15 s of the leader coming back")
+        .unwrap();
+    assert_eq!((m.partition, m.offset), (0, 0));
 }

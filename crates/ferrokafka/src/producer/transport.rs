@@ -307,6 +307,18 @@ impl Transport for Arc<NetTransport> {
                     })
                     .collect();
                 this.update_brokers(&brokers);
+                // A leader whose address this client has never been told
+                // (a broker down when the metadata was built is left out of
+                // the list, librdkafka's mock does that) counts as no
+                // leader, so the metadata is asked again instead of the
+                // partition waiting for a connection that cannot exist.
+                let known: std::collections::HashSet<i32> = this
+                    .brokers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .keys()
+                    .copied()
+                    .collect();
                 let out = resp
                     .topics
                     .iter()
@@ -334,7 +346,10 @@ impl Transport for Arc<NetTransport> {
                         }
                         let mut leaders = vec![None; n as usize];
                         for p in &t.partitions {
-                            if p.partition_index >= 0 && p.leader_id.0 >= 0 {
+                            if p.partition_index >= 0
+                                && p.leader_id.0 >= 0
+                                && known.contains(&p.leader_id.0)
+                            {
                                 leaders[p.partition_index as usize] = Some(p.leader_id.0);
                             }
                         }
