@@ -1,7 +1,8 @@
 //! ferrokafka and librdkafka (confluent-kafka) in one consumer group, on
 //! librdkafka's mock cluster and on ferrokafka-mock: they share the
-//! partitions (same assignor protocol), and offsets committed by one are
-//! where the other starts.
+//! partitions (same assignor protocol), offsets committed by one are
+//! where the other starts, and commit metadata strings cross over both
+//! ways.
 
 use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
@@ -193,6 +194,67 @@ fn offsets_carry_over(bootstrap: &str, py: &ferrokafka_peers::Python, topic: &st
     );
 }
 
+/// Commits offset 5 of `topic` [0] with metadata `from-python` for
+/// `group`, then prints the committed offset and metadata of [1].
+const METADATA: &str = r#"
+import sys
+from confluent_kafka import Consumer, TopicPartition
+bootstrap, group, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+c.commit(offsets=[TopicPartition(topic, 0, 5, "from-python")], asynchronous=False)
+tp = c.committed([TopicPartition(topic, 1)], timeout=10)[0]
+print("%d %s" % (tp.offset, tp.metadata), flush=True)
+c.close()
+"#;
+
+/// Metadata committed by ferrokafka reads back in librdkafka and the other
+/// way round.
+fn metadata_crosses_over(bootstrap: &str, py: &ferrokafka_peers::Python, topic: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = ferrokafka::consumer::Consumer::new(
+            &ClientConfig::new()
+                .set("bootstrap.servers", bootstrap)
+                .set("group.id", "g-meta"),
+        )
+        .unwrap();
+        c.commit_offsets_with_metadata(&[(topic, 1, 7, "from-ferrokafka")])
+            .await
+            .unwrap();
+        let theirs = py.run_timeout(
+            METADATA,
+            &[bootstrap, "g-meta", topic],
+            Duration::from_secs(60),
+        );
+        let out = String::from_utf8_lossy(&theirs.stdout).to_string();
+        assert!(
+            theirs.status.success(),
+            "{}",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        assert_eq!(
+            out.trim(),
+            "7 from-ferrokafka",
+            "librdkafka reads our metadata"
+        );
+        let got = c
+            .committed_with_metadata(&[(topic, 0)], Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(got[0].offset, Some(5));
+        // confluent-kafka's binding commits the string with its C
+        // terminator; we return what was stored.
+        assert_eq!(
+            got[0].metadata.trim_end_matches('\0'),
+            "from-python",
+            "we read librdkafka's metadata"
+        );
+    });
+}
+
 // librdkafka's mock advertises flexible group versions it cannot parse (the
 // client steps down to non-flexible ones) and answers a follower SyncGroup
 // arriving after the leader's with INVALID_REQUEST, making the follower
@@ -203,11 +265,12 @@ fn with_librdkafka_on_librdkafka_mock() {
     let Some(py) = python_with(&["confluent_kafka"]) else {
         return;
     };
-    let Some(mock) = RdkafkaMock::start(1, &["share:4", "carry:1"]) else {
+    let Some(mock) = RdkafkaMock::start(1, &["share:4", "carry:1", "meta:2"]) else {
         return;
     };
     share(mock.bootstrap(), &py, "share");
     offsets_carry_over(mock.bootstrap(), &py, "carry");
+    metadata_crosses_over(mock.bootstrap(), &py, "meta");
 }
 
 #[test]
@@ -219,9 +282,11 @@ fn with_librdkafka_on_ferrokafka_mock() {
         .brokers(1)
         .topic("share", PARTITIONS, 1)
         .topic("carry", 1, 1)
+        .topic("meta", 2, 1)
         .build_blocking()
         .unwrap();
     let b = cluster.bootstrap_servers();
     share(&b, &py, "share");
     offsets_carry_over(&b, &py, "carry");
+    metadata_crosses_over(&b, &py, "meta");
 }
