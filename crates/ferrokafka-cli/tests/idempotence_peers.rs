@@ -155,11 +155,17 @@ enum Fault {
     UnknownProducerId,
 }
 
-const ALL: [Fault; 5] = [
+/// The faults this mock can check ferrokafka under. Broker down/up is left
+/// out: a connection closed under a request the mock had already written
+/// makes the client resend it with the same sequence, and this mock writes
+/// it a second time (a Kafka broker answers DUPLICATE_SEQUENCE_NUMBER);
+/// seen in about one mixed run in six. It runs on ferrokafka-mock, which
+/// recognises duplicates, and here behind `--ignored`
+/// (`broker_down_up_on_librdkafkas_mock_cluster`).
+const ALL: [Fault; 4] = [
     Fault::RetriableErrors,
     Fault::ResponseDelayed,
     Fault::LeaderMove,
-    Fault::BrokerDownUp,
     Fault::UnknownProducerId,
 ];
 
@@ -219,10 +225,8 @@ impl Fault {
             // is not retried (the hold is under the socket timeout), and a
             // moved leader refuses every later request on that connection.
             Fault::ResponseDelayed | Fault::LeaderMove => 5,
-            // A connection closed under a request the mock has written
-            // makes the client resend it, which the mock writes again
-            // however few requests are in flight; fewer in flight makes
-            // that rarer.
+            // Fewer in flight makes a resent written batch (which this
+            // mock writes again) rarer; it cannot rule it out.
             Fault::BrokerDownUp => 1,
         }
     }
@@ -299,6 +303,15 @@ async fn faults_one_by_one_on_librdkafkas_mock_cluster() {
         };
         assert_eq!(f.fatal, None, "{fault:?} made the producer fatal");
     }
+}
+
+/// Broker down and up on librdkafka's mock: may fail with a duplicated
+/// batch, the mock's doing (see [`ALL`] and RELIABILITY.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "librdkafka's mock writes a resent batch again (no duplicate check without a transactional id): can fail with a duplicate that a Kafka broker would refuse"]
+async fn broker_down_up_on_librdkafkas_mock_cluster() {
+    let f = Fault::BrokerDownUp;
+    rdkafka_run("librdkafka-mock BrokerDownUp", 42, f.in_flight(), 0, |_| f).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
