@@ -634,22 +634,36 @@ fn action_name(a: &Action) -> String {
     }
 }
 
-fn finish(sh: &Shared, done: Done) {
-    match &done {
-        Done::Join(Ok(r)) => {
-            tracing::debug!(target: "ferrokafka::consumer", "JoinGroup answer: error {} generation {} member {} leader {} protocol {:?} members {}", r.error_code, r.generation_id, r.member_id.as_str(), r.leader.as_str(), r.protocol_name.as_deref(), r.members.len())
-        }
-        Done::Sync(Ok(r)) => {
-            tracing::debug!(target: "ferrokafka::consumer", "SyncGroup answer: error {} ({} bytes)", r.error_code, r.assignment.len())
-        }
+/// Debug output of a group answer (RUST_LOG=ferrokafka::consumer=debug).
+fn log_answer(done: &Done) {
+    const T: &str = "ferrokafka::consumer";
+    match done {
+        Done::Join(Ok(r)) => tracing::debug!(
+            target: T,
+            "JoinGroup answer: error {} generation {} member {} leader {} protocol {:?} members {}",
+            r.error_code,
+            r.generation_id,
+            r.member_id.as_str(),
+            r.leader.as_str(),
+            r.protocol_name.as_deref(),
+            r.members.len()
+        ),
+        Done::Sync(Ok(r)) => tracing::debug!(
+            target: T,
+            "SyncGroup answer: error {} ({} bytes)",
+            r.error_code,
+            r.assignment.len()
+        ),
         Done::Heartbeat(Ok(r)) if r.error_code != 0 => {
-            tracing::debug!(target: "ferrokafka::consumer", "Heartbeat answer: error {}", r.error_code)
+            tracing::debug!(target: T, "Heartbeat answer: error {}", r.error_code)
         }
-        Done::Coordinator(r) => {
-            tracing::debug!(target: "ferrokafka::consumer", "coordinator: {r:?}")
-        }
+        Done::Coordinator(r) => tracing::debug!(target: T, "coordinator: {r:?}"),
         _ => {}
     }
+}
+
+fn finish(sh: &Shared, done: Done) {
+    log_answer(&done);
     let now = Instant::now().into_std();
     let mut g = sh.members.lock();
     let inner = &mut *g;
