@@ -208,7 +208,12 @@ impl MetadataState {
             return None;
         };
         let p = m.partitions.iter().find(|p| p.id == partition)?;
-        Some((p.leader?, p.leader_epoch))
+        // A leader whose address no metadata gave (a broker that was down
+        // when the answer was built can be left out of its broker list) is
+        // no leader yet: callers ask for metadata again rather than wait on
+        // a connection that cannot be made.
+        let leader = p.leader.filter(|id| self.brokers.contains_key(id))?;
+        Some((leader, p.leader_epoch))
     }
 
     fn expired(&self, t: &TopicState, now: Instant) -> bool {
@@ -652,16 +657,42 @@ mod tests {
         let mut s = MetadataState::new(settings(), t0);
         s.reference("e", t0);
         s.poll_refresh(t0);
-        s.on_response(update(vec![], vec![topic("e", &[(1, 5), (2, 3)])]), t0);
+        let brokers = || vec![broker(1, "a"), broker(2, "b"), broker(3, "c")];
+        s.on_response(update(brokers(), vec![topic("e", &[(1, 5), (2, 3)])]), t0);
         s.leader_error("e", t0);
         s.poll_refresh(t0 + 100 * MS);
         // A lagging broker: partition 0 at epoch 4 (older), partition 1 at 4 (newer).
         s.on_response(
-            update(vec![], vec![topic("e", &[(3, 4), (3, 4)])]),
+            update(brokers(), vec![topic("e", &[(3, 4), (3, 4)])]),
             t0 + 100 * MS,
         );
         assert_eq!(s.leader("e", 0), Some((1, Some(5))));
         assert_eq!(s.leader("e", 1), Some((3, Some(4))));
+    }
+
+    #[test]
+    fn a_leader_missing_from_the_broker_list_is_no_leader() {
+        let t0 = Instant::now();
+        let mut s = MetadataState::new(settings(), t0);
+        s.reference("e", t0);
+        s.poll_refresh(t0);
+        // Broker 2 leads partition 1 but was left out of the broker list.
+        s.on_response(
+            update(vec![broker(1, "a")], vec![topic("e", &[(1, 5), (2, 5)])]),
+            t0,
+        );
+        assert_eq!(s.leader("e", 0), Some((1, Some(5))));
+        assert_eq!(s.leader("e", 1), None);
+        s.leader_error("e", t0);
+        s.poll_refresh(t0 + 100 * MS);
+        s.on_response(
+            update(
+                vec![broker(1, "a"), broker(2, "b")],
+                vec![topic("e", &[(1, 5), (2, 5)])],
+            ),
+            t0 + 100 * MS,
+        );
+        assert_eq!(s.leader("e", 1), Some((2, Some(5))));
     }
 
     #[test]
