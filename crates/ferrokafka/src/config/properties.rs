@@ -364,7 +364,7 @@ pub(crate) static PROPERTIES: &[Property] = &[
     p("topic.metadata.refresh.fast.cnt", Global, Both, int(0, 1000), "10",
       "Deprecated in librdkafka and unused; accepted and ignored.").done(),
     p("client.rack", Global, Both, STR, "",
-      "Rack of this client, for fetching from the closest replica (KIP-392).").done(),
+      "Rack of this client: for fetching from the closest replica (KIP-392) and for rack-aware group assignment (KIP-881).").done(),
     p("enable.metrics.push", Global, Both, BOOL, "true",
       "Push client metrics to the cluster when it subscribes to them (KIP-714)."),
     // ---- metadata ----
