@@ -3,8 +3,9 @@
 //! current-thread runtime, where a blocking commit must not deadlock the
 //! group task), and an assign inside it changes where fetching starts.
 
+mod support;
+
 use ferrokafka::consumer::{Consumer, Message, Offset, Rebalance};
-use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_mock::MockCluster;
 use std::sync::{Arc, Mutex};
@@ -14,22 +15,8 @@ use tokio::time::{timeout, Instant};
 const PARTITIONS: i32 = 2;
 
 async fn produce(cluster: &MockCluster, topic: &str, per_partition: usize) {
-    let p =
-        Producer::new(&ClientConfig::new().set("bootstrap.servers", cluster.bootstrap_servers()))
-            .unwrap();
-    for i in 0..per_partition * PARTITIONS as usize {
-        let _delivery = p
-            .send(
-                ProducerRecord::new(topic.to_string())
-                    .partition(i as i32 % PARTITIONS)
-                    .value(format!("v{i}")),
-            )
-            .unwrap();
-    }
-    tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10)))
-        .await
-        .unwrap()
-        .unwrap();
+    let n = per_partition * PARTITIONS as usize;
+    support::produce_values(cluster, topic, 0..n, PARTITIONS).await;
 }
 
 fn member(cluster: &MockCluster, group: &str) -> Consumer {

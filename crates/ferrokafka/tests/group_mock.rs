@@ -2,8 +2,9 @@
 //! topic's partitions with each assignor, a leaving member's partitions
 //! move to the others, and close() stays bounded with the coordinator down.
 
+mod support;
+
 use ferrokafka::consumer::{Consumer, Rebalance};
-use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_mock::MockCluster;
 use std::collections::BTreeSet;
@@ -13,25 +14,7 @@ use tokio::time::{timeout, Instant};
 const PARTITIONS: i32 = 6;
 
 async fn produce(cluster: &MockCluster, topic: &str, from: usize, n: usize) {
-    let p = Producer::new(
-        &ClientConfig::new()
-            .set("bootstrap.servers", cluster.bootstrap_servers())
-            .set("linger.ms", "2"),
-    )
-    .unwrap();
-    for i in from..from + n {
-        let _delivery = p
-            .send(
-                ProducerRecord::new(topic.to_string())
-                    .partition(i as i32 % PARTITIONS)
-                    .value(format!("v{i}")),
-            )
-            .unwrap();
-    }
-    tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10)))
-        .await
-        .unwrap()
-        .unwrap();
+    support::produce_values(cluster, topic, from..from + n, PARTITIONS).await;
 }
 
 fn member(cluster: &MockCluster, group: &str, assignor: &str) -> Consumer {

@@ -2,8 +2,9 @@
 //! string and the leader epoch of the last consumed record (KIP-320),
 //! both read back through OffsetFetch.
 
+mod support;
+
 use ferrokafka::consumer::Consumer;
-use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_mock::MockCluster;
 use std::time::Duration;
@@ -81,22 +82,7 @@ async fn stored_offsets_are_committed_with_their_leader_epoch() {
     cluster
         .move_leader("epoch", 0, if leader == 1 { 2 } else { 1 })
         .unwrap();
-    let p =
-        Producer::new(&ClientConfig::new().set("bootstrap.servers", cluster.bootstrap_servers()))
-            .unwrap();
-    for i in 0..3 {
-        let _d = p
-            .send(
-                ProducerRecord::new("epoch")
-                    .partition(0)
-                    .value(format!("v{i}")),
-            )
-            .unwrap();
-    }
-    tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10)))
-        .await
-        .unwrap()
-        .unwrap();
+    support::produce_values(&cluster, "epoch", 0..3, 1).await;
     let c = consumer(&cluster, "g-epoch");
     c.subscribe(&["epoch"]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -3,8 +3,9 @@
 //! old member (fatal), max.poll.interval.ms expiry, at-least-once with
 //! manual offset storing.
 
+mod support;
+
 use ferrokafka::consumer::{Consumer, Rebalance};
-use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::time::Duration;
@@ -155,22 +156,7 @@ async fn manual_store_offset_gives_at_least_once() {
         .build()
         .await
         .unwrap();
-    let p =
-        Producer::new(&ClientConfig::new().set("bootstrap.servers", cluster.bootstrap_servers()))
-            .unwrap();
-    for i in 0..10 {
-        let _delivery = p
-            .send(
-                ProducerRecord::new("alo")
-                    .partition(0)
-                    .value(format!("v{i}")),
-            )
-            .unwrap();
-    }
-    tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10)))
-        .await
-        .unwrap()
-        .unwrap();
+    support::produce_values(&cluster, "alo", 0..10, 1).await;
     let opts = [
         ("enable.auto.offset.store", "false"),
         ("auto.commit.interval.ms", "100"),

@@ -562,6 +562,28 @@ fn leave_group(
     resp
 }
 
+/// The partitions of an OffsetCommit or TxnOffsetCommit request as
+/// [`CommitAsk`]s: the two requests' topic types differ but have the same
+/// fields.
+macro_rules! commit_asks {
+    ($topics:expr) => {
+        $topics
+            .iter()
+            .map(|t| {
+                let parts = t.partitions.iter().map(|p| {
+                    let entry = offset_entry(
+                        p.committed_offset,
+                        p.committed_leader_epoch,
+                        &p.committed_metadata,
+                    );
+                    (p.partition_index, entry)
+                });
+                (own(&t.name), parts.collect())
+            })
+            .collect()
+    };
+}
+
 /// The partitions of one commit request, topic by topic in request order,
 /// each with the offset entry it asks to store.
 type CommitAsk = (String, Vec<(i32, OffsetEntry)>);
@@ -625,21 +647,7 @@ fn offset_entry(offset: i64, leader_epoch: i32, metadata: &Option<StrBytes>) -> 
 
 fn offset_commit(shared: &Shared, broker_id: i32, r: OffsetCommitRequest) -> OffsetCommitResponse {
     let group_check = check_coordinator(shared, broker_id, &r.group_id);
-    let asks: Vec<CommitAsk> = r
-        .topics
-        .iter()
-        .map(|t| {
-            let parts = t.partitions.iter().map(|p| {
-                let entry = offset_entry(
-                    p.committed_offset,
-                    p.committed_leader_epoch,
-                    &p.committed_metadata,
-                );
-                (p.partition_index, entry)
-            });
-            (own(&t.name), parts.collect())
-        })
-        .collect();
+    let asks: Vec<CommitAsk> = commit_asks!(r.topics);
     let exists = existing(shared, commit_partitions(&asks));
     let state = &shared.coordinator;
     let mut inner = state.lock();
@@ -1157,21 +1165,7 @@ fn txn_offset_commit(
     r: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
     let group_check = check_coordinator(shared, broker_id, &r.group_id);
-    let asks: Vec<CommitAsk> = r
-        .topics
-        .iter()
-        .map(|t| {
-            let parts = t.partitions.iter().map(|p| {
-                let entry = offset_entry(
-                    p.committed_offset,
-                    p.committed_leader_epoch,
-                    &p.committed_metadata,
-                );
-                (p.partition_index, entry)
-            });
-            (own(&t.name), parts.collect())
-        })
-        .collect();
+    let asks: Vec<CommitAsk> = commit_asks!(r.topics);
     let exists = existing(shared, commit_partitions(&asks));
     let state = &shared.coordinator;
     let mut inner = state.lock();
