@@ -26,6 +26,8 @@ pub(crate) struct Decoded {
     /// A batch that failed to decode (bad CRC, bad compression...), after
     /// the messages before it.
     pub error: Option<Error>,
+    /// The [`footprint`] of `messages`, summed while decoding them.
+    pub bytes: usize,
 }
 
 /// An aborted transaction from a fetch response.
@@ -80,9 +82,8 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
     // Producer ids whose current transaction is aborted (few at a time).
     let mut active: Vec<i64> = Vec::new();
     let mut reader = BatchReader::new(records, opts);
-    let mut used = 0usize;
     loop {
-        if used >= p.budget && out.next_offset.is_some() {
+        if out.bytes >= p.budget && out.next_offset.is_some() {
             break;
         }
         let Some(batch) = reader.next() else { break };
@@ -163,7 +164,7 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
                 broker: p.broker,
                 leader_epoch: epoch,
             };
-            used = used.saturating_add(footprint(&m));
+            out.bytes = out.bytes.saturating_add(footprint(&m));
             out.messages.push(m);
         }
         if failed {

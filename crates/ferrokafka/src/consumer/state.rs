@@ -990,7 +990,7 @@ impl FetchState {
                     if let Some(e) = decoded.messages.last().and_then(|m| m.leader_epoch) {
                         p.last_epoch = Some(e);
                     }
-                    let bytes: usize = decoded.messages.iter().map(footprint).sum();
+                    let bytes = decoded.bytes;
                     if n > 0 {
                         self.queue.push_back(Queued::Messages {
                             version: req.version,
@@ -1154,9 +1154,11 @@ mod tests {
     }
 
     fn data(p: i32, from: i64, n: i64, high: i64) -> FetchResult {
+        let messages: Vec<Message> = (from..from + n).map(|o| msg(p, o, 100)).collect();
         FetchResult::Data {
             decoded: Decoded {
-                messages: (from..from + n).map(|o| msg(p, o, 100)).collect(),
+                bytes: messages.iter().map(footprint).sum(),
+                messages,
                 next_offset: (n > 0).then_some(from + n),
                 too_small: false,
                 error: None,
