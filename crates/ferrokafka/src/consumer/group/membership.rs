@@ -366,6 +366,38 @@ impl Membership {
         out
     }
 
+    /// A heartbeat to send while the driver cannot run [`Self::poll`]
+    /// (the application's rebalance callback is running): only the
+    /// heartbeat of a stable member, nothing that changes the phase, so
+    /// no JoinGroup can overtake the revocations being delivered.
+    pub(crate) fn heartbeat_due(&mut self, now: Instant) -> Option<Action> {
+        if self.phase != Phase::Stable
+            || self.heartbeat_in_flight
+            || self.not_before.is_some_and(|t| now < t)
+            || self.next_heartbeat.is_some_and(|t| now < t)
+        {
+            return None;
+        }
+        self.heartbeat_in_flight = true;
+        self.next_heartbeat = Some(now + self.s.heartbeat_interval);
+        Some(Action::Heartbeat {
+            generation: self.generation,
+            member_id: self.member_id.clone(),
+        })
+    }
+
+    /// When [`Self::heartbeat_due`] may next have a heartbeat; `None` when
+    /// no heartbeat is to be sent before an answer or a phase change.
+    pub(crate) fn next_heartbeat(&self) -> Option<Instant> {
+        if self.phase != Phase::Stable || self.heartbeat_in_flight {
+            return None;
+        }
+        [self.next_heartbeat, self.not_before]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
     /// When [`Self::poll`] wants to be called again at the latest.
     pub(crate) fn next_wakeup(&self) -> Option<Instant> {
         let mut t = self.not_before;

@@ -207,8 +207,8 @@ impl Consumer {
     /// [`commit_offsets_blocking`](Consumer::commit_offsets_blocking).
     /// The partitions of an `Assigned` event are already assigned at their
     /// committed offsets; [`incremental_assign`](Consumer::incremental_assign)
-    /// restarts them elsewhere. Heartbeats wait while `f` runs: keep it
-    /// shorter than `session.timeout.ms`.
+    /// restarts them elsewhere. Heartbeats go on while `f` runs, so a
+    /// long `f` keeps the assignment; the group's next join waits for it.
     ///
     /// ```no_run
     /// # use ferrokafka::consumer::{Consumer, Rebalance};
@@ -252,7 +252,7 @@ impl Consumer {
         let shared = self.shared.clone();
         let group = cfg.group_id.clone();
         let work = async move {
-            task::apply_notices(&shared).await;
+            task::apply_notices(&shared, None).await;
             for a in leave {
                 if let (membership::Action::Leave { member_id }, Some(id)) = (a, coordinator) {
                     task::send_leave(&shared.cluster, id, &group, &member_id, timeout).await?;

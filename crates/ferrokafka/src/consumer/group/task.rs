@@ -123,7 +123,7 @@ fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
-enum Done {
+pub(crate) enum Done {
     Coordinator(Result<i32>),
     Join(Result<kafka_protocol::messages::JoinGroupResponse>),
     Assigned(Result<Vec<(String, Vec<u8>)>>),
@@ -167,7 +167,16 @@ async fn run(weak: Weak<Shared>) {
             // before the JoinGroup or LeaveGroup that gives them up goes
             // out: once the group completes the join, commits of the old
             // generation are refused.
-            apply_notices(&sh).await;
+            // A heartbeat goes now: it gives nothing up, and one marked
+            // in flight but not sent would stop heartbeats while a
+            // callback runs.
+            let (beats, actions): (Vec<_>, Vec<_>) = actions
+                .into_iter()
+                .partition(|a| matches!(a, Action::Heartbeat { .. }));
+            for a in beats {
+                start(&sh, &cfg, &mut tasks, a);
+            }
+            apply_notices(&sh, Some((&cfg, &mut tasks))).await;
             for a in actions {
                 tracing::debug!(target: "ferrokafka::consumer", group = %cfg.group_id, "group action {}", action_name(&a));
                 start(&sh, &cfg, &mut tasks, a);
@@ -740,9 +749,14 @@ fn parts_of(v: &[Part]) -> Vec<(String, i32)> {
     v.to_vec()
 }
 
+/// The group task's requests, for heartbeating while a rebalance callback
+/// runs.
+pub(crate) type Heartbeats<'a> = Option<(&'a GroupConfig, &'a mut JoinSet<Done>)>;
+
 /// Applies the membership's notices to the fetch engine and tells the
-/// application.
-pub(crate) async fn apply_notices(sh: &Arc<Shared>) {
+/// application. With `hb` (the group task), heartbeats go on while the
+/// application's callback runs.
+pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
     let notices = match sh.members.lock().membership.as_mut() {
         Some(m) => m.take_notices(),
         None => return,
@@ -792,7 +806,7 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>) {
                     }
                 }
                 let ev = Rebalance::Revoked(parts_of(&p));
-                deliver(sh, &ev).await;
+                deliver(sh, &ev, hb.as_mut()).await;
                 let mut st = sh.lock();
                 for (t, part) in &p {
                     st.unassign(&requests::tp(t, *part));
@@ -809,7 +823,7 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>) {
                 Rebalance::Lost(parts_of(&p))
             }
         };
-        deliver(sh, &event).await;
+        deliver(sh, &event, hb.as_mut()).await;
     }
 }
 
@@ -821,7 +835,16 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>) {
 /// are allowed and complete before the partitions of a `Revoked` event are
 /// given up, whatever runtime the application uses (a current-thread
 /// runtime stays free to drive the commit while this task waits).
-async fn deliver(sh: &Arc<Shared>, ev: &Rebalance) {
+///
+/// Meanwhile the group task keeps heartbeating (a callback longer than
+/// `session.timeout.ms` would otherwise cost the assignment), and handles
+/// the answers; it starts nothing else, so the JoinGroup or LeaveGroup
+/// that gives revoked partitions up still waits for the callback.
+async fn deliver(
+    sh: &Arc<Shared>,
+    ev: &Rebalance,
+    hb: Option<&mut (&GroupConfig, &mut JoinSet<Done>)>,
+) {
     let cb = {
         let mut g = sh.members.lock();
         if g.events.len() >= EVENTS_MAX {
@@ -846,11 +869,53 @@ async fn deliver(sh: &Arc<Shared>, ev: &Rebalance) {
         });
     match spawned {
         // A callback that panicked drops `tx`: the rebalance goes on.
-        Ok(_) => {
-            let _ = rx.await;
-        }
+        Ok(_) => match hb {
+            Some((cfg, tasks)) => heartbeat_until(sh, cfg, tasks, rx).await,
+            None => {
+                let _ = rx.await;
+            }
+        },
         Err(e) => {
             tracing::warn!(target: "ferrokafka::consumer", "cannot start the rebalance callback's thread: {e}")
+        }
+    }
+}
+
+/// Heartbeats (and handles group answers) until `done` fires or is
+/// dropped.
+async fn heartbeat_until(
+    sh: &Arc<Shared>,
+    cfg: &GroupConfig,
+    tasks: &mut JoinSet<Done>,
+    mut done: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        let now = Instant::now();
+        let (beat, next) = {
+            let mut g = sh.members.lock();
+            match g.membership.as_mut() {
+                Some(m) => (
+                    m.heartbeat_due(now.into_std()),
+                    m.next_heartbeat().map(Instant::from_std),
+                ),
+                None => (None, None),
+            }
+        };
+        if let Some(a) = beat {
+            start(sh, cfg, tasks, a);
+        }
+        // Never sooner than a few ms: a time already past must not spin.
+        let wakeup = next
+            .unwrap_or(now + Duration::from_secs(1))
+            .clamp(now + Duration::from_millis(5), now + Duration::from_secs(1));
+        tokio::select! {
+            _ = &mut done => return,
+            Some(d) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok(d) = d {
+                    finish(sh, d);
+                }
+            }
+            _ = tokio::time::sleep_until(wakeup) => {}
         }
     }
 }

@@ -217,3 +217,27 @@ fn dynamic_member_leaves_on_close() {
     );
     assert_eq!(m.take_notices(), vec![Notice::Revoked(vec![p(0)])]);
 }
+
+#[test]
+fn heartbeat_due_sends_only_heartbeats_of_a_stable_member() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    assert_eq!(m.heartbeat_due(t0), None);
+    let t = t0 + Duration::from_secs(3);
+    assert_eq!(m.next_heartbeat(), Some(t));
+    assert!(matches!(
+        m.heartbeat_due(t),
+        Some(Action::Heartbeat { generation: 1, .. })
+    ));
+    // In flight: nothing more, and poll does not send a second one.
+    assert_eq!(m.next_heartbeat(), None);
+    assert_eq!(m.heartbeat_due(t + Duration::from_secs(4)), None);
+    assert!(m.poll(t + Duration::from_secs(4)).is_empty());
+    // A rebalance answer: the rejoin is left to poll, after the revocation.
+    m.on_heartbeat(t + Duration::from_secs(4), 27);
+    assert_eq!(m.heartbeat_due(t + Duration::from_secs(8)), None);
+    assert_eq!(m.take_notices(), vec![Notice::Revoked(vec![p(0)])]);
+    assert!(matches!(
+        &m.poll(t + Duration::from_secs(8))[..],
+        [Action::Join { .. }]
+    ));
+}
