@@ -107,3 +107,74 @@ async fn stored_offsets_are_committed_with_their_leader_epoch() {
     assert_eq!(got[0].offset, Some(3));
     assert_eq!(got[0].leader_epoch, Some(epoch));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_commits_of_the_position_carry_the_consumed_leader_epoch() {
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("epoch-x", 1, 2)
+        .build()
+        .await
+        .unwrap();
+    let leader = cluster.partition_leader("epoch-x", 0).unwrap();
+    cluster
+        .move_leader("epoch-x", 0, if leader == 1 { 2 } else { 1 })
+        .unwrap();
+    support::produce_values(&cluster, "epoch-x", 0..3, 1).await;
+    // Nothing stored: the epoch can only come from the consumed position.
+    let c = std::sync::Arc::new(
+        Consumer::new(
+            &ClientConfig::new()
+                .set("bootstrap.servers", cluster.bootstrap_servers())
+                .set("group.id", "g-epoch-x")
+                .set("auto.offset.reset", "earliest")
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("fetch.wait.max.ms", "50"),
+        )
+        .unwrap(),
+    );
+    c.subscribe(&["epoch-x"]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = None;
+    while last
+        .as_ref()
+        .is_none_or(|m: &ferrokafka::consumer::Message| m.offset < 2)
+    {
+        assert!(Instant::now() < deadline, "never consumed the records");
+        if let Ok(Ok(m)) = timeout(Duration::from_millis(100), c.recv()).await {
+            last = Some(m);
+        }
+    }
+    let epoch = last
+        .unwrap()
+        .leader_epoch
+        .expect("records carry their leader epoch");
+    assert!(epoch > 0, "the leader move raised the epoch: {epoch}");
+    let read = || async {
+        let got = c
+            .committed_with_metadata(&[("epoch-x", 0)], Duration::from_secs(5))
+            .await
+            .unwrap();
+        (got[0].offset, got[0].leader_epoch)
+    };
+
+    c.commit_offsets(&[("epoch-x", 0, 3)]).await.unwrap();
+    assert_eq!(read().await, (Some(3), Some(epoch)));
+    // Another offset than the position: the epoch is not known.
+    c.commit_offsets(&[("epoch-x", 0, 1)]).await.unwrap();
+    assert_eq!(read().await, (Some(1), None));
+    c.commit_offsets_with_metadata(&[("epoch-x", 0, 3, "m")])
+        .await
+        .unwrap();
+    assert_eq!(read().await, (Some(3), Some(epoch)));
+    let blocking = c.clone();
+    // Outside the runtime, as the blocking call requires.
+    let t = std::thread::spawn(move || blocking.commit_offsets_blocking(&[("epoch-x", 0, 3)]));
+    tokio::task::spawn_blocking(move || t.join())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(read().await, (Some(3), Some(epoch)));
+}

@@ -541,6 +541,23 @@ impl Consumer {
         }
     }
 
+    /// Explicit `(topic, partition, next_offset)` commits; an offset at a
+    /// partition's position carries the leader epoch of the message
+    /// consumed before it (KIP-320), as stored offsets do.
+    pub(crate) fn explicit_entries<'a>(
+        &self,
+        offsets: impl Iterator<Item = (&'a str, i32, i64)>,
+    ) -> Vec<CommitEntry> {
+        let st = self.shared.lock();
+        offsets
+            .map(|(t, p, o)| {
+                let tp = requests::tp(t, p);
+                let epoch = st.epoch_at_position(&tp, o);
+                (tp, o, epoch)
+            })
+            .collect()
+    }
+
     fn group_or_err(&self) -> Result<GroupIdentity> {
         self.shared.group().ok_or_else(|| {
             Error::new(
@@ -572,13 +589,12 @@ impl Consumer {
         Ok(())
     }
 
-    /// Commits explicit `(topic, partition, next_offset)` entries.
+    /// Commits explicit `(topic, partition, next_offset)` entries; an
+    /// offset equal to the partition's position goes with the leader epoch
+    /// of the message consumed last (-1, unknown, otherwise).
     pub async fn commit_offsets(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
         let who = self.group_or_err()?;
-        let offsets: Vec<CommitEntry> = offsets
-            .iter()
-            .map(|(t, p, o)| (requests::tp(t, *p), *o, None))
-            .collect();
+        let offsets = self.explicit_entries(offsets.iter().map(|x| (x.0, x.1, x.2)));
         commit_now(&self.shared, &who, offsets, self.shared.timeout).await
     }
 
@@ -586,10 +602,7 @@ impl Consumer {
     /// outside a runtime (and the rebalance callback).
     pub fn commit_offsets_blocking(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
         let who = self.group_or_err()?;
-        let offsets: Vec<CommitEntry> = offsets
-            .iter()
-            .map(|(t, p, o)| (requests::tp(t, *p), *o, None))
-            .collect();
+        let offsets = self.explicit_entries(offsets.iter().map(|x| (x.0, x.1, x.2)));
         let shared = self.shared.clone();
         self.rt
             .block_on(async move { commit_now(&shared, &who, offsets, shared.timeout).await })

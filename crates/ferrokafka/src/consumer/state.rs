@@ -255,6 +255,9 @@ struct Part {
     /// Leader epoch of the last record fetched.
     last_epoch: Option<i32>,
     app_pos: Option<i64>,
+    /// The offset after the last message given to the application, with
+    /// that message's leader epoch (for explicit commits of the position).
+    consumed: Option<(i64, Option<i32>)>,
     paused: bool,
     in_flight: bool,
     backoff_until: Option<Instant>,
@@ -332,6 +335,7 @@ impl FetchState {
             epoch: None,
             last_epoch: None,
             app_pos: None,
+            consumed: None,
             paused: false,
             in_flight: self.parts.get(&tp).is_some_and(|p| p.in_flight),
             backoff_until: None,
@@ -460,6 +464,16 @@ impl FetchState {
         self.parts.get(tp)?.app_pos
     }
 
+    /// The leader epoch of the last message consumed when `offset` is the
+    /// position right after it.
+    pub(crate) fn epoch_at_position(&self, tp: &Tp, offset: i64) -> Option<i32> {
+        let p = self.parts.get(tp)?;
+        match p.consumed {
+            Some((o, e)) if o == offset && p.app_pos == Some(offset) => e,
+            _ => None,
+        }
+    }
+
     /// Cached (low, high) watermarks from fetch responses.
     pub(crate) fn watermarks(&self, tp: &Tp) -> Option<(i64, i64)> {
         let p = self.parts.get(tp)?;
@@ -575,6 +589,7 @@ impl FetchState {
         }
         p.queued_bytes = p.queued_bytes.saturating_sub(size);
         p.app_pos = Some(m.offset.saturating_add(1));
+        p.consumed = Some((m.offset.saturating_add(1), m.leader_epoch));
         if auto_store {
             p.stored = Some((m.offset.saturating_add(1), m.leader_epoch));
         }

@@ -86,7 +86,7 @@ pub struct CommittedOffset {
     pub offset: Option<i64>,
     /// The leader epoch of the last record consumed (KIP-320), when the
     /// committer knew it: the consumer commits it with the offsets it
-    /// stored from messages.
+    /// stored from messages and with explicit offsets at the position.
     pub leader_epoch: Option<i32>,
     /// The application's string committed with the offset (empty when
     /// none); brokers bound it by `offset.metadata.max.bytes` (4096).
@@ -102,10 +102,7 @@ impl Consumer {
         offsets: &[(&str, i32, i64, &str)],
     ) -> Result<()> {
         let who = self.group_or_err()?;
-        let entries = offsets
-            .iter()
-            .map(|(t, p, o, _)| (super::requests::tp(t, *p), *o, None))
-            .collect();
+        let entries = self.explicit_entries(offsets.iter().map(|x| (x.0, x.1, x.2)));
         let metadata: Vec<String> = offsets.iter().map(|x| x.3.to_string()).collect();
         super::commit_with_metadata(&self.shared, &who, entries, &metadata, self.shared.timeout)
             .await
