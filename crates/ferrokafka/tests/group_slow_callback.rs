@@ -1,5 +1,7 @@
-//! A rebalance callback longer than `session.timeout.ms` does not cost the
-//! member its assignment: the group task heartbeats while it runs.
+//! Slowness around a rebalance: a rebalance callback longer than
+//! `session.timeout.ms` does not cost the member its assignment (the group
+//! task heartbeats while it runs), and a coordinator that never answers a
+//! JoinGroup is given up after the rebalance timeout plus 5 s.
 
 use ferrokafka::consumer::{Consumer, Rebalance};
 use ferrokafka::ClientConfig;
@@ -104,4 +106,46 @@ async fn a_callback_longer_than_the_session_keeps_the_assignment() {
     }
     assert_eq!(b_events.len(), 3, "{b_events:?}");
     assert_eq!(b_events[2], Rebalance::Assigned(b.assignment()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_join_is_given_up_after_the_rebalance_timeout_and_five_seconds() {
+    let topic = "silent-join";
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .topic(topic, 2, 1)
+        .build()
+        .await
+        .unwrap();
+    const MAX_POLL_MS: u64 = 1500;
+    let c = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "g-silent-join")
+            .set("enable.auto.commit", "false")
+            .set("max.poll.interval.ms", MAX_POLL_MS.to_string())
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "300")
+            // Below 5 s: the join's own bound is the rebalance timeout + 5 s.
+            .set("socket.timeout.ms", "2000")
+            .set("fetch.wait.max.ms", "50"),
+    )
+    .unwrap();
+    // JoinGroup (API key 11): the first answer never comes.
+    cluster.drop_next_responses(11, 1);
+    let t0 = Instant::now();
+    c.subscribe(&[topic]).unwrap();
+    assert!(
+        until(&[&c], Duration::from_secs(30), || c.assignment().len() == 2).await,
+        "never joined after the silent JoinGroup"
+    );
+    let took = t0.elapsed();
+    let bound = Duration::from_millis(MAX_POLL_MS + 5000);
+    // Given up no sooner than the bound (not after the 2 s request
+    // timeout), and rejoined soon after it.
+    assert!(took >= bound, "joined after {took:?}, before {bound:?}");
+    assert!(
+        took < bound + Duration::from_secs(8),
+        "joined only after {took:?}"
+    );
 }

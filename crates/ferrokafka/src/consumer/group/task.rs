@@ -364,8 +364,7 @@ fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Done>, a: Acti
                         p.metadata = meta.into();
                         req.protocols.push(p);
                     }
-                    // The coordinator holds a join up to the rebalance timeout.
-                    let wait = cfg.member.max_poll_interval + cfg.request_timeout;
+                    let wait = join_timeout(cfg.member.max_poll_interval, cfg.request_timeout);
                     drop(sh);
                     let v = version(&cluster, id, ApiKey::JoinGroup, timeout).await?;
                     cluster
@@ -522,6 +521,16 @@ fn preferred_version(key: ApiKey, v: i16) -> i16 {
         ApiKey::LeaveGroup => v.min(2),
         _ => v,
     }
+}
+
+/// How long a JoinGroup answer is waited for: the coordinator holds a join
+/// up to the rebalance timeout (`max.poll.interval.ms`), plus 5 s for
+/// delays, never less than an ordinary request (the Java client's bound).
+/// A coordinator silent longer is given up and found again.
+fn join_timeout(rebalance: Duration, request: Duration) -> Duration {
+    rebalance
+        .saturating_add(Duration::from_secs(5))
+        .max(request)
 }
 
 fn ms(d: Duration) -> i32 {
@@ -940,6 +949,14 @@ mod version_tests {
         assert_eq!(preferred_version(ApiKey::SyncGroup, 5), 5);
         assert_eq!(preferred_version(ApiKey::Heartbeat, 3), 3);
         assert_eq!(preferred_version(ApiKey::OffsetCommit, 8), 8);
+    }
+
+    #[test]
+    fn join_waits_for_the_rebalance_timeout_and_five_seconds() {
+        let s = Duration::from_secs;
+        assert_eq!(join_timeout(s(300), s(60)), s(305));
+        assert_eq!(join_timeout(s(1), s(60)), s(60));
+        assert_eq!(join_timeout(Duration::MAX, s(60)), Duration::MAX);
     }
 
     #[test]
