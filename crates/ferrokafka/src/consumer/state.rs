@@ -259,6 +259,10 @@ struct Part {
     /// that message's leader epoch (for explicit commits of the position).
     consumed: Option<(i64, Option<i32>)>,
     paused: bool,
+    /// Assigned by the group while the application's rebalance callback
+    /// runs: nothing is fetched until the callback returns (it may move the
+    /// start offset).
+    held: bool,
     in_flight: bool,
     backoff_until: Option<Instant>,
     /// Not fetched before this: its queue was over its bounds
@@ -337,6 +341,7 @@ impl FetchState {
             app_pos: None,
             consumed: None,
             paused: false,
+            held: false,
             in_flight: self.parts.get(&tp).is_some_and(|p| p.in_flight),
             backoff_until: None,
             queue_backoff_until: None,
@@ -414,6 +419,23 @@ impl FetchState {
             }
         }
         true
+    }
+
+    /// Assigns `tp` at `offset` held: it stays out of fetching until
+    /// [`release`](Self::release) (or a new assign) while the rebalance
+    /// callback that may restart it elsewhere runs.
+    pub(crate) fn assign_held(&mut self, tp: Tp, offset: Offset) {
+        self.assign(tp.clone(), offset);
+        if let Some(p) = self.parts.get_mut(&tp) {
+            p.held = true;
+        }
+    }
+
+    /// Ends the hold of [`assign_held`](Self::assign_held).
+    pub(crate) fn release(&mut self, tp: &Tp) {
+        if let Some(p) = self.parts.get_mut(tp) {
+            p.held = false;
+        }
     }
 
     pub(crate) fn resume(&mut self, tp: &Tp) -> bool {
@@ -628,7 +650,7 @@ impl FetchState {
         let tps: Vec<Tp> = tps.into_iter().cloned().collect();
         for tp in tps {
             let p = self.parts.get_mut(&tp).expect("key from map");
-            if p.in_flight || p.paused || p.backoff_until.is_some_and(|t| t > now) {
+            if p.in_flight || p.paused || p.held || p.backoff_until.is_some_and(|t| t > now) {
                 continue;
             }
             p.backoff_until = None;
@@ -1444,6 +1466,30 @@ mod tests {
         while st.pop().is_some() {}
         let f = fetch_parts(&st.poll(t0 + Duration::from_millis(1), &mut leaders.f()));
         assert_eq!(f[0].1[0].offset, 3);
+    }
+
+    #[test]
+    fn a_held_partition_waits_for_its_release() {
+        let t0 = Instant::now();
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign_held(tp(0), Offset::Offset(0));
+        assert!(st.is_assigned(&tp(0)));
+        assert!(st.poll(t0, &mut leaders.f()).is_empty());
+        st.release(&tp(0));
+        assert_eq!(
+            fetch_parts(&st.poll(t0, &mut leaders.f()))[0].1[0].offset,
+            0
+        );
+        // A new assign during the hold (the callback moving the start) is
+        // not held.
+        let mut st = FetchState::new(FetchSettings::default());
+        st.assign_held(tp(0), Offset::Offset(0));
+        st.assign(tp(0), Offset::Offset(7));
+        assert_eq!(
+            fetch_parts(&st.poll(t0, &mut leaders.f()))[0].1[0].offset,
+            7
+        );
     }
 
     #[test]

@@ -203,8 +203,9 @@ impl Consumer {
     /// [`commit_blocking`](Consumer::commit_blocking) or
     /// [`commit_offsets_blocking`](Consumer::commit_offsets_blocking).
     /// The partitions of an `Assigned` event are already assigned at their
-    /// committed offsets; [`incremental_assign`](Consumer::incremental_assign)
-    /// restarts them elsewhere. Heartbeats go on while `f` runs, so a
+    /// committed offsets, and fetched only once `f` returned;
+    /// [`incremental_assign`](Consumer::incremental_assign) restarts them
+    /// elsewhere. Heartbeats go on while `f` runs, so a
     /// long `f` keeps the assignment; the group's next join waits for it.
     ///
     /// ```no_run

@@ -785,14 +785,26 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
                 continue;
             }
             Notice::Assigned(p) => {
+                // Assigned before the callback runs (it sees them in
+                // `assignment()`), but fetched only once it returned: a
+                // callback that restarts them elsewhere must not race
+                // records from the committed offset to the application.
+                let tps: Vec<_> = p.iter().map(|(t, x)| requests::tp(t, *x)).collect();
                 {
                     let mut st = sh.lock();
-                    for (t, part) in &p {
-                        st.assign(requests::tp(t, *part), Offset::Stored);
+                    for tp in &tps {
+                        st.assign_held(tp.clone(), Offset::Stored);
+                    }
+                }
+                deliver(sh, &Rebalance::Assigned(parts_of(&p)), hb.as_mut()).await;
+                {
+                    let mut st = sh.lock();
+                    for tp in &tps {
+                        st.release(tp);
                     }
                 }
                 sh.wake.notify_one();
-                Rebalance::Assigned(parts_of(&p))
+                continue;
             }
             Notice::Revoked(p) => {
                 // Commit what was consumed before giving the partitions up.
