@@ -130,19 +130,19 @@ impl FetchSession {
     /// for the partitions it should fetch now.
     pub(crate) fn plan(&self, parts: &[FetchPart], version: i16) -> Plan {
         let next: HashMap<Tp, Sent> = parts.iter().map(|p| (p.tp.clone(), Sent::of(p))).collect();
-        let full = |session_id, epoch| Plan {
+        let full = |session_id, epoch, next| Plan {
             session_id,
             epoch,
             send: (0..parts.len()).collect(),
             forgotten: Vec::new(),
             incremental: false,
-            next: next.clone(),
+            next,
         };
         if version < MIN_VERSION {
-            return full(0, SESSIONLESS_EPOCH);
+            return full(0, SESSIONLESS_EPOCH, next);
         }
         if self.id == 0 || self.epoch == INITIAL_EPOCH {
-            return full(self.id, INITIAL_EPOCH);
+            return full(self.id, INITIAL_EPOCH, next);
         }
         let send = parts
             .iter()
