@@ -597,12 +597,63 @@ fn validate(cfg: &ClientConfig, role: ClientRole) -> Result<Config> {
             ),
         }
     };
+    security_rules(&config, &shown)?;
     match role {
         ClientRole::Producer => producer_rules(&mut config, &shown)?,
         ClientRole::Consumer => consumer_rules(&mut config, &shown)?,
         ClientRole::Admin => {}
     }
     Ok(config)
+}
+
+/// Whether a property belongs to the security settings (TLS, SASL and the
+/// HTTPS token endpoint), which must never be ignored.
+fn is_security_property(name: &str) -> bool {
+    ["ssl.", "sasl.", "https.", "enable.ssl.", "enable.sasl."]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
+/// Fails closed on security: a `security.protocol` other than `plaintext`,
+/// or any TLS/SASL setting the build does not act on, is refused with
+/// `_NOT_IMPLEMENTED` naming it. Accepting them would connect in plaintext
+/// and send no credentials while the application believes otherwise.
+///
+/// The rule reads each property's [`Status`]: marking a security property
+/// implemented in the table is what lifts its refusal.
+fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Result<()> {
+    let protocol = c.get_str("security.protocol");
+    let protocol_done =
+        property("security.protocol").map(Property::status) == Some(Status::Implemented);
+    if protocol != "plaintext" && !protocol_done {
+        let (n, v) = shown("security.protocol");
+        return Err(Error::new(
+            ErrorCode::NotImplemented,
+            format!(
+                "configuration property \"{n}\" = \"{v}\" is not implemented in this build: \
+                 ferrokafka speaks only plaintext so far and refuses to connect unencrypted \
+                 and unauthenticated when told otherwise"
+            ),
+        ));
+    }
+    for (i, p) in PROPERTIES.iter().enumerate() {
+        if is_security_property(p.name()) && p.status() == Status::NotYet && c.values[i].explicit {
+            let (n, v) = shown(p.name());
+            let v = if p.is_secret() {
+                "[redacted]".to_string()
+            } else {
+                v
+            };
+            return Err(Error::new(
+                ErrorCode::NotImplemented,
+                format!(
+                    "configuration property \"{n}\" = \"{v}\" is not implemented in this build: \
+                     the setting would have no effect, so it is refused"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn config_text(p: &Property) -> String {
