@@ -615,7 +615,8 @@ fn is_security_property(name: &str) -> bool {
 }
 
 /// Fails closed on security: a `security.protocol` other than `plaintext`,
-/// or any TLS/SASL setting the build does not act on, is refused with
+/// or any TLS/SASL setting the build does not act on (set to anything but
+/// its default), is refused with
 /// `_NOT_IMPLEMENTED` naming it. Accepting them would connect in plaintext
 /// and send no credentials while the application believes otherwise.
 ///
@@ -637,7 +638,14 @@ fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resul
         ));
     }
     for (i, p) in PROPERTIES.iter().enumerate() {
-        if is_security_property(p.name()) && p.status() == Status::NotYet && c.values[i].explicit {
+        // A value equal to the default asks for nothing the client fails
+        // to do (kafka-python passes `ssl_check_hostname=True` that way).
+        let default_text = parse(p, p.default_value()).map(|(text, _)| text);
+        if is_security_property(p.name())
+            && p.status() == Status::NotYet
+            && c.values[i].explicit
+            && default_text.as_deref() != Ok(c.values[i].text.as_str())
+        {
             let (n, v) = shown(p.name());
             let v = if p.is_secret() {
                 "[redacted]".to_string()

@@ -82,9 +82,24 @@ fn every_rename_alias_sets_its_property() {
             d => d.to_string(),
         };
         let c = ClientConfig::new()
-            .set(a.name(), value)
-            .validate(ClientRole::Admin)
-            .unwrap();
+            .set(a.name(), value.clone())
+            .validate(ClientRole::Admin);
+        if ["sasl.", "ssl.", "https."]
+            .iter()
+            .any(|s| p.name().starts_with(s))
+            && p.status() == Status::NotYet
+            && value != p.default_value()
+        {
+            // Fail closed: an unimplemented security setting is refused.
+            assert_eq!(
+                c.unwrap_err().code(),
+                ErrorCode::NotImplemented,
+                "{}",
+                a.name()
+            );
+            continue;
+        }
+        let c = c.unwrap();
         assert!(
             c.is_set_explicitly(p.name()),
             "{} -> {}",
@@ -279,7 +294,7 @@ fn enum_values_accept_other_spellings() {
     // Parsed case-insensitively, then refused: this build has no TLS/SASL.
     let e = producer(&[("security.protocol", "SASL_SSL")]).unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotImplemented);
-    assert!(e.message().contains("\"sasl_ssl\""), "{e}");
+    assert!(e.message().contains("\"SASL_SSL\""), "{e}");
     let c = ClientConfig::new()
         .set("auto.offset.reset", "smallest")
         .validate(ClientRole::Consumer)
