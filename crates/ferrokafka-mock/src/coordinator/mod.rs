@@ -925,7 +925,19 @@ fn subscribed_topics(metadata: &Bytes) -> Vec<String> {
     let version = i16::from_be_bytes([buf[0], buf[1]]);
     let _ = buf.split_to(2);
     // Newer versions only append fields, so the newest known one reads them.
-    ConsumerProtocolSubscription::decode(&mut buf, version.clamp(0, 3))
+    // The metadata is another client's bytes: walk it before the decoder
+    // reserves memory from its counts.
+    let version = version.clamp(0, 3);
+    if ferrokafka::wire_guard::check_embedded(
+        ferrokafka::wire_guard::Embedded::ConsumerSubscription,
+        version,
+        &buf,
+    )
+    .is_err()
+    {
+        return Vec::new();
+    }
+    ConsumerProtocolSubscription::decode(&mut buf, version)
         .map(|s| s.topics.iter().map(own).collect())
         .unwrap_or_default()
 }
@@ -1228,5 +1240,21 @@ mod tests {
         assert_eq!(java_hash(""), 0);
         assert_eq!(java_hash("a"), 97);
         assert_eq!(java_hash("group"), 98_629_247);
+    }
+
+    /// A member's subscription with a lying topic count reads as no topics
+    /// instead of a reservation of gigabytes.
+    #[test]
+    fn a_lying_subscription_reads_as_no_topics() {
+        let mut lie = 3i16.to_be_bytes().to_vec();
+        lie.extend_from_slice(&i32::MAX.to_be_bytes());
+        lie.extend_from_slice(b"ab");
+        assert!(subscribed_topics(&Bytes::from(lie)).is_empty());
+        let mut ok = 0i16.to_be_bytes().to_vec();
+        ok.extend_from_slice(&1i32.to_be_bytes());
+        ok.extend_from_slice(&1i16.to_be_bytes());
+        ok.push(b't');
+        ok.extend_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(subscribed_topics(&Bytes::from(ok)), ["t"]);
     }
 }

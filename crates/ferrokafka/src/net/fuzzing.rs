@@ -39,8 +39,12 @@ pub fn fuzz_frames(data: &[u8]) -> usize {
 
 /// Arbitrary bytes as a response body: the first byte picks the API
 /// version, the rest goes through the ApiVersions, Metadata and
-/// FindCoordinator decoders. Must never panic.
+/// FindCoordinator decoders; the whole input also goes through the consumer
+/// protocol's embedded subscription and assignment decoders (other members'
+/// bytes, relayed by the coordinator). Must never panic.
 pub fn fuzz_responses(data: &[u8]) {
+    let _ = crate::consumer::group::assignor::decode_subscription("fuzz", data);
+    let _ = crate::consumer::group::assignor::decode_assignment(data);
     let Some((&v, body)) = data.split_first() else {
         return;
     };

@@ -952,6 +952,56 @@ const R_LIST_TRANSACTIONS: &[F] = &[
     F(0, ALL, Arr(R_LISTED_TXN)),
 ];
 
+/// A consumer-protocol topic and its partitions (owned partitions of a
+/// subscription, assigned partitions of an assignment).
+const CONSUMER_TOPIC_PARTITIONS: &[F] = &[F(0, ALL, Str), F(0, ALL, ArrOf(4))];
+/// ConsumerProtocolSubscription v0-3 (never flexible).
+const CONSUMER_SUBSCRIPTION: &[F] = &[
+    F(0, ALL, ArrStr),
+    F(0, ALL, Bytes),
+    F(1, ALL, Arr(CONSUMER_TOPIC_PARTITIONS)),
+    F(2, ALL, Fixed(4)),
+    F(3, ALL, Str),
+];
+/// ConsumerProtocolAssignment v0-3 (never flexible).
+const CONSUMER_ASSIGNMENT: &[F] = &[F(0, ALL, Arr(CONSUMER_TOPIC_PARTITIONS)), F(0, ALL, Bytes)];
+
+/// The messages embedded as opaque bytes inside group requests and
+/// responses: the consumer protocol's subscription (JoinGroup metadata) and
+/// assignment (SyncGroup). They come from other group members through the
+/// broker, so they are as untrusted as any response and are walked before
+/// `kafka-protocol` decodes them.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedded {
+    /// `ConsumerProtocolSubscription`.
+    ConsumerSubscription,
+    /// `ConsumerProtocolAssignment`.
+    ConsumerAssignment,
+}
+
+/// Walks an embedded message's body (after its version prefix) at
+/// `version`: what was wrong and where when an array count exceeds the
+/// bytes present. Newer versions only append fields, so a body of a newer
+/// version is walked at the newest known one.
+#[doc(hidden)]
+pub fn check_embedded(
+    which: Embedded,
+    version: i16,
+    body: &[u8],
+) -> std::result::Result<(), String> {
+    walk(consumer_schema(which), version, false, body).map(|_| ())
+}
+
+/// The schema of an embedded message.
+#[doc(hidden)]
+pub fn consumer_schema(which: Embedded) -> &'static [F] {
+    match which {
+        Embedded::ConsumerSubscription => CONSUMER_SUBSCRIPTION,
+        Embedded::ConsumerAssignment => CONSUMER_ASSIGNMENT,
+    }
+}
+
 /// The schema of a response body; APIs without arrays map to
 /// [`NO_ARRAYS`]. Every API the client decodes with `kafka-protocol` must be
 /// here: [`check_response`] refuses the others.

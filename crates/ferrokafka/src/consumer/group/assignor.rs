@@ -13,6 +13,7 @@
 
 use super::membership::Part;
 use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::guard::{self, Embedded};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTp;
 use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTp;
@@ -100,8 +101,11 @@ pub(crate) fn decode_subscription(member_id: &str, data: &[u8]) -> Result<Subscr
     if v < 0 {
         return Err(bad("subscription", format!("version {v}")));
     }
-    let m = ConsumerProtocolSubscription::decode(&mut b, v.min(SUBSCRIPTION_VERSION))
-        .map_err(|e| bad("subscription", e))?;
+    let v_read = v.min(SUBSCRIPTION_VERSION);
+    guard::check_embedded(Embedded::ConsumerSubscription, v_read, &b)
+        .map_err(|why| bad("subscription", why))?;
+    let m =
+        ConsumerProtocolSubscription::decode(&mut b, v_read).map_err(|e| bad("subscription", e))?;
     let mut owned = Vec::new();
     for t in &m.owned_partitions {
         for p in &t.partitions {
@@ -154,8 +158,10 @@ pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<Part>> {
     if v < 0 {
         return Err(bad("assignment", format!("version {v}")));
     }
-    let m = ConsumerProtocolAssignment::decode(&mut b, v.min(ASSIGNMENT_VERSION))
-        .map_err(|e| bad("assignment", e))?;
+    let v_read = v.min(ASSIGNMENT_VERSION);
+    guard::check_embedded(Embedded::ConsumerAssignment, v_read, &b)
+        .map_err(|why| bad("assignment", why))?;
+    let m = ConsumerProtocolAssignment::decode(&mut b, v_read).map_err(|e| bad("assignment", e))?;
     let mut out = Vec::new();
     for t in &m.assigned_partitions {
         for p in &t.partitions {
@@ -895,5 +901,73 @@ mod tests {
         assert!(decode_assignment(&[]).unwrap().is_empty());
         assert!(decode_assignment(&[0]).is_err());
         assert!(decode_subscription("m", &[0, 0, 0, 0, 0, 9]).is_err());
+    }
+
+    /// A member's metadata comes from another client through the broker: a
+    /// lying count in it is an error naming the message, never a
+    /// multi-gigabyte reservation.
+    #[test]
+    fn lying_counts_in_embedded_messages_are_refused() {
+        for v in 0..=3i16 {
+            let mut lie = v.to_be_bytes().to_vec();
+            lie.extend_from_slice(&i32::MAX.to_be_bytes());
+            lie.extend_from_slice(b"ab");
+            let e = decode_subscription("m", &lie).unwrap_err();
+            assert!(e.message().contains("subscription"), "{e}");
+            let e = decode_assignment(&lie).unwrap_err();
+            assert!(e.message().contains("assignment"), "{e}");
+            // One topic whose partition count lies.
+            let mut lie = v.to_be_bytes().to_vec();
+            lie.extend_from_slice(&1i32.to_be_bytes());
+            lie.extend_from_slice(&1i16.to_be_bytes());
+            lie.push(b't');
+            lie.extend_from_slice(&(i32::MAX / 4).to_be_bytes());
+            assert!(decode_assignment(&lie).is_err());
+        }
+    }
+
+    /// The embedded schemas match what the encoder writes at every version.
+    #[test]
+    fn embedded_schemas_walk_what_the_encoder_writes() {
+        let mut sub = ConsumerProtocolSubscription::default();
+        sub.topics = vec![
+            StrBytes::from_static_str("a"),
+            StrBytes::from_static_str("b"),
+        ];
+        sub.user_data = Some(Bytes::from_static(b"ud"));
+        let mut owned = OwnedTp::default();
+        owned.topic = TopicName(StrBytes::from_static_str("a"));
+        owned.partitions = vec![1, 2];
+        sub.owned_partitions = vec![owned];
+        sub.generation_id = 4;
+        sub.rack_id = Some(StrBytes::from_static_str("r"));
+        let mut asg = ConsumerProtocolAssignment::default();
+        let mut tp = AssignedTp::default();
+        tp.topic = TopicName(StrBytes::from_static_str("a"));
+        tp.partitions = vec![0, 3];
+        asg.assigned_partitions = vec![tp];
+        asg.user_data = Some(Bytes::from_static(b"x"));
+        for v in 0..=3i16 {
+            let mut buf = BytesMut::new();
+            sub.encode(&mut buf, v).unwrap();
+            let n = guard::walk(
+                guard::consumer_schema(Embedded::ConsumerSubscription),
+                v,
+                false,
+                &buf,
+            )
+            .unwrap();
+            assert_eq!(n, buf.len(), "subscription v{v}");
+            let mut buf = BytesMut::new();
+            asg.encode(&mut buf, v).unwrap();
+            let n = guard::walk(
+                guard::consumer_schema(Embedded::ConsumerAssignment),
+                v,
+                false,
+                &buf,
+            )
+            .unwrap();
+            assert_eq!(n, buf.len(), "assignment v{v}");
+        }
     }
 }
