@@ -296,7 +296,7 @@ const SASL_MECHANISMS: &[&str] = &[
 #[rustfmt::skip]
 pub(crate) static PROPERTIES: &[Property] = &[
     // ---- general and connection ----
-    p("client.id", Global, Both, STR, "rdkafka",
+    p("client.id", Global, Both, STR, "ferrokafka",
       "Client identifier sent with every request; shows up in broker logs and quotas.").done(),
     p("metadata.broker.list", Global, Both, Kind::List, "",
       "Initial brokers as a comma-separated list of host or host:port (port 9092 by default); more are discovered from metadata.").done(),
