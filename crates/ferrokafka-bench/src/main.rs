@@ -19,7 +19,7 @@ use bytes::Bytes;
 use ferrokafka::producer::{DeliveryFuture, Histogram, Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, ErrorCode};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
@@ -55,50 +55,104 @@ struct Figures {
     max_us: u64,
 }
 
-fn arg_map(args: &[String]) -> HashMap<String, String> {
-    let mut m = HashMap::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if let Some(k) = a.strip_prefix("--") {
-            m.insert(k.to_string(), it.next().cloned().unwrap_or_default());
-        }
-    }
-    m
+/// Every option of every subcommand. Unknown flags and values that do not
+/// parse are refused (clap): a benchmark must never run another workload
+/// than the one asked for (`--count 1e6` once ran the default 5,000,000).
+#[derive(Debug, Clone, clap::Args)]
+struct Opts {
+    /// Topic to produce to or consume from.
+    #[arg(long, default_value = "bench")]
+    topic: String,
+    /// Records per run.
+    #[arg(long, default_value_t = 5_000_000)]
+    count: u64,
+    /// Value size in bytes.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Producer acks.
+    #[arg(long, default_value = "1", value_parser = ["0", "1", "all", "-1"])]
+    acks: String,
+    /// Compression codec.
+    #[arg(long, default_value = "none", value_parser = ["none", "gzip", "snappy", "lz4", "zstd"])]
+    codec: String,
+    /// linger.ms of the producers.
+    #[arg(long, default_value_t = 5)]
+    linger: u64,
+    /// Records per second; 0 is as fast as possible.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Records of the latency run (`run`).
+    #[arg(long = "latency-count", default_value_t = 50_000)]
+    latency_count: u64,
+    /// Broker to serve (`serve`).
+    #[arg(long, default_value = "ferrokafka-mock", value_parser = ["ferrokafka-mock", "librdkafka-mock"])]
+    broker: String,
+    /// Partitions of the topic.
+    #[arg(long, default_value_t = 8)]
+    partitions: i32,
+    /// Whether the ferrokafka mock stores records (`serve`): 0 or 1.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    store: u8,
+    /// Bootstrap servers (`client`).
+    #[arg(long)]
+    bootstrap: Option<String>,
+    /// Client library (`client`).
+    #[arg(long, default_value = "ferrokafka", value_parser = ["ferrokafka", "librdkafka"])]
+    lib: String,
+    /// What a client does (`client`).
+    #[arg(long, default_value = "produce", value_parser = ["produce", "consume"])]
+    mode: String,
+    /// Extra librdkafka properties, `k=v,k=v` (consumer runs).
+    #[arg(long = "rdkafka-set")]
+    rdkafka_set: Option<String>,
 }
 
-fn get<T: std::str::FromStr>(m: &HashMap<String, String>, k: &str, default: T) -> T {
-    m.get(k).and_then(|v| v.parse().ok()).unwrap_or(default)
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "ferrokafka-bench",
+    about = "Side-by-side Kafka client benchmarks",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    /// Options of the default subcommand (`run`).
+    #[command(flatten)]
+    opts: Opts,
 }
 
-fn workload(m: &HashMap<String, String>) -> Workload {
+#[derive(Debug, clap::Subcommand)]
+enum Cmd {
+    /// The producer matrix (the default).
+    Run(Opts),
+    /// The consumer matrix (prefilled topic).
+    Consume(Opts),
+    /// Serve a broker until stdin closes (used by the matrices).
+    Serve(Opts),
+    /// One client run, printing its figures as JSON (used by the matrices).
+    Client(Opts),
+}
+
+fn workload(m: &Opts) -> Workload {
     Workload {
-        topic: get(m, "topic", "bench".to_string()),
-        count: get(m, "count", 5_000_000),
-        size: get(m, "size", 100),
-        acks: get(m, "acks", "1".to_string()),
-        codec: get(m, "codec", "none".to_string()),
-        linger_ms: get(m, "linger", 5),
-        rate: get(m, "rate", 0),
+        topic: m.topic.clone(),
+        count: m.count,
+        size: m.size,
+        acks: m.acks.clone(),
+        codec: m.codec.clone(),
+        linger_ms: m.linger,
+        rate: m.rate,
     }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = match args.first().map(String::as_str) {
-        Some(c @ ("run" | "consume" | "serve" | "client")) => (c.to_string(), args[1..].to_vec()),
-        _ => ("run".to_string(), args.clone()),
-    };
-    let m = arg_map(&rest);
-    let r = match cmd.as_str() {
-        "serve" => serve(
-            &get(&m, "broker", "ferrokafka-mock".to_string()),
-            get(&m, "partitions", 8),
-            &get(&m, "topic", "bench".to_string()),
-            get(&m, "store", 0u8) != 0,
-        ),
-        "client" => client(&m),
-        "consume" => run_consume(&m),
-        _ => run(&m),
+    let cli = <Cli as clap::Parser>::parse();
+    let r = match cli.cmd {
+        Some(Cmd::Serve(m)) => serve(&m.broker, m.partitions, &m.topic, m.store != 0),
+        Some(Cmd::Client(m)) => client(&m),
+        Some(Cmd::Consume(m)) => run_consume(&m),
+        Some(Cmd::Run(m)) => run(&m),
+        None => run(&cli.opts),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -199,12 +253,12 @@ fn pace(start: Instant, i: u64, rate: u64) -> Option<Duration> {
     due.checked_duration_since(Instant::now())
 }
 
-fn client(m: &HashMap<String, String>) -> Result<(), String> {
+fn client(m: &Opts) -> Result<(), String> {
     let w = workload(m);
-    let bootstrap = m.get("bootstrap").ok_or("--bootstrap is required")?.clone();
-    let lib = get(m, "lib", "ferrokafka".to_string());
-    if get(m, "mode", "produce".to_string()) == "consume" {
-        let partitions: i32 = get(m, "partitions", 8);
+    let bootstrap = m.bootstrap.clone().ok_or("--bootstrap is required")?;
+    let lib = m.lib.clone();
+    if m.mode == "consume" {
+        let partitions: i32 = m.partitions;
         let f = match lib.as_str() {
             "ferrokafka" => consume_ferrokafka(&w, partitions, &bootstrap)?,
             #[cfg(feature = "librdkafka")]
@@ -212,7 +266,7 @@ fn client(m: &HashMap<String, String>) -> Result<(), String> {
                 &w,
                 partitions,
                 &bootstrap,
-                &get(m, "rdkafka-set", String::new()),
+                m.rdkafka_set.as_deref().unwrap_or(""),
             )?,
             other => return Err(format!("unknown client {other}")),
         };
@@ -575,7 +629,7 @@ fn run_client<T: serde::de::DeserializeOwned>(
 /// The consumer matrix: for each broker and codec a fresh broker process
 /// (storing), filled by ferrokafka's producer in a process of its own, then
 /// read from the beginning by each client in turn, each in its own process.
-fn run_consume(m: &HashMap<String, String>) -> Result<(), String> {
+fn run_consume(m: &Opts) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let base = workload(m);
     println!("| broker | workload | client | records read | msgs/s | MB/s | CPU s / 1M msgs | peak RSS MiB |");
@@ -626,7 +680,7 @@ fn run_consume(m: &HashMap<String, String>) -> Result<(), String> {
             for lib in libs() {
                 let mut args = common(lib);
                 args.extend(["--mode", "consume"].map(String::from));
-                if let Some(extra) = m.get("rdkafka-set") {
+                if let Some(extra) = &m.rdkafka_set {
                     args.extend(["--rdkafka-set".to_string(), extra.clone()]);
                 }
                 let f: ConsumeFigures = run_client(&exe, &args, &format!("{lib} on {broker}"))?;
@@ -677,10 +731,10 @@ fn brokers() -> Vec<&'static str> {
 }
 
 /// Runs the matrix and prints a markdown table with ratios.
-fn run(m: &HashMap<String, String>) -> Result<(), String> {
+fn run(m: &Opts) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let base = workload(m);
-    let latency_count: u64 = get(m, "latency-count", 50_000);
+    let latency_count: u64 = m.latency_count;
     let mut cases: Vec<(String, Workload)> = Vec::new();
     for acks in ["1", "all"] {
         for codec in ["none", "lz4"] {
