@@ -9,12 +9,14 @@
 //! SASL mechanism of the peer works (with librdkafka and a Java tool), as
 //! the client itself has no TLS/SASL yet.
 
+use ferrokafka::consumer::{Consumer, Offset, Timestamp};
 use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_peers::{python_with, ApacheKafka, Python};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::time::timeout;
 
 const TOOL_BOUND: Duration = Duration::from_secs(120);
 
@@ -332,4 +334,210 @@ fn parse_console_line(line: &str) -> Option<Rec> {
         headers,
         timestamp,
     })
+}
+
+// ---------------------------------------------------------------------------
+// (b) Others produce; ferrokafka reads byte for byte.
+
+/// Writes records with librdkafka or kafka-python to partition 0 of a topic
+/// and prints, per record, what was written (hex; null as JSON null) and
+/// the offset the broker gave it.
+const WRITE: &str = r#"
+import sys, json, time
+client, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+def h(b):
+    return None if b is None else b.hex()
+recs = []
+for i in range(40):
+    binary = bytes([(i * 37 + j) % 256 for j in range(i % 7 * 3)])  # 0x00..0xff, empty at i % 7 == 0
+    key = None if i % 5 == 0 else b"key-%d-" % i + binary
+    value = None if i % 4 == 1 else b"\x00\xff" + binary + b"value-%d" % i
+    if client == "kafka-python" and key is None and value is None:
+        value = b""  # kafka-python refuses a record with neither
+    # kafka-python refuses null header values.
+    headers = [("h%d" % j, None if (i + j) % 3 == 0 and client == "librdkafka" else b"\x01" + binary[:j]) for j in range(i % 4)]
+    recs.append((key, value, headers, 1_600_000_000_000 + i * 1000))
+out = []
+if client == "librdkafka":
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "compression.codec": "lz4", "linger.ms": 5})
+    for k, v, hs, ts in recs:
+        def cb(err, m, k=k, v=v, hs=hs, ts=ts):
+            assert err is None, err
+            out.append((m.offset(), k, v, hs, ts))
+        p.produce(topic, key=k, value=v, headers=hs, partition=0, timestamp=ts, on_delivery=cb)
+    assert p.flush(30) == 0
+else:
+    from kafka import KafkaProducer
+    p = KafkaProducer(bootstrap_servers=bootstrap, compression_type="gzip", linger_ms=5, acks="all")
+    futs = [(p.send(topic, key=k, value=v, headers=hs, partition=0, timestamp_ms=ts), k, v, hs, ts) for k, v, hs, ts in recs]
+    p.flush(30)
+    for f, k, v, hs, ts in futs:
+        out.append((f.get(30).offset, k, v, hs, ts))
+    p.close()
+for o, k, v, hs, ts in sorted(out, key=lambda r: r[0]):
+    print(json.dumps({"offset": o, "key": h(k), "value": h(v), "headers": [[n, h(b)] for n, b in hs], "ts": ts}))
+"#;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// What ferrokafka read from partition 0 of `topic`, `n` records from the
+/// beginning, as the writer prints them (timestamps apart).
+async fn ferrokafka_reads(kafka: &ApacheKafka, topic: &str, n: usize) -> Vec<(Value, Timestamp)> {
+    let c = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", kafka.bootstrap())
+            .set("fetch.wait.max.ms", "100"),
+    )
+    .unwrap();
+    c.assign(&[(topic, 0, Offset::Beginning)]).unwrap();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{topic}: {} of {n} records in 60 s",
+            got.len()
+        );
+        let m = match timeout(Duration::from_secs(10), c.recv()).await {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) if e.is_eof() => continue,
+            Ok(Err(e)) => panic!("{topic}: consumer error {e}"),
+            Err(_) => continue,
+        };
+        let headers: Vec<Value> = m
+            .header_pairs()
+            .map(|(k, v)| serde_json::json!([String::from_utf8_lossy(k), v.map(hex)]))
+            .collect();
+        got.push((
+            serde_json::json!({
+                "offset": m.offset,
+                "key": m.key().map(hex),
+                "value": m.value().map(hex),
+                "headers": headers,
+            }),
+            m.timestamp,
+        ));
+    }
+    // Nothing past the end.
+    if let Ok(Ok(m)) = timeout(Duration::from_millis(500), c.recv()).await {
+        panic!("{topic}: an unexpected record at offset {}", m.offset);
+    }
+    got
+}
+
+fn written(stdout: &str) -> Vec<(Value, i64)> {
+    stdout
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            let ts = v["ts"].as_i64().unwrap();
+            v.as_object_mut().unwrap().remove("ts");
+            (v, ts)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_librdkafka_and_kafka_python_wrote_are_read_byte_for_byte() {
+    let Some((kafka, py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    for client in ["librdkafka", "kafka-python"] {
+        let topic = format!("b-{client}");
+        kafka.create_topic(&topic, 1, 1, &[]);
+        let out = py.run_ok(WRITE, &[client, &kafka.bootstrap(), &topic]);
+        let want = written(&out);
+        assert_eq!(want.len(), 40, "{client} wrote 40 records");
+        let got = ferrokafka_reads(kafka, &topic, want.len()).await;
+        for ((w, ts), (g, gts)) in want.iter().zip(&got) {
+            assert_eq!(g, w, "{client}: record as written");
+            assert_eq!(*gts, Timestamp::CreateTime(*ts), "{client}: CreateTime");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_append_time_topics_give_the_brokers_time() {
+    let Some((kafka, py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let topic = "b-log-append-time";
+    kafka.create_topic(topic, 1, 1, &[("message.timestamp.type", "LogAppendTime")]);
+    let before = now_ms();
+    let out = py.run_ok(WRITE, &["librdkafka", &kafka.bootstrap(), topic]);
+    let after = now_ms();
+    let want = written(&out);
+    let got = ferrokafka_reads(kafka, topic, want.len()).await;
+    for ((w, create), (g, ts)) in want.iter().zip(&got) {
+        assert_eq!(g, w, "record as written");
+        match ts {
+            Timestamp::LogAppendTime(t) => {
+                assert!(
+                    (before - 1000..=after + 1000).contains(t) && *t != *create,
+                    "LogAppendTime {t} is the broker's, not the producer's {create}"
+                );
+            }
+            other => panic!("a LogAppendTime topic gave {other:?}"),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_javas_verifiable_producer_wrote_are_read_in_its_order() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let topic = "b-java";
+    kafka.create_topic(topic, 1, 1, &[]);
+    let before = now_ms();
+    let out = kafka.java_output(
+        "org.apache.kafka.tools.VerifiableProducer",
+        &[
+            "--bootstrap-server",
+            &kafka.bootstrap(),
+            "--topic",
+            topic,
+            "--max-messages",
+            "200",
+            "--acks",
+            "-1",
+            "--value-prefix",
+            "7",
+        ],
+        TOOL_BOUND,
+    );
+    let after = now_ms();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "VerifiableProducer: {stdout}");
+    // Its JSON events: one producer_send_success per record, with offset.
+    let sent: BTreeMap<i64, String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["name"] == "producer_send_success")
+        .map(|v| {
+            assert!(v["key"].is_null(), "VerifiableProducer writes null keys");
+            (
+                v["offset"].as_i64().unwrap(),
+                v["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(sent.len(), 200, "{stdout}");
+    let got = ferrokafka_reads(kafka, topic, sent.len()).await;
+    for ((offset, value), (g, ts)) in sent.iter().zip(&got) {
+        assert_eq!(g["offset"], *offset);
+        assert_eq!(g["key"], Value::Null, "null key at {offset}");
+        assert_eq!(g["value"], hex(value.as_bytes()), "value at {offset}");
+        match ts {
+            Timestamp::CreateTime(t) => assert!((before..=after).contains(t), "CreateTime {t}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
