@@ -541,3 +541,230 @@ async fn records_javas_verifiable_producer_wrote_are_read_in_its_order() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// (c) offsets_for_times, watermarks, fetch sessions.
+
+/// Produces `n` records to each of `partitions`, record `i` of a partition
+/// with value `p{p}-o{first+i}` and timestamp `base + (first+i) * 1000`.
+fn produce_numbered(
+    kafka: &ApacheKafka,
+    topic: &str,
+    partitions: &[i32],
+    first: i64,
+    n: i64,
+    base: i64,
+) {
+    // One record per batch: a fetch of a few hundred bytes then returns a
+    // few records, not a whole partition.
+    let p = producer(
+        kafka,
+        &[("enable.idempotence", "true"), ("batch.num.messages", "1")],
+    );
+    for &part in partitions {
+        for o in first..first + n {
+            let r = ProducerRecord::new(topic)
+                .partition(part)
+                .value(format!("p{part}-o{o}"))
+                .timestamp(base + o * 1000);
+            let _ = p.send(r).expect("queued");
+        }
+    }
+    flush(p);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_for_times_and_watermarks() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let topic = "c-times";
+    let base = 1_650_000_000_000i64;
+    kafka.create_topic(topic, 3, 1, &[]);
+    produce_numbered(kafka, topic, &[0, 1, 2], 0, 30, base);
+    let c =
+        Consumer::new(&ClientConfig::new().set("bootstrap.servers", kafka.bootstrap())).unwrap();
+    for p in 0..3 {
+        let w = c
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(w, (0, 30), "watermarks of {p}");
+    }
+    let q = [
+        (topic, 0, base + 10_000),
+        (topic, 1, base + 10_001),
+        (topic, 2, base + 29_000),
+        (topic, 0, 0),
+    ];
+    let got = c
+        .offsets_for_times(&q[..3], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let offsets: Vec<i64> = got.iter().map(|r| r.2).collect();
+    assert_eq!(offsets, vec![10, 11, 29]);
+    let got = c
+        .offsets_for_times(
+            &[(topic, 0, 0), (topic, 1, base + 31_000)],
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(|r| r.2).collect::<Vec<_>>(),
+        vec![0, -1],
+        "before everything: the first offset; after everything: -1"
+    );
+    // A consumer reading from an offset found by time starts there.
+    c.assign(&[(topic, 2, Offset::Offset(got[0].2 + 25))])
+        .unwrap();
+    let m = loop {
+        match timeout(Duration::from_secs(10), c.recv()).await {
+            Ok(Ok(m)) => break m,
+            Ok(Err(e)) if e.is_eof() => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!((m.partition, m.offset), (2, 25));
+    assert_eq!(m.timestamp, Timestamp::CreateTime(base + 25_000));
+}
+
+/// Sets a broker logger's level with Java's ConfigCommand (dynamic, no
+/// restart).
+fn set_broker_logger(kafka: &ApacheKafka, logger: &str, level: &str) {
+    let out = kafka.java_output(
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            &kafka.bootstrap(),
+            "--entity-type",
+            "broker-loggers",
+            "--entity-name",
+            "1",
+            "--alter",
+            "--add-config",
+            &format!("{logger}={level}"),
+        ],
+        TOOL_BOUND,
+    );
+    assert!(
+        out.status.success(),
+        "ConfigCommand {logger}={level}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Reads from `c` until each partition of `want` reached its end offset,
+/// every record once and in order from `next`; returns the new positions.
+async fn read_exactly(
+    c: &Consumer,
+    want: BTreeMap<i32, i64>,
+    next: &BTreeMap<i32, i64>,
+) -> BTreeMap<i32, i64> {
+    let mut at = next.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while want
+        .iter()
+        .any(|(p, end)| at.get(p).copied().unwrap_or(0) < *end)
+    {
+        assert!(Instant::now() < deadline, "read {at:?} of {want:?} in 60 s");
+        let m = match timeout(Duration::from_secs(10), c.recv()).await {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) if e.is_eof() => continue,
+            Ok(Err(e)) => panic!("consumer error {e}"),
+            Err(_) => continue,
+        };
+        assert!(
+            want.contains_key(&m.partition),
+            "unassigned {}",
+            m.partition
+        );
+        let o = at.entry(m.partition).or_default();
+        assert_eq!(m.offset, *o, "partition {}: gap or repeat", m.partition);
+        let v = format!("p{}-o{}", m.partition, m.offset);
+        assert_eq!(m.value(), Some(v.as_bytes()));
+        *o += 1;
+    }
+    at
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_sessions_read_every_record_once_and_the_broker_sees_incremental_fetches() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let topic = "c-sessions";
+    kafka.create_topic(topic, 6, 1, &[]);
+    produce_numbered(kafka, topic, &[0, 1, 2, 3, 4, 5], 0, 40, 1_000);
+    // The broker logs each request it completed (with the fetch session id,
+    // epoch and forgotten partitions) while this test runs.
+    set_broker_logger(kafka, "kafka.request.logger", "DEBUG");
+    let client_id = "ferrokafka-fetch-sessions";
+    let c = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", kafka.bootstrap())
+            .set("client.id", client_id)
+            .set("fetch.wait.max.ms", "50")
+            // Small fetches: many requests per partition, most incremental.
+            .set("max.partition.fetch.bytes", "300"),
+    )
+    .unwrap();
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    c.assign(&[
+        (topic, 0, Offset::Beginning),
+        (topic, 1, Offset::Beginning),
+        (topic, 2, Offset::Beginning),
+    ])
+    .unwrap();
+    next = read_exactly(&c, [(0, 40), (1, 40), (2, 40)].into(), &next).await;
+    // Partitions join and leave the session mid-stream.
+    c.incremental_assign(&[(topic, 3, Offset::Beginning), (topic, 4, Offset::Beginning)])
+        .unwrap();
+    c.incremental_unassign(&[(topic, 0)]).unwrap();
+    produce_numbered(kafka, topic, &[1, 2, 3, 4], 40, 20, 1_000);
+    next = read_exactly(&c, [(1, 60), (2, 60), (3, 60), (4, 60)].into(), &next).await;
+    assert!(!next.contains_key(&5));
+    c.close_within(Duration::from_secs(10)).await.unwrap();
+    set_broker_logger(kafka, "kafka.request.logger", "WARN");
+
+    let log = std::fs::read_to_string(kafka.log_path(1)).unwrap();
+    let fetches: Vec<Value> = log
+        .lines()
+        .filter(|l| l.contains(client_id) && l.contains("\"requestApiKeyName\":\"FETCH\""))
+        .filter_map(|l| {
+            let json = &l[l.find("Completed request:")? + "Completed request:".len()..];
+            let end = json.rfind('}')?;
+            serde_json::from_str(&json[..=end]).ok()
+        })
+        .collect();
+    assert!(
+        fetches.len() > 10,
+        "the broker logged our fetches: {}",
+        fetches.len()
+    );
+    let incremental = fetches
+        .iter()
+        .filter(|f| {
+            f["request"]["sessionId"].as_i64() > Some(0)
+                && f["request"]["sessionEpoch"].as_i64() > Some(0)
+        })
+        .count();
+    let forgot = fetches.iter().any(|f| {
+        f["request"]["forgottenTopicsData"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
+    let errors: Vec<&Value> = fetches
+        .iter()
+        .filter(|f| f["response"]["errorCode"].as_i64().is_some_and(|e| e != 0))
+        .collect();
+    assert!(
+        incremental * 2 > fetches.len(),
+        "most fetches are incremental in a session: {incremental} of {}",
+        fetches.len()
+    );
+    assert!(
+        forgot,
+        "an unassigned partition was forgotten by the session"
+    );
+    assert!(errors.is_empty(), "session errors: {errors:?}");
+}
