@@ -567,7 +567,7 @@ fn produce_numbered(
                 .partition(part)
                 .value(format!("p{part}-o{o}"))
                 .timestamp(base + o * 1000);
-            let _ = p.send(r).expect("queued");
+            let _delivery = p.send(r).expect("queued");
         }
     }
     flush(p);
