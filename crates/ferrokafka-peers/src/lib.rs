@@ -3,8 +3,9 @@
 //! This crate owns finding, starting and stopping the peers listed in the
 //! project's TEST-PEERS notes: librdkafka's mock cluster (driven through
 //! `scripts/peers/rdkafka_mock.py`), the Tansu broker, kcat and a Python
-//! interpreter with `confluent-kafka` and `kafka-python`. `scripts/test.sh`
-//! installs all of them into `./.venv` and the system.
+//! interpreter with `confluent-kafka` and `kafka-python`, and Apache Kafka
+//! itself (broker and Java tools, [`ApacheKafka`]). `scripts/test.sh`
+//! installs all of them into `./.venv`, a cache folder and the system.
 //!
 //! It leaves the tests themselves to each crate: add
 //! `ferrokafka-peers.workspace = true` under `[dev-dependencies]` and write
@@ -22,11 +23,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod apache_kafka;
 mod process;
 mod python;
 mod rdkafka_mock;
 mod tansu;
 
+pub use apache_kafka::{ApacheKafka, Listeners, LogsOnFailure, SASL_MECHANISMS, USERS};
 pub use process::{run_bounded, run_bounded_with_input};
 pub use python::{python, python_with, run_python, Python};
 pub use rdkafka_mock::RdkafkaMock;
