@@ -133,7 +133,7 @@ impl ClusterSettings {
         };
         Ok(ClusterSettings {
             bootstrap,
-            net: Arc::new(NetSettings::from_config(c)),
+            net: Arc::new(NetSettings::from_config(c)?),
             metadata: MetadataSettings {
                 max_age: c.get_duration("metadata.max.age.ms"),
                 refresh_interval: (refresh != Duration::MAX && !refresh.is_zero())

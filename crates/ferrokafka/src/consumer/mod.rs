@@ -149,13 +149,10 @@ fn settings(c: &Config) -> Result<(FetchSettings, WireSettings, ClusterSettings)
     }
     let receive_max = c.get_i64("receive.message.max.bytes");
     let net = NetSettings {
-        client_id: c.get_str("client.id").to_string(),
-        request_timeout: c.get_duration("socket.timeout.ms"),
-        connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
-        receive_max: usize::try_from(receive_max).unwrap_or(usize::MAX),
-        reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
-        reconnect_backoff_max: c.get_duration("reconnect.backoff.max.ms"),
-        ..NetSettings::default()
+        // Group calls (a JoinGroup held for the rebalance) must not block
+        // heartbeats on the same socket: no in-flight cap for the consumer.
+        max_in_flight: NetSettings::default().max_in_flight,
+        ..NetSettings::from_config(c)?
     };
     let refresh = c.get_i64("topic.metadata.refresh.interval.ms");
     let metadata = MetadataSettings {

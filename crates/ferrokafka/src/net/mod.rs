@@ -209,9 +209,11 @@ impl Default for NetSettings {
 }
 
 impl NetSettings {
-    /// The connection settings of a validated configuration.
-    pub fn from_config(c: &crate::config::Config) -> Self {
-        NetSettings {
+    /// The connection settings of a validated configuration: the one
+    /// builder every client (producer, consumer, admin) goes through, so
+    /// that each honours the same connection and security settings.
+    pub fn from_config(c: &crate::config::Config) -> crate::error::Result<Self> {
+        Ok(NetSettings {
             client_id: c.get_str("client.id").to_string(),
             request_timeout: c.get_duration("socket.timeout.ms"),
             connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
@@ -227,7 +229,7 @@ impl NetSettings {
             broker_version_fallback: c.get_str("broker.version.fallback").to_string(),
             idle_timeout: c.get_duration("connections.max.idle.ms"),
             resolver: Resolver::System,
-        }
+        })
     }
 }
 
@@ -259,7 +261,7 @@ mod tests {
             .set("broker.version.fallback", "2.0.0")
             .validate(crate::config::ClientRole::Admin)
             .unwrap();
-        let n = NetSettings::from_config(&c);
+        let n = NetSettings::from_config(&c).unwrap();
         assert_eq!(n.request_timeout, Duration::from_millis(1234));
         assert_eq!(n.reconnect_backoff, Duration::from_millis(7));
         assert!(!n.api_version_request);

@@ -53,14 +53,8 @@ pub(crate) fn from_config(config: &ClientConfig) -> Result<(Settings, Pending)> 
         ));
     }
     let net = NetSettings {
-        client_id: c.get_str("client.id").to_string(),
-        request_timeout: c.get_duration("socket.timeout.ms"),
-        connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
         max_in_flight: settings.max_in_flight,
-        receive_max: usize::try_from(c.get_i64("receive.message.max.bytes")).unwrap_or(usize::MAX),
-        reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
-        reconnect_backoff_max: c.get_duration("reconnect.backoff.max.ms"),
-        ..NetSettings::default()
+        ..NetSettings::from_config(&c)?
     };
     let auto_create =
         !c.is_set_explicitly("allow.auto.create.topics") || c.get_bool("allow.auto.create.topics");
