@@ -487,6 +487,20 @@ impl MockCluster {
             .map(|p| p.log.log_start_offset())
     }
 
+    /// The broker coordinating group (or transactional id) `key` now:
+    /// a hash of the key over the brokers that are up; `None` when every
+    /// broker is down.
+    pub fn coordinator(&self, key: &str) -> Option<i32> {
+        coordinator::coordinator_for(&self.shared.state(), key)
+    }
+
+    /// The current generation of consumer group `group`, `None` if the
+    /// group does not exist. A generation that stays the same across a
+    /// fault means no rebalance happened.
+    pub fn group_generation(&self, group: &str) -> Option<i32> {
+        self.shared.coordinator.group_generation(group)
+    }
+
     /// Counters of the brokers' fetch-session caches (KIP-227).
     pub fn fetch_session_stats(&self) -> FetchSessionStats {
         self.shared.fetch_sessions.stats()

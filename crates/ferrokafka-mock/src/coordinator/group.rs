@@ -1110,6 +1110,11 @@ impl Groups {
             .collect()
     }
 
+    /// The current generation of a group, `None` if it does not exist.
+    pub(crate) fn generation(&self, group_id: &str) -> Option<i32> {
+        self.groups.get(group_id).map(|g| g.generation)
+    }
+
     /// A group as DescribeGroups shows it, or `None` if it does not exist.
     pub(crate) fn describe(&self, group_id: &str) -> Option<GroupDescription> {
         let g = self.groups.get(group_id)?;

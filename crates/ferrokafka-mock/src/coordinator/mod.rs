@@ -101,6 +101,12 @@ impl State {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The current generation of group `group_id`, `None` if it does not
+    /// exist.
+    pub(crate) fn group_generation(&self, group_id: &str) -> Option<i32> {
+        self.lock().groups.generation(group_id)
+    }
+
     /// The current epoch of a producer id handed out by InitProducerId, for
     /// the produce path's fencing check (`INVALID_PRODUCER_EPOCH` when a
     /// batch carries an older epoch).

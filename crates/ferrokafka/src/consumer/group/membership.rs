@@ -8,6 +8,17 @@
 //! rebalance (REBALANCE_IN_PROGRESS) rejoins keeping the member id;
 //! UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION mean the partitions are lost and
 //! the member joins anew; coordinator errors rediscover the coordinator.
+//!
+//! A stable member that loses its coordinator (connection lost, request
+//! timed out, NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE) finds it again
+//! and resumes heartbeating in the same generation, keeping its member id
+//! and partitions, as librdkafka and the Java client do: the coordinator
+//! keeps the member for `session.timeout.ms`, and a rejoin would be a
+//! group-wide rebalance for every coordinator blip. The first heartbeat
+//! goes at once and its answer decides (REBALANCE_IN_PROGRESS rejoins,
+//! UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION join anew); a member out of
+//! contact longer than the session joins anew without asking. A member
+//! that lost its coordinator in the middle of a join joins again.
 //! Not polling within `max.poll.interval.ms` (KIP-62) leaves the group and
 //! reports `MaxPollExceeded` once.
 
@@ -132,6 +143,9 @@ pub(crate) struct Membership {
     poll_expired: bool,
     /// A rejoin was asked while a request was in flight.
     rejoin_pending: bool,
+    /// The coordinator was lost while stable: once found again, go back
+    /// to heartbeating in the same generation instead of rejoining.
+    resume: bool,
     pending_assign: Option<Action>,
     pending_sync: Option<Vec<(String, Vec<u8>)>>,
 }
@@ -157,6 +171,7 @@ impl Membership {
             last_poll: now,
             poll_expired: false,
             rejoin_pending: false,
+            resume: false,
             pending_assign: None,
             pending_sync: None,
         }
@@ -234,6 +249,7 @@ impl Membership {
         self.phase = Phase::NeedJoin;
         self.next_heartbeat = None;
         self.rejoin_pending = false;
+        self.resume = false;
     }
 
     /// A fresh join: the member is unknown to the coordinator.
@@ -245,6 +261,13 @@ impl Membership {
         self.phase = Phase::NeedJoin;
         self.next_heartbeat = None;
         self.rejoin_pending = false;
+        self.resume = false;
+    }
+
+    /// No answer from the coordinator for longer than the session.
+    fn session_expired(&self, now: Instant) -> bool {
+        self.last_contact
+            .is_some_and(|last| now.saturating_duration_since(last) > self.s.session_timeout)
     }
 
     fn identity_changed(&mut self) {
@@ -255,6 +278,15 @@ impl Membership {
     }
 
     fn coordinator_lost(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Stable => self.resume = true,
+            // A join or sync cut short must be done again.
+            Phase::Joining | Phase::Assigning | Phase::Syncing | Phase::NeedJoin => {
+                self.resume = false
+            }
+            // Still looking: whatever was true before the loss holds.
+            _ => {}
+        }
         self.phase = Phase::NeedCoordinator;
         self.heartbeat_in_flight = false;
         self.not_before = Some(now + self.s.retry_backoff);
@@ -343,13 +375,11 @@ impl Membership {
                 }
             }
             Phase::Stable => {
-                if let Some(last) = self.last_contact {
-                    if now.saturating_duration_since(last) > self.s.session_timeout {
-                        // The coordinator has dropped us by now.
-                        self.reset_member();
-                        self.phase = Phase::NeedCoordinator;
-                        return out;
-                    }
+                if self.session_expired(now) {
+                    // The coordinator has dropped us by now.
+                    self.reset_member();
+                    self.phase = Phase::NeedCoordinator;
+                    return out;
                 }
                 let due = self.next_heartbeat.is_none_or(|t| t <= now);
                 if due && !self.heartbeat_in_flight {
@@ -416,6 +446,21 @@ impl Membership {
             return;
         }
         match found {
+            Ok(()) if self.resume && self.session_expired(now) => {
+                // Out of contact longer than the session: the coordinator
+                // has dropped the member by now.
+                self.reset_member();
+            }
+            Ok(()) if std::mem::take(&mut self.resume) => {
+                // Same generation: heartbeat at once, its answer tells
+                // whether the group moved on meanwhile.
+                self.phase = Phase::Stable;
+                self.heartbeat_in_flight = false;
+                self.next_heartbeat = Some(now);
+                if self.rejoin_pending {
+                    self.rejoin();
+                }
+            }
             Ok(()) => self.phase = Phase::NeedJoin,
             Err(_) => self.coordinator_lost(now),
         }
@@ -426,10 +471,9 @@ impl Membership {
         match self.phase {
             Phase::Joining | Phase::Syncing | Phase::Finding => self.coordinator_lost(now),
             Phase::Stable => {
+                // Keep the assignment: the session may well still be alive.
                 self.heartbeat_in_flight = false;
                 self.coordinator_lost(now);
-                // Keep the assignment: the session may well still be alive.
-                self.phase = Phase::NeedCoordinator;
             }
             _ => {}
         }
@@ -563,6 +607,7 @@ impl Membership {
         self.heartbeat_in_flight = false;
         self.pending_assign = None;
         self.pending_sync = None;
+        self.resume = false;
         let mut out = Vec::new();
         if was != Phase::Failed && self.s.instance_id.is_none() && !self.member_id.is_empty() {
             out.push(Action::Leave {

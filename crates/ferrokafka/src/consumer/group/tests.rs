@@ -241,3 +241,136 @@ fn heartbeat_due_sends_only_heartbeats_of_a_stable_member() {
         [Action::Join { .. }]
     ));
 }
+
+/// Issue 13 item 2: a coordinator lost by a stable member (its connection
+/// dropped, or NOT_COORDINATOR) is found again and heartbeating resumes
+/// in the same generation: no JoinGroup, no revoke or assign.
+#[test]
+fn a_lost_coordinator_is_found_again_and_the_generation_kept() {
+    for cooperative in [false, true] {
+        for lost_by in ["transport", "not-coordinator"] {
+            let (mut m, t0) = stable(settings(cooperative, None), vec![p(0), p(1)]);
+            let t = t0 + Duration::from_secs(3);
+            m.polled(t);
+            assert!(matches!(&m.poll(t)[..], [Action::Heartbeat { .. }]));
+            match lost_by {
+                "transport" => m.on_transport_error(t),
+                _ => m.on_heartbeat(t, 16),
+            }
+            // The outage: FindCoordinator fails for a while.
+            let mut now = t;
+            let mut finds = 0;
+            for _ in 0..30 {
+                now += Duration::from_millis(100);
+                m.polled(now);
+                for a in m.poll(now) {
+                    assert_eq!(a, Action::FindCoordinator, "{lost_by}: only lookups");
+                    finds += 1;
+                    m.on_coordinator(now, Err(crate::Error::new(ErrorCode::Transport, "refused")));
+                }
+            }
+            assert!(finds > 3, "{lost_by}: looked up again and again ({finds})");
+            // Found again: the next request is a heartbeat of generation 1.
+            now += Duration::from_millis(200);
+            assert_eq!(m.poll(now), vec![Action::FindCoordinator]);
+            m.on_coordinator(now, Ok(()));
+            assert!(m.is_stable(), "{lost_by}: stable again");
+            assert_eq!(
+                m.poll(now),
+                vec![Action::Heartbeat {
+                    generation: 1,
+                    member_id: "m-1".into()
+                }],
+                "{lost_by}: heartbeat at once, same generation"
+            );
+            m.on_heartbeat(now, 0);
+            assert_eq!(m.identity(), (1, "m-1"));
+            assert_eq!(m.owned(), vec![p(0), p(1)]);
+            assert!(
+                m.take_notices().is_empty(),
+                "{lost_by}: no rebalance event, no identity change"
+            );
+            // And it keeps heartbeating on its interval.
+            let later = now + Duration::from_secs(3);
+            m.polled(later);
+            assert!(matches!(
+                &m.poll(later)[..],
+                [Action::Heartbeat { generation: 1, .. }]
+            ));
+        }
+    }
+}
+
+/// After a coordinator blip the group may have moved on: the resumed
+/// heartbeat's answer decides, as any heartbeat's does.
+#[test]
+fn the_resumed_heartbeat_follows_the_brokers_answer() {
+    // (error code, expected first action after it, partitions kept)
+    for (code, rejoins_with_id, lost) in [(27, true, false), (22, false, true), (25, false, true)] {
+        let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+        let t = t0 + Duration::from_secs(3);
+        m.polled(t);
+        m.poll(t);
+        m.on_transport_error(t);
+        let t = t + Duration::from_millis(200);
+        assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
+        m.on_coordinator(t, Ok(()));
+        assert!(matches!(
+            &m.poll(t)[..],
+            [Action::Heartbeat { generation: 1, .. }]
+        ));
+        m.on_heartbeat(t, code);
+        let n = m.take_notices();
+        if lost {
+            assert_eq!(n[0], Notice::Lost(vec![p(0)]), "code {code}");
+            assert_eq!(m.identity(), (-1, ""));
+        } else {
+            assert_eq!(n, vec![Notice::Revoked(vec![p(0)])], "code {code}");
+        }
+        let a = m.poll(t);
+        assert!(
+            matches!(&a[..], [Action::Join { member_id, .. }] if (member_id == "m-1") == rejoins_with_id),
+            "code {code}: {a:?}"
+        );
+    }
+}
+
+/// A subscription change asked while the coordinator was being found
+/// still rejoins once it is back; a member that lost its coordinator in
+/// the middle of a join joins again.
+#[test]
+fn a_blip_during_a_join_or_with_a_rejoin_pending_still_joins() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    let t = t0 + Duration::from_secs(3);
+    m.polled(t);
+    m.poll(t);
+    m.on_transport_error(t);
+    let t = t + Duration::from_millis(200);
+    m.join(t);
+    assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
+    m.on_coordinator(t, Ok(()));
+    assert!(matches!(&m.poll(t)[..], [Action::Join { member_id, .. }] if member_id == "m-1"));
+    // The coordinator goes away while the JoinGroup is in flight.
+    m.on_transport_error(t);
+    let t = t + Duration::from_millis(200);
+    assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
+    m.on_coordinator(t, Ok(()));
+    assert!(matches!(&m.poll(t)[..], [Action::Join { member_id, .. }] if member_id == "m-1"));
+}
+
+/// A blip longer than the session: the coordinator has dropped the
+/// member, the partitions are lost and it joins anew.
+#[test]
+fn a_coordinator_lost_longer_than_the_session_loses_the_partitions() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    let t = t0 + Duration::from_secs(3);
+    m.polled(t);
+    m.poll(t);
+    m.on_transport_error(t);
+    let t = t0 + Duration::from_secs(50);
+    m.polled(t);
+    assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
+    m.on_coordinator(t, Ok(()));
+    assert!(m.take_notices().contains(&Notice::Lost(vec![p(0)])));
+    assert!(matches!(&m.poll(t)[..], [Action::Join { member_id, .. }] if member_id.is_empty()));
+}
