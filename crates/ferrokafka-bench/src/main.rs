@@ -11,9 +11,12 @@
 //! ferrokafka-bench run --count 1000000  # smaller runs
 //! ferrokafka-bench consume              # the consumer matrix (prefilled topic)
 //! ferrokafka-bench consume --rdkafka-set fetch.queue.backoff.ms=10   # librdkafka tuned
+//! ferrokafka-bench kafka --count 1000000  # against Apache Kafka, with Java's perf tools
 //! ferrokafka-bench serve --broker ferrokafka-mock [--store 1]
 //! ferrokafka-bench client --lib ferrokafka --bootstrap HOST:PORT [--mode consume] [...]
 //! ```
+
+mod apache_kafka;
 
 use bytes::Bytes;
 use ferrokafka::producer::{DeliveryFuture, Histogram, Producer, ProducerRecord};
@@ -131,6 +134,9 @@ enum Cmd {
     Serve(Opts),
     /// One client run, printing its figures as JSON (used by the matrices).
     Client(Opts),
+    /// Producer and consumer rows against one Apache Kafka node, with Java's
+    /// ProducerPerformance / ConsumerPerformance beside the Rust clients.
+    Kafka(Opts),
 }
 
 fn workload(m: &Opts) -> Workload {
@@ -152,6 +158,7 @@ fn main() -> ExitCode {
         Some(Cmd::Client(m)) => client(&m),
         Some(Cmd::Consume(m)) => run_consume(&m),
         Some(Cmd::Run(m)) => run(&m),
+        Some(Cmd::Kafka(m)) => apache_kafka::run_kafka(&m),
         None => run(&cli.opts),
     };
     match r {
