@@ -25,6 +25,7 @@ seeds_of() {
         mock_request) echo seeds/requests ;;
         frame_reader) echo seeds/frames ;;
         response_decode) echo seeds/responses ;;
+        any_response) echo seeds/any_responses ;;
     esac
 }
 

@@ -200,6 +200,22 @@ fn response_decoders_survive_mutated_responses() {
 }
 
 #[test]
+fn every_response_family_survives_mutated_responses() {
+    let seeds = seeds("fuzz/seeds/any_responses");
+    assert!(seeds.len() > 100, "fuzz/seeds/any_responses is missing");
+    let n = smoke(
+        &seeds,
+        50_000,
+        Duration::from_secs(20),
+        ferrokafka::net::fuzzing::fuzz_any_response,
+    );
+    eprintln!(
+        "any_response: {n} inputs from {} encoded responses",
+        seeds.len()
+    );
+}
+
+#[test]
 fn client_decoders_survive_known_crash_inputs() {
     for (path, data) in regressions("frame_reader") {
         eprintln!("replaying {}", path.display());
@@ -208,6 +224,10 @@ fn client_decoders_survive_known_crash_inputs() {
     for (path, data) in regressions("response_decode") {
         eprintln!("replaying {}", path.display());
         ferrokafka::net::fuzzing::fuzz_responses(&data);
+    }
+    for (path, data) in regressions("any_response") {
+        eprintln!("replaying {}", path.display());
+        ferrokafka::net::fuzzing::fuzz_any_response(&data);
     }
 }
 

@@ -53,6 +53,31 @@ pub fn fuzz_responses(data: &[u8]) {
     let _ = metadata::decode_find_coordinator(body, i16::from(v % 5));
 }
 
+/// Arbitrary bytes as the body of any response the client decodes with
+/// `kafka-protocol`: the first byte picks the API (an index into the
+/// client's supported-version table), the second the version within its
+/// range, the rest is the body. It goes the way every response goes: the
+/// shape guard first, then the generic decoder only when the guard passed.
+/// Must never panic, abort or allocate without bound.
+pub fn fuzz_any_response(data: &[u8]) {
+    let [k, v, body @ ..] = data else {
+        return;
+    };
+    let table = crate::protocol::versions::SUPPORTED;
+    let (key, min, max) = table[usize::from(*k) % table.len()];
+    let version = min + i16::from(*v) % (max - min + 1);
+    fuzz_response_of(key, version, body);
+}
+
+/// One response body of `key` at `version` through the guard and, when it
+/// passes, `kafka-protocol`'s decoder.
+pub fn fuzz_response_of(key: kafka_protocol::messages::ApiKey, version: i16, body: &[u8]) {
+    if crate::protocol::guard::check_response(key, version, body, "fuzz").is_ok() {
+        let mut b = bytes::Bytes::copy_from_slice(body);
+        let _ = kafka_protocol::messages::ResponseKind::decode(key, &mut b, version);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +88,7 @@ mod tests {
         fn fuzz_entry_points_accept_anything(data in proptest::collection::vec(any::<u8>(), 0..600)) {
             prop_assert!(fuzz_frames(&data) <= data.len() / 8);
             fuzz_responses(&data);
+            fuzz_any_response(&data);
         }
     }
 

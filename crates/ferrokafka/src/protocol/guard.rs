@@ -1682,6 +1682,32 @@ mod tests {
         assert!(walked > 100, "only {walked} versions walked");
     }
 
+    /// The seeds of the `any_response` fuzz target: a populated response of
+    /// every walked API and version, prefixed as the target reads them (the
+    /// API's index in `SUPPORTED`, the version's offset in its range).
+    /// Written with `FERROKAFKA_BLESS=1`; otherwise only checked to exist.
+    #[test]
+    fn any_response_fuzz_seeds_exist() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/any_responses");
+        if std::env::var("FERROKAFKA_BLESS").is_ok_and(|v| v == "1") {
+            std::fs::create_dir_all(&dir).unwrap();
+            for (key, v) in walked_versions() {
+                let i = SUPPORTED.iter().position(|e| e.0 == key).unwrap();
+                let (_, lo, _) = SUPPORTED[i];
+                let mut seed = vec![i as u8, (v - lo) as u8];
+                seed.extend(populated(key, v).unwrap());
+                std::fs::write(dir.join(format!("{key:?}-v{v}.bin")), seed).unwrap();
+            }
+        }
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        assert!(
+            n > 100,
+            "{} holds {n} seeds; run with FERROKAFKA_BLESS=1",
+            dir.display()
+        );
+    }
+
     #[test]
     fn every_api_we_speak_has_a_response_schema() {
         for &(key, _, _) in SUPPORTED {
