@@ -14,7 +14,10 @@ use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_peers::{python_with, ApacheKafka, Python};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
@@ -767,4 +770,422 @@ async fn fetch_sessions_read_every_record_once_and_the_broker_sees_incremental_f
         "an unassigned partition was forgotten by the session"
     );
     assert!(errors.is_empty(), "session errors: {errors:?}");
+}
+
+// ---------------------------------------------------------------------------
+// (d) Classic groups shared with Java's VerifiableConsumer.
+
+/// A Java `VerifiableConsumer` in a group; its JSON events collected on a
+/// thread. SIGTERM makes it close cleanly (commit, leave); dropping it
+/// SIGKILLs it.
+struct JavaMember {
+    child: Child,
+    events: Arc<Mutex<Vec<Value>>>,
+}
+
+impl JavaMember {
+    fn start(kafka: &ApacheKafka, topic: &str, group: &str, extra: &[&str]) -> Self {
+        let mut cmd = kafka.java_command("org.apache.kafka.tools.VerifiableConsumer");
+        cmd.args(["--bootstrap-server", &kafka.bootstrap()])
+            .args(["--topic", topic, "--group-id", group])
+            .args(["--group-protocol", "classic", "--session-timeout", "10000"])
+            .args(["--reset-policy", "earliest", "--verbose"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start VerifiableConsumer");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().expect("piped stdout");
+        let e = events.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    e.lock().unwrap().push(v);
+                }
+            }
+        });
+        JavaMember { child, events }
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// The partitions it holds now, from its assigned/revoked events.
+    fn assignment(&self) -> BTreeSet<i32> {
+        let mut held = BTreeSet::new();
+        for e in self.events() {
+            let parts = || {
+                e["partitions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|p| p["partition"].as_i64().unwrap() as i32)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            };
+            match e["name"].as_str() {
+                Some("partitions_assigned") => held.extend(parts()),
+                Some("partitions_revoked") => {
+                    for p in parts() {
+                        held.remove(&p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        held
+    }
+
+    /// Every (partition, offset) it consumed (`--verbose` record events).
+    fn consumed(&self) -> Vec<(i32, i64)> {
+        self.events()
+            .iter()
+            .filter(|e| e["name"] == "record_data")
+            .map(|e| {
+                (
+                    e["partition"].as_i64().unwrap() as i32,
+                    e["offset"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn rebalance_events(&self) -> usize {
+        self.events()
+            .iter()
+            .filter(|e| e["name"] == "partitions_assigned" || e["name"] == "partitions_revoked")
+            .count()
+    }
+
+    /// SIGTERM and wait for its clean exit (it commits and leaves).
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while self.child.try_wait().ok().flatten().is_none() {
+            assert!(Instant::now() < deadline, "VerifiableConsumer did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            self.events()
+                .iter()
+                .any(|e| e["name"] == "shutdown_complete"),
+            "VerifiableConsumer shut down cleanly"
+        );
+    }
+}
+
+impl Drop for JavaMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A ferrokafka group member whose records a task keeps receiving.
+struct RustMember {
+    consumer: Arc<Consumer>,
+    consumed: Arc<Mutex<Vec<(i32, i64)>>>,
+    polling: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RustMember {
+    fn start(kafka: &ApacheKafka, topic: &str, group: &str, extra: &[(&str, &str)]) -> Self {
+        let mut cfg = ClientConfig::new()
+            .set("bootstrap.servers", kafka.bootstrap())
+            .set("group.id", group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "500")
+            .set("fetch.wait.max.ms", "100");
+        for (k, v) in extra {
+            cfg = cfg.set(*k, *v);
+        }
+        let consumer = Arc::new(Consumer::new(&cfg).unwrap());
+        consumer.subscribe(&[topic]).unwrap();
+        let consumed = Arc::new(Mutex::new(Vec::new()));
+        let polling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (c, got, on) = (consumer.clone(), consumed.clone(), polling.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                if !on.load(std::sync::atomic::Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                if let Ok(Ok(m)) = timeout(Duration::from_millis(100), c.recv()).await {
+                    got.lock().unwrap().push((m.partition, m.offset));
+                }
+            }
+        });
+        RustMember {
+            consumer,
+            consumed,
+            polling,
+            task,
+        }
+    }
+
+    fn assignment(&self) -> BTreeSet<i32> {
+        self.consumer
+            .assignment()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    fn consumed(&self) -> Vec<(i32, i64)> {
+        self.consumed.lock().unwrap().clone()
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        self.consumer
+            .close_within(Duration::from_secs(15))
+            .await
+            .expect("close");
+    }
+}
+
+async fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every (partition, offset) of 0..end[p] exactly once across `consumed`.
+fn exactly_once(consumed: &[(i32, i64)], ends: &BTreeMap<i32, i64>) {
+    let mut seen = BTreeSet::new();
+    for r in consumed {
+        assert!(seen.insert(*r), "consumed twice: {r:?}");
+    }
+    for (p, end) in ends {
+        for o in 0..*end {
+            assert!(
+                seen.contains(&(*p, o)),
+                "never consumed: partition {p} offset {o}"
+            );
+        }
+    }
+    assert_eq!(
+        seen.len() as i64,
+        ends.values().sum::<i64>(),
+        "nothing extra"
+    );
+}
+
+const D_PARTITIONS: i32 = 4;
+const ALL: [i32; 4] = [0, 1, 2, 3];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferrokafka_and_java_members_share_a_group_and_start_at_each_others_commits() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    for (name, java_assignor) in [
+        ("range", "org.apache.kafka.clients.consumer.RangeAssignor"),
+        (
+            "cooperative-sticky",
+            "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+        ),
+    ] {
+        let topic = format!("d-share-{name}");
+        let group = format!("g-share-{name}");
+        kafka.create_topic(&topic, D_PARTITIONS, 1, &[]);
+        let mut ends: BTreeMap<i32, i64> = ALL.iter().map(|p| (*p, 0)).collect();
+        let produce = |ends: &mut BTreeMap<i32, i64>, n: i64| {
+            let first = ends[&0];
+            produce_numbered(kafka, &topic, &ALL, first, n, 1_000);
+            for e in ends.values_mut() {
+                *e += n;
+            }
+        };
+        // Java alone reads and commits the first records.
+        produce(&mut ends, 30);
+        let java = JavaMember::start(
+            kafka,
+            &topic,
+            &group,
+            &["--assignment-strategy", java_assignor],
+        );
+        wait_until(
+            &format!("{name}: Java read the first records"),
+            Duration::from_secs(60),
+            || java.consumed().len() == 120,
+        )
+        .await;
+        // ferrokafka joins: the partitions are shared, and ferrokafka starts
+        // where Java committed (nothing of the first records again).
+        let rust = RustMember::start(
+            kafka,
+            &topic,
+            &group,
+            &[("partition.assignment.strategy", name)],
+        );
+        wait_until(
+            &format!("{name}: both members hold partitions"),
+            Duration::from_secs(60),
+            || {
+                let (j, r) = (java.assignment(), rust.assignment());
+                !j.is_empty() && !r.is_empty() && j.is_disjoint(&r) && j.len() + r.len() == 4
+            },
+        )
+        .await;
+        let (java_parts, rust_parts) = (java.assignment(), rust.assignment());
+        produce(&mut ends, 20);
+        wait_until(
+            &format!("{name}: the second records read"),
+            Duration::from_secs(60),
+            || java.consumed().len() + rust.consumed().len() == 200,
+        )
+        .await;
+        for (p, _) in rust.consumed() {
+            assert!(
+                rust_parts.contains(&p),
+                "{name}: ferrokafka read its own partitions"
+            );
+        }
+        assert!(
+            rust.consumed().iter().all(|(_, o)| *o >= 30),
+            "{name}: ferrokafka started at Java's commits"
+        );
+        for (p, o) in java.consumed() {
+            assert!(
+                o < 30 || java_parts.contains(&p),
+                "{name}: Java read its own partitions"
+            );
+        }
+        // ferrokafka commits what it read and leaves; Java takes its
+        // partitions over from exactly those offsets.
+        rust.consumer
+            .commit_offsets(
+                &rust_parts
+                    .iter()
+                    .map(|p| (topic.as_str(), *p, ends[p]))
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .expect("commit");
+        let rust_consumed = rust.consumed();
+        rust.stop().await;
+        wait_until(
+            &format!("{name}: Java holds every partition"),
+            Duration::from_secs(60),
+            || java.assignment().len() == 4,
+        )
+        .await;
+        produce(&mut ends, 10);
+        wait_until(
+            &format!("{name}: the third records read"),
+            Duration::from_secs(60),
+            || java.consumed().len() + rust_consumed.len() == 240,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut all = java.consumed();
+        all.extend(rust_consumed);
+        exactly_once(&all, &ends);
+        java.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarts_without_a_rebalance_of_the_others() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let (topic, group) = ("d-static", "g-static");
+    kafka.create_topic(topic, D_PARTITIONS, 1, &[]);
+    let java = JavaMember::start(kafka, topic, group, &["--group-instance-id", "java-1"]);
+    let statics = [
+        ("group.instance.id", "rust-1"),
+        ("partition.assignment.strategy", "range"),
+    ];
+    let rust = RustMember::start(kafka, topic, group, &statics);
+    wait_until(
+        "both static members hold partitions",
+        Duration::from_secs(60),
+        || {
+            let (j, r) = (java.assignment(), rust.assignment());
+            !j.is_empty() && !r.is_empty() && j.len() + r.len() == 4
+        },
+    )
+    .await;
+    let before = (
+        java.rebalance_events(),
+        java.assignment(),
+        rust.assignment(),
+    );
+    // Closed and back within the session timeout: no LeaveGroup, the same
+    // instance id rejoins with its old partitions.
+    rust.stop().await;
+    let rust = RustMember::start(kafka, topic, group, &statics);
+    wait_until(
+        "the restarted member holds its old partitions",
+        Duration::from_secs(30),
+        || rust.assignment() == before.2,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        (java.rebalance_events(), java.assignment()),
+        (before.0, before.1),
+        "the Java member saw no rebalance"
+    );
+    rust.stop().await;
+    java.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_stops_polling_past_max_poll_interval_leaves_the_group() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let (topic, group) = ("d-max-poll", "g-max-poll");
+    kafka.create_topic(topic, D_PARTITIONS, 1, &[]);
+    let java = JavaMember::start(kafka, topic, group, &[]);
+    let rust = RustMember::start(
+        kafka,
+        topic,
+        group,
+        &[
+            ("max.poll.interval.ms", "4000"),
+            ("partition.assignment.strategy", "range"),
+        ],
+    );
+    wait_until(
+        "both members hold partitions",
+        Duration::from_secs(60),
+        || {
+            let (j, r) = (java.assignment(), rust.assignment());
+            !j.is_empty() && !r.is_empty() && j.len() + r.len() == 4
+        },
+    )
+    .await;
+    // The application stops calling recv(): past max.poll.interval.ms the
+    // member leaves and Java gets every partition.
+    rust.polling
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let stopped = Instant::now();
+    wait_until(
+        "Java holds every partition",
+        Duration::from_secs(30),
+        || java.assignment().len() == 4,
+    )
+    .await;
+    assert!(
+        stopped.elapsed() >= Duration::from_secs(3),
+        "not before max.poll.interval.ms: {:?}",
+        stopped.elapsed()
+    );
+    rust.stop().await;
+    java.stop();
 }
