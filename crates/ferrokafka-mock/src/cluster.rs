@@ -131,6 +131,8 @@ pub(crate) struct Faults {
     pub(crate) broker_errors: HashMap<(i32, i16), VecDeque<QueuedError>>,
     /// Responses to swallow, by api key.
     pub(crate) drop_responses: HashMap<i16, u32>,
+    /// Write idempotent batches without checking their sequence.
+    pub(crate) skip_sequence_checks: bool,
 }
 
 /// Mutable state of the whole cluster.

@@ -463,6 +463,15 @@ impl MockCluster {
             .or_default() += n;
     }
 
+    /// With `on`, idempotent batches are written without their producer
+    /// sequence being checked: no OUT_OF_ORDER_SEQUENCE_NUMBER, no duplicate
+    /// recognised. This is what librdkafka's mock cluster does for a
+    /// producer without a transactional id; a client must keep order there
+    /// by itself.
+    pub fn skip_sequence_checks(&self, on: bool) {
+        self.shared.state().faults.skip_sequence_checks = on;
+    }
+
     /// Current leader of `topic`/`partition`.
     pub fn partition_leader(&self, topic: &str, partition: i32) -> Option<i32> {
         self.shared

@@ -294,8 +294,9 @@ impl PartitionLog {
     }
 
     /// Appends a validated producer batch (`records` holds exactly one batch
-    /// whose header is `h`). Idempotent batches are sequence-checked; a
-    /// duplicate answers with the original offset and is not stored again.
+    /// whose header is `h`). Idempotent batches are sequence-checked (unless
+    /// `check_sequences` is off, a fault); a duplicate answers with the
+    /// original offset and is not stored again.
     pub(crate) fn append(
         &mut self,
         records: &[u8],
@@ -303,9 +304,10 @@ impl PartitionLog {
         leader_epoch: i32,
         log_append_time: bool,
         now_ms: i64,
+        check_sequences: bool,
     ) -> Result<Appended, i16> {
         let idempotent = h.producer_id >= 0;
-        if idempotent {
+        if idempotent && check_sequences {
             if let Some((base_offset, t)) = self.check_sequence(h)? {
                 return Ok(Appended {
                     base_offset,
@@ -686,7 +688,7 @@ pub(crate) mod tests {
 
     fn append(log: &mut PartitionLog, b: &[u8]) -> Result<Appended, i16> {
         let h = validate_batch(b, 1 << 20)?;
-        log.append(b, &h, 0, false, 0)
+        log.append(b, &h, 0, false, 0, true)
     }
 
     #[test]

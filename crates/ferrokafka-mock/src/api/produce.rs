@@ -27,6 +27,7 @@ pub(crate) fn handle(
     let mut appended = false;
     {
         let mut st = shared.state();
+        let check_sequences = !st.faults.skip_sequence_checks;
         for t in req.topic_data {
             let name = t.name.0.to_string();
             let exists = st.auto_create(config, &name);
@@ -58,6 +59,7 @@ pub(crate) fn handle(
                                     part.leader_epoch,
                                     config.log_append_time,
                                     now,
+                                    check_sequences,
                                 )
                             });
                         pr.log_start_offset = part.log.log_start_offset();

@@ -137,7 +137,7 @@ struct PartitionQueue {
     /// unacknowledged one, with whether each is acknowledged. At most five,
     /// so a retry of the oldest is still within the broker's duplicate
     /// window (it remembers five batches per producer and partition).
-    window: VecDeque<(u64, bool)>,
+    window: VecDeque<WindowEntry>,
     /// The first message id and base offset of the latest batch (by message
     /// id) acknowledged with an offset: a retry of an earlier batch must
     /// not land after it.
@@ -146,6 +146,20 @@ struct PartitionQueue {
     /// then one batch at a time, so no broker that accepts any first
     /// sequence of a new producer can take a later batch first.
     acked_in_generation: bool,
+    /// After a retriable failure: the highest first message id that failed.
+    /// Until every batch up to it is acknowledged the partition sends one
+    /// batch at a time, oldest first, and only once nothing is in flight
+    /// (the window drains, then restarts from the oldest unacknowledged
+    /// batch), so nothing later is written before the failed batch.
+    recover: Option<u64>,
+}
+
+/// A batch of the idempotence window: its first message id and, once
+/// acknowledged, the base offset it was written at (-1 when unknown).
+#[derive(Debug, Clone, Copy)]
+struct WindowEntry {
+    first_msgid: u64,
+    acked: Option<i64>,
 }
 
 impl PartitionQueue {
@@ -163,6 +177,7 @@ impl PartitionQueue {
             window: VecDeque::new(),
             highest_acked: None,
             acked_in_generation: false,
+            recover: None,
         }
     }
 }
@@ -331,15 +346,28 @@ fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> Option<Strin
             x.stamp.map_or(-1, |s| s.2),
         ));
     }
-    match pq.highest_acked {
-        Some((id, at)) if id > b.first_msgid && offset > at => Some(format!(
+    // A later batch acknowledged at a lower offset while this one was
+    // unacknowledged: the window keeps every such batch (its front is
+    // the oldest unacknowledged one), whatever order the answers came in.
+    let later_below = pq
+        .window
+        .iter()
+        .filter(|w| w.first_msgid > b.first_msgid)
+        .filter_map(|w| w.acked.filter(|o| *o >= 0))
+        .min()
+        .filter(|at| offset >= 0 && offset > *at);
+    let latest = pq
+        .highest_acked
+        .filter(|(id, at)| *id > b.first_msgid && offset > *at)
+        .map(|(_, at)| at);
+    later_below.or(latest).map(|at| {
+        format!(
             "{} [{}]: the broker wrote the batch with base sequence {} at offset {offset}, after a later batch (offset {at}): it wrote a retry again instead of recognising it",
             b.topic,
             b.partition,
             b.stamp.map_or(-1, |s| s.2),
-        )),
-        _ => None,
-    }
+        )
+    })
 }
 
 /// Errors after which the records may have been written anyway.
@@ -799,7 +827,7 @@ impl Accumulator {
                 let (Some(leader), Some(front)) = (pq.leader, pq.batches.front()) else {
                     continue;
                 };
-                if strict_order && pq.in_flight > 0 {
+                if (strict_order || pq.recover.is_some()) && pq.in_flight > 0 {
                     continue;
                 }
                 if idem.is_some()
@@ -807,7 +835,7 @@ impl Accumulator {
                         && (pq.drain || !pq.acked_in_generation || pq.sent_to != Some(leader)))
                         || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT
                         || (pq.window.len() >= MAX_IDEMPOTENT_IN_FLIGHT
-                            && !pq.window.iter().any(|(id, _)| *id == front.first_msgid)))
+                            && !pq.window.iter().any(|w| w.first_msgid == front.first_msgid)))
                 {
                     continue;
                 }
@@ -841,16 +869,24 @@ impl Accumulator {
                     break;
                 }
                 let mut b = pq.batches.pop_front().expect("front exists");
+                if pq.recover.is_some_and(|r| b.first_msgid > r) {
+                    // Every batch up to the failed one is acknowledged.
+                    pq.recover = None;
+                }
                 if let Some(p) = idem {
                     pq.drain = false;
                     pq.sent_to = Some(broker);
-                    if !pq.window.iter().any(|(id, _)| *id == b.first_msgid) {
+                    if !pq.window.iter().any(|w| w.first_msgid == b.first_msgid) {
                         let pos = pq
                             .window
                             .iter()
-                            .position(|(id, _)| *id > b.first_msgid)
+                            .position(|w| w.first_msgid > b.first_msgid)
                             .unwrap_or(pq.window.len());
-                        pq.window.insert(pos, (b.first_msgid, false));
+                        let entry = WindowEntry {
+                            first_msgid: b.first_msgid,
+                            acked: None,
+                        };
+                        pq.window.insert(pos, entry);
                     }
                     let seq = (b.first_msgid.wrapping_sub(pq.base_msgid) & 0x7fff_ffff) as i32;
                     b.stamp = Some((p.id, p.epoch, seq));
@@ -1016,7 +1052,10 @@ impl Accumulator {
         let mut view = BatchView {
             // The oldest batch sent and not acknowledged (acknowledged
             // ones leave the window's front).
-            head_of_line: pq.window.front().is_none_or(|(id, _)| *id >= b.first_msgid),
+            head_of_line: pq
+                .window
+                .front()
+                .is_none_or(|w| w.first_msgid >= b.first_msgid),
             // Only earlier batches matter: if this one's earlier attempt had
             // been written the broker would know the producer.
             partition_maybe_persisted: pq
@@ -1093,10 +1132,14 @@ impl Accumulator {
         match action {
             Action::Delivered { duplicate } => {
                 pq.acked_in_generation = true;
-                if let Some(w) = pq.window.iter_mut().find(|(id, _)| *id == b.first_msgid) {
-                    w.1 = true;
+                if let Some(w) = pq
+                    .window
+                    .iter_mut()
+                    .find(|w| w.first_msgid == b.first_msgid)
+                {
+                    w.acked = Some(if duplicate { -1 } else { offsets.0 });
                 }
-                while pq.window.front().is_some_and(|(_, acked)| *acked) {
+                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
                     pq.window.pop_front();
                 }
                 let (base_offset, log_append_time) = if duplicate {
@@ -1116,6 +1159,7 @@ impl Accumulator {
             }
             Action::Retry | Action::RetryAfterBump => {
                 pq.drain = true;
+                pq.recover = Some(pq.recover.map_or(b.first_msgid, |r| r.max(b.first_msgid)));
                 b.retry_at = Some(now + self.cfg.backoff(b.attempts));
                 let pos = pq
                     .batches
@@ -1126,8 +1170,8 @@ impl Accumulator {
                 self.broker_entry(broker).0.txretries += 1;
             }
             Action::Fail | Action::Fatal => {
-                pq.window.retain(|(id, _)| *id != b.first_msgid);
-                while pq.window.front().is_some_and(|(_, acked)| *acked) {
+                pq.window.retain(|w| w.first_msgid != b.first_msgid);
+                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
                     pq.window.pop_front();
                 }
                 let status = if b.maybe_persisted {
@@ -1250,6 +1294,10 @@ impl Accumulator {
                 self.broker_entry(broker).0.txretries += 1;
                 b.retry_at = Some(now + self.cfg.backoff(b.attempts));
                 let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+                // As with idempotence: drain, then restart from the oldest
+                // unacknowledged batch, one at a time, so later batches are
+                // not written ahead of the retry.
+                pq.recover = Some(pq.recover.map_or(b.first_msgid, |r| r.max(b.first_msgid)));
                 let pos = pq
                     .batches
                     .iter()
@@ -1403,7 +1451,9 @@ impl Accumulator {
                 // Partitions that wait for a response are woken by it.
                 let broker_full = self.broker_in_flight.get(&leader).copied().unwrap_or(0)
                     >= self.cfg.max_in_flight;
-                if broker_full || (strict_order && pq.in_flight > 0) {
+                let waits_for_answers = pq.in_flight > 0
+                    && (strict_order || pq.recover.is_some() || (self.idem.is_some() && pq.drain));
+                if broker_full || waits_for_answers {
                     continue;
                 }
                 if let Some(r) = front.retry_at {
@@ -1807,6 +1857,42 @@ mod tests {
     }
 
     #[test]
+    fn without_idempotence_a_retry_drains_the_partition_and_goes_alone() {
+        // Five in flight, no idempotence: after a retriable failure nothing
+        // more of the partition is sent while its requests are in flight,
+        // then the failed batch alone, then the rest once it is written
+        // (librdkafka kept order on the same schedule; issue 13).
+        let t0 = Instant::now();
+        let mut cfg = settings();
+        cfg.max_in_flight = 5;
+        cfg.linger = Duration::ZERO;
+        let mut acc = Accumulator::new(cfg, None);
+        acc.want_topic("t", t0);
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        for i in 0..12 {
+            let _report = send(&mut acc, rec(i).partition(0), t0);
+        }
+        let a = acc.drain(t0, |_| true).pop().unwrap();
+        let b = acc.drain(t0, |_| true).pop().unwrap();
+        assert_eq!(values(&b), ["v3", "v4", "v5"]);
+        acc.on_response(a, vec![kafka_err(ErrorCode::NotEnoughReplicas)], None, t0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(
+            acc.drain(t1, |_| true).is_empty(),
+            "the partition drains while a request is in flight"
+        );
+        acc.on_response(b, vec![ok(0)], None, t1);
+        let retry = acc.drain(t1, |_| true).pop().unwrap();
+        assert_eq!(values(&retry), ["v0", "v1", "v2"]);
+        assert!(acc.drain(t1, |_| true).is_empty(), "the retry goes alone");
+        acc.on_response(retry, vec![ok(3)], None, t1);
+        let c = acc.drain(t1, |_| true).pop().unwrap();
+        assert_eq!(values(&c), ["v6", "v7", "v8"]);
+        let d = acc.drain(t1, |_| true).pop().unwrap();
+        assert_eq!(values(&d), ["v9", "v10", "v11"], "pipelining again");
+    }
+
+    #[test]
     fn permanent_error_fails_batch_not_persisted_and_returns_records() {
         let t0 = Instant::now();
         let mut acc = Accumulator::new(settings(), None);
@@ -2149,8 +2235,109 @@ mod idempotence_tests {
         assert!(a.fatal_error().is_none());
         let t1 = t0 + Duration::from_secs(1);
         a.set_topic("t", Ok(vec![Some(1)]), t1);
+        // Drain-and-restart: the failed batch goes alone; nothing later
+        // is sent before it is acknowledged.
         let again = drain_all(&mut a, t1);
-        assert_eq!(stamps(&again), vec![(42, 0, 2), (42, 0, 4)]);
+        assert_eq!(stamps(&again), vec![(42, 0, 2)]);
+        for j in again {
+            a.on_response(j, vec![result(ErrorCode::NoError, 2)], None, t1);
+        }
+        let rest = drain_all(&mut a, t1);
+        assert_eq!(stamps(&rest), vec![(42, 0, 4)]);
+    }
+
+    #[test]
+    fn after_a_retriable_failure_the_window_drains_then_restarts_one_batch_at_a_time() {
+        // Seq 2 fails with a transport error while seq 4 is in flight: seq
+        // 4's request may still be written (the trace of issue 13), so
+        // nothing is sent until it is back, then seq 2 goes alone, and seq
+        // 4 and later only once seq 2 is acknowledged.
+        let (mut a, t0, first, second) = two_in_flight();
+        a.on_response(
+            first,
+            vec![Err(Error::new(ErrorCode::Transport, "connection refused"))],
+            None,
+            t0,
+        );
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        assert!(
+            drain_all(&mut a, t1).is_empty(),
+            "seq 4 is still in flight: the window drains first"
+        );
+        assert_eq!(a.next_wakeup(t1), Some(t0 + Duration::from_secs(30)));
+        a.on_response(
+            second,
+            vec![Err(Error::new(ErrorCode::Transport, "connection refused"))],
+            None,
+            t1,
+        );
+        let t2 = t1 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t2);
+        let retry = drain_all(&mut a, t2);
+        assert_eq!(stamps(&retry), vec![(42, 0, 2)], "the oldest, alone");
+        // It fails again: still alone on the next attempt.
+        for j in retry {
+            a.on_response(
+                j,
+                vec![Err(Error::new(ErrorCode::Transport, "refused"))],
+                None,
+                t2,
+            );
+        }
+        let t3 = t2 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t3);
+        let retry = drain_all(&mut a, t3);
+        assert_eq!(stamps(&retry), vec![(42, 0, 2)]);
+        for j in retry {
+            a.on_response(j, vec![result(ErrorCode::NoError, 2)], None, t3);
+        }
+        // Seq 4 also failed: it too goes alone before the window reopens.
+        let next = drain_all(&mut a, t3);
+        assert_eq!(stamps(&next), vec![(42, 0, 4)]);
+        for j in next {
+            a.on_response(j, vec![result(ErrorCode::NoError, 4)], None, t3);
+        }
+        send(&mut a, 4, t3);
+        let reopened = drain_all(&mut a, t3);
+        assert_eq!(stamps(&reopened).len(), 2, "pipelining again");
+        assert!(a.fatal_error().is_none());
+    }
+
+    #[test]
+    fn a_retry_written_after_a_later_batch_is_fatal_whatever_order_the_answers_came_in() {
+        // Seq 2, 4 and 6 in flight; seq 2's answer is lost; seq 4 is written
+        // at offset 2 and seq 6 (whose answer is handled first) at offset
+        // 10. A retry of seq 2 written at offset 6 lies after seq 4: the
+        // check must compare with every later batch, not only the latest.
+        let (mut a, t0) = acc_at();
+        send(&mut a, 8, t0);
+        a.poll_init(t0);
+        a.on_init(Ok(PID), t0);
+        for j in drain_all(&mut a, t0) {
+            a.on_response(j, vec![result(ErrorCode::NoError, 0)], None, t0);
+        }
+        let mut jobs = drain_all(&mut a, t0);
+        assert_eq!(stamps(&jobs), vec![(42, 0, 2), (42, 0, 4), (42, 0, 6)]);
+        let s6 = jobs.remove(2);
+        let s4 = jobs.remove(1);
+        let s2 = jobs.remove(0);
+        let lost = Err(Error::new(ErrorCode::TimedOut, "no answer"));
+        a.on_response(s2, vec![lost], None, t0);
+        a.on_response(s6, vec![result(ErrorCode::NoError, 10)], None, t0);
+        a.on_response(s4, vec![result(ErrorCode::NoError, 2)], None, t0);
+        assert!(a.fatal_error().is_none(), "consistent so far");
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        let retry = drain_all(&mut a, t1);
+        assert_eq!(stamps(&retry), vec![(42, 0, 2)]);
+        for j in retry {
+            a.on_response(j, vec![result(ErrorCode::NoError, 6)], None, t1);
+        }
+        assert_eq!(
+            a.fatal_error().map(Error::code),
+            Some(ErrorCode::Inconsistent)
+        );
     }
 
     #[test]

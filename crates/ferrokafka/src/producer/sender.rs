@@ -400,12 +400,12 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                         Err(e) => (vec![Err(e); job.batches.len()], None),
                     };
                     acc.on_response(job, results, rtt, now);
-                    if broken && cfg.idempotence {
+                    if broken && cfg.acks != 0 {
                         // The connection broke: requests still queued behind
                         // this one would go out on the next connection ahead
-                        // of the retries of those that failed. Give them up
-                        // (unwritten ones are then never sent) and retry
-                        // everything in order.
+                        // of the retries of those that failed (with or
+                        // without idempotence). Give them up (unwritten ones
+                        // are then never sent) and retry everything in order.
                         let behind: Vec<u64> = in_flight
                             .iter()
                             .filter(|(_, (j, _))| j.broker == broker)

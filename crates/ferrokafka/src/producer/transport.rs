@@ -381,11 +381,22 @@ impl Transport for Arc<NetTransport> {
                 let guard = WaitingGuard(waiting);
                 return Box::pin(async move {
                     let ready = conn.api_versions(None).await;
-                    let queued = ready.ok().and_then(|_| submit_now(&conn, &request));
+                    let queued = match &ready {
+                        Ok(_) => submit_now(&conn, &request),
+                        Err(_) => None,
+                    };
                     drop(guard);
-                    match queued {
-                        Some(f) => f.await,
-                        None => call(&conn, ApiKey::Produce, &request, false).await,
+                    match (queued, ready) {
+                        (Some(f), _) => f.await,
+                        // Not queued in call order: sending it now, on a
+                        // connection made later, could put it behind
+                        // requests the sender emitted after it. It fails
+                        // instead and is retried in order.
+                        (None, Err(e)) => Err(e),
+                        (None, Ok(_)) => Err(Error::new(
+                            ErrorCode::Transport,
+                            format!("connection to broker {broker} went down before the ProduceRequest was queued"),
+                        )),
                     }
                 });
             }
