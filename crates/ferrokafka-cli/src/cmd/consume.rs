@@ -6,12 +6,20 @@
 //!
 //! With `-G GROUP TOPIC|^REGEX...` it is kcat's balanced consumer: it
 //! subscribes as a member of the group, prints the group's rebalances on
-//! standard error, commits as it goes and leaves the group on Ctrl-C.
+//! standard error and commits as it goes; `-e` exits once every assigned
+//! partition reached its end.
+//!
+//! Both modes stop cleanly on SIGINT or SIGTERM (see [`super::shutdown`]):
+//! the final commit is made and the group left, then the exit status is 0.
+//! They exit with status 1 and a message naming the cause when a topic
+//! does not exist (or may not be read), when `auto.offset.reset=error`
+//! meets an offset out of range, and on fatal errors.
 //!
 //! Also holds [`perf_consume`], the consuming half of `ferrokafka perf`.
 
-use ferrokafka::consumer::{Consumer, Message, Offset, Rebalance, Timestamp};
-use ferrokafka::ClientConfig;
+use super::shutdown::{Shutdown, CLOSE_TIMEOUT};
+use ferrokafka::consumer::{Consumer, ConsumerError, Message, Offset, Rebalance, Timestamp};
+use ferrokafka::{ClientConfig, ErrorCode};
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
@@ -296,10 +304,11 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let shutdown = Shutdown::install();
     let run = async {
         match &args.group {
-            Some(g) => consume_group(&args, g, config, offset, &output).await,
-            None => consume(&args, config, offset, &output).await,
+            Some(g) => consume_group(&args, g, config, offset, &output, &shutdown).await,
+            None => consume(&args, config, offset, &output, &shutdown).await,
         }
     };
     match rt.block_on(run) {
@@ -311,19 +320,61 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// Whether an error event ends the command: the consumer cannot go on
+/// (fatal), was told not to guess a start (`auto.offset.reset=error`), or
+/// a topic it was given does not exist or may not be read.
+fn ends_consumption(e: &ConsumerError) -> bool {
+    e.error().is_fatal()
+        || matches!(
+            e.code(),
+            ErrorCode::AutoOffsetReset
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::UnknownTopic
+                | ErrorCode::TopicAuthorizationFailed
+        )
+}
+
+/// Says on standard error that a signal stops the command.
+fn closing(args: &Args, signal: &str) {
+    if !args.quiet {
+        eprintln!("% {signal} received: closing");
+    }
+}
+
 async fn consume(
     args: &Args,
     config: ClientConfig,
     offset: Offset,
     output: &Output,
+    shutdown: &Shutdown,
 ) -> Result<(), String> {
     let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
+    let result = consume_assigned(args, &consumer, offset, output, shutdown).await;
+    // With group.id and auto commit on, close commits what was consumed.
+    let closed = consumer.close_within(CLOSE_TIMEOUT).await;
+    result?;
+    closed.map_err(|e| format!("close: {e}"))
+}
+
+async fn consume_assigned(
+    args: &Args,
+    consumer: &Consumer,
+    offset: Offset,
+    output: &Output,
+    shutdown: &Shutdown,
+) -> Result<(), String> {
     let partitions = match args.partition {
         Some(p) => vec![p],
-        None => consumer
-            .partitions_for(&args.topic, Duration::from_secs(30))
-            .await
-            .map_err(|e| format!("topic {}: {e}", args.topic))?,
+        None => {
+            let found = tokio::select! {
+                r = consumer.partitions_for(&args.topic, Duration::from_secs(30)) => r,
+                sig = shutdown.wait() => {
+                    closing(args, sig);
+                    return Ok(());
+                }
+            };
+            found.map_err(|e| format!("topic {}: {e}", args.topic))?
+        }
     };
     let assignment: Vec<(&str, i32, Offset)> = partitions
         .iter()
@@ -346,12 +397,22 @@ async fn consume(
         if args.count.is_some_and(|c| n >= c) {
             break;
         }
+        if let Some(sig) = shutdown.requested() {
+            closing(args, sig);
+            break;
+        }
         // Write out what is buffered before waiting for more.
         let item = match consumer.try_recv() {
             Some(item) => item,
             None => {
                 write(&mut out, &mut buf)?;
-                consumer.recv().await
+                tokio::select! {
+                    item = consumer.recv() => item,
+                    sig = shutdown.wait() => {
+                        closing(args, sig);
+                        break;
+                    }
+                }
             }
         };
         match item {
@@ -389,7 +450,7 @@ async fn consume(
                 if !args.quiet {
                     eprintln!("% ERROR: {e}");
                 }
-                if e.error().is_fatal() || e.code() == ferrokafka::ErrorCode::AutoOffsetReset {
+                if ends_consumption(&e) {
                     return Err(e.to_string());
                 }
             }
@@ -411,6 +472,7 @@ async fn consume_group(
     mut config: ClientConfig,
     offset: Offset,
     output: &Output,
+    shutdown: &Shutdown,
 ) -> Result<(), String> {
     let mut topics = args.topics.clone();
     if !args.topic.is_empty() {
@@ -446,6 +508,8 @@ async fn consume_group(
     consumer.subscribe(&subs).map_err(|e| e.to_string())?;
     let stdout = std::io::stdout();
     let mut n: u64 = 0;
+    // Partitions whose end was reached and nothing read since (-e).
+    let mut at_end: HashSet<(String, i32)> = HashSet::new();
     let result: Result<(), String> = async {
         loop {
             if args.count.is_some_and(|c| n >= c) {
@@ -453,10 +517,16 @@ async fn consume_group(
             }
             let item = tokio::select! {
                 item = consumer.recv() => item,
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                sig = shutdown.wait() => {
+                    closing(args, sig);
+                    return Ok(());
+                }
             };
             match item {
                 Ok(m) => {
+                    if args.exit_at_end {
+                        at_end.remove(&(m.topic.to_string(), m.partition));
+                    }
                     let mut buf = Vec::new();
                     output.write(&mut buf, &m);
                     let mut out = stdout.lock();
@@ -466,20 +536,35 @@ async fn consume_group(
                     n += 1;
                 }
                 Err(e) if e.is_eof() => {
+                    let tp = (
+                        e.topic().unwrap_or("").to_string(),
+                        e.partition_id().unwrap_or(-1),
+                    );
+                    at_end.insert(tp.clone());
+                    // Every partition this member owns is at its end (kcat
+                    // -e in -G mode); one that was revoked no longer counts.
+                    let assigned = consumer.assignment();
+                    let all = args.exit_at_end
+                        && !assigned.is_empty()
+                        && assigned.iter().all(|x| at_end.contains(x));
                     if !args.quiet {
+                        let tail = if all { ": exiting" } else { "" };
                         eprintln!(
-                            "% Reached end of topic {} [{}] at offset {}",
-                            e.topic().unwrap_or(""),
-                            e.partition_id().unwrap_or(-1),
+                            "% Reached end of topic {} [{}] at offset {}{tail}",
+                            tp.0,
+                            tp.1,
                             e.offset().unwrap_or(-1)
                         );
+                    }
+                    if all {
+                        return Ok(());
                     }
                 }
                 Err(e) => {
                     if !args.quiet {
                         eprintln!("% ERROR: {e}");
                     }
-                    if e.error().is_fatal() {
+                    if ends_consumption(&e) {
                         return Err(e.to_string());
                     }
                 }
@@ -487,7 +572,7 @@ async fn consume_group(
         }
     }
     .await;
-    let closed = consumer.close_within(Duration::from_secs(10)).await;
+    let closed = consumer.close_within(CLOSE_TIMEOUT).await;
     result?;
     closed.map_err(|e| format!("close: {e}"))
 }
@@ -544,11 +629,27 @@ pub fn perf_consume(
                 stats.elapsed = start.elapsed();
                 break;
             }
+            if stats.messages % 1024 == 0 {
+                if let Some(sig) = super::shutdown::stop_requested() {
+                    eprintln!("% {sig} received: stopping after {} records", stats.messages);
+                    stats.elapsed = start.elapsed();
+                    break;
+                }
+            }
             let item = match consumer.try_recv() {
                 Some(i) => i,
-                None => tokio::time::timeout_at(deadline, consumer.recv())
-                    .await
-                    .map_err(|_| format!("timed out after {} records", stats.messages))?,
+                None => {
+                    let next = tokio::time::timeout_at(deadline, consumer.recv());
+                    tokio::select! {
+                        item = next => item
+                            .map_err(|_| format!("timed out after {} records", stats.messages))?,
+                        sig = super::shutdown::stopped() => {
+                            eprintln!("% {sig} received: stopping after {} records", stats.messages);
+                            stats.elapsed = start.elapsed();
+                            break;
+                        }
+                    }
+                }
             };
             match item {
                 Ok(m) => {

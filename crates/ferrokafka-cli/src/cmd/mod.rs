@@ -5,6 +5,7 @@ pub mod metadata;
 pub mod mock;
 pub mod perf;
 pub mod produce;
+pub mod shutdown;
 
 use ferrokafka::config::{self, Property};
 use ferrokafka::ClientConfig;

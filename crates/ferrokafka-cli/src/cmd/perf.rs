@@ -10,6 +10,11 @@
 //! and peak RSS (`VmHWM` of `/proc/self/status`); `produce` also delivery
 //! latency percentiles (send to delivery report, as recorded by the
 //! producer).
+//!
+//! SIGINT or SIGTERM stops a run early (see [`super::shutdown`]): the
+//! records sent are delivered within the close timeout and the report
+//! covers what was done (`perf consume` then exits 1: it read fewer
+//! records than asked).
 
 use bytes::Bytes;
 use ferrokafka::producer::{DeliveryFuture, Histogram, Producer, ProducerRecord};
@@ -169,6 +174,7 @@ struct Latency {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> ExitCode {
+    super::shutdown::Shutdown::install();
     match args.what {
         What::Produce(a) => match produce(&a) {
             Ok(report) => {
@@ -295,7 +301,15 @@ fn send_records(
         }
     };
     let mut last_progress = start;
+    let mut stopped = None;
     for i in 0..count {
+        if i % 1024 == 0 {
+            stopped = super::shutdown::stop_requested();
+            if let Some(sig) = stopped {
+                eprintln!("% {sig} received: stopping after {i} records");
+                break;
+            }
+        }
         if rate > 0 {
             let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
             let now = Instant::now();
@@ -341,10 +355,18 @@ fn send_records(
     }
     // On a timeout the reports below still arrive; a fatal error is named
     // as the first failure, since it caused the ones after it.
-    let fatal = match producer.flush(Duration::from_secs(300)) {
+    let flush_timeout = match stopped {
+        Some(_) => super::shutdown::CLOSE_TIMEOUT,
+        None => Duration::from_secs(300),
+    };
+    let fatal = match producer.flush(flush_timeout) {
         Err(ferrokafka::producer::FlushError::Fatal(e)) => Some(e),
         _ => None,
     };
+    if stopped.is_some() {
+        // Bounded: what is still undelivered is purged, its report says so.
+        producer.purge(true, true);
+    }
     for (t, f) in pending.drain(..) {
         account(t, f.wait_with_time());
     }

@@ -1,7 +1,12 @@
 //! `ferrokafka produce`: records from a file or standard input, one per
 //! line (or per `-D` delimiter), optionally split into key and value at
 //! `-K`; exits 0 only when every record was delivered.
+//!
+//! SIGINT or SIGTERM stops reading; what was read is delivered within the
+//! close timeout (see [`super::shutdown`]), and the exit status says
+//! whether all of it was.
 
+use super::shutdown::{Shutdown, CLOSE_TIMEOUT};
 use bytes::Bytes;
 use ferrokafka::producer::{DeliveryFuture, Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
@@ -155,7 +160,8 @@ fn settle(s: Sent, json: bool, out: &mut impl Write) -> bool {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> ExitCode {
-    match produce(args) {
+    let shutdown = Shutdown::install();
+    match produce(args, &shutdown) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -165,7 +171,31 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn produce(args: Args) -> Result<bool, String> {
+/// What the input thread hands over.
+enum Input {
+    Record(Vec<u8>),
+    /// The input ended, or could not be read.
+    End(std::io::Result<()>),
+}
+
+/// Reads the records on a thread of their own, so that a signal is seen
+/// while the input (a terminal, a pipe) has nothing to give.
+fn read_input(
+    input: Box<dyn BufRead + Send>,
+    delim: Vec<u8>,
+) -> Result<std::sync::mpsc::Receiver<Input>, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    std::thread::Builder::new()
+        .name("ferrokafka-input".into())
+        .spawn(move || {
+            let r = records(input, &delim, |rec| tx.send(Input::Record(rec)).is_ok());
+            let _ = tx.send(Input::End(r));
+        })
+        .map_err(|e| format!("cannot start the input thread: {e}"))?;
+    Ok(rx)
+}
+
+fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
     let mut config = ClientConfig::new().set("bootstrap.servers", args.brokers.clone());
     if let Some(z) = &args.compression {
         config = config.set("compression.codec", z.clone());
@@ -187,7 +217,7 @@ fn produce(args: Args) -> Result<bool, String> {
         ));
     }
     let producer = Producer::new(&config).map_err(|e| e.to_string())?;
-    let input: Box<dyn BufRead> = match &args.file {
+    let input: Box<dyn BufRead + Send> = match &args.file {
         Some(path) => Box::new(BufReader::new(
             std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
         )),
@@ -206,7 +236,8 @@ fn produce(args: Args) -> Result<bool, String> {
     let mut all_ok = true;
     let mut number = 0u64;
     let mut send_error: Option<String> = None;
-    records(input, &delim, |line| {
+    let rx = read_input(input, delim)?;
+    let mut handle = |line: Vec<u8>| -> bool {
         number += 1;
         let (key, value) = match &key_delim {
             Some(kd) => match find(&line, kd) {
@@ -253,13 +284,38 @@ fn produce(args: Args) -> Result<bool, String> {
             }
         }
         true
-    })
-    .map_err(|e| format!("reading input: {e}"))?;
+    };
+    let mut stopped = None;
+    let read: std::io::Result<()> = loop {
+        use std::sync::mpsc::RecvTimeoutError;
+        if let Some(sig) = shutdown.requested() {
+            stopped = Some(sig);
+            break Ok(());
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Input::Record(line)) => {
+                if !handle(line) {
+                    break Ok(());
+                }
+            }
+            Ok(Input::End(r)) => break r,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break Ok(()),
+        }
+    };
+    read.map_err(|e| format!("reading input: {e}"))?;
     // A timeout leaves the reports to the loop below; a fatal error is the
     // reason every later record failed, so it is what the command reports.
-    if let Err(ferrokafka::producer::FlushError::Fatal(e)) =
-        producer.flush(Duration::from_secs(600))
-    {
+    let flushed = match stopped {
+        Some(sig) => {
+            eprintln!("% {sig} received: delivering what was read, then exiting");
+            // Bounded: what is not delivered by then is purged, and its
+            // report says so.
+            producer.close(CLOSE_TIMEOUT)
+        }
+        None => producer.flush(Duration::from_secs(600)),
+    };
+    if let Err(ferrokafka::producer::FlushError::Fatal(e)) = flushed {
         send_error.get_or_insert_with(|| format!("the producer stopped: {e}"));
     }
     for s in pending.drain(..) {

@@ -535,6 +535,15 @@ impl Cluster {
         }
     }
 
+    /// Why `topic` is unusable, when the cache has declared it so (missing
+    /// past the propagation window, or a topic error); never waits.
+    pub(crate) fn topic_failure(&self, topic: &str) -> Option<Error> {
+        match self.state().lookup(topic, Instant::now().into_std()) {
+            TopicLookup::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The partitions of `topic`, from the cache (waiting for it as
     /// [`Self::topic`] does).
     pub(crate) async fn partitions_for(

@@ -383,15 +383,17 @@ impl MetadataState {
             }
             self.wanted.insert(name.to_string());
         } else {
-            t.status = Status::Failed(Error::new(
-                codes::UNKNOWN_TOPIC,
+            let text = if self.settings.propagation_max.is_zero() {
+                format!("topic {name} does not exist in the cluster")
+            } else {
                 format!(
                     "topic {name} does not exist in the cluster (still missing {} ms after first use; \
                      topic.metadata.propagation.max.ms={})",
                     waited.as_millis(),
                     self.settings.propagation_max.as_millis()
-                ),
-            ));
+                )
+            };
+            t.status = Status::Failed(Error::new(codes::UNKNOWN_TOPIC, text));
             t.updated = Some(now);
         }
         self.generation = self.generation.wrapping_add(1);

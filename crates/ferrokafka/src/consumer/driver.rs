@@ -66,8 +66,28 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
             let now = Instant::now();
             let actions = {
                 let cluster = sh.cluster.clone();
-                let mut leader = |t: &str, p: i32| cluster.leader_for(t, p);
-                sh.lock().poll(now.into_std(), &mut leader)
+                let mut leaderless: Vec<String> = Vec::new();
+                let mut leader = |t: &str, p: i32| {
+                    let l = cluster.leader_for(t, p);
+                    if l.is_none() && leaderless.last().is_none_or(|x| x != t) {
+                        leaderless.push(t.to_string());
+                    }
+                    l
+                };
+                let mut st = sh.lock();
+                let actions = st.poll(now.into_std(), &mut leader);
+                // A topic the cluster declared missing is told at once
+                // (issue 13 item 6), not waited on for a leader.
+                let before = st.has_items();
+                for t in &leaderless {
+                    if let Some(e) = cluster.topic_failure(t) {
+                        st.topic_missing(t, &missing_topic(t, &e));
+                    }
+                }
+                if !before && st.has_items() {
+                    sh.data.notify_waiters();
+                }
+                actions
             };
             start(&sh, &mut tasks, actions, &mut sessions);
             if let (Some(at), Some(every)) = (next_commit, sh.auto_commit) {
@@ -119,6 +139,21 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
             }
             _ = tokio::time::sleep_until(wakeup) => {}
         }
+    }
+}
+
+/// The error an assigned partition of a missing topic reports: as
+/// librdkafka, UNKNOWN_TOPIC_OR_PART, naming the topic.
+fn missing_topic(topic: &str, cause: &crate::Error) -> crate::Error {
+    let code = match cause.code() {
+        crate::ErrorCode::UnknownTopic => crate::ErrorCode::UnknownTopicOrPartition,
+        c => c,
+    };
+    let text = cause.message();
+    if text.contains(topic) {
+        crate::Error::new(code, text.to_string())
+    } else {
+        crate::Error::new(code, format!("topic {topic}: {text}"))
     }
 }
 

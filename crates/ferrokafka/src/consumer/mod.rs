@@ -211,7 +211,16 @@ impl Consumer {
     /// outside one it starts its own background thread.
     pub fn new(config: &ClientConfig) -> Result<Consumer> {
         let c = config.validate(ClientRole::Consumer)?;
-        let (fetch, wire, cluster_settings) = settings(&c)?;
+        let (fetch, wire, mut cluster_settings) = settings(&c)?;
+        // A consumer that creates no topics reports a missing one at once,
+        // as librdkafka's does (issue 13 item 6): the propagation window is
+        // for a producer racing the topic's creation. Set explicitly, it
+        // is honoured.
+        if !cluster_settings.allow_auto_create
+            && !c.is_set_explicitly("topic.metadata.propagation.max.ms")
+        {
+            cluster_settings.metadata.propagation_max = Duration::ZERO;
+        }
         let rt = ClientRuntime::current_or_owned()?;
         let cluster = {
             let _guard = rt.handle().enter();

@@ -630,6 +630,24 @@ impl FetchState {
         self.queue.push_back(Queued::Error(err, v));
     }
 
+    /// The cluster says `topic` does not exist: each assigned partition of
+    /// it reports `err` to the application once (until it fetches again
+    /// or is reassigned), instead of waiting silently for a leader.
+    pub(crate) fn topic_missing(&mut self, topic: &str, err: &Error) {
+        let tps: Vec<Tp> = self
+            .parts
+            .iter_mut()
+            .filter(|(tp, p)| &*tp.0 == topic && p.reported != Some((err.code(), -1)))
+            .map(|(tp, p)| {
+                p.reported = Some((err.code(), -1));
+                tp.clone()
+            })
+            .collect();
+        for tp in tps {
+            self.report(&tp, err.code(), err.message().to_string(), None);
+        }
+    }
+
     /// Hands out work: fetches for partitions whose queue is below its
     /// bounds, grouped per broker; lookups of start offsets. `leader` gives
     /// the cached leader and epoch of a partition.
