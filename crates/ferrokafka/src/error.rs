@@ -434,6 +434,13 @@ impl Error {
         Error::new(code, message)
     }
 
+    /// The same error (code and classes) with another message.
+    #[must_use]
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = message.into();
+        self
+    }
+
     /// Overrides whether the error is retriable (by default the code decides).
     #[must_use]
     pub fn with_retriable(mut self, retriable: bool) -> Self {

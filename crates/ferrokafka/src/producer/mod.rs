@@ -115,6 +115,34 @@ impl From<FlushError> for Error {
     }
 }
 
+/// `producer.send(record)?` in a function returning [`crate::Result`]: the
+/// refused record is dropped with the conversion (match on [`SendError`]
+/// to keep it).
+///
+/// ```no_run
+/// # use ferrokafka::producer::{Producer, ProducerRecord};
+/// async fn publish(p: &Producer) -> ferrokafka::Result<i64> {
+///     let meta = p.send(ProducerRecord::new("events").value("v"))?.await?;
+///     Ok(meta.offset)
+/// }
+/// ```
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        e.error
+    }
+}
+
+/// A failed delivery as an [`Error`], for `?`: the error keeps its code and
+/// message, and the message says whether the record may be in the log
+/// anyway; the record itself is dropped (match on [`DeliveryError`] to keep
+/// it and its [`PersistenceStatus`]).
+impl From<DeliveryError> for Error {
+    fn from(e: DeliveryError) -> Error {
+        let message = format!("{} (persistence: {})", e.error.message(), e.status);
+        e.error.with_message(message)
+    }
+}
+
 /// A Kafka producer. Cheap to clone; clones share one queue and one
 /// background sender. See the [module docs](self) for an example.
 ///
