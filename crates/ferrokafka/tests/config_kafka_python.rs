@@ -52,7 +52,7 @@ const KEYWORDS: &[(&str, &str, Option<&str>)] = &[
     ),
     ("retry_backoff_ms", "100", Some("retry.backoff.ms")),
     ("retry_backoff_max_ms", "1000", Some("retry.backoff.max.ms")),
-    ("request_timeout_ms", "30000", Some("request.timeout.ms")),
+    ("request_timeout_ms", "30000", Some("socket.timeout.ms")),
     (
         "receive_message_max_bytes",
         "100000000",

@@ -309,7 +309,7 @@ pub(crate) static PROPERTIES: &[Property] = &[
     p("max.in.flight.requests.per.connection", Global, Both, int(1, 1_000_000), "1000000",
       "How many requests may be outstanding on one broker connection at a time.").done(),
     p("socket.timeout.ms", Global, Both, ms(10, 300_000), "60000",
-      "Default timeout of network requests; a request unanswered for this long fails and its connection is closed.").done(),
+      "Client-side timeout of network requests, ProduceRequests included; a request unanswered for this long fails and its connection is closed (a ProduceRequest is also cut short when its records' message.timeout.ms runs out).").done(),
     p("socket.send.buffer.bytes", Global, Both, int(0, 100_000_000), "0",
       "Socket send buffer size (SO_SNDBUF); 0 keeps the system default.").done(),
     p("socket.receive.buffer.bytes", Global, Both, int(0, 100_000_000), "0",
@@ -589,7 +589,7 @@ pub(crate) static PROPERTIES: &[Property] = &[
       "Acknowledgements the leader needs before answering a produce: all (-1) waits for every in-sync replica, 1 for the leader only, 0 for none.")
         .syn(&[("all", "-1")]).done(),
     p("request.timeout.ms", Topic, Producer, ms(1, 900_000), "30000",
-      "Timeout the broker applies to a produce request while waiting for acknowledgements (acks != 0).").done(),
+      "The broker's ack timeout: sent in each ProduceRequest, how long the leader waits for the acknowledgements of acks (acks != 0). Not a client-side deadline: the client waits socket.timeout.ms, and message.timeout.ms bounds delivery.").done(),
     p("message.timeout.ms", Topic, Producer, ms(0, I32MAX), "300000",
       "Longest time a message may take to be delivered, retries included; 0 means no limit.").done(),
     p("queuing.strategy", Topic, Producer, Kind::Enum(&["fifo", "lifo"]), "fifo",

@@ -275,14 +275,17 @@ fn results_for(
     out
 }
 
+/// A finished ProduceRequest task: the job id, the outcome, how long it
+/// took, and whether it was cut off at message.timeout.ms.
+type RequestDone = (u64, Result<Option<ProduceResponse>, Error>, Duration, bool);
+
 /// The sender task. Returns when the producer shuts down, after failing
 /// whatever is left.
 pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     let cfg = shared.lock().settings().clone();
     let mut in_flight: HashMap<u64, (ProduceJob, Vec<(usize, Error)>)> = HashMap::new();
     let mut aborts: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
-    let mut requests: JoinSet<(u64, Result<Option<ProduceResponse>, Error>, Duration)> =
-        JoinSet::new();
+    let mut requests: JoinSet<RequestDone> = JoinSet::new();
     let mut metadata: JoinSet<Result<Vec<TopicLeaders>, Error>> = JoinSet::new();
     let mut inits: JoinSet<Result<ProducerId, Error>> = JoinSet::new();
     let mut next_metadata = Instant::now();
@@ -299,7 +302,9 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             acc.expire(now);
             if let Some(req) = acc.poll_init(now) {
                 let fut = transport.init_producer_id(req.current);
-                let timeout = cfg.request_timeout + Duration::from_millis(500);
+                // Each connection attempt is bounded by socket.timeout.ms in
+                // `net`; this bounds the whole request the same way.
+                let timeout = cfg.socket_timeout + Duration::from_millis(500);
                 inits.spawn(async move {
                     match tokio::time::timeout(timeout, fut).await {
                         Ok(r) => r,
@@ -349,7 +354,12 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             let (req, failed) = build_request(&mut job, &cfg, &shared.acc);
             let id = job.id;
             let broker = job.broker;
-            let timeout = cfg.request_timeout + Duration::from_millis(500);
+            // The client-side bound of a ProduceRequest is socket.timeout.ms
+            // (enforced by `net`, which then closes the connection), cut
+            // short at the job's earliest message.timeout.ms deadline so a
+            // delivery report is never late (librdkafka does the same);
+            // request.timeout.ms is the broker's ack timeout only.
+            let deadline = job.batches.iter().filter_map(|b| b.deadline).min();
             let fut = if req.topic_data.is_empty() {
                 None
             } else {
@@ -358,17 +368,22 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             in_flight.insert(id, (job, failed));
             let handle = requests.spawn(async move {
                 let start = Instant::now();
-                let r = match fut {
-                    None => Ok(None),
-                    Some(f) => match tokio::time::timeout(timeout, f).await {
+                let mut cut = false;
+                let r = match (fut, deadline) {
+                    (None, _) => Ok(None),
+                    (Some(f), None) => f.await,
+                    (Some(f), Some(d)) => match tokio::time::timeout_at(d.into(), f).await {
                         Ok(r) => r,
-                        Err(_) => Err(Error::new(
-                            ErrorCode::TimedOut,
-                            format!("ProduceRequest to broker {broker} timed out"),
-                        )),
+                        Err(_) => {
+                            cut = true;
+                            Err(Error::new(
+                                ErrorCode::TimedOut,
+                                format!("ProduceRequest to broker {broker} unanswered when message.timeout.ms ran out"),
+                            ))
+                        }
                     },
                 };
-                (id, r, start.elapsed())
+                (id, r, start.elapsed(), cut)
             });
             aborts.insert(id, handle);
         }
@@ -390,11 +405,14 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 let now = Instant::now();
                 let mut acc = shared.lock();
                 for r in batch {
-                    let Ok((id, result, rtt)) = r else { continue };
+                    let Ok((id, result, rtt, cut)) = r else { continue };
                     aborts.remove(&id);
                     let Some((job, failed)) = in_flight.remove(&id) else { continue };
                     let broker = job.broker;
-                    let broken = matches!(&result, Err(e) if matches!(e.code(), ErrorCode::Transport | ErrorCode::TimedOut));
+                    // Cut off at message.timeout.ms, the connection may be
+                    // fine: only a transport error or `net`'s timeout (which
+                    // closes the connection) broke it.
+                    let broken = !cut && matches!(&result, Err(e) if matches!(e.code(), ErrorCode::Transport | ErrorCode::TimedOut));
                     let (results, rtt) = match result {
                         Ok(resp) => (results_for(&job, resp, &failed), Some(rtt)),
                         Err(e) => (vec![Err(e); job.batches.len()], None),

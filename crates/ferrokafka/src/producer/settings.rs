@@ -30,8 +30,11 @@ pub(crate) struct Settings {
     pub retry_backoff_max: Duration,
     /// `message.timeout.ms` (`delivery.timeout.ms`); zero means infinite.
     pub message_timeout: Duration,
-    /// `request.timeout.ms`.
+    /// `request.timeout.ms`: the broker's ack timeout, sent in each
+    /// ProduceRequest (librdkafka's meaning), not a client-side deadline.
     pub request_timeout: Duration,
+    /// `socket.timeout.ms`: the client-side bound of a request.
+    pub socket_timeout: Duration,
     /// `queue.buffering.max.messages`.
     pub queue_max_messages: usize,
     /// `queue.buffering.max.kbytes` (`buffer.memory`), in bytes.
@@ -71,6 +74,7 @@ impl Default for Settings {
             retry_backoff_max: Duration::from_millis(1000),
             message_timeout: Duration::from_millis(300_000),
             request_timeout: Duration::from_millis(30_000),
+            socket_timeout: Duration::from_millis(60_000),
             queue_max_messages: 100_000,
             queue_max_bytes: 1_048_576 * 1024,
             max_block: Duration::from_millis(60_000),
@@ -131,6 +135,7 @@ impl Settings {
             retry_backoff_max: c.get_duration("retry.backoff.max.ms"),
             message_timeout: c.get_duration("message.timeout.ms"),
             request_timeout: c.get_duration("request.timeout.ms"),
+            socket_timeout: c.get_duration("socket.timeout.ms"),
             // 0 in librdkafka's table means "no limit" for messages.
             queue_max_messages: match usize_of("queue.buffering.max.messages") {
                 0 => usize::MAX,
