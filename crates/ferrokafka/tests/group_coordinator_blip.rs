@@ -215,3 +215,38 @@ async fn a_close_during_the_outage_makes_its_final_commit() {
         "both final commits are stored"
     );
 }
+
+/// OffsetCommit answered NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE, or
+/// failed on the transport, is sent again to the coordinator found anew,
+/// within the commit's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_failed_for_the_coordinator_are_sent_again() {
+    let cluster = MockCluster::builder().brokers(3).build().await.unwrap();
+    let (topic, group) = ("blip-retry", "g-blip-retry");
+    cluster.create_topic(topic, PARTITIONS, 1).unwrap();
+    let c = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", group)
+            .set("enable.auto.commit", "false"),
+    )
+    .unwrap();
+    const OFFSET_COMMIT: i16 = 8;
+    // NOT_COORDINATOR, then COORDINATOR_NOT_AVAILABLE.
+    cluster.push_request_errors(OFFSET_COMMIT, &[16, 15]);
+    c.commit_offsets(&[(topic, 0, 5)]).await.unwrap();
+    // The coordinator's broker goes down (the client still has it cached):
+    // the transport error sends the commit to the one found anew.
+    let coordinator = cluster.coordinator(group).unwrap();
+    cluster.broker_down(coordinator).unwrap();
+    c.commit_offsets(&[(topic, 1, 7)]).await.unwrap();
+    assert_ne!(cluster.coordinator(group), Some(coordinator));
+    let got = c
+        .committed(&[(topic, 0), (topic, 1)], Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.iter().map(|x| x.2).collect::<Vec<_>>(),
+        vec![Some(5), Some(7)]
+    );
+}
