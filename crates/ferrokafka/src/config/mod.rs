@@ -614,10 +614,11 @@ fn is_security_property(name: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
-/// Fails closed on security: a `security.protocol` other than `plaintext`,
-/// or any TLS/SASL setting the build does not act on, is refused with
-/// `_NOT_IMPLEMENTED` naming it. Accepting them would connect in plaintext
-/// and send no credentials while the application believes otherwise.
+/// Fails closed on security: a `security.protocol` the build cannot speak,
+/// a SASL mechanism or token method it does not have (GSSAPI, OIDC), or
+/// any TLS/SASL setting it does not act on, is refused with
+/// `_NOT_IMPLEMENTED` naming it. Accepting them would connect without the
+/// protection or credentials the application believes it configured.
 ///
 /// The rule reads each property's [`Status`]: marking a security property
 /// implemented in the table is what lifts its refusal.
@@ -636,8 +637,49 @@ fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resul
             ),
         ));
     }
+    let sasl = protocol.starts_with("sasl_");
+    if sasl && c.get_str("sasl.mechanisms") == "GSSAPI" {
+        let (n, v) = shown("sasl.mechanisms");
+        return Err(Error::new(
+            ErrorCode::NotImplemented,
+            format!(
+                "configuration property \"{n}\" = \"{v}\" (the default with SASL) is not \
+                 implemented in this build: Kerberos needs a GSSAPI library; set sasl.mechanisms \
+                 to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"
+            ),
+        ));
+    }
+    if c.get_str("sasl.oauthbearer.method") == "oidc" {
+        let (n, v) = shown("sasl.oauthbearer.method");
+        return Err(Error::new(
+            ErrorCode::NotImplemented,
+            format!(
+                "configuration property \"{n}\" = \"{v}\" is not implemented in this build: \
+                 OAUTHBEARER tokens come only from the unsecured JWT \
+                 (enable.sasl.oauthbearer.unsecure.jwt)"
+            ),
+        ));
+    }
     for (i, p) in PROPERTIES.iter().enumerate() {
-        if is_security_property(p.name()) && p.status() == Status::NotYet && c.values[i].explicit {
+        // Honoured settings the protocol does not use are ignored, as
+        // librdkafka and the Java client do; say so, as it is most often a
+        // forgotten security.protocol.
+        let unused = (p.name().starts_with("sasl.") && !sasl)
+            || (p.name().starts_with("ssl.") && !protocol.ends_with("ssl"));
+        if is_security_property(p.name())
+            && p.status() == Status::Implemented
+            && c.values[i].explicit
+            && unused
+        {
+            tracing::warn!(target: "ferrokafka::security", property = p.name(), protocol,
+                "set, but security.protocol does not use it; not applied");
+        }
+        // Set to its default, an unimplemented setting asks for nothing.
+        if is_security_property(p.name())
+            && p.status() == Status::NotYet
+            && c.values[i].explicit
+            && c.values[i].text != config_text(p)
+        {
             let (n, v) = shown(p.name());
             let v = if p.is_secret() {
                 "[redacted]".to_string()
