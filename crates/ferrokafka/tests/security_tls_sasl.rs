@@ -342,10 +342,9 @@ async fn a_wrong_password_fails_fast_with_the_brokers_message() {
             "{mech}: the broker's message: {e}"
         );
         assert!(!e.to_string().contains("wrong-password"), "{e}");
-        // A pending delivery never goes out unauthenticated: it fails by
-        // message.timeout.ms. (Failing it at once with _AUTHENTICATION is
-        // not built yet: the producer ignores metadata errors.)
-        let p = Producer::new(&config(&c, &props).set("message.timeout.ms", "1500")).unwrap();
+        // A pending delivery fails with the same cause, well before
+        // message.timeout.ms.
+        let p = Producer::new(&config(&c, &props).set("message.timeout.ms", "30000")).unwrap();
         let d = p
             .send(ProducerRecord::new("t".to_string()).value("x"))
             .unwrap();
@@ -354,7 +353,15 @@ async fn a_wrong_password_fails_fast_with_the_brokers_message() {
             .await
             .expect("the delivery fails within 10 s");
         let err = r.expect_err("delivery must fail");
-        assert_eq!(err.error.code(), ErrorCode::MsgTimedOut, "{mech}: {err:?}");
+        assert_eq!(
+            err.error.code(),
+            ErrorCode::Authentication,
+            "{mech}: {err:?}"
+        );
+        assert!(
+            err.error.message().contains("Authentication failed"),
+            "{err:?}"
+        );
         assert!(t0.elapsed() < Duration::from_secs(10));
     }
 }
