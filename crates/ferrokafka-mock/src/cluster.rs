@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) cluster_id: String,
     /// Fetch sessions each broker keeps (KIP-227); 0 keeps none.
     pub(crate) fetch_session_slots: usize,
+    /// TLS and SASL of every broker's listener.
+    pub(crate) listener: crate::security::Listener,
 }
 
 /// State shared by every broker task of one cluster.
@@ -46,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) broker_up: Vec<(i32, watch::Sender<bool>)>,
     /// Every broker's fetch-session cache (see `api::fetch_session`).
     pub(crate) fetch_sessions: crate::api::fetch_session::Sessions,
+    /// Authentication faults and the record of who authenticated.
+    pub(crate) security: crate::security::State,
 }
 
 impl Shared {
@@ -62,6 +66,7 @@ impl Shared {
             coordinator: coordinator::State::default(),
             broker_up,
             fetch_sessions: Default::default(),
+            security: Default::default(),
         }
     }
 

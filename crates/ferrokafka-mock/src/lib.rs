@@ -69,6 +69,7 @@ mod cluster;
 mod coordinator;
 mod guard;
 mod log;
+mod security;
 mod server;
 
 use std::io;
@@ -81,6 +82,7 @@ use tokio::sync::watch;
 
 pub use api::fetch_session::FetchSessionStats;
 use cluster::{BrokerState, ClusterState, Config, QueuedError, Shared};
+pub use security::Authentication;
 
 /// Builds a [`MockCluster`]; see [`MockCluster::builder`].
 #[derive(Debug, Clone)]
@@ -89,6 +91,8 @@ pub struct MockClusterBuilder {
     ports: Vec<u16>,
     topics: Vec<(String, i32, i16)>,
     config: Config,
+    /// A listener setting that could not be applied, reported by `build`.
+    error: Option<String>,
 }
 
 impl MockClusterBuilder {
@@ -160,7 +164,46 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Serves TLS on every broker's listener with this certificate chain
+    /// and key (PEM text), TLS 1.2 and 1.3, no client certificate asked.
+    /// An unusable certificate or key fails [`build`](Self::build).
+    pub fn tls(self, cert_chain_pem: &str, key_pem: &str) -> Self {
+        self.tls_config(cert_chain_pem, key_pem, None)
+    }
+    /// As [`tls`](Self::tls), and clients must present a certificate that
+    /// chains to `client_ca_pem` (mutual TLS, the broker's
+    /// `ssl.client.auth=required`).
+    pub fn tls_client_auth(self, cert_chain_pem: &str, key_pem: &str, client_ca_pem: &str) -> Self {
+        self.tls_config(cert_chain_pem, key_pem, Some(client_ca_pem))
+    }
+    fn tls_config(mut self, cert: &str, key: &str, ca: Option<&str>) -> Self {
+        match security::server_config(cert, key, ca) {
+            Ok(c) => self.config.listener.tls = Some(c),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+        self
+    }
+    /// Requires SASL authentication on every listener and adds `user` with
+    /// `password`; PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER
+    /// (unsecured JWTs: any token with a `sub` claim that has not expired)
+    /// are offered. Call once per user.
+    pub fn sasl_user(mut self, user: &str, password: &str) -> Self {
+        let mut users = self
+            .config
+            .listener
+            .users
+            .as_deref()
+            .cloned()
+            .unwrap_or_default();
+        users.insert(user.to_string(), password.to_string());
+        self.config.listener.users = Some(Arc::new(users));
+        self
+    }
+
     fn shared(&self, ports: &[u16]) -> io::Result<Shared> {
+        if let Some(e) = &self.error {
+            return Err(invalid(e.clone()));
+        }
         let brokers = (0..self.brokers)
             .map(|i| BrokerState {
                 id: i as i32 + 1,
@@ -279,7 +322,9 @@ impl MockCluster {
                 log_append_time: false,
                 cluster_id: "ferrokafka-mock".into(),
                 fetch_session_slots: 1000,
+                listener: Default::default(),
             },
+            error: None,
         }
     }
 
@@ -449,6 +494,18 @@ impl MockCluster {
             .ok_or_else(|| invalid(format!("broker {id} does not exist")))?;
         b.close_after = (n > 0).then_some(n);
         Ok(())
+    }
+
+    /// The next `n` SASL authentications fail as if the credentials were
+    /// wrong (SASL_AUTHENTICATION_FAILED, or a closed connection after a
+    /// v0 handshake).
+    pub fn fail_next_authentications(&self, n: u32) {
+        self.shared.security.fail_next(n);
+    }
+
+    /// Every successful SASL authentication so far, oldest first.
+    pub fn authentications(&self) -> Vec<Authentication> {
+        self.shared.security.log()
     }
 
     /// The next `n` requests of `api_key` are applied but get no response

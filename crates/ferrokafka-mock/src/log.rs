@@ -32,7 +32,10 @@ pub(crate) mod code {
     pub(crate) const LEADER_NOT_AVAILABLE: i16 = 5;
     pub(crate) const NOT_LEADER_OR_FOLLOWER: i16 = 6;
     pub(crate) const MESSAGE_TOO_LARGE: i16 = 10;
+    pub(crate) const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+    pub(crate) const ILLEGAL_SASL_STATE: i16 = 34;
     pub(crate) const UNSUPPORTED_VERSION: i16 = 35;
+    pub(crate) const SASL_AUTHENTICATION_FAILED: i16 = 58;
     pub(crate) const INVALID_REQUEST: i16 = 42;
     pub(crate) const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
     pub(crate) const INVALID_PRODUCER_EPOCH: i16 = 47;

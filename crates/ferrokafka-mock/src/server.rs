@@ -22,6 +22,7 @@ use crate::api;
 use crate::cluster::Shared;
 use crate::coordinator;
 use crate::guard;
+use crate::security;
 
 /// A connection silent this long (or stalled inside a frame) is closed, as
 /// the broker's `connections.max.idle.ms` default.
@@ -118,12 +119,185 @@ async fn connection(
     }
 }
 
+/// How long a TLS handshake may take before the connection is dropped.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// The SASL APIs a SASL listener adds to ApiVersions.
+pub(crate) const SASL_APIS: [(ApiKey, i16, i16); 2] = [
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
+];
+
 async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
-    let (rd, wr) = stream.into_split();
+    match shared.config.listener.tls.clone() {
+        None => {
+            let (rd, wr) = stream.into_split();
+            serve_halves(shared, broker_id, rd, wr).await
+        }
+        Some(tls) => {
+            let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+            match timeout(TLS_HANDSHAKE, accept).await {
+                Ok(Ok(s)) => {
+                    let (rd, wr) = tokio::io::split(s);
+                    serve_halves(shared, broker_id, rd, wr).await
+                }
+                Ok(Err(e)) => tracing::debug!(broker_id, "mock: TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!(broker_id, "mock: TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+/// Where a connection is in SASL authentication.
+enum Auth {
+    /// No SASL on this listener, or authenticated.
+    Open,
+    /// Waiting for SaslHandshake.
+    Handshake,
+    /// Mechanism chosen; tokens come in SaslAuthenticate requests, or as
+    /// bare frames (`raw`) after a v0 handshake.
+    Tokens {
+        server: security::SaslServer,
+        raw: bool,
+    },
+}
+
+/// What a connection does with a frame before it is authenticated.
+enum Gate {
+    /// Serve it as usual (ApiVersions).
+    Pass,
+    /// Write this answer (already framed).
+    Answer(Bytes),
+    /// Close the connection.
+    Close,
+}
+
+fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) -> Gate {
+    use kafka_protocol::messages::{
+        SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
+        SaslHandshakeResponse,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let Some(users) = shared.config.listener.users.clone() else {
+        return Gate::Pass;
+    };
+    if let Auth::Tokens { server, raw: true } = auth {
+        return match server.step(&shared.security, frame) {
+            Ok(security::Answer::Continue(t)) => Gate::Answer(raw_frame(&t)),
+            Ok(security::Answer::Done(t)) => {
+                *auth = Auth::Open;
+                Gate::Answer(raw_frame(&t))
+            }
+            Err(security::Failed(why)) => {
+                tracing::debug!(broker_id, "mock: SASL authentication failed: {why}");
+                Gate::Close
+            }
+        };
+    }
+    if frame.len() < 8 {
+        return Gate::Close;
+    }
+    let key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let Ok(key) = ApiKey::try_from(key) else {
+        return Gate::Close;
+    };
+    let supported = SASL_APIS
+        .iter()
+        .any(|(k, lo, hi)| *k == key && (*lo..=*hi).contains(&version));
+    if key == ApiKey::ApiVersions {
+        return Gate::Pass;
+    }
+    if !supported {
+        tracing::debug!(
+            broker_id,
+            ?key,
+            "mock: request before SASL authentication; closing"
+        );
+        return Gate::Close;
+    }
+    let mut body = frame.clone();
+    if RequestHeader::decode(&mut body, key.request_header_version(version)).is_err() {
+        return Gate::Close;
+    }
+    let answer = match (key, &mut *auth) {
+        (ApiKey::SaslHandshake, Auth::Handshake) => {
+            let Ok(req) = SaslHandshakeRequest::decode(&mut body, version) else {
+                return Gate::Close;
+            };
+            let mut r = SaslHandshakeResponse::default();
+            r.mechanisms = security::MECHANISMS
+                .iter()
+                .map(|m| StrBytes::from_static_str(m))
+                .collect();
+            match security::SaslServer::new(req.mechanism.as_str(), users) {
+                Some(server) => {
+                    *auth = Auth::Tokens {
+                        server,
+                        raw: version == 0,
+                    }
+                }
+                None => r.error_code = crate::log::code::UNSUPPORTED_SASL_MECHANISM,
+            }
+            ResponseKind::SaslHandshake(r)
+        }
+        (ApiKey::SaslAuthenticate, Auth::Tokens { server, raw: false }) => {
+            let Ok(req) = SaslAuthenticateRequest::decode(&mut body, version) else {
+                return Gate::Close;
+            };
+            let mut r = SaslAuthenticateResponse::default();
+            match server.step(&shared.security, &req.auth_bytes) {
+                Ok(security::Answer::Continue(t)) => r.auth_bytes = Bytes::from(t),
+                Ok(security::Answer::Done(t)) => {
+                    r.auth_bytes = Bytes::from(t);
+                    *auth = Auth::Open;
+                }
+                Err(security::Failed(why)) => {
+                    r.error_code = crate::log::code::SASL_AUTHENTICATION_FAILED;
+                    r.error_message = Some(StrBytes::from_string(why));
+                    // A failed exchange starts over with a new handshake.
+                    *auth = Auth::Handshake;
+                }
+            }
+            ResponseKind::SaslAuthenticate(r)
+        }
+        _ => {
+            let mut r = SaslHandshakeResponse::default();
+            r.error_code = crate::log::code::ILLEGAL_SASL_STATE;
+            if key != ApiKey::SaslHandshake {
+                return Gate::Close;
+            }
+            ResponseKind::SaslHandshake(r)
+        }
+    };
+    match encode_response(correlation_id, key, version, &answer) {
+        Outcome::Respond(b) => Gate::Answer(b),
+        _ => Gate::Close,
+    }
+}
+
+fn raw_frame(token: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(4 + token.len());
+    b.put_u32(token.len() as u32);
+    b.put_slice(token);
+    b.freeze()
+}
+
+async fn serve_halves<R, W>(shared: &Shared, broker_id: i32, rd: R, wr: W)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
     // Pipelined requests arrive together: read them with few syscalls, and
     // write their responses out once the pipeline is drained.
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let mut wr = BufWriter::with_capacity(64 * 1024, wr);
+    let mut auth = if shared.config.listener.users.is_some() {
+        Auth::Handshake
+    } else {
+        Auth::Open
+    };
     let max = shared.config.max_frame_bytes;
     loop {
         if rd.buffer().is_empty() && wr.flush().await.is_err() {
@@ -142,13 +316,29 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
         if !matches!(timeout(IDLE, rd.read_exact(&mut frame)).await, Ok(Ok(_))) {
             return;
         }
+        let frame = Bytes::from(frame);
+        if !matches!(auth, Auth::Open) {
+            match sasl_gate(shared, broker_id, &mut auth, &frame) {
+                Gate::Pass => {}
+                Gate::Answer(b) => {
+                    if wr.write_all(&b).await.is_err() || wr.flush().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Gate::Close => {
+                    let _ = wr.flush().await;
+                    return;
+                }
+            }
+        }
         // Only Produce is answered without waiting; anything that may park
         // (Fetch, JoinGroup...) must not hold earlier responses back.
         let is_produce = frame.len() >= 2 && frame[0] == 0 && frame[1] == 0;
         if !is_produce && wr.flush().await.is_err() {
             return;
         }
-        let outcome = handle_frame(shared, broker_id, Bytes::from(frame)).await;
+        let outcome = handle_frame(shared, broker_id, frame).await;
         let (rtt, close_now) = {
             let mut st = shared.state();
             match st.broker_mut(broker_id) {
@@ -296,7 +486,7 @@ async fn dispatch(
 ) -> Option<ResponseKind> {
     let v = header.request_api_version;
     Some(match request {
-        RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api::versions::handle()),
+        RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api::versions::handle(shared)),
         RequestKind::Metadata(r) => {
             ResponseKind::Metadata(api::metadata::handle(shared, broker_id, v, r))
         }

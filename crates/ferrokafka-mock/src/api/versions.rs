@@ -4,9 +4,15 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
 
-pub(crate) fn handle() -> ApiVersionsResponse {
+pub(crate) fn handle(shared: &crate::cluster::Shared) -> ApiVersionsResponse {
     let mut r = ApiVersionsResponse::default();
-    r.api_keys = crate::server::all_supported()
+    let mut apis = crate::server::all_supported();
+    if shared.config.listener.users.is_some() {
+        // SASL listeners only, as a broker does for its SASL listeners.
+        apis.extend(crate::server::SASL_APIS);
+        apis.sort_by_key(|(k, _, _)| *k as i16);
+    }
+    r.api_keys = apis
         .into_iter()
         .map(|(k, lo, hi)| {
             let mut v = ApiVersion::default();

@@ -435,6 +435,11 @@ impl Cluster {
                         self.absorb(&md, false);
                         return Ok(md);
                     }
+                    // Every broker would refuse the same credentials or
+                    // certificate: fail now, with that cause.
+                    Err(e) if matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl) => {
+                        return Err(e)
+                    }
                     Err(e) => {
                         tracing::debug!(target: "ferrokafka::metadata", broker = id, error = %e, "metadata request failed");
                         last = Some(e);

@@ -614,11 +614,11 @@ fn is_security_property(name: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
-/// Fails closed on security: a `security.protocol` other than `plaintext`,
-/// or any TLS/SASL setting the build does not act on (set to anything but
-/// its default), is refused with
-/// `_NOT_IMPLEMENTED` naming it. Accepting them would connect in plaintext
-/// and send no credentials while the application believes otherwise.
+/// Fails closed on security: a `security.protocol` the build cannot speak,
+/// a SASL mechanism or token method it does not have (GSSAPI, OIDC), or
+/// any TLS/SASL setting it does not act on, is refused with
+/// `_NOT_IMPLEMENTED` naming it. Accepting them would connect without the
+/// protection or credentials the application believes it configured.
 ///
 /// The rule reads each property's [`Status`]: marking a security property
 /// implemented in the table is what lifts its refusal.
@@ -637,14 +637,59 @@ fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resul
             ),
         ));
     }
+    let sasl = protocol.starts_with("sasl_");
+    if sasl && c.get_str("sasl.mechanisms") == "GSSAPI" {
+        let (n, v) = shown("sasl.mechanisms");
+        return Err(Error::new(
+            ErrorCode::NotImplemented,
+            format!(
+                "configuration property \"{n}\" = \"{v}\" (the default with SASL) is not \
+                 implemented in this build: Kerberos needs a GSSAPI library; set sasl.mechanisms \
+                 to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"
+            ),
+        ));
+    }
+    if c.get_str("sasl.oauthbearer.method") == "oidc" {
+        let (n, v) = shown("sasl.oauthbearer.method");
+        return Err(Error::new(
+            ErrorCode::NotImplemented,
+            format!(
+                "configuration property \"{n}\" = \"{v}\" is not implemented in this build: \
+                 OAUTHBEARER tokens come only from the unsecured JWT \
+                 (enable.sasl.oauthbearer.unsecure.jwt)"
+            ),
+        ));
+    }
     for (i, p) in PROPERTIES.iter().enumerate() {
-        // A value equal to the default asks for nothing the client fails
-        // to do (kafka-python passes `ssl_check_hostname=True` that way).
-        let default_text = parse(p, p.default_value()).map(|(text, _)| text);
+        // A TLS or SASL setting the chosen protocol does not use is most
+        // often a forgotten security.protocol: connecting anyway would
+        // send in clear, or without the credentials, what the application
+        // meant to protect. Refused (librdkafka and Java ignore it).
+        let unused = (p.name().starts_with("sasl.") && !sasl)
+            || (p.name().starts_with("ssl.") && !protocol.ends_with("ssl"));
+        if is_security_property(p.name())
+            && p.status() == Status::Implemented
+            && c.values[i].explicit
+            && c.values[i].text != config_text(p)
+            && unused
+        {
+            let (n, _) = shown(p.name());
+            let (pn, pv) = shown("security.protocol");
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                format!(
+                    "configuration property \"{n}\" is set, but \"{pn}\" = \"{pv}\" does not use it: \
+                     set security.protocol to {} (or remove {n}); ferrokafka does not connect \
+                     without the protection a setting asks for",
+                    if p.name().starts_with("sasl.") { "sasl_plaintext or sasl_ssl" } else { "ssl or sasl_ssl" }
+                ),
+            ));
+        }
+        // Set to its default, an unimplemented setting asks for nothing.
         if is_security_property(p.name())
             && p.status() == Status::NotYet
             && c.values[i].explicit
-            && default_text.as_deref() != Ok(c.values[i].text.as_str())
+            && c.values[i].text != config_text(p)
         {
             let (n, v) = shown(p.name());
             let v = if p.is_secret() {

@@ -81,22 +81,24 @@ fn every_rename_alias_sets_its_property() {
             "" => sample_value(p),
             d => d.to_string(),
         };
-        let c = ClientConfig::new()
-            .set(a.name(), value.clone())
-            .validate(ClientRole::Admin);
-        if ["sasl.", "ssl.", "https."]
-            .iter()
-            .any(|s| p.name().starts_with(s))
-            && p.status() == Status::NotYet
-            && value != p.default_value()
-        {
-            // Fail closed: an unimplemented security setting is refused.
-            assert_eq!(
-                c.unwrap_err().code(),
-                ErrorCode::NotImplemented,
-                "{}",
-                a.name()
-            );
+        // A TLS/SASL setting needs a protocol that uses it (else it is
+        // refused as a forgotten security.protocol).
+        let mut base = ClientConfig::new();
+        if p.name().starts_with("sasl.") || p.name().starts_with("ssl.") {
+            base.set_mut("security.protocol", "sasl_ssl");
+            base.set_mut("sasl.mechanisms", "PLAIN");
+        }
+        let value = if p.name() == "sasl.mechanisms" {
+            "SCRAM-SHA-256".to_string()
+        } else {
+            value
+        };
+        let c = base.set(a.name(), value).validate(ClientRole::Admin);
+        // Security settings this build cannot honour are refused (fail
+        // closed), naming the alias.
+        if let (Status::NotYet, Err(e)) = (p.status(), &c) {
+            assert_eq!(e.code(), ErrorCode::NotImplemented, "{}: {e}", a.name());
+            assert!(e.message().contains(a.name()), "{e}");
             continue;
         }
         let c = c.unwrap();
@@ -291,10 +293,12 @@ fn enum_values_accept_other_spellings() {
     assert_eq!(c.get_str("partitioner"), "murmur2_random");
     let c = producer(&[("retries", "inf")]).unwrap();
     assert_eq!(c.get_i64("retries"), i64::from(i32::MAX));
-    // Parsed case-insensitively, then refused: this build has no TLS/SASL.
-    let e = producer(&[("security.protocol", "SASL_SSL")]).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotImplemented);
-    assert!(e.message().contains("\"SASL_SSL\""), "{e}");
+    let c = producer(&[
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanisms", "PLAIN"),
+    ])
+    .unwrap();
+    assert_eq!(c.get_str("security.protocol"), "sasl_ssl");
     let c = ClientConfig::new()
         .set("auto.offset.reset", "smallest")
         .validate(ClientRole::Consumer)
@@ -310,11 +314,12 @@ fn unit_conversions() {
     assert_eq!(c.get_i64("queue.buffering.max.kbytes"), 2);
     let c = producer(&[("batch_size", "0")]).unwrap();
     assert_eq!(c.get_i64("batch.size"), 1);
-    // Converted, then refused (no TLS in this build): the message shows
-    // the keyword as given and what it was converted to.
-    let e = producer(&[("ssl_check_hostname", "False")]).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotImplemented);
-    assert!(e.message().contains("ssl_check_hostname"), "{e}");
+    let c = producer(&[
+        ("security.protocol", "ssl"),
+        ("ssl_check_hostname", "False"),
+    ])
+    .unwrap();
+    assert_eq!(c.get_str("ssl.endpoint.identification.algorithm"), "none");
     let c = producer(&[("api_version", "(2, 8, 0)")]).unwrap();
     assert!(!c.get_bool("api.version.request"));
     assert_eq!(c.get_str("broker.version.fallback"), "2.8.0");
@@ -438,15 +443,46 @@ fn client_config_get_and_set() {
 #[test]
 fn secrets_are_redacted() {
     let c = ClientConfig::new()
+        .set("security.protocol", "sasl_plaintext")
+        .set("sasl.mechanisms", "PLAIN")
         .set("sasl.password", "hunter2")
         .set("sasl_plain_password", "hunter3");
     let shown = format!("{c:?}");
     assert!(!shown.contains("hunter"), "{shown}");
-    // Refused (no SASL in this build), and the refusal shows no secret.
-    let e = c.validate(ClientRole::Producer).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotImplemented);
-    assert!(e.message().contains("sasl"), "{e}");
-    assert!(!e.to_string().contains("hunter"), "{e}");
+    let cfg = c.validate(ClientRole::Producer).unwrap();
+    assert!(!format!("{cfg:?}").contains("hunter"));
+    assert!(cfg.iter().all(|(_, v)| !v.contains("hunter")));
+    assert_eq!(cfg.get_str("sasl.password"), "hunter3");
+}
+
+/// A TLS or SASL setting the chosen security.protocol does not use is a
+/// forgotten protocol, refused naming both (the client would otherwise
+/// connect without the protection the setting asks for).
+#[test]
+fn security_settings_unused_by_the_protocol_are_refused() {
+    for (name, value, protocol) in [
+        ("sasl.username", "alice", "plaintext"),
+        ("sasl.password", "secret", "ssl"),
+        ("ssl.ca.location", "/etc/ca.pem", "plaintext"),
+        ("ssl.ca.location", "/etc/ca.pem", "sasl_plaintext"),
+    ] {
+        let mut c = ClientConfig::new().set("security.protocol", protocol);
+        if protocol.starts_with("sasl") {
+            c.set_mut("sasl.mechanisms", "PLAIN");
+        }
+        let e = c
+            .set(name, value)
+            .validate(ClientRole::Producer)
+            .unwrap_err();
+        assert_eq!(
+            e.code(),
+            ErrorCode::InvalidArg,
+            "{name} with {protocol}: {e}"
+        );
+        assert!(e.message().contains(name), "{e}");
+        assert!(e.message().contains(protocol), "{e}");
+        assert!(!e.message().contains("secret"), "{e}");
+    }
 }
 
 #[test]

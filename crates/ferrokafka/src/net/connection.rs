@@ -13,6 +13,8 @@
 //! reconnects. The task ends when the last handle is dropped.
 
 use super::backoff::Backoff;
+use super::sasl::{self, SaslSettings};
+use super::tls::TlsStream;
 use super::{BrokerAddress, ConnectionKind, NetSettings};
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::frame::{self, ApiVersionsAnswer, FrameReader};
@@ -450,8 +452,17 @@ impl Task {
             }
             self.set_state(ConnectionState::Up);
             tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, kind = ?self.shared.kind, "connected");
-            let (rd, wr) = stream.into_split();
-            match self.serve(rd, wr, versions).await {
+            let served = match stream {
+                Stream::Plain(tcp) => {
+                    let (rd, wr) = tcp.into_split();
+                    self.serve(rd, wr, versions).await
+                }
+                Stream::Tls(tls) => {
+                    let (rd, wr) = tokio::io::split(*tls);
+                    self.serve(rd, wr, versions).await
+                }
+            };
+            match served {
                 Ok(Exit::Shutdown) => return,
                 Ok(Exit::Idle) => self.set_state(ConnectionState::Idle),
                 Err(e) => {
@@ -462,9 +473,12 @@ impl Task {
         }
     }
 
-    /// Resolves, connects to the first address that accepts, and negotiates
-    /// versions. This is where TLS and SASL will wrap the socket.
-    async fn open(&mut self) -> Result<(TcpStream, Arc<ApiVersionTable>)> {
+    /// Resolves, connects to the first address that accepts, runs the TLS
+    /// handshake when configured, negotiates versions and authenticates
+    /// with SASL when configured. A TLS or authentication failure ends the
+    /// attempt at once (another address of the same broker would answer
+    /// the same) and keeps its `_SSL` / `_AUTHENTICATION` code.
+    async fn open(&mut self) -> Result<(Stream, Arc<ApiVersionTable>)> {
         let addr = self.shared.addr.clone();
         let addrs = self
             .settings
@@ -481,10 +495,15 @@ impl Task {
         let mut failures = Vec::new();
         for sa in &addrs {
             match TcpStream::connect(sa).await {
-                Ok(mut stream) => {
-                    let _ = stream.set_nodelay(true);
-                    match self.handshake(&mut stream).await {
-                        Ok(v) => return Ok((stream, Arc::new(v))),
+                Ok(tcp) => {
+                    let _ = tcp.set_nodelay(true);
+                    match self.secure_and_handshake(tcp).await {
+                        Ok(ok) => return Ok(ok),
+                        Err(e)
+                            if matches!(e.code(), ErrorCode::Ssl | ErrorCode::Authentication) =>
+                        {
+                            return Err(Error::new(e.code(), format!("{sa}: {}", e.message())))
+                        }
                         Err(e) => failures.push(format!("{sa}: {}", e.message())),
                     }
                 }
@@ -495,6 +514,123 @@ impl Task {
             codes::TRANSPORT,
             format!("connect to {addr} failed ({})", failures.join("; ")),
         ))
+    }
+
+    async fn secure_and_handshake(
+        &mut self,
+        tcp: TcpStream,
+    ) -> Result<(Stream, Arc<ApiVersionTable>)> {
+        let settings = self.settings.clone();
+        let mut stream = match &settings.tls {
+            Some(tls) => Stream::Tls(Box::new(tls.connect(&self.shared.addr.host, tcp).await?)),
+            None => Stream::Plain(tcp),
+        };
+        let versions = self.handshake(&mut stream).await?;
+        if let Some(sasl) = &settings.sasl {
+            self.authenticate(&mut stream, &versions, sasl).await?;
+        }
+        Ok((stream, Arc::new(versions)))
+    }
+
+    /// Authenticates with SASL: SaslHandshake, then the mechanism's
+    /// messages in SaslAuthenticate requests (KIP-152), or as bare frames
+    /// after a v0 handshake when the broker has no SaslAuthenticate.
+    async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        versions: &ApiVersionTable,
+        sasl: &SaslSettings,
+    ) -> Result<()> {
+        let mechanism = sasl.mechanism_name();
+        let Some(handshake_v) = versions.version(ApiKey::SaslHandshake) else {
+            return Err(Error::new(
+                ErrorCode::Authentication,
+                format!(
+                    "broker {} offers no SaslHandshake: it does not speak SASL on this listener",
+                    self.shared.addr
+                ),
+            ));
+        };
+        let authenticate_v = versions
+            .version(ApiKey::SaslAuthenticate)
+            .filter(|_| handshake_v >= 1);
+        let handshake_v = if authenticate_v.is_some() {
+            handshake_v
+        } else {
+            0
+        };
+        let body = sasl::handshake_request(mechanism, handshake_v)?;
+        let resp = self
+            .exchange(stream, ApiKey::SaslHandshake, handshake_v, &body)
+            .await?;
+        crate::protocol::guard::check_response(
+            ApiKey::SaslHandshake,
+            handshake_v,
+            &resp,
+            &self.shared.addr.to_string(),
+        )?;
+        sasl::handshake_response(resp, handshake_v, mechanism)?;
+        let (mut session, mut out) = sasl.start(std::time::SystemTime::now())?;
+        // Every mechanism here ends within three round trips; bounded.
+        for _ in 0..4 {
+            let reply = match authenticate_v {
+                Some(v) => {
+                    let body = sasl::authenticate_request(out, v)?;
+                    let resp = self
+                        .exchange(stream, ApiKey::SaslAuthenticate, v, &body)
+                        .await?;
+                    sasl::authenticate_response(resp, v, &session)?
+                }
+                None => self.raw_token_exchange(stream, &out).await?,
+            };
+            match session.on_server(&reply)? {
+                sasl::Step::Done => {
+                    tracing::debug!(target: "ferrokafka::security", broker = %self.shared.addr, mechanism, "authenticated");
+                    return Ok(());
+                }
+                sasl::Step::Send(next) => out = next,
+            }
+        }
+        Err(Error::new(
+            ErrorCode::Authentication,
+            format!("SASL {mechanism} exchange did not end"),
+        ))
+    }
+
+    /// One token round trip as bare length-prefixed frames (after a v0
+    /// SaslHandshake). Such brokers close the connection on failure.
+    async fn raw_token_exchange<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        token: &[u8],
+    ) -> Result<Bytes> {
+        let len = u32::try_from(token.len())
+            .map_err(|_| Error::new(ErrorCode::InvalidArg, "SASL token too large"))?;
+        let mut out = Vec::with_capacity(4 + token.len());
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(token);
+        stream.write_all(&out).await?;
+        let closed = |e: std::io::Error| {
+            Error::new(
+                ErrorCode::Authentication,
+                format!(
+                    "broker {} closed the connection during SASL authentication                      (wrong credentials?): {e}",
+                    self.shared.addr
+                ),
+            )
+        };
+        let mut len = [0u8; 4];
+        stream.read_exact(&mut len).await.map_err(closed)?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > self.settings.receive_max {
+            return Err(Error::new(
+                codes::BAD_MSG,
+                format!("SASL token of {len} bytes exceeds receive.message.max.bytes"),
+            ));
+        }
+        let mut buf = vec![0u8; len];
+        stream.read_exact(&mut buf).await.map_err(closed)?;
+        Ok(Bytes::from(buf))
     }
 
     async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
@@ -551,10 +687,29 @@ impl Task {
             Some(&self.settings.client_id),
             body,
         )?;
-        stream.write_all(&out).await?;
+        let host = &self.shared.addr.host;
+        let io = |e: std::io::Error| super::tls::tls_io_error(host, &e).unwrap_or_else(|| e.into());
+        stream.write_all(&out).await.map_err(io)?;
         let reader = FrameReader::new(self.settings.receive_max);
         let mut buf = BytesMut::with_capacity(1024);
         loop {
+            // A TLS record (handshake or alert) where a Kafka frame should
+            // be: the listener speaks TLS and this client does not.
+            if api_key == ApiKey::ApiVersions
+                && buf.len() >= 3
+                && matches!(buf[0], 0x15 | 0x16)
+                && buf[1] == 0x03
+                && buf[2] <= 0x04
+            {
+                return Err(Error::new(
+                    ErrorCode::Ssl,
+                    format!(
+                        "broker {} answered with TLS: this listener needs \
+                         security.protocol=ssl or sasl_ssl",
+                        self.shared.addr
+                    ),
+                ));
+            }
             if let Some(f) = reader.next_frame(&mut buf)? {
                 if frame::correlation_id(&f) != Some(id) {
                     return Err(Error::new(
@@ -567,7 +722,7 @@ impl Task {
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(READ_CHUNK);
             }
-            if stream.read_buf(&mut buf).await? == 0 {
+            if stream.read_buf(&mut buf).await.map_err(io)? == 0 {
                 return Err(Error::new(
                     codes::TRANSPORT,
                     format!(
@@ -857,6 +1012,58 @@ impl Outbox {
             }
         }
         Ok(n)
+    }
+}
+
+/// An open socket, with or without TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 

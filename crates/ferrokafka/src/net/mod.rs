@@ -11,15 +11,20 @@
 //! correlation id. What to send and to whom is `cluster`'s business; the
 //! bytes of messages are `protocol`'s and `record`'s.
 //!
-//! Transport security (TLS, SASL) plugs in where the socket is opened and
-//! handshaken (`connection::open`); everything after works on any
-//! `AsyncRead + AsyncWrite` pair.
+//! Transport security plugs in where the socket is opened and handshaken
+//! (`connection::open`): TLS (`tls`) wraps the TCP stream before the first
+//! byte, SASL (`sasl`, `scram`) authenticates after ApiVersions; everything
+//! after works on any `AsyncRead + AsyncWrite` pair. No setting ever falls
+//! back to plaintext or to no authentication.
 
 pub mod backoff;
 pub mod connection;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod runtime;
+pub mod sasl;
+mod scram;
+pub mod tls;
 
 pub use backoff::Backoff;
 pub use connection::{Connection, ConnectionState};
@@ -187,6 +192,10 @@ pub struct NetSettings {
     pub idle_timeout: Duration,
     /// Host name resolution.
     pub resolver: Resolver,
+    /// TLS, for `security.protocol` `ssl` and `sasl_ssl`.
+    pub tls: Option<tls::TlsSettings>,
+    /// SASL, for `security.protocol` `sasl_plaintext` and `sasl_ssl`.
+    pub sasl: Option<sasl::SaslSettings>,
 }
 
 impl Default for NetSettings {
@@ -204,6 +213,8 @@ impl Default for NetSettings {
             broker_version_fallback: "0.10.0".into(),
             idle_timeout: Duration::ZERO,
             resolver: Resolver::System,
+            tls: None,
+            sasl: None,
         }
     }
 }
@@ -229,6 +240,8 @@ impl NetSettings {
             broker_version_fallback: c.get_str("broker.version.fallback").to_string(),
             idle_timeout: c.get_duration("connections.max.idle.ms"),
             resolver: Resolver::System,
+            tls: tls::TlsSettings::from_config(c)?,
+            sasl: sasl::SaslSettings::from_config(c)?,
         })
     }
 }

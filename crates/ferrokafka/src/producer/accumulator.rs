@@ -1551,6 +1551,19 @@ impl Accumulator {
         }
     }
 
+    /// Fails every record still waiting for its topic's metadata with
+    /// `error`: no broker will let this client in (wrong credentials, an
+    /// untrusted certificate), and waiting out message.timeout.ms would
+    /// only hide the cause.
+    pub(crate) fn fail_unassigned(&mut self, error: &Error) {
+        for ti in 0..self.topics.len() {
+            let unassigned = std::mem::take(&mut self.topics[ti].unassigned);
+            for u in unassigned {
+                self.fail_single(ti, u, error.clone(), PersistenceStatus::NotPersisted);
+            }
+        }
+    }
+
     /// Whether the sender must fail its in-flight jobs (clears the request).
     pub(crate) fn take_purge_in_flight(&mut self) -> bool {
         std::mem::take(&mut self.purge_in_flight)

@@ -463,15 +463,25 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 shared.finish(dones);
             }
             Some(r) = metadata.join_next(), if !metadata.is_empty() => {
-                if let Ok(Ok(topics)) = r {
-                    let now = Instant::now();
-                    let mut acc = shared.lock();
-                    for (t, leaders) in topics {
-                        acc.set_topic(&t, leaders, now);
+                match r {
+                    Ok(Ok(topics)) => {
+                        let now = Instant::now();
+                        let mut acc = shared.lock();
+                        for (t, leaders) in topics {
+                            acc.set_topic(&t, leaders, now);
+                        }
+                        let dones = acc.take_done();
+                        drop(acc);
+                        shared.finish(dones);
                     }
-                    let dones = acc.take_done();
-                    drop(acc);
-                    shared.finish(dones);
+                    Ok(Err(e)) if matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl) => {
+                        let mut acc = shared.lock();
+                        acc.fail_unassigned(&e);
+                        let dones = acc.take_done();
+                        drop(acc);
+                        shared.finish(dones);
+                    }
+                    _ => {}
                 }
             }
         }

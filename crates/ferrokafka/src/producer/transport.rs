@@ -281,6 +281,10 @@ impl Transport for Arc<NetTransport> {
                 {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
+                    // Every broker would refuse the same credentials.
+                    Err(e) if matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl) => {
+                        return Err(e)
+                    }
                     Err(e) => {
                         last = e;
                         continue;

@@ -1,0 +1,519 @@
+//! SASL authentication of broker connections (`security.protocol` =
+//! `sasl_plaintext` or `sasl_ssl`): the settings, the mechanisms' I/O-free
+//! exchanges, and the Kafka messages that carry them.
+//!
+//! After ApiVersions, a connection sends SaslHandshake naming the mechanism,
+//! then the mechanism's tokens: inside SaslAuthenticate requests (KIP-152)
+//! when the broker offers that API, else (handshake v0, brokers before 1.0)
+//! as bare length-prefixed frames. The connection task does the I/O
+//! (`connection::Task::authenticate`); this module says what to send and
+//! what an answer means.
+//!
+//! Mechanisms: PLAIN; SCRAM-SHA-256/512 (`scram`); OAUTHBEARER (RFC 7628)
+//! with the built-in unsecured JWT (`enable.sasl.oauthbearer.unsecure.jwt`
+//! and `sasl.oauthbearer.config`) and SASL extensions (KIP-342). GSSAPI,
+//! OIDC token retrieval and re-authentication (KIP-368) are not built; the
+//! configuration refuses the first two, and without the third a broker with
+//! `connections.max.reauth.ms` closes the connection when the session
+//! ends, after which the client reconnects and authenticates again.
+//!
+//! Secrets (the password, the token) are never logged or shown by `Debug`.
+
+use super::scram::{Scram, ScramHash};
+use crate::config::Config;
+use crate::error::{Error, ErrorCode, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The SASL mechanism a client authenticates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mechanism {
+    Plain,
+    Scram(ScramHash),
+    OAuthBearer,
+}
+
+impl Mechanism {
+    fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Scram(ScramHash::Sha256) => "SCRAM-SHA-256",
+            Mechanism::Scram(ScramHash::Sha512) => "SCRAM-SHA-512",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+}
+
+/// The built-in unsecured JWT's settings (`sasl.oauthbearer.config`).
+#[derive(Clone)]
+struct UnsecuredJwt {
+    principal_claim: String,
+    principal: String,
+    scope_claim: String,
+    scope: Vec<String>,
+    life: Duration,
+    extensions: Vec<(String, String)>,
+}
+
+/// The SASL side of a client's connection settings, built once from the
+/// configuration. `Debug` shows the mechanism and user, never the password
+/// or token settings.
+#[derive(Clone)]
+pub struct SaslSettings {
+    mechanism: Mechanism,
+    username: String,
+    password: String,
+    jwt: Option<UnsecuredJwt>,
+}
+
+impl fmt::Debug for SaslSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaslSettings")
+            .field("mechanism", &self.mechanism.name())
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_error(name: &str, message: impl fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::InvalidArg,
+        format!("configuration property \"{name}\": {message}"),
+    )
+}
+
+impl SaslSettings {
+    /// The SASL settings of a validated configuration; `None` when the
+    /// security protocol does not use SASL.
+    pub fn from_config(c: &Config) -> Result<Option<Self>> {
+        let protocol = c.get_str("security.protocol");
+        if protocol != "sasl_plaintext" && protocol != "sasl_ssl" {
+            return Ok(None);
+        }
+        let mechanism = match c.get_str("sasl.mechanisms") {
+            "PLAIN" => Mechanism::Plain,
+            "SCRAM-SHA-256" => Mechanism::Scram(ScramHash::Sha256),
+            "SCRAM-SHA-512" => Mechanism::Scram(ScramHash::Sha512),
+            "OAUTHBEARER" => Mechanism::OAuthBearer,
+            other => {
+                return Err(Error::new(
+                    ErrorCode::NotImplemented,
+                    format!("configuration property \"sasl.mechanisms\" = \"{other}\" is not implemented in this build"),
+                ))
+            }
+        };
+        let username = c.get_str("sasl.username").to_string();
+        let password = c.get_str("sasl.password").to_string();
+        let mut jwt = None;
+        match mechanism {
+            Mechanism::Plain | Mechanism::Scram(_) => {
+                if username.is_empty() {
+                    return Err(config_error(
+                        "sasl.username",
+                        format!("{} needs a user name", mechanism.name()),
+                    ));
+                }
+            }
+            Mechanism::OAuthBearer => {
+                if !c.get_bool("enable.sasl.oauthbearer.unsecure.jwt") {
+                    return Err(Error::new(
+                        ErrorCode::NotImplemented,
+                        "sasl.mechanisms=OAUTHBEARER needs a token source: this build has only \
+                         the unsecured JWT (enable.sasl.oauthbearer.unsecure.jwt=true with \
+                         sasl.oauthbearer.config); a token callback and OIDC \
+                         (sasl.oauthbearer.method=oidc) are not implemented",
+                    ));
+                }
+                jwt = Some(parse_unsecured(c.get_str("sasl.oauthbearer.config"))?);
+            }
+        }
+        Ok(Some(SaslSettings {
+            mechanism,
+            username,
+            password,
+            jwt,
+        }))
+    }
+
+    /// The mechanism's name as SaslHandshake sends it.
+    pub(crate) fn mechanism_name(&self) -> &'static str {
+        self.mechanism.name()
+    }
+
+    /// Starts one exchange: the state and the client's first message.
+    pub(crate) fn start(&self, now: SystemTime) -> Result<(Session, Vec<u8>)> {
+        Ok(match self.mechanism {
+            Mechanism::Plain => {
+                // authzid NUL authcid NUL passwd (RFC 4616), empty authzid.
+                let mut m = Vec::with_capacity(self.username.len() + self.password.len() + 2);
+                m.push(0);
+                m.extend_from_slice(self.username.as_bytes());
+                m.push(0);
+                m.extend_from_slice(self.password.as_bytes());
+                (Session::Plain, m)
+            }
+            Mechanism::Scram(h) => {
+                let s = Scram::new(h, &self.username, &self.password, &Scram::random_nonce());
+                let first = s.client_first();
+                (Session::ScramFirst(Box::new(s)), first)
+            }
+            Mechanism::OAuthBearer => {
+                let jwt = self.jwt.as_ref().expect("checked in from_config");
+                let token = unsecured_token(jwt, now);
+                (
+                    Session::OAuth { failed: None },
+                    oauth_initial(&token, &jwt.extensions),
+                )
+            }
+        })
+    }
+}
+
+/// `sasl.oauthbearer.config` of the unsecured JWT: space-separated
+/// `principalClaimName=`, `principal=`, `scopeClaimName=`, `scope=`
+/// (comma-separated), `lifeSeconds=` and `extension_NAME=value`.
+fn parse_unsecured(text: &str) -> Result<UnsecuredJwt> {
+    const NAME: &str = "sasl.oauthbearer.config";
+    let mut j = UnsecuredJwt {
+        principal_claim: "sub".into(),
+        principal: String::new(),
+        scope_claim: "scope".into(),
+        scope: Vec::new(),
+        life: Duration::from_secs(3600),
+        extensions: Vec::new(),
+    };
+    for item in text.split_whitespace() {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(config_error(NAME, format!("{item:?} is not key=value")));
+        };
+        match k {
+            "principalClaimName" => j.principal_claim = v.to_string(),
+            "principal" => j.principal = v.to_string(),
+            "scopeClaimName" => j.scope_claim = v.to_string(),
+            "scope" => {
+                j.scope = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
+            "lifeSeconds" => {
+                let s: u64 = v.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    config_error(NAME, format!("lifeSeconds={v:?} is not a positive integer"))
+                })?;
+                j.life = Duration::from_secs(s);
+            }
+            _ => match k.strip_prefix("extension_") {
+                Some(ext) => {
+                    check_extension(ext, v)?;
+                    j.extensions.push((ext.to_string(), v.to_string()));
+                }
+                None => {
+                    return Err(config_error(
+                        NAME,
+                        format!(
+                            "unknown key {k:?} (known: principalClaimName, principal, \
+                             scopeClaimName, scope, lifeSeconds, extension_NAME)"
+                        ),
+                    ))
+                }
+            },
+        }
+    }
+    if j.principal.is_empty() {
+        return Err(config_error(NAME, "the unsecured JWT needs principal=NAME"));
+    }
+    Ok(j)
+}
+
+/// RFC 7628 key and value rules (KIP-342): keys are letters, `auth` is
+/// reserved; values are printable ASCII, space, tab, CR and LF.
+fn check_extension(key: &str, value: &str) -> Result<()> {
+    const NAME: &str = "sasl.oauthbearer.config";
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) || key == "auth" {
+        return Err(config_error(
+            NAME,
+            format!("extension name {key:?} must be letters only and not \"auth\""),
+        ));
+    }
+    if !value
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) || matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    {
+        return Err(config_error(
+            NAME,
+            format!("extension {key:?} has a character RFC 7628 does not allow"),
+        ));
+    }
+    Ok(())
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// An unsecured JWT (`alg: none`, RFC 7515 section A.5) as Kafka's
+/// unsecured validator takes it.
+fn unsecured_token(j: &UnsecuredJwt, now: SystemTime) -> String {
+    let iat = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let exp = iat + j.life;
+    let header = B64URL.encode(br#"{"alg":"none"}"#);
+    let scope = if j.scope.is_empty() {
+        String::new()
+    } else {
+        let items: Vec<String> = j.scope.iter().map(|s| json_string(s)).collect();
+        format!(",{}:[{}]", json_string(&j.scope_claim), items.join(","))
+    };
+    let payload = format!(
+        "{{{}:{},\"iat\":{:.3},\"exp\":{:.3}{scope}}}",
+        json_string(&j.principal_claim),
+        json_string(&j.principal),
+        iat.as_secs_f64(),
+        exp.as_secs_f64(),
+    );
+    format!("{header}.{}.", B64URL.encode(payload))
+}
+
+/// The OAUTHBEARER initial client response (RFC 7628 section 3.1).
+fn oauth_initial(token: &str, extensions: &[(String, String)]) -> Vec<u8> {
+    let mut m = format!("n,,\x01auth=Bearer {token}");
+    for (k, v) in extensions {
+        m.push('\x01');
+        m.push_str(k);
+        m.push('=');
+        m.push_str(v);
+    }
+    m.push_str("\x01\x01");
+    m.into_bytes()
+}
+
+/// Where one exchange is.
+#[derive(Debug)]
+pub(crate) enum Session {
+    /// PLAIN's single message is sent; the answer ends it.
+    Plain,
+    /// SCRAM: client-first sent, waiting for server-first.
+    ScramFirst(Box<Scram>),
+    /// SCRAM: client-final sent, waiting for server-final.
+    ScramFinal(Box<Scram>),
+    /// OAUTHBEARER: the token is sent; a non-empty answer is the server's
+    /// error, kept to explain the failure that follows.
+    OAuth { failed: Option<String> },
+    /// The exchange is over.
+    Done,
+}
+
+/// What to do after a server message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Send this to the server and wait for its answer.
+    Send(Vec<u8>),
+    /// Authenticated.
+    Done,
+}
+
+impl Session {
+    /// Takes the server's message.
+    pub(crate) fn on_server(&mut self, message: &[u8]) -> Result<Step> {
+        match std::mem::replace(self, Session::Done) {
+            Session::Plain => Ok(Step::Done),
+            Session::ScramFirst(mut s) => {
+                let fin = s.client_final(message)?;
+                *self = Session::ScramFinal(s);
+                Ok(Step::Send(fin))
+            }
+            Session::ScramFinal(s) => {
+                s.verify_server_final(message)?;
+                Ok(Step::Done)
+            }
+            Session::OAuth { failed: None } if message.is_empty() => Ok(Step::Done),
+            Session::OAuth { failed: None } => {
+                // RFC 7628 3.2.2: acknowledge the error with a lone kvsep;
+                // the server then fails the exchange.
+                *self = Session::OAuth {
+                    failed: Some(String::from_utf8_lossy(message).into_owned()),
+                };
+                Ok(Step::Send(b"\x01".to_vec()))
+            }
+            Session::OAuth { failed: Some(why) } => Err(Error::new(
+                ErrorCode::Authentication,
+                format!("OAUTHBEARER token refused: {why}"),
+            )),
+            Session::Done => Err(Error::new(
+                ErrorCode::Authentication,
+                "SASL: the server sent a message after the exchange ended",
+            )),
+        }
+    }
+
+    /// The server's OAUTHBEARER error, if it sent one.
+    pub(crate) fn server_error(&self) -> Option<&str> {
+        match self {
+            Session::OAuth { failed: Some(w) } => Some(w),
+            _ => None,
+        }
+    }
+}
+
+fn encode<T: Encodable>(m: &T, version: i16, what: &str) -> Result<Bytes> {
+    let mut buf = BytesMut::new();
+    m.encode(&mut buf, version).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidArg,
+            format!("cannot encode {what} v{version}: {e}"),
+        )
+    })?;
+    Ok(buf.freeze())
+}
+
+fn decode<T: Decodable>(mut body: Bytes, version: i16, what: &str) -> Result<T> {
+    T::decode(&mut body, version).map_err(|e| {
+        Error::new(
+            ErrorCode::BadMsg,
+            format!("cannot decode {what} v{version} response: {e}"),
+        )
+    })
+}
+
+/// The SaslHandshake request body for `mechanism`.
+pub(crate) fn handshake_request(mechanism: &str, version: i16) -> Result<Bytes> {
+    let req =
+        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_string(mechanism.into()));
+    encode(&req, version, "SaslHandshake")
+}
+
+/// Checks the SaslHandshake answer: the broker must accept `mechanism`.
+pub(crate) fn handshake_response(body: Bytes, version: i16, mechanism: &str) -> Result<()> {
+    let r: SaslHandshakeResponse = decode(body, version, "SaslHandshake")?;
+    if r.error_code == 0 {
+        return Ok(());
+    }
+    let offered: Vec<&str> = r.mechanisms.iter().map(|m| m.as_str()).collect();
+    Err(Error::new(
+        ErrorCode::Authentication,
+        format!(
+            "the broker does not accept SASL mechanism {mechanism} ({}); it offers: {}",
+            ErrorCode::from_kafka(r.error_code).name(),
+            if offered.is_empty() {
+                "none".to_string()
+            } else {
+                offered.join(", ")
+            }
+        ),
+    ))
+}
+
+/// The SaslAuthenticate request body carrying `token`.
+pub(crate) fn authenticate_request(token: Vec<u8>, version: i16) -> Result<Bytes> {
+    let req = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token));
+    encode(&req, version, "SaslAuthenticate")
+}
+
+/// The server's token from a SaslAuthenticate answer; a broker error is an
+/// `_AUTHENTICATION` error carrying the broker's message.
+pub(crate) fn authenticate_response(body: Bytes, version: i16, session: &Session) -> Result<Bytes> {
+    let r: SaslAuthenticateResponse = decode(body, version, "SaslAuthenticate")?;
+    if r.error_code != 0 {
+        let msg = r.error_message.as_ref().map(|m| m.as_str()).unwrap_or("");
+        let extra = session
+            .server_error()
+            .map(|s| format!(" (server said: {s})"))
+            .unwrap_or_default();
+        return Err(Error::new(
+            ErrorCode::Authentication,
+            format!(
+                "SASL authentication failed ({}): {msg}{extra}",
+                ErrorCode::from_kafka(r.error_code).name()
+            ),
+        ));
+    }
+    Ok(r.auth_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(props: &[(&str, &str)]) -> Result<Option<SaslSettings>> {
+        let mut cfg = crate::ClientConfig::new().set("bootstrap.servers", "h:1");
+        for (k, v) in props {
+            cfg = cfg.set(*k, *v);
+        }
+        SaslSettings::from_config(&cfg.validate(crate::config::ClientRole::Admin)?)
+    }
+
+    #[test]
+    fn plain_sends_user_and_password() {
+        let s = settings(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "PLAIN"),
+            ("sasl.username", "alice"),
+            ("sasl.password", "s3cret"),
+        ])
+        .unwrap()
+        .unwrap();
+        let (mut sess, first) = s.start(SystemTime::now()).unwrap();
+        assert_eq!(first, b"\0alice\0s3cret");
+        assert_eq!(sess.on_server(b"").unwrap(), Step::Done);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn unsecured_jwt_carries_principal_scope_and_extensions() {
+        let s = settings(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("enable.sasl.oauthbearer.unsecure.jwt", "true"),
+            (
+                "sasl.oauthbearer.config",
+                "principal=bob scope=read,write lifeSeconds=60 extension_traceId=abc",
+            ),
+        ])
+        .unwrap()
+        .unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1000);
+        let (mut sess, first) = s.start(now).unwrap();
+        let text = String::from_utf8(first).unwrap();
+        let rest = text.strip_prefix("n,,\x01auth=Bearer ").unwrap();
+        let (token, tail) = rest.split_once('\x01').unwrap();
+        assert_eq!(tail, "traceId=abc\x01\x01");
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let payload: serde_json::Value =
+            serde_json::from_slice(&B64URL.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(payload["sub"], "bob");
+        assert_eq!(payload["exp"], 1060.0);
+        assert_eq!(payload["scope"], serde_json::json!(["read", "write"]));
+        // A server error is acknowledged, then reported.
+        let step = sess.on_server(br#"{"status":"invalid_token"}"#).unwrap();
+        assert_eq!(step, Step::Send(b"\x01".to_vec()));
+        assert_eq!(sess.server_error(), Some(r#"{"status":"invalid_token"}"#));
+    }
+
+    #[test]
+    fn oauthbearer_without_a_token_source_is_refused() {
+        let e = settings(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotImplemented);
+        let e = settings(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("enable.sasl.oauthbearer.unsecure.jwt", "true"),
+            ("sasl.oauthbearer.config", "principal=x extension_auth=y"),
+        ])
+        .unwrap_err();
+        assert!(e.message().contains("auth"), "{e}");
+    }
+}

@@ -1,0 +1,529 @@
+//! TLS and SASL against the mock cluster's secured listeners: produce and
+//! consume round trips over SSL, SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256,
+//! SCRAM-SHA-512, OAUTHBEARER) and SASL_SSL, mutual TLS, and the failures
+//! each must report clearly and within its timeouts (wrong password,
+//! untrusted CA, host name mismatch, expired certificate, TLS spoken to a
+//! plaintext port and the reverse). Certificates are made by the test
+//! with rcgen.
+
+use ferrokafka::admin::AdminClient;
+use ferrokafka::consumer::{Consumer, Offset};
+use ferrokafka::producer::{Producer, ProducerRecord};
+use ferrokafka::{ClientConfig, ErrorCode};
+use ferrokafka_mock::{MockCluster, MockClusterBuilder};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+use std::time::{Duration, Instant};
+use tokio::time::timeout;
+
+/// A CA and a broker certificate it signed.
+struct Pki {
+    ca_pem: String,
+    cert_pem: String,
+    key_pem: String,
+    ca: rcgen::Certificate,
+    ca_key: KeyPair,
+}
+
+fn ca() -> (rcgen::Certificate, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("ferrokafka test CA {}", rand_suffix()),
+    );
+    (p.self_signed(&key).unwrap(), key)
+}
+
+/// Distinct CA names, so that an untrusted CA is unknown by name too.
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A leaf for `names` (DNS names; "127.0.0.1" becomes an IP SAN).
+fn leaf(
+    ca: &rcgen::Certificate,
+    ca_key: &KeyPair,
+    names: &[&str],
+    expired: bool,
+) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    for n in names {
+        p.subject_alt_names.push(match n.parse() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName((*n).try_into().unwrap()),
+        });
+    }
+    if expired {
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let cert = p.signed_by(&key, ca, ca_key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+fn pki(names: &[&str], expired: bool) -> Pki {
+    let (ca, ca_key) = ca();
+    let (cert_pem, key_pem) = leaf(&ca, &ca_key, names, expired);
+    Pki {
+        ca_pem: ca.pem(),
+        cert_pem,
+        key_pem,
+        ca,
+        ca_key,
+    }
+}
+
+fn good_pki() -> Pki {
+    pki(&["localhost", "127.0.0.1"], false)
+}
+
+fn config(cluster: &MockCluster, props: &[(&str, &str)]) -> ClientConfig {
+    let mut c = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("socket.connection.setup.timeout.ms", "5000")
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "500");
+    for (k, v) in props {
+        c = c.set(*k, *v);
+    }
+    c
+}
+
+/// Produces `n` records and reads them back from the beginning.
+async fn round_trip(cluster: &MockCluster, props: &[(&str, &str)], topic: &str, n: usize) {
+    cluster.create_topic(topic, 2, 1).unwrap();
+    let p = Producer::new(
+        &config(cluster, props)
+            .set("linger.ms", "2")
+            .set("message.timeout.ms", "10000"),
+    )
+    .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..n {
+        let r = ProducerRecord::new(topic.to_string())
+            .partition(i as i32 % 2)
+            .key(format!("k{i}"))
+            .value(format!("v{i}"));
+        deliveries.push(p.send(r).expect("queued"));
+    }
+    for d in deliveries {
+        let md = timeout(Duration::from_secs(10), d)
+            .await
+            .expect("delivered within 10 s")
+            .expect("delivered");
+        assert!(md.offset >= 0);
+    }
+    let c = Consumer::new(&config(cluster, props).set("fetch.wait.max.ms", "50")).unwrap();
+    c.assign(&[(topic, 0, Offset::Beginning), (topic, 1, Offset::Beginning)])
+        .unwrap();
+    let mut got = 0;
+    let until = Instant::now() + Duration::from_secs(10);
+    while got < n {
+        assert!(Instant::now() < until, "read {got} of {n} within 10 s");
+        match timeout(Duration::from_secs(10), c.recv()).await {
+            Ok(Ok(m)) => {
+                let i: usize = std::str::from_utf8(m.key().unwrap()).unwrap()[1..]
+                    .parse()
+                    .unwrap();
+                assert_eq!(m.value(), Some(format!("v{i}").as_bytes()));
+                got += 1;
+            }
+            Ok(Err(e)) if e.is_eof() => {}
+            Ok(Err(e)) => panic!("consumer error: {e}"),
+            Err(_) => panic!("no message within 10 s"),
+        }
+    }
+}
+
+async fn cluster(b: MockClusterBuilder) -> MockCluster {
+    b.brokers(2).build().await.unwrap()
+}
+
+/// The error a metadata call gets, which must come within `bound`.
+async fn metadata_error(c: ClientConfig, bound: Duration) -> ferrokafka::Error {
+    let admin = AdminClient::new(&c).unwrap();
+    let t0 = Instant::now();
+    let e = admin
+        .metadata(None, Duration::from_secs(3))
+        .await
+        .expect_err("metadata must fail");
+    assert!(
+        t0.elapsed() < bound,
+        "failed after {:?}, bound {bound:?}: {e}",
+        t0.elapsed()
+    );
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssl_round_trip_with_ca_pem_and_ca_file() {
+    let pki = good_pki();
+    let c = cluster(MockCluster::builder().tls(&pki.cert_pem, &pki.key_pem)).await;
+    round_trip(
+        &c,
+        &[("security.protocol", "ssl"), ("ssl.ca.pem", &pki.ca_pem)],
+        "ssl-pem",
+        20,
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("ferrokafka-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ca.pem");
+    std::fs::write(&file, &pki.ca_pem).unwrap();
+    // As a file, and as a directory of PEM files; bootstrap by host name
+    // (SNI and a DNS SAN), brokers then by IP (IP SAN).
+    for location in [file.to_str().unwrap(), dir.to_str().unwrap()] {
+        let port = c
+            .bootstrap_servers()
+            .split(',')
+            .next()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let props = [
+            ("security.protocol", "SSL"),
+            ("ssl.ca.location", location),
+            ("bootstrap.servers", &format!("localhost:{port}")),
+        ];
+        round_trip(&c, &props, &format!("ssl-file-{}", location.len()), 10).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_round_trip_and_a_missing_client_certificate_is_refused() {
+    let pki = good_pki();
+    let (client_cert, client_key) = leaf(&pki.ca, &pki.ca_key, &["client"], false);
+    let c =
+        cluster(MockCluster::builder().tls_client_auth(&pki.cert_pem, &pki.key_pem, &pki.ca_pem))
+            .await;
+    round_trip(
+        &c,
+        &[
+            ("security.protocol", "ssl"),
+            ("ssl.ca.pem", &pki.ca_pem),
+            ("ssl.certificate.pem", &client_cert),
+            ("ssl.key.pem", &client_key),
+        ],
+        "mtls",
+        10,
+    )
+    .await;
+    let e = metadata_error(
+        config(
+            &c,
+            &[("security.protocol", "ssl"), ("ssl.ca.pem", &pki.ca_pem)],
+        ),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+    assert!(e.message().contains("CertificateRequired"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_plaintext_round_trips_with_each_mechanism() {
+    let c = cluster(MockCluster::builder().sasl_user("alice", "alice-secret")).await;
+    for mech in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let props = [
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", mech),
+            ("sasl.username", "alice"),
+            ("sasl.password", "alice-secret"),
+        ];
+        round_trip(&c, &props, &format!("sasl-{mech}"), 10).await;
+        let auths = c.authentications();
+        assert!(
+            auths
+                .iter()
+                .any(|a| a.mechanism == mech && a.principal == "alice"),
+            "{mech}: {auths:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_ssl_round_trip_with_scram() {
+    let pki = good_pki();
+    let c = cluster(
+        MockCluster::builder()
+            .tls(&pki.cert_pem, &pki.key_pem)
+            .sasl_user("bob", "bob-secret"),
+    )
+    .await;
+    round_trip(
+        &c,
+        &[
+            ("security.protocol", "sasl_ssl"),
+            ("ssl.ca.pem", &pki.ca_pem),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", "bob"),
+            ("sasl.password", "bob-secret"),
+        ],
+        "sasl-ssl",
+        10,
+    )
+    .await;
+    assert!(c.authentications().iter().all(|a| a.principal == "bob"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_unsecured_jwt_round_trip_carries_extensions() {
+    let c = cluster(MockCluster::builder().sasl_user("unused", "x")).await;
+    round_trip(
+        &c,
+        &[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("enable.sasl.oauthbearer.unsecure.jwt", "true"),
+            (
+                "sasl.oauthbearer.config",
+                "principal=carol scope=produce lifeSeconds=600 extension_traceId=t-1",
+            ),
+        ],
+        "oauth",
+        5,
+    )
+    .await;
+    let a = c.authentications();
+    assert!(!a.is_empty());
+    for a in a {
+        assert_eq!(a.mechanism, "OAUTHBEARER");
+        assert_eq!(a.principal, "carol");
+        assert_eq!(
+            a.extensions,
+            vec![("traceId".to_string(), "t-1".to_string())]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_v0_handshake_carries_tokens_in_bare_frames() {
+    // Without ApiVersions the client assumes an old broker: SaslHandshake
+    // v0, then SCRAM's messages as bare frames.
+    let c = cluster(MockCluster::builder().sasl_user("dave", "pw")).await;
+    round_trip(
+        &c,
+        &[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "SCRAM-SHA-256"),
+            ("sasl.username", "dave"),
+            ("sasl.password", "pw"),
+            ("api.version.request", "false"),
+            ("broker.version.fallback", "0.11.0"),
+        ],
+        "v0",
+        5,
+    )
+    .await;
+    assert!(c.authentications().iter().any(|a| a.principal == "dave"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_fails_fast_with_the_brokers_message() {
+    let c = cluster(MockCluster::builder().sasl_user("alice", "right")).await;
+    for mech in ["PLAIN", "SCRAM-SHA-256"] {
+        let props = [
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", mech),
+            ("sasl.username", "alice"),
+            ("sasl.password", "wrong-password"),
+        ];
+        let e = metadata_error(config(&c, &props), Duration::from_secs(2)).await;
+        assert_eq!(e.code(), ErrorCode::Authentication, "{mech}: {e}");
+        assert!(
+            e.message().contains("Authentication failed"),
+            "{mech}: the broker's message: {e}"
+        );
+        assert!(!e.to_string().contains("wrong-password"), "{e}");
+        // A pending delivery fails with the same cause, well before
+        // message.timeout.ms.
+        let p = Producer::new(&config(&c, &props).set("message.timeout.ms", "30000")).unwrap();
+        let d = p
+            .send(ProducerRecord::new("t".to_string()).value("x"))
+            .unwrap();
+        let t0 = Instant::now();
+        let r = timeout(Duration::from_secs(10), d)
+            .await
+            .expect("the delivery fails within 10 s");
+        let err = r.expect_err("delivery must fail");
+        assert_eq!(
+            err.error.code(),
+            ErrorCode::Authentication,
+            "{mech}: {err:?}"
+        );
+        assert!(
+            err.error.message().contains("Authentication failed"),
+            "{err:?}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_authentication_failure_hits_the_next_attempt_only() {
+    let c = cluster(MockCluster::builder().sasl_user("alice", "pw")).await;
+    let props = [
+        ("security.protocol", "sasl_plaintext"),
+        ("sasl.mechanisms", "SCRAM-SHA-256"),
+        ("sasl.username", "alice"),
+        ("sasl.password", "pw"),
+    ];
+    c.fail_next_authentications(1);
+    let e = metadata_error(config(&c, &props), Duration::from_secs(2)).await;
+    assert_eq!(e.code(), ErrorCode::Authentication, "{e}");
+    let admin = AdminClient::new(&config(&c, &props)).unwrap();
+    admin.metadata(None, Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_failures_name_their_reason() {
+    let good = good_pki();
+    let other = good_pki();
+    let c = cluster(MockCluster::builder().tls(&good.cert_pem, &good.key_pem)).await;
+    // Untrusted CA.
+    let e = metadata_error(
+        config(
+            &c,
+            &[("security.protocol", "ssl"), ("ssl.ca.pem", &other.ca_pem)],
+        ),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+    assert!(e.message().contains("unknown issuer"), "{e}");
+
+    // Host name mismatch, then the same with the check off.
+    let wrong_name = pki(&["broker.example"], false);
+    let c2 = cluster(MockCluster::builder().tls(&wrong_name.cert_pem, &wrong_name.key_pem)).await;
+    let e = metadata_error(
+        config(
+            &c2,
+            &[
+                ("security.protocol", "ssl"),
+                ("ssl.ca.pem", &wrong_name.ca_pem),
+            ],
+        ),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+    assert!(e.message().contains("host name mismatch"), "{e}");
+    let admin = AdminClient::new(&config(
+        &c2,
+        &[
+            ("security.protocol", "ssl"),
+            ("ssl.ca.pem", &wrong_name.ca_pem),
+            ("ssl.endpoint.identification.algorithm", "none"),
+        ],
+    ))
+    .unwrap();
+    admin.metadata(None, Duration::from_secs(5)).await.unwrap();
+
+    // Expired.
+    let expired = pki(&["127.0.0.1"], true);
+    let c3 = cluster(MockCluster::builder().tls(&expired.cert_pem, &expired.key_pem)).await;
+    let e = metadata_error(
+        config(
+            &c3,
+            &[
+                ("security.protocol", "ssl"),
+                ("ssl.ca.pem", &expired.ca_pem),
+            ],
+        ),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+    assert!(e.message().contains("expired"), "{e}");
+
+    // Verification off accepts even the untrusted CA.
+    let admin = AdminClient::new(&config(
+        &c,
+        &[
+            ("security.protocol", "ssl"),
+            ("enable.ssl.certificate.verification", "false"),
+        ],
+    ))
+    .unwrap();
+    admin.metadata(None, Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_a_plaintext_port_and_plaintext_to_a_tls_port_fail_clearly() {
+    let pki = good_pki();
+    let plain = cluster(MockCluster::builder()).await;
+    let e = metadata_error(
+        config(
+            &plain,
+            &[("security.protocol", "ssl"), ("ssl.ca.pem", &pki.ca_pem)],
+        ),
+        Duration::from_secs(6),
+    )
+    .await;
+    assert!(
+        e.message().contains("plaintext listener"),
+        "TLS to a plaintext port: {e}"
+    );
+    let tls = cluster(MockCluster::builder().tls(&pki.cert_pem, &pki.key_pem)).await;
+    let e = metadata_error(config(&tls, &[]), Duration::from_secs(6)).await;
+    assert!(
+        e.message().contains("security.protocol=ssl"),
+        "plaintext to a TLS port: {e}"
+    );
+    // SASL spoken to a listener without SASL.
+    let e = metadata_error(
+        config(
+            &plain,
+            &[
+                ("security.protocol", "sasl_plaintext"),
+                ("sasl.mechanisms", "PLAIN"),
+                ("sasl.username", "u"),
+                ("sasl.password", "p"),
+            ],
+        ),
+        Duration::from_secs(6),
+    )
+    .await;
+    assert_eq!(e.code(), ErrorCode::Authentication, "{e}");
+}
+
+#[test]
+fn unusable_tls_files_fail_construction_naming_the_property() {
+    let base = || {
+        ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .set("security.protocol", "ssl")
+    };
+    let e = AdminClient::new(&base().set("ssl.ca.location", "/nonexistent/ca.pem")).unwrap_err();
+    assert!(e.message().contains("ssl.ca.location"), "{e}");
+    let e = AdminClient::new(&base().set("ssl.cipher.suites", "HIGH")).unwrap_err();
+    assert!(e.message().contains("ssl.cipher.suites"), "{e}");
+    let pki = good_pki();
+    let e = AdminClient::new(
+        &base()
+            .set("ssl.ca.pem", &pki.ca_pem)
+            .set("ssl.certificate.pem", &pki.cert_pem),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("ssl.key"), "{e}");
+    // The key never shows in an error.
+    let e = AdminClient::new(
+        &base()
+            .set("ssl.ca.pem", &pki.ca_pem)
+            .set("ssl.certificate.pem", &pki.cert_pem)
+            .set(
+                "ssl.key.pem",
+                "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END PRIVATE KEY-----\n",
+            ),
+    );
+    if let Err(e) = e {
+        assert!(!e.to_string().contains("c2VjcmV0"), "{e}");
+    }
+}
