@@ -49,7 +49,7 @@ pub use acl::AclOperation;
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource, ConfigSynonym, ResourceType,
 };
-pub use groups::{GroupDescription, GroupListing, GroupMember};
+pub use groups::{GroupDescription, GroupListing, GroupMember, MemberToRemove};
 pub use records::{IsolationLevel, ListedOffset, OffsetSpec};
 pub use topics::{NewPartitions, NewTopic, TopicDescription, TopicId, TopicPartitionInfo};
 
