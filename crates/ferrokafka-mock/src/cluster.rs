@@ -6,7 +6,7 @@
 //! [`Shared::coordinator`] and uses the partition log API of `log.rs`
 //! through [`ClusterState::append_txn_marker`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -118,6 +118,8 @@ pub(crate) struct Topic {
     pub(crate) id: Uuid,
     pub(crate) partitions: Vec<Partition>,
     pub(crate) replication: i16,
+    /// Topic configs set at creation or altered (see `api::configs`).
+    pub(crate) configs: BTreeMap<String, String>,
 }
 
 /// An error code queued for the next request(s) of one API.
@@ -146,6 +148,9 @@ pub(crate) struct ClusterState {
     pub(crate) brokers: Vec<BrokerState>,
     pub(crate) topics: IndexMap<String, Topic>,
     pub(crate) faults: Faults,
+    /// Dynamic broker and broker-logger configs by (resource type, name);
+    /// see `api::configs`.
+    pub(crate) dynamic_configs: HashMap<(i8, String), BTreeMap<String, String>>,
     /// Round-robin cursor for placing new partitions' leaders.
     next_leader: usize,
 }
@@ -159,6 +164,7 @@ impl ClusterState {
             brokers,
             topics: IndexMap::new(),
             faults: Faults::default(),
+            dynamic_configs: HashMap::new(),
             next_leader: 0,
         }
     }
@@ -319,6 +325,7 @@ impl ClusterState {
                 id,
                 partitions: parts,
                 replication,
+                configs: BTreeMap::new(),
             },
         );
         Ok(id)

@@ -239,6 +239,34 @@ mod tests {
                         ),
                 ]))
             }
+            ApiKey::IncrementalAlterConfigs => R::IncrementalAlterConfigs(
+                IncrementalAlterConfigsRequest::default().with_resources(vec![
+                    incremental_alter_configs_request::AlterConfigsResource::default()
+                        .with_resource_type(2)
+                        .with_resource_name(s("a"))
+                        .with_configs(vec![
+                            incremental_alter_configs_request::AlterableConfig::default()
+                                .with_name(s("retention.ms"))
+                                .with_value(Some(s("1"))),
+                            incremental_alter_configs_request::AlterableConfig::default()
+                                .with_name(s("x"))
+                                .with_config_operation(1),
+                        ]),
+                ]),
+            ),
+            ApiKey::AlterConfigs => {
+                R::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
+                    alter_configs_request::AlterConfigsResource::default()
+                        .with_resource_type(4)
+                        .with_resource_name(s("1"))
+                        .with_configs(vec![
+                            alter_configs_request::AlterableConfig::default()
+                                .with_name(s("k"))
+                                .with_value(Some(s("v")));
+                            2
+                        ]),
+                ]))
+            }
             _ => return None,
         })
     }

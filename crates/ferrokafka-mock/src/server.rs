@@ -512,7 +512,13 @@ async fn dispatch(
             ResponseKind::CreatePartitions(api::admin::create_partitions(shared, r))
         }
         RequestKind::DescribeConfigs(r) => {
-            ResponseKind::DescribeConfigs(api::admin::describe_configs(shared, v, r))
+            ResponseKind::DescribeConfigs(api::configs::describe_configs(shared, v, r))
+        }
+        RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
+            api::configs::incremental_alter_configs(shared, r),
+        ),
+        RequestKind::AlterConfigs(r) => {
+            ResponseKind::AlterConfigs(api::configs::alter_configs(shared, r))
         }
         RequestKind::DeleteRecords(r) => {
             ResponseKind::DeleteRecords(api::admin::delete_records(shared, broker_id, r))

@@ -1,20 +1,19 @@
-//! CreateTopics (with validate_only), DeleteTopics, CreatePartitions,
-//! DeleteRecords, DescribeCluster and DescribeConfigs (topic and broker
-//! defaults, read-only).
+//! CreateTopics (with validate_only and topic configs checked by
+//! `api::configs`), DeleteTopics, CreatePartitions, DeleteRecords and
+//! DescribeCluster.
 
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{
-    delete_records_response, describe_cluster_response, describe_configs_response, BrokerId,
-    CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
-    DeleteRecordsRequest, DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
-    DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
-    DescribeConfigsResponse,
+    delete_records_response, describe_cluster_response, BrokerId, CreatePartitionsRequest,
+    CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteRecordsRequest,
+    DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest,
+    DescribeClusterResponse,
 };
 
 use super::{str_bytes, topic_name};
-use crate::cluster::{Refusal, Shared};
+use crate::cluster::Shared;
 use crate::log::code;
 
 pub(crate) fn create_topics(
@@ -38,14 +37,39 @@ pub(crate) fn create_topics(
             .collect();
         let mut r = CreatableTopicResult::default();
         r.name = t.name.clone();
-        match st.create_topic(
-            &shared.config,
-            &name,
-            t.num_partitions,
-            t.replication_factor,
-            &assignments,
-            req.validate_only,
-        ) {
+        // Kafka checks the topic (name, existence, counts) before its
+        // configs; nothing is created when either is refused.
+        let created = st
+            .create_topic(
+                &shared.config,
+                &name,
+                t.num_partitions,
+                t.replication_factor,
+                &assignments,
+                true,
+            )
+            .and_then(|_| {
+                super::configs::validate_topic_configs(
+                    t.configs
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.value.as_deref())),
+                )
+            })
+            .and_then(|configs| {
+                let id = st.create_topic(
+                    &shared.config,
+                    &name,
+                    t.num_partitions,
+                    t.replication_factor,
+                    &assignments,
+                    req.validate_only,
+                )?;
+                if let Some(topic) = st.topics.get_mut(&name) {
+                    topic.configs = configs;
+                }
+                Ok(id)
+            });
+        match created {
             Ok(id) => {
                 if version >= 7 {
                     r.topic_id = id;
@@ -144,132 +168,6 @@ pub(crate) fn create_partitions(
             r.error_message = Some(str_bytes(&msg));
         }
         resp.results.push(r);
-    }
-    resp
-}
-
-/// Kafka's ConfigSource DEFAULT_CONFIG and ConfigType codes used below.
-const DEFAULT_CONFIG: i8 = 5;
-const TYPE_BOOLEAN: i8 = 1;
-const TYPE_STRING: i8 = 2;
-const TYPE_INT: i8 = 3;
-const TYPE_LONG: i8 = 5;
-const TYPE_LIST: i8 = 7;
-
-/// One reported configuration: name, value, ConfigType.
-type ConfigEntry = (&'static str, String, i8);
-
-/// The configuration a resource reports.
-fn configs_of(shared: &Shared, resource_type: i8, name: &str) -> Result<Vec<ConfigEntry>, Refusal> {
-    let c = &shared.config;
-    let st = shared.state();
-    match resource_type {
-        2 => {
-            if !st.topics.contains_key(name) {
-                return Err((
-                    code::UNKNOWN_TOPIC_OR_PARTITION,
-                    format!("topic {name:?} does not exist"),
-                ));
-            }
-            let ts = if c.log_append_time {
-                "LogAppendTime"
-            } else {
-                "CreateTime"
-            };
-            Ok(vec![
-                ("cleanup.policy", "delete".into(), TYPE_LIST),
-                ("compression.type", "producer".into(), TYPE_STRING),
-                (
-                    "max.message.bytes",
-                    c.max_message_bytes.to_string(),
-                    TYPE_INT,
-                ),
-                ("message.timestamp.type", ts.into(), TYPE_STRING),
-                ("min.insync.replicas", "1".into(), TYPE_INT),
-                (
-                    "retention.bytes",
-                    c.retention_bytes.map_or(-1, |b| b as i64).to_string(),
-                    TYPE_LONG,
-                ),
-                ("retention.ms", "604800000".into(), TYPE_LONG),
-            ])
-        }
-        4 => {
-            let known = name
-                .parse::<i32>()
-                .ok()
-                .is_some_and(|id| st.broker(id).is_some());
-            if !name.is_empty() && !known {
-                return Err((
-                    code::INVALID_REQUEST,
-                    format!("broker {name:?} does not exist"),
-                ));
-            }
-            Ok(vec![
-                (
-                    "auto.create.topics.enable",
-                    c.auto_create_topics.to_string(),
-                    TYPE_BOOLEAN,
-                ),
-                (
-                    "default.replication.factor",
-                    c.default_replication.to_string(),
-                    TYPE_INT,
-                ),
-                (
-                    "log.retention.bytes",
-                    c.retention_bytes.map_or(-1, |b| b as i64).to_string(),
-                    TYPE_LONG,
-                ),
-                (
-                    "message.max.bytes",
-                    c.max_message_bytes.to_string(),
-                    TYPE_INT,
-                ),
-                ("num.partitions", c.default_partitions.to_string(), TYPE_INT),
-            ])
-        }
-        other => Err((
-            code::INVALID_REQUEST,
-            format!("resource type {other} is not served: 2 (topic) or 4 (broker)"),
-        )),
-    }
-}
-
-pub(crate) fn describe_configs(
-    shared: &Shared,
-    version: i16,
-    req: DescribeConfigsRequest,
-) -> DescribeConfigsResponse {
-    let mut resp = DescribeConfigsResponse::default();
-    for r in req.resources {
-        let mut out = describe_configs_response::DescribeConfigsResult::default()
-            .with_resource_type(r.resource_type)
-            .with_resource_name(r.resource_name.clone());
-        match configs_of(shared, r.resource_type, &r.resource_name) {
-            Ok(all) => {
-                out.configs = all
-                    .into_iter()
-                    .filter(|(n, _, _)| {
-                        r.configuration_keys
-                            .as_ref()
-                            .is_none_or(|keys| keys.iter().any(|k| k.as_str() == *n))
-                    })
-                    .map(|(n, v, t)| {
-                        describe_configs_response::DescribeConfigsResourceResult::default()
-                            .with_name(str_bytes(n))
-                            .with_value(Some(str_bytes(&v)))
-                            .with_config_source(DEFAULT_CONFIG)
-                            .with_config_type(if version >= 3 { t } else { 0 })
-                    })
-                    .collect();
-            }
-            Err((c, msg)) => {
-                out.error_code = c;
-                out.error_message = Some(str_bytes(&msg));
-            }
-        }
-        resp.results.push(out);
     }
     resp
 }

@@ -47,11 +47,12 @@ pub(crate) fn handle(
         ),
     };
     let allow_create = version < 4 || req.allow_auto_topic_creation;
+    let include_ops = version >= 8 && req.include_topic_authorized_operations;
     match wanted {
         None => {
             let names: Vec<String> = st.topics.keys().cloned().collect();
             for n in names {
-                r.topics.push(topic(&st, version, &n));
+                r.topics.push(topic(&st, version, &n, include_ops));
             }
         }
         Some(list) => {
@@ -81,14 +82,20 @@ pub(crate) fn handle(
                         st.auto_create(config, &name);
                     }
                 }
-                r.topics.push(topic(&st, version, &name));
+                r.topics.push(topic(&st, version, &name, include_ops));
             }
         }
     }
     r
 }
 
-fn topic(st: &ClusterState, version: i16, name: &str) -> MetadataResponseTopic {
+/// What a topic's authorized operations are without an authorizer (Kafka
+/// then allows everything a topic supports): READ, WRITE, CREATE, DELETE,
+/// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+const TOPIC_OPERATIONS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+
+fn topic(st: &ClusterState, version: i16, name: &str, include_ops: bool) -> MetadataResponseTopic {
     let mut t = MetadataResponseTopic::default();
     t.name = Some(topic_name(name));
     let Some(topic) = st.topics.get(name) else {
@@ -99,7 +106,11 @@ fn topic(st: &ClusterState, version: i16, name: &str) -> MetadataResponseTopic {
         t.topic_id = topic.id;
     }
     if version >= 8 {
-        t.topic_authorized_operations = i32::MIN;
+        t.topic_authorized_operations = if include_ops {
+            TOPIC_OPERATIONS
+        } else {
+            i32::MIN
+        };
     }
     for (i, p) in topic.partitions.iter().enumerate() {
         let mut mp = MetadataResponsePartition::default();

@@ -6,6 +6,7 @@
 //! only additions are broker-to-broker fields are left out.
 
 pub(crate) mod admin;
+pub(crate) mod configs;
 pub(crate) mod errors;
 pub(crate) mod fetch;
 pub(crate) mod fetch_session;
@@ -29,6 +30,8 @@ const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::DescribeCluster, 0, 1),
 ];

@@ -454,6 +454,24 @@ const DELETE_RECORDS_PART: &[F] = &[F(0, ALL, Fixed(12))];
 const DELETE_RECORDS_TOPIC: &[F] = &[F(0, ALL, Str), F(0, ALL, Arr(DELETE_RECORDS_PART))];
 const DELETE_RECORDS: &[F] = &[F(0, ALL, Arr(DELETE_RECORDS_TOPIC)), F(0, ALL, Fixed(4))];
 
+const INCREMENTAL_ALTER_CONFIG: &[F] = &[F(0, ALL, Str), F(0, ALL, Fixed(1)), F(0, ALL, Str)];
+const INCREMENTAL_ALTER_RESOURCE: &[F] = &[
+    F(0, ALL, Fixed(1)),
+    F(0, ALL, Str),
+    F(0, ALL, Arr(INCREMENTAL_ALTER_CONFIG)),
+];
+const INCREMENTAL_ALTER_CONFIGS: &[F] = &[
+    F(0, ALL, Arr(INCREMENTAL_ALTER_RESOURCE)),
+    F(0, ALL, Fixed(1)),
+];
+const ALTER_CONFIG: &[F] = &[F(0, ALL, Str), F(0, ALL, Str)];
+const ALTER_CONFIGS_RESOURCE: &[F] = &[
+    F(0, ALL, Fixed(1)),
+    F(0, ALL, Str),
+    F(0, ALL, Arr(ALTER_CONFIG)),
+];
+const ALTER_CONFIGS: &[F] = &[F(0, ALL, Arr(ALTER_CONFIGS_RESOURCE)), F(0, ALL, Fixed(1))];
+
 /// The schema of a request body; APIs without arrays map to [`NO_ARRAYS`].
 #[doc(hidden)]
 pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
@@ -480,6 +498,8 @@ pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::TxnOffsetCommit => TXN_OFFSET_COMMIT,
         ApiKey::DescribeConfigs => DESCRIBE_CONFIGS,
         ApiKey::DeleteRecords => DELETE_RECORDS,
+        ApiKey::IncrementalAlterConfigs => INCREMENTAL_ALTER_CONFIGS,
+        ApiKey::AlterConfigs => ALTER_CONFIGS,
         ApiKey::ApiVersions
         | ApiKey::Heartbeat
         | ApiKey::InitProducerId
