@@ -564,16 +564,28 @@ fn produce_numbered(
         kafka,
         &[("enable.idempotence", "true"), ("batch.num.messages", "1")],
     );
+    let mut deliveries = Vec::new();
     for &part in partitions {
         for o in first..first + n {
             let r = ProducerRecord::new(topic)
                 .partition(part)
                 .value(format!("p{part}-o{o}"))
                 .timestamp(base + o * 1000);
-            let _delivery = p.send(r).expect("queued");
+            deliveries.push((part, o, p.send(r).expect("queued")));
         }
     }
     flush(p);
+    for (part, o, d) in deliveries {
+        let md = d
+            .wait_timeout(Duration::from_secs(5))
+            .expect("reported after flush")
+            .unwrap_or_else(|e| panic!("{topic} [{part}] record {o}: delivery failed: {e:?}"));
+        assert_eq!(
+            (md.partition, md.offset),
+            (part, o),
+            "{topic}: where record {o} went"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -884,6 +896,24 @@ impl JavaMember {
 
 impl Drop for JavaMember {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let events = self.events();
+            let consumed = self.consumed();
+            let distinct: BTreeSet<_> = consumed.iter().collect();
+            eprintln!(
+                "--- VerifiableConsumer: {} records consumed ({} distinct), holds {:?}; last events:",
+                consumed.len(),
+                distinct.len(),
+                self.assignment()
+            );
+            let others: Vec<&Value> = events
+                .iter()
+                .filter(|e| e["name"] != "record_data")
+                .collect();
+            for e in &others[others.len().saturating_sub(12)..] {
+                eprintln!("{e}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
