@@ -1,0 +1,239 @@
+//! ferrokafka against a 3-node Apache Kafka cluster (combined KRaft nodes,
+//! replication factor 3, `min.insync.replicas=2`; started once for this
+//! binary by `ferrokafka_peers::ApacheKafka::cluster(3)`) while nodes are
+//! SIGKILLed and restarted or frozen with SIGSTOP past the request timeout:
+//!
+//! - the idempotent producer (acks=all, 5 in flight) loses, duplicates and
+//!   reorders nothing, and every delivery report is a success (the checker
+//!   of `idempotence_harness.rs`, see RELIABILITY.md);
+//! - a group consumer whose coordinator's node is killed skips no record.
+//!
+//! Bounded: `FERROKAFKA_KAFKA_FAULT_RECORDS` records (default 60,000).
+#![allow(clippy::result_large_err)]
+
+#[path = "idempotence_harness.rs"]
+mod harness;
+
+use ferrokafka::consumer::Consumer;
+use ferrokafka::ClientConfig;
+use ferrokafka_peers::{python_with, ApacheKafka, Python};
+use harness::{check, print, produce, producer, read_back};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::time::timeout;
+
+const NODES: usize = 3;
+
+fn peers() -> Option<(&'static ApacheKafka, Python)> {
+    let kafka = ApacheKafka::cluster(NODES)?;
+    let py = python_with(&["confluent_kafka"])?;
+    Some((kafka, py))
+}
+
+fn records() -> usize {
+    std::env::var("FERROKAFKA_KAFKA_FAULT_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60_000)
+}
+
+/// The node leading `topic`'s `partition` (librdkafka's metadata).
+fn leader(kafka: &ApacheKafka, py: &Python, topic: &str, partition: i32) -> i32 {
+    const SCRIPT: &str = r#"
+import sys
+from confluent_kafka.admin import AdminClient
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+print(a.list_topics(sys.argv[2], timeout=20).topics[sys.argv[2]].partitions[int(sys.argv[3])].leader)
+"#;
+    let out = py.run_ok(SCRIPT, &[&kafka.bootstrap(), topic, &partition.to_string()]);
+    out.trim().parse().expect("a leader id")
+}
+
+/// The node coordinating `group` (librdkafka's DescribeConsumerGroups).
+fn coordinator(kafka: &ApacheKafka, py: &Python, group: &str) -> i32 {
+    const SCRIPT: &str = r#"
+import sys
+from confluent_kafka.admin import AdminClient
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+print(a.describe_consumer_groups([sys.argv[2]])[sys.argv[2]].result(20).coordinator.id)
+"#;
+    let out = py.run_ok(SCRIPT, &[&kafka.bootstrap(), group]);
+    out.trim().parse().expect("a coordinator id")
+}
+
+/// Every node running and answering: after a test, the next one starts
+/// from a whole cluster.
+fn heal(kafka: &ApacheKafka) {
+    for id in kafka.ids() {
+        match kafka.pid(id) {
+            None => kafka.restart(id),
+            Some(_) => kafka.thaw(id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// SIGKILL, down for a while, restarted.
+    Kill,
+    /// SIGSTOP longer than the producer's request timeout (1.5 s) and the
+    /// broker session timeout (4 s), then SIGCONT.
+    Freeze,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idempotent_producer_loses_duplicates_and_reorders_nothing_while_leaders_die_and_freeze() {
+    let Some((kafka, py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let topic = "e-idempotence";
+    let partitions = 6;
+    kafka.create_topic(topic, partitions, 3, &[("min.insync.replicas", "2")]);
+    let n = records();
+    let schedule = [Fault::Kill, Fault::Freeze, Fault::Kill, Fault::Freeze];
+    let p = producer(&kafka.bootstrap());
+    // A fault runs on its own thread while records flow; the next one waits
+    // for it to finish (at most one node is down, so min ISR 2 holds).
+    let running: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+    let faults = Arc::new(Mutex::new(Vec::new()));
+    let mut next = 0usize;
+    let started = Instant::now();
+    let (reports, fatal) = produce(&p, topic, partitions, n, schedule.len() + 1, |i| {
+        let Some(&fault) = schedule.get(next) else {
+            return;
+        };
+        next += 1;
+        if let Some(t) = running.lock().unwrap().take() {
+            t.join().expect("fault thread");
+        }
+        let partition = (i as i32) % partitions;
+        let (py, faults) = (py.clone(), faults.clone());
+        *running.lock().unwrap() = Some(std::thread::spawn(move || {
+            let id = leader(kafka, &py, topic, partition);
+            let t0 = Instant::now();
+            match fault {
+                Fault::Kill => {
+                    kafka.kill(id);
+                    std::thread::sleep(Duration::from_secs(3));
+                    kafka.restart(id);
+                }
+                Fault::Freeze => {
+                    kafka.freeze(id);
+                    std::thread::sleep(Duration::from_secs(6));
+                    kafka.thaw(id);
+                }
+            }
+            faults.lock().unwrap().push(format!(
+                "{fault:?} node {id} (leader of {partition}) at record {i} for {:.1} s",
+                t0.elapsed().as_secs_f64()
+            ));
+        }));
+    })
+    .await;
+    if let Some(t) = running.lock().unwrap().take() {
+        t.join().expect("fault thread");
+    }
+    let produced_in = started.elapsed();
+    let faults = faults.lock().unwrap().clone();
+    eprintln!("faults: {faults:#?}");
+    assert_eq!(faults.len(), schedule.len(), "every fault struck");
+    assert_eq!(fatal, None, "no fatal error");
+    heal(kafka);
+    let logs = read_back(&kafka.bootstrap(), topic, partitions).await;
+    let mut f = check(&reports, &logs, partitions);
+    f.faults = faults.len();
+    print(
+        &format!("apache-kafka 3 nodes, {n} records in {produced_in:?}"),
+        &f,
+    );
+    assert_eq!(
+        (f.persisted, f.in_log),
+        (n, n),
+        "every record delivered and in the log once: {f:?}"
+    );
+}
+
+/// Receives until `seen` holds `until` distinct records, storing each
+/// record's offset for the auto commit.
+async fn consume(c: &Consumer, seen: &Mutex<BTreeSet<usize>>, until: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    while seen.lock().unwrap().len() < until {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {until} records within {within:?}",
+            seen.lock().unwrap().len()
+        );
+        if let Ok(Ok(m)) = timeout(Duration::from_millis(200), c.recv()).await {
+            let v: usize = std::str::from_utf8(m.value().unwrap())
+                .unwrap()
+                .parse()
+                .unwrap();
+            c.store_offset(&m).unwrap();
+            seen.lock().unwrap().insert(v);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
+    let Some((kafka, py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let (topic, group) = ("e-coordinator", "g-coordinator");
+    let partitions = 4;
+    kafka.create_topic(topic, partitions, 3, &[("min.insync.replicas", "2")]);
+    let total = 4_000usize;
+    let produce_range = |from: usize, to: usize| {
+        let p = producer(&kafka.bootstrap());
+        for i in from..to {
+            let r = ferrokafka::producer::ProducerRecord::new(topic)
+                .partition(i as i32 % partitions)
+                .value(i.to_string());
+            let _delivery = p.send(r).expect("queued");
+        }
+        p.flush(Duration::from_secs(60)).expect("flushed");
+    };
+    produce_range(0, total / 2);
+    let member = || {
+        Consumer::new(
+            &ClientConfig::new()
+                .set("bootstrap.servers", kafka.bootstrap())
+                .set("group.id", group)
+                .set("auto.offset.reset", "earliest")
+                .set("auto.commit.interval.ms", "200")
+                .set("session.timeout.ms", "10000")
+                .set("heartbeat.interval.ms", "500")
+                .set("fetch.wait.max.ms", "100")
+                .set("max.partition.fetch.bytes", "2000"),
+        )
+        .unwrap()
+    };
+    let seen: Mutex<BTreeSet<usize>> = Mutex::default();
+    let c = member();
+    c.subscribe(&[topic]).unwrap();
+    consume(&c, &seen, total / 4, Duration::from_secs(60)).await;
+    let coord = coordinator(kafka, &py, group);
+    kafka.kill(coord);
+    let killed = Instant::now();
+    // Records keep coming while the coordinator is down.
+    produce_range(total / 2, total);
+    consume(&c, &seen, total * 3 / 4, Duration::from_secs(90)).await;
+    kafka.restart(coord);
+    eprintln!(
+        "coordinator node {coord} was down {:.1} s",
+        killed.elapsed().as_secs_f64()
+    );
+    // A second member takes over from the committed offsets (close()
+    // commits): together they read every record.
+    c.close_within(Duration::from_secs(20))
+        .await
+        .expect("close commits and leaves");
+    let c2 = member();
+    c2.subscribe(&[topic]).unwrap();
+    consume(&c2, &seen, total, Duration::from_secs(90)).await;
+    let missing: Vec<usize> = (0..total)
+        .filter(|i| !seen.lock().unwrap().contains(i))
+        .collect();
+    assert!(missing.is_empty(), "skipped records: {missing:?}");
+    c2.close_within(Duration::from_secs(20)).await.unwrap();
+    heal(kafka);
+}
