@@ -214,13 +214,20 @@ impl ApacheKafka {
             nodes: nodes.into_iter().map(Mutex::new).collect(),
             watchdog: Mutex::new(Some(watchdog)),
         };
+        let started = Instant::now();
         kafka.format(n == 1);
+        let formatted = started.elapsed();
         for node in &kafka.nodes {
             kafka.spawn(&mut lock(node));
         }
         for node in &kafka.nodes {
             kafka.await_ready(&mut lock(node));
         }
+        eprintln!(
+            "apache-kafka: {n} node(s) formatted in {:.1} s, all ready {:.1} s after start",
+            formatted.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
         Some(kafka)
     }
 

@@ -120,7 +120,7 @@ except Exception as e:
             "sasl-ssl-java",
             "--max-messages",
             "3",
-            "--producer.config",
+            "--command-config",
             &props,
         ],
         TOOL_BOUND,
