@@ -8,7 +8,8 @@
 //!   of `idempotence_harness.rs`, see RELIABILITY.md);
 //! - a group consumer whose coordinator's node is killed skips no record.
 //!
-//! Bounded: `FERROKAFKA_KAFKA_FAULT_RECORDS` records (default 200,000; the faults, not the records, take most of the time).
+//! Bounded: `FERROKAFKA_KAFKA_FAULT_RECORDS` records (default 200,000; the
+//! faults, not the records, take most of the time).
 #![allow(clippy::result_large_err)]
 
 #[path = "idempotence_harness.rs"]
