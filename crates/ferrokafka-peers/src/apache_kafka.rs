@@ -133,7 +133,9 @@ impl ApacheKafka {
     }
 
     /// The `n`-node cluster shared by every test of this binary (replication
-    /// factor `n`, `min.insync.replicas=2`), started on first use. Every
+    /// factor `n`, `min.insync.replicas=2`, node N in `broker.rack=rack-N`
+    /// with the rack-aware replica selector of KIP-392), started on first
+    /// use. Every
     /// caller in one binary must ask for the same `n`.
     pub fn cluster(n: usize) -> Option<&'static ApacheKafka> {
         let (size, kafka) = CLUSTER
@@ -664,6 +666,12 @@ fn node_properties(
         line("broker.session.timeout.ms", "4000");
         line("broker.heartbeat.interval.ms", "1000");
         line("replica.lag.time.max.ms", "5000");
+        // Fetch from the closest replica (KIP-392): node N is in rack-N.
+        line("broker.rack", &format!("rack-{id}"));
+        line(
+            "replica.selector.class",
+            "org.apache.kafka.common.replica.RackAwareReplicaSelector",
+        );
     }
     line("ssl.keystore.location", &keystore.display().to_string());
     line("ssl.truststore.location", &ca_pem.display().to_string());

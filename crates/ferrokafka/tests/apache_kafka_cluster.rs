@@ -6,7 +6,9 @@
 //! - the idempotent producer (acks=all, 5 in flight) loses, duplicates and
 //!   reorders nothing, and every delivery report is a success (the checker
 //!   of `idempotence_harness.rs`, see RELIABILITY.md);
-//! - a group consumer whose coordinator's node is killed skips no record.
+//! - a group consumer whose coordinator's node is killed skips no record;
+//! - a consumer with `client.rack` fetches from the replica in its rack
+//!   (KIP-392), not from the leader.
 //!
 //! Bounded: `FERROKAFKA_KAFKA_FAULT_RECORDS` records (default 200,000; the
 //! faults, not the records, take most of the time).
@@ -237,4 +239,61 @@ async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
     assert!(missing.is_empty(), "skipped records: {missing:?}");
     c2.close_within(Duration::from_secs(20)).await.unwrap();
     heal(kafka);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_consumer_fetches_from_the_replica_in_its_rack() {
+    let Some((kafka, py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let topic = "e-rack";
+    let partitions = 3;
+    kafka.create_topic(topic, partitions, 3, &[("min.insync.replicas", "2")]);
+    let n = 300usize;
+    let p = producer(&kafka.bootstrap());
+    for i in 0..n {
+        let r = ferrokafka::producer::ProducerRecord::new(topic)
+            .partition(i as i32 % partitions)
+            .value(i.to_string());
+        let _delivery = p.send(r).expect("queued");
+    }
+    p.flush(Duration::from_secs(60)).expect("flushed");
+    for partition in 0..partitions {
+        let leader = leader(kafka, &py, topic, partition);
+        // A follower's rack: the broker should point the consumer there.
+        let near = kafka.ids().into_iter().find(|id| *id != leader).unwrap();
+        let c = Consumer::new(
+            &ClientConfig::new()
+                .set("bootstrap.servers", kafka.bootstrap())
+                .set("client.rack", format!("rack-{near}"))
+                .set("fetch.wait.max.ms", "100")
+                .set("enable.partition.eof", "false"),
+        )
+        .unwrap();
+        c.assign(&[(topic, partition, ferrokafka::consumer::Offset::Beginning)])
+            .unwrap();
+        let mut from = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while from.len() < n / partitions as usize {
+            assert!(
+                Instant::now() < deadline,
+                "partition {partition}: {} records",
+                from.len()
+            );
+            if let Ok(r) = timeout(Duration::from_secs(5), c.recv()).await {
+                let m = r.unwrap_or_else(|e| panic!("partition {partition}: {e}"));
+                assert_eq!(
+                    m.offset,
+                    from.len() as i64,
+                    "partition {partition}: in order"
+                );
+                from.push(m.broker);
+            }
+        }
+        assert!(
+            from.iter().all(|b| *b == near),
+            "partition {partition} (leader {leader}): every record fetched from node {near} in the consumer's rack; fetched from {:?}",
+            from.iter().collect::<BTreeSet<_>>()
+        );
+        c.close_within(Duration::from_secs(10)).await.unwrap();
+    }
 }
