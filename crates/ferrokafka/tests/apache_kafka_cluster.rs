@@ -6,6 +6,8 @@
 //! - the idempotent producer (acks=all, 5 in flight) loses, duplicates and
 //!   reorders nothing, and every delivery report is a success (the checker
 //!   of `idempotence_harness.rs`, see RELIABILITY.md);
+//! - librdkafka's idempotent producer, as the reference, under a kill and a
+//!   freeze, checked the same way;
 //! - a group consumer whose coordinator's node is killed skips no record;
 //! - a consumer with `client.rack` fetches from the replica in its rack
 //!   (KIP-392), not from the leader.
@@ -22,16 +24,21 @@ use ferrokafka::ClientConfig;
 use ferrokafka_peers::{python_with, ApacheKafka, Python};
 use harness::{check, print, produce, producer, read_back};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
 const NODES: usize = 3;
 
-fn peers() -> Option<(&'static ApacheKafka, Python)> {
+/// One test at a time on the shared cluster: two tests' faults at once
+/// would take two of three nodes down, below `min.insync.replicas`.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn peers() -> Option<(MutexGuard<'static, ()>, &'static ApacheKafka, Python)> {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let kafka = ApacheKafka::cluster(NODES)?;
     let py = python_with(&["confluent_kafka"])?;
-    Some((kafka, py))
+    Some((serial, kafka, py))
 }
 
 fn records() -> usize {
@@ -87,7 +94,9 @@ enum Fault {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotent_producer_loses_duplicates_and_reorders_nothing_while_leaders_die_and_freeze() {
-    let Some((kafka, py)) = peers() else { return };
+    let Some((_serial, kafka, py)) = peers() else {
+        return;
+    };
     let _logs = kafka.logs_on_failure();
     let topic = "e-idempotence";
     let partitions = 6;
@@ -179,7 +188,9 @@ async fn consume(c: &Consumer, seen: &Mutex<BTreeSet<usize>>, until: usize, with
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
-    let Some((kafka, py)) = peers() else { return };
+    let Some((_serial, kafka, py)) = peers() else {
+        return;
+    };
     let _logs = kafka.logs_on_failure();
     let (topic, group) = ("e-coordinator", "g-coordinator");
     let partitions = 4;
@@ -193,7 +204,7 @@ async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
                 .value(i.to_string());
             let _delivery = p.send(r).expect("queued");
         }
-        p.flush(Duration::from_secs(60)).expect("flushed");
+        p.flush(Duration::from_secs(90)).expect("flushed");
     };
     produce_range(0, total / 2);
     let member = || {
@@ -243,7 +254,9 @@ async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_consumer_fetches_from_the_replica_in_its_rack() {
-    let Some((kafka, py)) = peers() else { return };
+    let Some((_serial, kafka, py)) = peers() else {
+        return;
+    };
     let _logs = kafka.logs_on_failure();
     let topic = "e-rack";
     let partitions = 3;
@@ -296,4 +309,122 @@ async fn a_consumer_fetches_from_the_replica_in_its_rack() {
         );
         c.close_within(Duration::from_secs(10)).await.unwrap();
     }
+}
+
+/// librdkafka's idempotent producer with the harness producer's settings:
+/// numbered records to partition `i % partitions` at a given rate, then one line per record: `id partition offset` when
+/// delivered, `id FAILED code` otherwise.
+const RDKAFKA_PRODUCE: &str = r#"
+import sys, time
+from confluent_kafka import Producer
+bootstrap, topic, parts, n, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+              "max.in.flight.requests.per.connection": 5, "linger.ms": 2, "batch.num.messages": 200,
+              "request.timeout.ms": 1500, "socket.timeout.ms": 2000, "retry.backoff.ms": 20,
+              "retry.backoff.max.ms": 200, "message.timeout.ms": 60000,
+              "queue.buffering.max.messages": 20000})
+out = [None] * n
+start = time.time()
+def cb(err, m):
+    i = int(m.value())
+    out[i] = "%d FAILED %d" % (i, err.code()) if err else "%d %d %d" % (i, m.partition(), m.offset())
+for i in range(n):
+    # Paced, so that the faults strike while records are in flight.
+    if i % 100 == 0:
+        time.sleep(max(0.0, start + i / rate - time.time()))
+    while True:
+        try:
+            p.produce(topic, value=str(i).encode(), partition=i % parts, on_delivery=cb)
+            break
+        except BufferError:
+            p.poll(0.05)
+    p.poll(0)
+left = p.flush(120)
+sys.stdout.write("\n".join(o or "%d MISSING" % i for i, o in enumerate(out)) + "\n")
+sys.stderr.write("flush left %d\n" % left)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn librdkafka_under_the_same_faults_as_the_reference() {
+    let Some((_serial, kafka, py)) = peers() else {
+        return;
+    };
+    let _logs = kafka.logs_on_failure();
+    let topic = "e-idempotence-librdkafka";
+    let partitions = 6;
+    kafka.create_topic(topic, partitions, 3, &[("min.insync.replicas", "2")]);
+    let n = records() / 4;
+    let child = py
+        .command()
+        .arg("-c")
+        .arg(RDKAFKA_PRODUCE)
+        .args([
+            &kafka.bootstrap(),
+            topic,
+            &partitions.to_string(),
+            &n.to_string(),
+        ])
+        // Records per second: the run lasts about 40 s, past the faults.
+        .arg((n / 40).to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the librdkafka producer");
+    // The same faults, on a clock: the leader of partition 0 killed and
+    // restarted, then frozen past the request timeout.
+    std::thread::sleep(Duration::from_secs(2));
+    let id = leader(kafka, &py, topic, 0);
+    kafka.kill(id);
+    std::thread::sleep(Duration::from_secs(3));
+    kafka.restart(id);
+    let id = leader(kafka, &py, topic, 1);
+    kafka.freeze(id);
+    std::thread::sleep(Duration::from_secs(6));
+    kafka.thaw(id);
+    let mut child = child;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "librdkafka was still producing when the faults ended"
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .expect("librdkafka producer output");
+    assert!(
+        out.status.success(),
+        "librdkafka producer: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: Vec<harness::Report> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            match f[1] {
+                "FAILED" | "MISSING" => harness::Report::Failed {
+                    // confluent-kafka does not expose librdkafka's
+                    // persistence status: the weakest claim.
+                    status: ferrokafka::producer::PersistenceStatus::PossiblyPersisted,
+                    code: f
+                        .get(2)
+                        .and_then(|c| c.parse().ok())
+                        .and_then(ferrokafka::ErrorCode::from_code)
+                        .unwrap_or(ferrokafka::ErrorCode::Unknown(-1)),
+                },
+                part => harness::Report::Persisted {
+                    partition: part.parse().unwrap(),
+                    offset: f[2].parse().unwrap(),
+                },
+            }
+        })
+        .collect();
+    assert_eq!(reports.len(), n, "a report per record");
+    heal(kafka);
+    let logs = read_back(&kafka.bootstrap(), topic, partitions).await;
+    let mut f = check(&reports, &logs, partitions);
+    f.faults = 2;
+    print(
+        &format!("librdkafka on apache-kafka 3 nodes, {n} records"),
+        &f,
+    );
+    assert_eq!((f.persisted, f.in_log), (n, n), "librdkafka: {f:?}");
 }
