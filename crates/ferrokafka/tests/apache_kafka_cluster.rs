@@ -24,18 +24,19 @@ use ferrokafka::ClientConfig;
 use ferrokafka_peers::{python_with, ApacheKafka, Python};
 use harness::{check, print, produce, producer, read_back};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::MutexGuard;
 use tokio::time::timeout;
 
 const NODES: usize = 3;
 
 /// One test at a time on the shared cluster: two tests' faults at once
 /// would take two of three nodes down, below `min.insync.replicas`.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn peers() -> Option<(MutexGuard<'static, ()>, &'static ApacheKafka, Python)> {
-    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+async fn peers() -> Option<(MutexGuard<'static, ()>, &'static ApacheKafka, Python)> {
+    let serial = SERIAL.lock().await;
     let kafka = ApacheKafka::cluster(NODES)?;
     let py = python_with(&["confluent_kafka"])?;
     Some((serial, kafka, py))
@@ -94,7 +95,7 @@ enum Fault {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotent_producer_loses_duplicates_and_reorders_nothing_while_leaders_die_and_freeze() {
-    let Some((_serial, kafka, py)) = peers() else {
+    let Some((_serial, kafka, py)) = peers().await else {
         return;
     };
     let _logs = kafka.logs_on_failure();
@@ -188,7 +189,7 @@ async fn consume(c: &Consumer, seen: &Mutex<BTreeSet<usize>>, until: usize, with
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
-    let Some((_serial, kafka, py)) = peers() else {
+    let Some((_serial, kafka, py)) = peers().await else {
         return;
     };
     let _logs = kafka.logs_on_failure();
@@ -254,7 +255,7 @@ async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_consumer_fetches_from_the_replica_in_its_rack() {
-    let Some((_serial, kafka, py)) = peers() else {
+    let Some((_serial, kafka, py)) = peers().await else {
         return;
     };
     let _logs = kafka.logs_on_failure();
@@ -346,7 +347,7 @@ sys.stderr.write("flush left %d\n" % left)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn librdkafka_under_the_same_faults_as_the_reference() {
-    let Some((_serial, kafka, py)) = peers() else {
+    let Some((_serial, kafka, py)) = peers().await else {
         return;
     };
     let _logs = kafka.logs_on_failure();
