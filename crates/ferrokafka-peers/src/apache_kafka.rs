@@ -133,7 +133,9 @@ impl ApacheKafka {
     }
 
     /// The `n`-node cluster shared by every test of this binary (replication
-    /// factor `n`, `min.insync.replicas=2`), started on first use. Every
+    /// factor `n`, `min.insync.replicas=2`, node N in `broker.rack=rack-N`
+    /// with the rack-aware replica selector of KIP-392), started on first
+    /// use. Every
     /// caller in one binary must ask for the same `n`.
     pub fn cluster(n: usize) -> Option<&'static ApacheKafka> {
         let (size, kafka) = CLUSTER
@@ -214,26 +216,29 @@ impl ApacheKafka {
             nodes: nodes.into_iter().map(Mutex::new).collect(),
             watchdog: Mutex::new(Some(watchdog)),
         };
+        let started = Instant::now();
         kafka.format(n == 1);
+        let formatted = started.elapsed();
         for node in &kafka.nodes {
             kafka.spawn(&mut lock(node));
         }
         for node in &kafka.nodes {
             kafka.await_ready(&mut lock(node));
         }
+        eprintln!(
+            "apache-kafka: {n} node(s) formatted in {:.1} s, all ready {:.1} s after start",
+            formatted.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
         Some(kafka)
     }
 
     /// Formats every node's storage at once (each `format` is a JVM of a few
     /// seconds), with the SCRAM users of [`USERS`] in the bootstrap metadata.
+    /// The cluster id is made here rather than by `StorageTool random-uuid`
+    /// (one JVM less).
     fn format(&self, standalone: bool) {
-        let id = self.java_output("kafka.tools.StorageTool", &["random-uuid"], FORMAT_TIMEOUT);
-        let cluster_id = String::from_utf8_lossy(&id.stdout).trim().to_string();
-        assert!(
-            id.status.success() && !cluster_id.is_empty(),
-            "kafka-storage random-uuid failed: {}",
-            String::from_utf8_lossy(&id.stderr)
-        );
+        let cluster_id = random_cluster_id();
         let mut children = Vec::new();
         for node in &self.nodes {
             let node = lock(node);
@@ -657,6 +662,12 @@ fn node_properties(
         line("broker.session.timeout.ms", "4000");
         line("broker.heartbeat.interval.ms", "1000");
         line("replica.lag.time.max.ms", "5000");
+        // Fetch from the closest replica (KIP-392): node N is in rack-N.
+        line("broker.rack", &format!("rack-{id}"));
+        line(
+            "replica.selector.class",
+            "org.apache.kafka.common.replica.RackAwareReplicaSelector",
+        );
     }
     line("ssl.keystore.location", &keystore.display().to_string());
     line("ssl.truststore.location", &ca_pem.display().to_string());
@@ -735,6 +746,42 @@ fn start_watchdog(dir: &Path) -> Child {
         .expect("start the apache-kafka watchdog")
 }
 
+/// A Kafka cluster id: 16 random bytes in unpadded URL-safe base64 (what
+/// `kafka-storage random-uuid` prints).
+fn random_cluster_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = Vec::with_capacity(16);
+    for half in 0..2u64 {
+        // RandomState is seeded from the OS; the time and pid make two
+        // instances in one process differ too.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(half);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        bytes.extend_from_slice(&h.finish().to_le_bytes());
+    }
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = String::with_capacity(22);
+    for b in bytes {
+        bits = (bits << 8) | u32::from(b);
+        n += 8;
+        while n >= 6 {
+            n -= 6;
+            out.push(ALPHABET[((bits >> n) & 63) as usize] as char);
+        }
+    }
+    if n > 0 {
+        out.push(ALPHABET[((bits << (6 - n)) & 63) as usize] as char);
+    }
+    out
+}
+
 /// The last `lines` lines of a file (read from its last 64 KiB).
 fn tail(path: &Path, lines: usize) -> String {
     let Ok(mut f) = File::open(path) else {
@@ -747,4 +794,17 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = String::from_utf8_lossy(&buf);
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cluster_ids_are_22_url_safe_base64_characters_and_differ() {
+        let (a, b) = (super::random_cluster_id(), super::random_cluster_id());
+        assert_eq!(a.len(), 22, "{a}");
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_ne!(a, b);
+    }
 }

@@ -5,9 +5,10 @@
 //! ConsoleConsumer and librdkafka; records others wrote (null keys and
 //! values, headers, CreateTime and LogAppendTime) read byte for byte;
 //! offsets_for_times, watermarks and fetch sessions; classic groups shared
-//! with Java's VerifiableConsumer. Also checks once that every listener and
-//! SASL mechanism of the peer works (with librdkafka and a Java tool), as
-//! the client itself has no TLS/SASL yet.
+//! with Java's VerifiableConsumer; read_committed over transactions Java's
+//! TransactionalMessageCopier committed and aborted. Also checks once that
+//! every listener and SASL mechanism of the peer works (with librdkafka and
+//! a Java tool), as the client itself has no TLS/SASL yet.
 
 use ferrokafka::consumer::{Consumer, Offset, Timestamp};
 use ferrokafka::producer::{Producer, ProducerRecord};
@@ -120,7 +121,7 @@ except Exception as e:
             "sasl-ssl-java",
             "--max-messages",
             "3",
-            "--producer.config",
+            "--command-config",
             &props,
         ],
         TOOL_BOUND,
@@ -564,16 +565,28 @@ fn produce_numbered(
         kafka,
         &[("enable.idempotence", "true"), ("batch.num.messages", "1")],
     );
+    let mut deliveries = Vec::new();
     for &part in partitions {
         for o in first..first + n {
             let r = ProducerRecord::new(topic)
                 .partition(part)
                 .value(format!("p{part}-o{o}"))
                 .timestamp(base + o * 1000);
-            let _delivery = p.send(r).expect("queued");
+            deliveries.push((part, o, p.send(r).expect("queued")));
         }
     }
     flush(p);
+    for (part, o, d) in deliveries {
+        let md = d
+            .wait_timeout(Duration::from_secs(5))
+            .expect("reported after flush")
+            .unwrap_or_else(|e| panic!("{topic} [{part}] record {o}: delivery failed: {e:?}"));
+        assert_eq!(
+            (md.partition, md.offset),
+            (part, o),
+            "{topic}: where record {o} went"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -884,6 +897,24 @@ impl JavaMember {
 
 impl Drop for JavaMember {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let events = self.events();
+            let consumed = self.consumed();
+            let distinct: BTreeSet<_> = consumed.iter().collect();
+            eprintln!(
+                "--- VerifiableConsumer: {} records consumed ({} distinct), holds {:?}; last events:",
+                consumed.len(),
+                distinct.len(),
+                self.assignment()
+            );
+            let others: Vec<&Value> = events
+                .iter()
+                .filter(|e| e["name"] != "record_data")
+                .collect();
+            for e in &others[others.len().saturating_sub(12)..] {
+                eprintln!("{e}");
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -1188,4 +1219,98 @@ async fn a_member_that_stops_polling_past_max_poll_interval_leaves_the_group() {
     );
     rust.stop().await;
     java.stop();
+}
+
+// ---------------------------------------------------------------------------
+// Transactions written by Java's TransactionalMessageCopier.
+
+/// Reads partition 0 of `topic` from the beginning with `isolation` until
+/// nothing more comes for 2 s; returns the values.
+async fn read_all_values(kafka: &ApacheKafka, topic: &str, isolation: &str) -> Vec<String> {
+    let c = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", kafka.bootstrap())
+            .set("isolation.level", isolation)
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "100"),
+    )
+    .unwrap();
+    c.assign(&[(topic, 0, Offset::Beginning)]).unwrap();
+    let mut values = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Ok(r) = timeout(Duration::from_secs(2), c.recv()).await {
+        assert!(
+            Instant::now() < deadline,
+            "{topic}: still reading after 60 s"
+        );
+        let m = r.unwrap_or_else(|e| panic!("{topic} ({isolation}): {e}"));
+        values.push(String::from_utf8(m.value().unwrap().to_vec()).unwrap());
+    }
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_never_shows_what_javas_transactional_copier_aborted() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let (input, output) = ("t-copier-in", "t-copier-out");
+    kafka.create_topic(input, 1, 1, &[]);
+    kafka.create_topic(output, 1, 1, &[]);
+    let n = 400;
+    let p = producer(kafka, &[("enable.idempotence", "true")]);
+    for i in 0..n {
+        let _delivery = p
+            .send(ProducerRecord::new(input).partition(0).value(i.to_string()))
+            .expect("queued");
+    }
+    flush(p);
+    // Copies input to output in transactions of 20, aborting some at random
+    // (and copying their records again in a later, committed transaction).
+    let out = kafka.java_output(
+        "org.apache.kafka.tools.TransactionalMessageCopier",
+        &[
+            "--broker-list",
+            &kafka.bootstrap(),
+            "--input-topic",
+            input,
+            "--input-partition",
+            "0",
+            "--output-topic",
+            output,
+            "--max-messages",
+            &n.to_string(),
+            "--transaction-size",
+            "20",
+            "--transactional-id",
+            "ferrokafka-copier",
+            "--consumer-group",
+            "ferrokafka-copier-group",
+            "--enable-random-aborts",
+        ],
+        TOOL_BOUND,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "TransactionalMessageCopier: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let committed = read_all_values(kafka, output, "read_committed").await;
+    assert_eq!(
+        committed, want,
+        "read_committed: every input record once, in order, nothing aborted"
+    );
+    // The aborted copies are in the log: read_uncommitted sees them.
+    let uncommitted = read_all_values(kafka, output, "read_uncommitted").await;
+    eprintln!(
+        "copier: {} records read uncommitted, {} committed",
+        uncommitted.len(),
+        committed.len()
+    );
+    assert!(
+        uncommitted.len() > committed.len(),
+        "random aborts left aborted records in the log ({} read uncommitted)",
+        uncommitted.len()
+    );
 }
