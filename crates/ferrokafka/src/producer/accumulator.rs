@@ -10,6 +10,13 @@
 //! retry, re-inserted at their original place (ordered by message id).
 //! Completing delivery reports is left to the caller ([`Done`]), so it runs
 //! outside the lock that guards this state.
+//!
+//! Order: after a retriable failure a partition drains its requests in
+//! flight and restarts from its oldest unacknowledged batch, one batch at a
+//! time until the failed one is written (`PartitionQueue::recover`), with
+//! or without idempotence. Backpressure (`queue.buffering.max.kbytes`)
+//! counts what records and batches really hold in memory ([`queue_cost`],
+//! `Batch::cost`), not only payload bytes.
 
 use super::delivery::{BatchOutcome, Callback, Completion, DeliveryFuture, PersistenceStatus};
 use super::idempotence::{Action, BatchView, Idempotence, InitRequest, ProducerId};
