@@ -17,6 +17,10 @@
 //!   partition restarts its sequence at its first unacknowledged message;
 //! - `OUT_OF_ORDER_SEQUENCE_NUMBER` for the head-of-line batch is fatal,
 //!   for a later batch it is retried once the partition has drained;
+//! - after a retriable failure the partition's window drains and restarts
+//!   from the oldest unacknowledged batch, one batch at a time until the
+//!   failed one is acknowledged (the accumulator's `recover`; the plain
+//!   producer follows the same rule);
 //! - `DUPLICATE_SEQUENCE_NUMBER` means the batch was already written;
 //! - `UNKNOWN_PRODUCER_ID` bumps the epoch when the batch is head of line
 //!   and nothing of the partition may have been written unacknowledged,

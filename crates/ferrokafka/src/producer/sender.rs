@@ -223,7 +223,7 @@ fn build_request(
     {
         let mut a = acc.lock().unwrap_or_else(|p| p.into_inner());
         for (i, len) in sizes {
-            a.on_batch_sent(job.broker, &job.batches[i], len);
+            a.on_batch_sent(job.broker, &mut job.batches[i], len);
         }
     }
     let req = ProduceRequest::default()
