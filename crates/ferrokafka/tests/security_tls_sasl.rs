@@ -363,6 +363,14 @@ async fn a_wrong_password_fails_fast_with_the_brokers_message() {
             "{err:?}"
         );
         assert!(t0.elapsed() < Duration::from_secs(10));
+        // A consumer reports it as an error event.
+        let consumer = Consumer::new(&config(&c, &props)).unwrap();
+        consumer.assign(&[("t", 0, Offset::Beginning)]).unwrap();
+        let ev = timeout(Duration::from_secs(10), consumer.recv())
+            .await
+            .expect("an error event within 10 s")
+            .expect_err("no message can arrive");
+        assert_eq!(ev.code(), ErrorCode::Authentication, "{mech}: {ev}");
     }
 }
 
@@ -526,4 +534,60 @@ fn unusable_tls_files_fail_construction_naming_the_property() {
     if let Err(e) = e {
         assert!(!e.to_string().contains("c2VjcmV0"), "{e}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_broker_certificate_is_refused_with_ssl_crl_location() {
+    use rcgen::{
+        CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams,
+        SerialNumber,
+    };
+    let (ca, ca_key) = ca();
+    let leaf_with = |serial: u64| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        p.subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        p.serial_number = Some(SerialNumber::from(serial));
+        (
+            p.signed_by(&key, &ca, &ca_key).unwrap().pem(),
+            key.serialize_pem(),
+        )
+    };
+    let (revoked_cert, revoked_key) = leaf_with(42);
+    let (good_cert, good_key) = leaf_with(43);
+    let crl = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2024, 1, 1),
+        next_update: rcgen::date_time_ymd(2099, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(42u64),
+            revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+            reason_code: Some(RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca, &ca_key)
+    .unwrap();
+    let file = std::env::temp_dir().join(format!("ferrokafka-crl-{}.pem", std::process::id()));
+    std::fs::write(&file, crl.pem().unwrap()).unwrap();
+    let ca_pem = ca.pem();
+    let props = [
+        ("security.protocol", "ssl"),
+        ("ssl.ca.pem", ca_pem.as_str()),
+        ("ssl.crl.location", file.to_str().unwrap()),
+    ];
+    let bad = cluster(MockCluster::builder().tls(&revoked_cert, &revoked_key)).await;
+    let e = metadata_error(config(&bad, &props), Duration::from_secs(2)).await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+    assert!(e.message().contains("revoked"), "{e}");
+    let good = cluster(MockCluster::builder().tls(&good_cert, &good_key)).await;
+    AdminClient::new(&config(&good, &props))
+        .unwrap()
+        .metadata(None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
 }
