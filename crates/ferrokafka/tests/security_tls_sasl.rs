@@ -642,3 +642,56 @@ async fn mutual_tls_with_an_encrypted_pkcs8_key_and_ssl_key_password() {
     assert!(!e.to_string().contains("not-the-pass"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_tokens_from_an_application_provider() {
+    use base64::Engine;
+    use ferrokafka::net::sasl::OAuthToken;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let c = cluster(MockCluster::builder().sasl_user("unused", "x")).await;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let jwt = format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none"}"#),
+        b64.encode(format!(r#"{{"sub":"erin","exp":{exp}}}"#))
+    );
+    let cfg = config(
+        &c,
+        &[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+        ],
+    );
+    let with_provider = cfg.clone().set_oauthbearer_token_provider(move || {
+        Ok(
+            OAuthToken::new(jwt.clone(), "erin", Duration::from_secs(600))
+                .extension("tenant", "t9"),
+        )
+    });
+    AdminClient::new(&with_provider)
+        .unwrap()
+        .metadata(None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let a = c.authentications();
+    assert!(
+        a.iter()
+            .any(|a| a.principal == "erin"
+                && a.extensions == [("tenant".to_string(), "t9".to_string())]),
+        "{a:?}"
+    );
+    // A provider that fails: the authentication fails with its message.
+    let failing = cfg.set_oauthbearer_token_provider(|| {
+        Err(ferrokafka::Error::new(
+            ErrorCode::Fail,
+            "identity service down",
+        ))
+    });
+    let e = metadata_error(failing, Duration::from_secs(2)).await;
+    assert_eq!(e.code(), ErrorCode::Authentication, "{e}");
+    assert!(e.message().contains("identity service down"), "{e}");
+}
