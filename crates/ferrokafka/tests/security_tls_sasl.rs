@@ -695,3 +695,43 @@ async fn oauthbearer_tokens_from_an_application_provider() {
     assert_eq!(e.code(), ErrorCode::Authentication, "{e}");
     assert!(e.message().contains("identity service down"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_re_authenticated_before_they_expire() {
+    // KIP-368: the broker states a session lifetime; the client must
+    // authenticate again on the same socket before it ends, or the broker
+    // closes the connection (the mock counts those).
+    let c = cluster(
+        MockCluster::builder()
+            .sasl_user("alice", "pw")
+            .sasl_session_lifetime(Duration::from_millis(600)),
+    )
+    .await;
+    c.create_topic("reauth", 1, 1).unwrap();
+    let props = [
+        ("security.protocol", "sasl_plaintext"),
+        ("sasl.mechanisms", "SCRAM-SHA-256"),
+        ("sasl.username", "alice"),
+        ("sasl.password", "pw"),
+    ];
+    let p = Producer::new(&config(&c, &props).set("linger.ms", "0").set("retries", "0")).unwrap();
+    let t0 = Instant::now();
+    let mut n = 0;
+    while t0.elapsed() < Duration::from_millis(2500) {
+        let d = p
+            .send(ProducerRecord::new("reauth".to_string()).value(format!("{n}")))
+            .unwrap();
+        timeout(Duration::from_secs(5), d)
+            .await
+            .expect("delivered within 5 s")
+            .unwrap_or_else(|e| panic!("record {n} failed: {e:?}"));
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.expired_sessions(), 0, "a session ran out");
+    let auths = c.authentications().len();
+    // Two connections (metadata, produce) over four lifetimes: each
+    // authenticated several times.
+    assert!(auths >= 6, "{auths} authentications for {n} records");
+    assert_eq!(c.high_watermark("reauth", 0), Some(n));
+}

@@ -13,11 +13,10 @@
 //! with the built-in unsecured JWT (`enable.sasl.oauthbearer.unsecure.jwt`
 //! and `sasl.oauthbearer.config`) or an application's
 //! [`OAuthTokenProvider`] (asked again at 80% of a token's lifetime), with
-//! SASL extensions (KIP-342). GSSAPI, OIDC token retrieval and
-//! re-authentication (KIP-368) are not built; the configuration refuses the
-//! first two, and without the third a broker with
-//! `connections.max.reauth.ms` closes the connection when the session
-//! ends, after which the client reconnects and authenticates again.
+//! SASL extensions (KIP-342). A session lifetime stated by the broker
+//! (SaslAuthenticate v1, KIP-368) makes the connection authenticate again
+//! before it ends (`connection::Task::serve`). GSSAPI and OIDC token
+//! retrieval are not built; the configuration refuses them.
 //!
 //! Secrets (the password, the token) are never logged or shown by `Debug`.
 
@@ -531,9 +530,14 @@ pub(crate) fn authenticate_request(token: Vec<u8>, version: i16) -> Result<Bytes
     encode(&req, version, "SaslAuthenticate")
 }
 
-/// The server's token from a SaslAuthenticate answer; a broker error is an
+/// The server's token from a SaslAuthenticate answer and the session
+/// lifetime it states (v1+, KIP-368; zero: none); a broker error is an
 /// `_AUTHENTICATION` error carrying the broker's message.
-pub(crate) fn authenticate_response(body: Bytes, version: i16, session: &Session) -> Result<Bytes> {
+pub(crate) fn authenticate_response(
+    body: Bytes,
+    version: i16,
+    session: &Session,
+) -> Result<(Bytes, i64)> {
     let r: SaslAuthenticateResponse = decode(body, version, "SaslAuthenticate")?;
     if r.error_code != 0 {
         let msg = r.error_message.as_ref().map(|m| m.as_str()).unwrap_or("");
@@ -549,7 +553,7 @@ pub(crate) fn authenticate_response(body: Bytes, version: i16, session: &Session
             ),
         ));
     }
-    Ok(r.auth_bytes)
+    Ok((r.auth_bytes, r.session_lifetime_ms))
 }
 
 #[cfg(test)]
