@@ -200,6 +200,15 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Authenticated sessions last `lifetime` (the broker's
+    /// `connections.max.reauth.ms`, KIP-368): SaslAuthenticate v1+ tells the
+    /// client, and a request after it closes the connection unless the
+    /// client authenticated again.
+    pub fn sasl_session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.listener.session_lifetime = Some(lifetime);
+        self
+    }
+
     fn shared(&self, ports: &[u16]) -> io::Result<Shared> {
         if let Some(e) = &self.error {
             return Err(invalid(e.clone()));
@@ -501,6 +510,12 @@ impl MockCluster {
     /// v0 handshake).
     pub fn fail_next_authentications(&self, n: u32) {
         self.shared.security.fail_next(n);
+    }
+
+    /// Connections closed because their SASL session expired without
+    /// re-authentication.
+    pub fn expired_sessions(&self) -> u32 {
+        self.shared.security.expired_sessions()
     }
 
     /// Every successful SASL authentication so far, oldest first.

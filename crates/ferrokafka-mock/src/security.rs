@@ -39,6 +39,10 @@ pub(crate) struct Listener {
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
     /// SASL users and their passwords; `None`: no SASL.
     pub(crate) users: Option<Arc<HashMap<String, String>>>,
+    /// Lifetime of an authenticated session (the broker's
+    /// `connections.max.reauth.ms`); a request after it closes the
+    /// connection unless the client re-authenticated.
+    pub(crate) session_lifetime: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Listener {
@@ -113,12 +117,22 @@ pub struct Authentication {
 pub(crate) struct State {
     fail_next: AtomicU32,
     log: Mutex<Vec<Authentication>>,
+    expired: AtomicU32,
 }
 
 impl State {
     /// Makes the next `n` authentications fail.
     pub(crate) fn fail_next(&self, n: u32) {
         self.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// A connection was closed because its session expired.
+    pub(crate) fn session_expired(&self) {
+        self.expired.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn expired_sessions(&self) -> u32 {
+        self.expired.load(Ordering::SeqCst)
     }
 
     fn take_failure(&self) -> bool {

@@ -150,8 +150,11 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
 
 /// Where a connection is in SASL authentication.
 enum Auth {
-    /// No SASL on this listener, or authenticated.
-    Open,
+    /// No SASL on this listener, or authenticated (until `expires`, when
+    /// the listener sets a session lifetime, KIP-368).
+    Open {
+        expires: Option<tokio::time::Instant>,
+    },
     /// Waiting for SaslHandshake.
     Handshake,
     /// Mechanism chosen; tokens come in SaslAuthenticate requests, or as
@@ -185,7 +188,7 @@ fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) ->
         return match server.step(&shared.security, frame) {
             Ok(security::Answer::Continue(t)) => Gate::Answer(raw_frame(&t)),
             Ok(security::Answer::Done(t)) => {
-                *auth = Auth::Open;
+                *auth = Auth::Open { expires: None };
                 Gate::Answer(raw_frame(&t))
             }
             Err(security::Failed(why)) => {
@@ -251,7 +254,13 @@ fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) ->
                 Ok(security::Answer::Continue(t)) => r.auth_bytes = Bytes::from(t),
                 Ok(security::Answer::Done(t)) => {
                     r.auth_bytes = Bytes::from(t);
-                    *auth = Auth::Open;
+                    let lifetime = shared.config.listener.session_lifetime;
+                    if let (Some(l), true) = (lifetime, version >= 1) {
+                        r.session_lifetime_ms = l.as_millis() as i64;
+                    }
+                    *auth = Auth::Open {
+                        expires: lifetime.map(|l| tokio::time::Instant::now() + l),
+                    };
                 }
                 Err(security::Failed(why)) => {
                     r.error_code = crate::log::code::SASL_AUTHENTICATION_FAILED;
@@ -296,7 +305,7 @@ where
     let mut auth = if shared.config.listener.users.is_some() {
         Auth::Handshake
     } else {
-        Auth::Open
+        Auth::Open { expires: None }
     };
     let max = shared.config.max_frame_bytes;
     loop {
@@ -317,7 +326,21 @@ where
             return;
         }
         let frame = Bytes::from(frame);
-        if !matches!(auth, Auth::Open) {
+        if let Auth::Open { expires } = auth {
+            if shared.config.listener.users.is_some() && frame.len() >= 2 {
+                let key = i16::from_be_bytes([frame[0], frame[1]]);
+                if key == ApiKey::SaslHandshake as i16 {
+                    // Re-authentication (KIP-368) starts over.
+                    auth = Auth::Handshake;
+                } else if expires.is_some_and(|t| tokio::time::Instant::now() >= t) {
+                    tracing::debug!(broker_id, "mock: SASL session expired; closing");
+                    shared.security.session_expired();
+                    let _ = wr.flush().await;
+                    return;
+                }
+            }
+        }
+        if !matches!(auth, Auth::Open { .. }) {
             match sasl_gate(shared, broker_id, &mut auth, &frame) {
                 Gate::Pass => {}
                 Gate::Answer(b) => {

@@ -92,6 +92,7 @@ fn confluent_kafka_over_ssl_and_sasl() {
             "wrong",
             "badpass",
         ),
+        (&sasl_ssl, "SASL_SSL", ca_path, "OAUTHBEARER", "-", "good"),
     ];
     for (i, (cluster, protocol, ca, mech, password, mode)) in cases.into_iter().enumerate() {
         let topic = format!("sec-{i}");
@@ -123,9 +124,67 @@ fn confluent_kafka_over_ssl_and_sasl() {
         .collect();
     assert!(mechs.iter().any(|m| m == "PLAIN"), "{mechs:?}");
     assert!(mechs.iter().any(|m| m == "SCRAM-SHA-256"), "{mechs:?}");
+    let auths = sasl_ssl.authentications();
+    assert!(
+        auths.iter().any(|a| a.mechanism == "OAUTHBEARER"
+            && a.principal == "alice"
+            && a.extensions == [("traceId".to_string(), "lib".to_string())]),
+        "{auths:?}"
+    );
     assert!(sasl_ssl
         .authentications()
         .iter()
         .any(|a| a.mechanism == "SCRAM-SHA-512" && a.principal == "alice"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kafka_python_over_sasl_ssl() {
+    let Some(python) = python_with(&["kafka"]) else {
+        return;
+    };
+    let (ca, cert, key) = pki();
+    let dir = std::env::temp_dir().join(format!("ferrokafka-mock-kp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let script: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "peers",
+        "security_kafka_python.py",
+    ]
+    .iter()
+    .collect();
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .tls(&cert, &key)
+        .sasl_user("kp", "kp-pw")
+        .build_blocking()
+        .unwrap();
+    for mech in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let out = run_bounded(
+            python.command().arg(&script).args([
+                &cluster.bootstrap_servers(),
+                ca_file.to_str().unwrap(),
+                mech,
+                "kp",
+                "kp-pw",
+                &format!("kp-{mech}"),
+            ]),
+            Duration::from_secs(90),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains("PASS"),
+            "kafka-python {mech} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            out.status
+        );
+        assert!(cluster
+            .authentications()
+            .iter()
+            .any(|a| a.mechanism == mech));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,5 @@
 //! Fail closed on security: a client told to use a security feature this
-//! build does not have (GSSAPI, OIDC tokens, encrypted keys, PKCS#12,
+//! build does not have (GSSAPI, OIDC tokens, PKCS#12 keystores,
 //! OpenSSL engines...) must refuse to start, naming the setting, and must
 //! not open a single connection (anything sent without the protection or
 //! credentials the application gave is the defect this guards against).
@@ -17,7 +17,6 @@ const SASL_PROTOCOLS: &[&str] = &["sasl_plaintext", "SASL_PLAINTEXT", "sasl_ssl"
 /// Settings this build still cannot honour, with a value a user would
 /// plausibly give (secrets among them).
 const SETTINGS: &[(&str, &str)] = &[
-    ("ssl.key.password", "s3cret-key-pass"),
     ("ssl.keystore.location", "/etc/ssl/client.p12"),
     ("ssl.keystore.password", "s3cret-store-pass"),
     ("ssl.sigalgs.list", "RSA-PSS+SHA256"),
@@ -31,7 +30,6 @@ const SETTINGS: &[(&str, &str)] = &[
     ),
     ("https.ca.location", "/etc/ssl/ca.pem"),
     // Aliases land on the same properties.
-    ("ssl_password", "s3cret-key-pass"),
     ("ssl.truststore.location", "/etc/ssl/truststore.jks"),
 ];
 
@@ -41,6 +39,8 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("ssl.ca.location", "/etc/ssl/ca.pem"),
     ("ssl.certificate.location", "/etc/ssl/client.pem"),
     ("ssl.key.location", "/etc/ssl/client.key"),
+    ("ssl.key.password", "s3cret-key-pass"),
+    ("ssl_password", "s3cret-key-pass"),
     ("ssl.endpoint.identification.algorithm", "none"),
     ("enable.ssl.certificate.verification", "false"),
     ("sasl.mechanisms", "SCRAM-SHA-512"),

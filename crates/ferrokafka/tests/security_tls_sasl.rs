@@ -363,6 +363,14 @@ async fn a_wrong_password_fails_fast_with_the_brokers_message() {
             "{err:?}"
         );
         assert!(t0.elapsed() < Duration::from_secs(10));
+        // A consumer reports it as an error event.
+        let consumer = Consumer::new(&config(&c, &props)).unwrap();
+        consumer.assign(&[("t", 0, Offset::Beginning)]).unwrap();
+        let ev = timeout(Duration::from_secs(10), consumer.recv())
+            .await
+            .expect("an error event within 10 s")
+            .expect_err("no message can arrive");
+        assert_eq!(ev.code(), ErrorCode::Authentication, "{mech}: {ev}");
     }
 }
 
@@ -526,4 +534,204 @@ fn unusable_tls_files_fail_construction_naming_the_property() {
     if let Err(e) = e {
         assert!(!e.to_string().contains("c2VjcmV0"), "{e}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_broker_certificate_is_refused_with_ssl_crl_location() {
+    use rcgen::{
+        CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams,
+        SerialNumber,
+    };
+    let (ca, ca_key) = ca();
+    let leaf_with = |serial: u64| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        p.subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        p.serial_number = Some(SerialNumber::from(serial));
+        (
+            p.signed_by(&key, &ca, &ca_key).unwrap().pem(),
+            key.serialize_pem(),
+        )
+    };
+    let (revoked_cert, revoked_key) = leaf_with(42);
+    let (good_cert, good_key) = leaf_with(43);
+    let crl = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2024, 1, 1),
+        next_update: rcgen::date_time_ymd(2099, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(42u64),
+            revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+            reason_code: Some(RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca, &ca_key)
+    .unwrap();
+    let file = std::env::temp_dir().join(format!("ferrokafka-crl-{}.pem", std::process::id()));
+    std::fs::write(&file, crl.pem().unwrap()).unwrap();
+    let ca_pem = ca.pem();
+    let props = [
+        ("security.protocol", "ssl"),
+        ("ssl.ca.pem", ca_pem.as_str()),
+        ("ssl.crl.location", file.to_str().unwrap()),
+    ];
+    let bad = cluster(MockCluster::builder().tls(&revoked_cert, &revoked_key)).await;
+    let e = metadata_error(config(&bad, &props), Duration::from_secs(2)).await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+    assert!(e.message().contains("revoked"), "{e}");
+    let good = cluster(MockCluster::builder().tls(&good_cert, &good_key)).await;
+    AdminClient::new(&config(&good, &props))
+        .unwrap()
+        .metadata(None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+}
+
+/// `key_pem` as an encrypted PKCS#8 PEM (PBES2: PBKDF2-SHA256 + AES-256-CBC).
+fn encrypt_key(key_pem: &str, password: &str) -> String {
+    use pkcs8::der::Decode;
+    let (_, doc) = pkcs8::der::Document::from_pem(key_pem.trim()).unwrap();
+    let info = pkcs8::PrivateKeyInfo::from_der(doc.as_bytes()).unwrap();
+    // PBKDF2 rather than pkcs8's default scrypt keeps the debug build quick.
+    let salt: [u8; 16] = rand::random();
+    let iv: [u8; 16] = rand::random();
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &salt, &iv).unwrap();
+    let enc = info
+        .encrypt_with_params(params, password.as_bytes())
+        .unwrap();
+    enc.to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_with_an_encrypted_pkcs8_key_and_ssl_key_password() {
+    let pki = good_pki();
+    let (client_cert, client_key) = leaf(&pki.ca, &pki.ca_key, &["client"], false);
+    let encrypted = encrypt_key(&client_key, "key-pass");
+    let dir = std::env::temp_dir().join(format!("ferrokafka-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("client.key");
+    std::fs::write(&key_file, &encrypted).unwrap();
+    let c =
+        cluster(MockCluster::builder().tls_client_auth(&pki.cert_pem, &pki.key_pem, &pki.ca_pem))
+            .await;
+    let base = [
+        ("security.protocol", "ssl"),
+        ("ssl.ca.pem", pki.ca_pem.as_str()),
+        ("ssl.certificate.pem", client_cert.as_str()),
+        ("ssl.key.location", key_file.to_str().unwrap()),
+    ];
+    let mut props = base.to_vec();
+    props.push(("ssl.key.password", "key-pass"));
+    round_trip(&c, &props, "mtls-encrypted", 5).await;
+    // Without the password, or with a wrong one: refused at construction,
+    // naming the property, quoting neither key nor password.
+    let e = AdminClient::new(&config(&c, &base)).unwrap_err();
+    assert!(e.message().contains("ssl.key.password"), "{e}");
+    let mut wrong = base.to_vec();
+    wrong.push(("ssl.key.password", "not-the-pass"));
+    let e = AdminClient::new(&config(&c, &wrong)).unwrap_err();
+    assert!(e.message().contains("cannot decrypt"), "{e}");
+    assert!(!e.to_string().contains("not-the-pass"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_tokens_from_an_application_provider() {
+    use base64::Engine;
+    use ferrokafka::net::sasl::OAuthToken;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let c = cluster(MockCluster::builder().sasl_user("unused", "x")).await;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let jwt = format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none"}"#),
+        b64.encode(format!(r#"{{"sub":"erin","exp":{exp}}}"#))
+    );
+    let cfg = config(
+        &c,
+        &[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+        ],
+    );
+    let with_provider = cfg.clone().set_oauthbearer_token_provider(move || {
+        Ok(
+            OAuthToken::new(jwt.clone(), "erin", Duration::from_secs(600))
+                .extension("tenant", "t9"),
+        )
+    });
+    AdminClient::new(&with_provider)
+        .unwrap()
+        .metadata(None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let a = c.authentications();
+    assert!(
+        a.iter()
+            .any(|a| a.principal == "erin"
+                && a.extensions == [("tenant".to_string(), "t9".to_string())]),
+        "{a:?}"
+    );
+    // A provider that fails: the authentication fails with its message.
+    let failing = cfg.set_oauthbearer_token_provider(|| {
+        Err(ferrokafka::Error::new(
+            ErrorCode::Fail,
+            "identity service down",
+        ))
+    });
+    let e = metadata_error(failing, Duration::from_secs(2)).await;
+    assert_eq!(e.code(), ErrorCode::Authentication, "{e}");
+    assert!(e.message().contains("identity service down"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_re_authenticated_before_they_expire() {
+    // KIP-368: the broker states a session lifetime; the client must
+    // authenticate again on the same socket before it ends, or the broker
+    // closes the connection (the mock counts those).
+    let c = cluster(
+        MockCluster::builder()
+            .sasl_user("alice", "pw")
+            .sasl_session_lifetime(Duration::from_millis(600)),
+    )
+    .await;
+    c.create_topic("reauth", 1, 1).unwrap();
+    let props = [
+        ("security.protocol", "sasl_plaintext"),
+        ("sasl.mechanisms", "SCRAM-SHA-256"),
+        ("sasl.username", "alice"),
+        ("sasl.password", "pw"),
+    ];
+    let p = Producer::new(&config(&c, &props).set("linger.ms", "0").set("retries", "0")).unwrap();
+    let t0 = Instant::now();
+    let mut n = 0;
+    while t0.elapsed() < Duration::from_millis(2500) {
+        let d = p
+            .send(ProducerRecord::new("reauth".to_string()).value(format!("{n}")))
+            .unwrap();
+        timeout(Duration::from_secs(5), d)
+            .await
+            .expect("delivered within 5 s")
+            .unwrap_or_else(|e| panic!("record {n} failed: {e:?}"));
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.expired_sessions(), 0, "a session ran out");
+    let auths = c.authentications().len();
+    // Two connections (metadata, produce) over four lifetimes: each
+    // authenticated several times.
+    assert!(auths >= 6, "{auths} authentications for {n} records");
+    assert_eq!(c.high_watermark("reauth", 0), Some(n));
 }

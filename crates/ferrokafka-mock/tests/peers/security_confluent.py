@@ -12,7 +12,13 @@ bootstrap, protocol, ca, mechanism, user, password, topic, mode = sys.argv[1:9]
 conf = {"bootstrap.servers": bootstrap, "security.protocol": protocol}
 if ca != "-":
     conf["ssl.ca.location"] = ca
-if mechanism != "-":
+if mechanism == "OAUTHBEARER":
+    conf.update({
+        "sasl.mechanisms": mechanism,
+        "enable.sasl.oauthbearer.unsecure.jwt": True,
+        "sasl.oauthbearer.config": f"principal={user} extension_traceId=lib",
+    })
+elif mechanism != "-":
     conf.update({"sasl.mechanisms": mechanism, "sasl.username": user, "sasl.password": password})
 
 if mode == "badpass":

@@ -174,6 +174,9 @@ struct Inner {
     rotation: AtomicUsize,
     wake: Arc<Notify>,
     changed: watch::Sender<u64>,
+    /// The last refresh failure no retry can fix (wrong credentials, an
+    /// untrusted certificate), until a client reports it.
+    security_error: Mutex<Option<Error>>,
 }
 
 impl Drop for Inner {
@@ -235,9 +238,21 @@ impl Cluster {
             rotation: AtomicUsize::new(0),
             wake: Arc::new(Notify::new()),
             changed,
+            security_error: Mutex::new(None),
         });
         rt.spawn(drive(Arc::downgrade(&inner), inner.wake.clone()));
         Ok(Cluster { inner })
+    }
+
+    /// Takes the last authentication or TLS failure of a background
+    /// metadata refresh, for a client to report (the consumer's error
+    /// events); each failure is handed out once.
+    pub(crate) fn take_security_error(&self) -> Option<Error> {
+        self.inner
+            .security_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// The runtime this cluster's tasks run on.
@@ -751,6 +766,13 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
                 Ok(md) => cluster.absorb(&md, true),
                 Err(e) => {
                     tracing::debug!(target: "ferrokafka::metadata", error = %e, "metadata refresh failed");
+                    if matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl) {
+                        *cluster
+                            .inner
+                            .security_error
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    }
                     cluster.state().on_failure(Instant::now().into_std());
                 }
             }

@@ -159,6 +159,7 @@ impl ClientRole {
 #[derive(Clone, Default)]
 pub struct ClientConfig {
     props: Vec<(String, String)>,
+    oauth_provider: Option<std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>>,
 }
 
 impl ClientConfig {
@@ -220,6 +221,34 @@ fn rename_target(name: &str) -> Option<&'static str> {
     }
 }
 
+impl ClientConfig {
+    /// Sets the source of OAUTHBEARER tokens (`sasl.mechanisms=OAUTHBEARER`):
+    /// called on each connection's authentication, the token is kept and
+    /// asked again once 80% of its lifetime has passed. Any closure
+    /// `Fn() -> Result<OAuthToken>` serves; it runs on the client's runtime,
+    /// so it must not block for long. Exclusive with
+    /// `enable.sasl.oauthbearer.unsecure.jwt`.
+    ///
+    /// ```
+    /// use ferrokafka::net::sasl::OAuthToken;
+    /// use std::time::Duration;
+    /// let config = ferrokafka::ClientConfig::new()
+    ///     .set("bootstrap.servers", "broker:9093")
+    ///     .set("security.protocol", "sasl_ssl")
+    ///     .set("sasl.mechanisms", "OAUTHBEARER")
+    ///     .set_oauthbearer_token_provider(|| {
+    ///         Ok(OAuthToken::new("eyJ...", "alice", Duration::from_secs(3600)))
+    ///     });
+    /// ```
+    pub fn set_oauthbearer_token_provider(
+        mut self,
+        provider: impl crate::net::sasl::OAuthTokenProvider,
+    ) -> Self {
+        self.oauth_provider = Some(std::sync::Arc::new(provider));
+        self
+    }
+}
+
 impl fmt::Debug for ClientConfig {
     /// Secret values (passwords, private keys) are shown as `[redacted]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -253,6 +282,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ClientConfig {
 pub struct Config {
     role: ClientRole,
     values: Vec<Resolved>,
+    oauth_provider: Option<std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>>,
 }
 
 #[derive(Debug, Clone)]
@@ -274,6 +304,14 @@ enum Typed {
 }
 
 impl Config {
+    /// The OAUTHBEARER token source set with
+    /// [`ClientConfig::set_oauthbearer_token_provider`].
+    pub(crate) fn oauth_provider(
+        &self,
+    ) -> Option<&std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>> {
+        self.oauth_provider.as_ref()
+    }
+
     /// The role this configuration was validated for.
     pub fn role(&self) -> ClientRole {
         self.role
@@ -586,7 +624,11 @@ fn validate(cfg: &ClientConfig, role: ClientRole) -> Result<Config> {
         };
         values.push(resolved);
     }
-    let mut config = Config { role, values };
+    let mut config = Config {
+        role,
+        values,
+        oauth_provider: cfg.oauth_provider.clone(),
+    };
     let shown = |name: &str| -> (String, String) {
         let i = index_for_accessor(name);
         match &given[i] {

@@ -5,6 +5,7 @@
 
 use super::requests;
 use super::state::{Action, CommitEntry, EpochOffset, Tp};
+use super::ConsumerError;
 use super::Shared;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -90,6 +91,10 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
                 actions
             };
             start(&sh, &mut tasks, actions, &mut sessions);
+            if let Some(e) = sh.cluster.take_security_error() {
+                sh.lock().push_client_error(ConsumerError::client(e));
+                sh.data.notify_waiters();
+            }
             if let (Some(at), Some(every)) = (next_commit, sh.auto_commit) {
                 if at <= now && !commit_in_flight {
                     next_commit = Some(now + every);

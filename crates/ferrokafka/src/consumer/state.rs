@@ -623,6 +623,11 @@ impl FetchState {
         std::mem::take(&mut self.unblocked)
     }
 
+    /// Queues an error of the client as a whole (not of one partition).
+    pub(crate) fn push_client_error(&mut self, err: ConsumerError) {
+        self.queue.push_back(Queued::Error(err, 0));
+    }
+
     fn report(&mut self, tp: &Tp, code: ErrorCode, text: String, offset: Option<i64>) {
         let Some(p) = self.parts.get(tp) else { return };
         let v = p.version;

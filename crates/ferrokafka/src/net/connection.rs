@@ -424,7 +424,7 @@ impl Task {
             self.backoff
                 .on_attempt(Instant::now().into_std(), Backoff::random_jitter());
             let setup = tokio::time::timeout(self.settings.connect_timeout, self.open());
-            let (stream, versions) = match setup.await {
+            let (stream, versions, reauth_at) = match setup.await {
                 Ok(Ok(ok)) => ok,
                 Ok(Err(e)) => {
                     tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, error = %e, "connect failed");
@@ -455,11 +455,11 @@ impl Task {
             let served = match stream {
                 Stream::Plain(tcp) => {
                     let (rd, wr) = tcp.into_split();
-                    self.serve(rd, wr, versions).await
+                    self.serve(rd, wr, versions, reauth_at).await
                 }
                 Stream::Tls(tls) => {
                     let (rd, wr) = tokio::io::split(*tls);
-                    self.serve(rd, wr, versions).await
+                    self.serve(rd, wr, versions, reauth_at).await
                 }
             };
             match served {
@@ -478,7 +478,7 @@ impl Task {
     /// with SASL when configured. A TLS or authentication failure ends the
     /// attempt at once (another address of the same broker would answer
     /// the same) and keeps its `_SSL` / `_AUTHENTICATION` code.
-    async fn open(&mut self) -> Result<(Stream, Arc<ApiVersionTable>)> {
+    async fn open(&mut self) -> Result<Opened> {
         let addr = self.shared.addr.clone();
         let addrs = self
             .settings
@@ -516,20 +516,19 @@ impl Task {
         ))
     }
 
-    async fn secure_and_handshake(
-        &mut self,
-        tcp: TcpStream,
-    ) -> Result<(Stream, Arc<ApiVersionTable>)> {
+    async fn secure_and_handshake(&mut self, tcp: TcpStream) -> Result<Opened> {
         let settings = self.settings.clone();
         let mut stream = match &settings.tls {
             Some(tls) => Stream::Tls(Box::new(tls.connect(&self.shared.addr.host, tcp).await?)),
             None => Stream::Plain(tcp),
         };
         let versions = self.handshake(&mut stream).await?;
+        let mut reauth_at = None;
         if let Some(sasl) = &settings.sasl {
-            self.authenticate(&mut stream, &versions, sasl).await?;
+            let lifetime = self.authenticate(&mut stream, &versions, sasl).await?;
+            reauth_at = lifetime.map(reauth_deadline);
         }
-        Ok((stream, Arc::new(versions)))
+        Ok((stream, Arc::new(versions), reauth_at))
     }
 
     /// Authenticates with SASL: SaslHandshake, then the mechanism's
@@ -540,7 +539,7 @@ impl Task {
         stream: &mut S,
         versions: &ApiVersionTable,
         sasl: &SaslSettings,
-    ) -> Result<()> {
+    ) -> Result<Option<Duration>> {
         let mechanism = sasl.mechanism_name();
         let Some(handshake_v) = versions.version(ApiKey::SaslHandshake) else {
             return Err(Error::new(
@@ -571,6 +570,7 @@ impl Task {
         )?;
         sasl::handshake_response(resp, handshake_v, mechanism)?;
         let (mut session, mut out) = sasl.start(std::time::SystemTime::now())?;
+        let mut lifetime_ms = 0;
         // Every mechanism here ends within three round trips; bounded.
         for _ in 0..4 {
             let reply = match authenticate_v {
@@ -579,14 +579,16 @@ impl Task {
                     let resp = self
                         .exchange(stream, ApiKey::SaslAuthenticate, v, &body)
                         .await?;
-                    sasl::authenticate_response(resp, v, &session)?
+                    let (reply, lifetime) = sasl::authenticate_response(resp, v, &session)?;
+                    lifetime_ms = lifetime;
+                    reply
                 }
                 None => self.raw_token_exchange(stream, &out).await?,
             };
             match session.on_server(&reply)? {
                 sasl::Step::Done => {
-                    tracing::debug!(target: "ferrokafka::security", broker = %self.shared.addr, mechanism, "authenticated");
-                    return Ok(());
+                    tracing::debug!(target: "ferrokafka::security", broker = %self.shared.addr, mechanism, lifetime_ms, "authenticated");
+                    return Ok((lifetime_ms > 0).then(|| Duration::from_millis(lifetime_ms as u64)));
                 }
                 sasl::Step::Send(next) => out = next,
             }
@@ -739,6 +741,7 @@ impl Task {
         mut rd: R,
         mut wr: W,
         versions: Arc<ApiVersionTable>,
+        mut reauth_at: Option<Instant>,
     ) -> Result<Exit>
     where
         R: AsyncRead + Unpin,
@@ -752,8 +755,40 @@ impl Task {
         let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
         let mut last_activity = Instant::now();
         let result = loop {
+            // Re-authentication (KIP-368): once due, no new request is
+            // written; when the last answer is in, the SASL exchange runs
+            // again on this socket, then requests flow on.
+            let reauth_due = reauth_at.is_some_and(|t| Instant::now() >= t);
+            if reauth_due && inflight.is_empty() && out.is_empty() {
+                let settings = self.settings.clone();
+                let Some(sasl) = &settings.sasl else {
+                    reauth_at = None;
+                    continue;
+                };
+                let mut joined = tokio::io::join(&mut rd, &mut wr);
+                let again = self.authenticate(&mut joined, &versions, sasl);
+                match tokio::time::timeout(settings.connect_timeout, again).await {
+                    Ok(Ok(lifetime)) => {
+                        tracing::debug!(target: "ferrokafka::security", broker = %self.shared.addr, "re-authenticated");
+                        reauth_at = lifetime.map(reauth_deadline);
+                        last_activity = Instant::now();
+                        continue;
+                    }
+                    Ok(Err(e)) => break Err(e),
+                    Err(_) => {
+                        break Err(Error::new(
+                            codes::TIMED_OUT,
+                            format!(
+                                "re-authentication with {} timed out after {} ms",
+                                self.shared.addr,
+                                settings.connect_timeout.as_millis()
+                            ),
+                        ))
+                    }
+                }
+            }
             // Frame queued requests into the write buffer, up to the limit.
-            while inflight.len() < max_in_flight {
+            while !reauth_due && inflight.len() < max_in_flight {
                 let Some(cmd) = self.queue.pop_front() else {
                     break;
                 };
@@ -870,6 +905,7 @@ impl Task {
                 _ = sleep_until_opt(idle_at) => {
                     break Ok(Exit::Idle);
                 }
+                _ = sleep_until_opt(reauth_at), if !reauth_due => {}
             }
         };
         // Fail what is in flight. Queued, unsent requests stay queued and
@@ -1013,6 +1049,16 @@ impl Outbox {
         }
         Ok(n)
     }
+}
+
+/// A connection ready to serve: the socket, the negotiated versions and
+/// when to re-authenticate (KIP-368).
+type Opened = (Stream, Arc<ApiVersionTable>, Option<Instant>);
+
+/// When to re-authenticate a session of `lifetime`: at 85% of it, as the
+/// Java client does at the earliest, leaving time for the exchange.
+fn reauth_deadline(lifetime: Duration) -> Instant {
+    Instant::now() + lifetime.mul_f64(0.85)
 }
 
 /// An open socket, with or without TLS.

@@ -11,11 +11,12 @@
 //!
 //! Mechanisms: PLAIN; SCRAM-SHA-256/512 (`scram`); OAUTHBEARER (RFC 7628)
 //! with the built-in unsecured JWT (`enable.sasl.oauthbearer.unsecure.jwt`
-//! and `sasl.oauthbearer.config`) and SASL extensions (KIP-342). GSSAPI,
-//! OIDC token retrieval and re-authentication (KIP-368) are not built; the
-//! configuration refuses the first two, and without the third a broker with
-//! `connections.max.reauth.ms` closes the connection when the session
-//! ends, after which the client reconnects and authenticates again.
+//! and `sasl.oauthbearer.config`) or an application's
+//! [`OAuthTokenProvider`] (asked again at 80% of a token's lifetime), with
+//! SASL extensions (KIP-342). A session lifetime stated by the broker
+//! (SaslAuthenticate v1, KIP-368) makes the connection authenticate again
+//! before it ends (`connection::Task::serve`). GSSAPI and OIDC token
+//! retrieval are not built; the configuration refuses them.
 //!
 //! Secrets (the password, the token) are never logged or shown by `Debug`.
 
@@ -51,6 +52,94 @@ impl Mechanism {
     }
 }
 
+/// An OAUTHBEARER token from an application's
+/// [`OAuthTokenProvider`]. `Debug` does not show the token.
+#[derive(Clone)]
+pub struct OAuthToken {
+    value: String,
+    principal: String,
+    lifetime: Duration,
+    extensions: Vec<(String, String)>,
+}
+
+impl fmt::Debug for OAuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthToken")
+            .field("principal", &self.principal)
+            .field("lifetime", &self.lifetime)
+            .field("extensions", &self.extensions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthToken {
+    /// A token (the compact JWS the broker validates) for `principal`,
+    /// valid for `lifetime` from now.
+    pub fn new(value: impl Into<String>, principal: impl Into<String>, lifetime: Duration) -> Self {
+        OAuthToken {
+            value: value.into(),
+            principal: principal.into(),
+            lifetime,
+            extensions: Vec::new(),
+        }
+    }
+
+    /// Adds a SASL extension (KIP-342) sent with the token; names are
+    /// letters only and not `auth` (checked when the token is used).
+    pub fn extension(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extensions.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// Where OAUTHBEARER tokens come from: set with
+/// `ClientConfig::set_oauthbearer_token_provider`. Any
+/// `Fn() -> Result<OAuthToken>` closure is one.
+pub trait OAuthTokenProvider: Send + Sync + 'static {
+    /// A fresh token. An error fails the authentication with its message.
+    fn token(&self) -> Result<OAuthToken>;
+}
+
+impl<F> OAuthTokenProvider for F
+where
+    F: Fn() -> Result<OAuthToken> + Send + Sync + 'static,
+{
+    fn token(&self) -> Result<OAuthToken> {
+        self()
+    }
+}
+
+/// An application provider with the token it last gave and when.
+#[derive(Clone)]
+struct ProvidedTokens {
+    provider: std::sync::Arc<dyn OAuthTokenProvider>,
+    cached: std::sync::Arc<std::sync::Mutex<Option<(OAuthToken, SystemTime)>>>,
+}
+
+impl ProvidedTokens {
+    /// The cached token while under 80% of its lifetime, else a new one.
+    fn current(&self, now: SystemTime) -> Result<OAuthToken> {
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, at)) = &*cached {
+            if now.duration_since(*at).unwrap_or_default() < t.lifetime.mul_f64(0.8) {
+                return Ok(t.clone());
+            }
+        }
+        let t = self.provider.token().map_err(|e| {
+            Error::new(
+                ErrorCode::Authentication,
+                format!("the OAUTHBEARER token provider failed: {}", e.message()),
+            )
+        })?;
+        for (k, v) in &t.extensions {
+            check_extension(k, v)
+                .map_err(|e| Error::new(ErrorCode::Authentication, e.message().to_string()))?;
+        }
+        *cached = Some((t.clone(), now));
+        Ok(t)
+    }
+}
+
 /// The built-in unsecured JWT's settings (`sasl.oauthbearer.config`).
 #[derive(Clone)]
 struct UnsecuredJwt {
@@ -71,6 +160,7 @@ pub struct SaslSettings {
     username: String,
     password: String,
     jwt: Option<UnsecuredJwt>,
+    provider: Option<ProvidedTokens>,
 }
 
 impl fmt::Debug for SaslSettings {
@@ -113,6 +203,7 @@ impl SaslSettings {
         let username = c.get_str("sasl.username").to_string();
         let password = c.get_str("sasl.password").to_string();
         let mut jwt = None;
+        let mut provider = None;
         match mechanism {
             Mechanism::Plain | Mechanism::Scram(_) => {
                 if username.is_empty() {
@@ -123,16 +214,34 @@ impl SaslSettings {
                 }
             }
             Mechanism::OAuthBearer => {
-                if !c.get_bool("enable.sasl.oauthbearer.unsecure.jwt") {
-                    return Err(Error::new(
-                        ErrorCode::NotImplemented,
-                        "sasl.mechanisms=OAUTHBEARER needs a token source: this build has only \
-                         the unsecured JWT (enable.sasl.oauthbearer.unsecure.jwt=true with \
-                         sasl.oauthbearer.config); a token callback and OIDC \
-                         (sasl.oauthbearer.method=oidc) are not implemented",
-                    ));
+                let unsecured = c.get_bool("enable.sasl.oauthbearer.unsecure.jwt");
+                match (c.oauth_provider(), unsecured) {
+                    (Some(_), true) => {
+                        return Err(config_error(
+                            "enable.sasl.oauthbearer.unsecure.jwt",
+                            "true, and a token provider is set: choose one",
+                        ))
+                    }
+                    (Some(p), false) => {
+                        provider = Some(ProvidedTokens {
+                            provider: p.clone(),
+                            cached: Default::default(),
+                        })
+                    }
+                    (None, true) => {
+                        jwt = Some(parse_unsecured(c.get_str("sasl.oauthbearer.config"))?)
+                    }
+                    (None, false) => {
+                        return Err(Error::new(
+                            ErrorCode::NotImplemented,
+                            "sasl.mechanisms=OAUTHBEARER needs a token source: \
+                             ClientConfig::set_oauthbearer_token_provider, or the unsecured JWT \
+                             (enable.sasl.oauthbearer.unsecure.jwt=true with \
+                             sasl.oauthbearer.config); OIDC (sasl.oauthbearer.method=oidc) is not \
+                             implemented",
+                        ))
+                    }
                 }
-                jwt = Some(parse_unsecured(c.get_str("sasl.oauthbearer.config"))?);
             }
         }
         Ok(Some(SaslSettings {
@@ -140,6 +249,7 @@ impl SaslSettings {
             username,
             password,
             jwt,
+            provider,
         }))
     }
 
@@ -166,12 +276,15 @@ impl SaslSettings {
                 (Session::ScramFirst(Box::new(s)), first)
             }
             Mechanism::OAuthBearer => {
-                let jwt = self.jwt.as_ref().expect("checked in from_config");
-                let token = unsecured_token(jwt, now);
-                (
-                    Session::OAuth { failed: None },
-                    oauth_initial(&token, &jwt.extensions),
-                )
+                let message = match (&self.provider, &self.jwt) {
+                    (Some(p), _) => {
+                        let t = p.current(now)?;
+                        oauth_initial(&t.value, &t.extensions)
+                    }
+                    (None, Some(jwt)) => oauth_initial(&unsecured_token(jwt, now), &jwt.extensions),
+                    (None, None) => unreachable!("from_config requires a token source"),
+                };
+                (Session::OAuth { failed: None }, message)
             }
         })
     }
@@ -417,9 +530,14 @@ pub(crate) fn authenticate_request(token: Vec<u8>, version: i16) -> Result<Bytes
     encode(&req, version, "SaslAuthenticate")
 }
 
-/// The server's token from a SaslAuthenticate answer; a broker error is an
+/// The server's token from a SaslAuthenticate answer and the session
+/// lifetime it states (v1+, KIP-368; zero: none); a broker error is an
 /// `_AUTHENTICATION` error carrying the broker's message.
-pub(crate) fn authenticate_response(body: Bytes, version: i16, session: &Session) -> Result<Bytes> {
+pub(crate) fn authenticate_response(
+    body: Bytes,
+    version: i16,
+    session: &Session,
+) -> Result<(Bytes, i64)> {
     let r: SaslAuthenticateResponse = decode(body, version, "SaslAuthenticate")?;
     if r.error_code != 0 {
         let msg = r.error_message.as_ref().map(|m| m.as_str()).unwrap_or("");
@@ -435,7 +553,7 @@ pub(crate) fn authenticate_response(body: Bytes, version: i16, session: &Session
             ),
         ));
     }
-    Ok(r.auth_bytes)
+    Ok((r.auth_bytes, r.session_lifetime_ms))
 }
 
 #[cfg(test)]
@@ -497,6 +615,44 @@ mod tests {
         let step = sess.on_server(br#"{"status":"invalid_token"}"#).unwrap();
         assert_eq!(step, Step::Send(b"\x01".to_vec()));
         assert_eq!(sess.server_error(), Some(r#"{"status":"invalid_token"}"#));
+    }
+
+    #[test]
+    fn provided_tokens_are_kept_until_eighty_percent_of_their_lifetime() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Arc;
+        let calls = Arc::new(AtomicU32::new(0));
+        let c2 = calls.clone();
+        let cfg = crate::ClientConfig::new()
+            .set("bootstrap.servers", "h:1")
+            .set("security.protocol", "sasl_plaintext")
+            .set("sasl.mechanisms", "OAUTHBEARER")
+            .set_oauthbearer_token_provider(move || {
+                let n = c2.fetch_add(1, Ordering::SeqCst);
+                Ok(
+                    OAuthToken::new(format!("tok{n}"), "p", Duration::from_secs(100))
+                        .extension("k", "v"),
+                )
+            });
+        let s = SaslSettings::from_config(&cfg.validate(crate::config::ClientRole::Admin).unwrap())
+            .unwrap()
+            .unwrap();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let first = |at| String::from_utf8(s.start(at).unwrap().1).unwrap();
+        assert_eq!(first(t0), "n,,\x01auth=Bearer tok0\x01k=v\x01\x01");
+        assert_eq!(
+            first(t0 + Duration::from_secs(79)),
+            "n,,\x01auth=Bearer tok0\x01k=v\x01\x01"
+        );
+        assert_eq!(
+            first(t0 + Duration::from_secs(81)),
+            "n,,\x01auth=Bearer tok1\x01k=v\x01\x01"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(
+            !format!("{:?}", OAuthToken::new("secret-token", "p", Duration::ZERO))
+                .contains("secret")
+        );
     }
 
     #[test]

@@ -381,31 +381,27 @@ fn client_identity(c: &Config) -> Result<Option<Identity>> {
     };
     // The key's own parse error could quote key material: report only
     // the kind of failure.
-    let key_error = |name: &str, from: &str, e: rustls_pki_types::pem::Error| {
-        let why = match e {
-            rustls_pki_types::pem::Error::NoItemsFound => {
-                "no unencrypted private key (PKCS#8, PKCS#1 or SEC1 PEM) found; \
-                 encrypted keys (ssl.key.password) are not supported yet"
-                    .to_string()
-            }
-            rustls_pki_types::pem::Error::Io(e) => e.to_string(),
-            _ => "malformed PEM".to_string(),
-        };
-        config_error(name, format!("{from}: {why}"))
-    };
-    let key: Option<PrivateKeyDer<'static>> = if let Some(path) = c.get_opt_str("ssl.key.location")
-    {
-        Some(
-            PrivateKeyDer::from_pem_file(path)
-                .map_err(|e| key_error("ssl.key.location", path, e))?,
-        )
-    } else if let Some(pem) = c.get_opt_str("ssl.key.pem") {
-        Some(
-            PrivateKeyDer::from_pem_slice(pem.as_bytes())
-                .map_err(|e| key_error("ssl.key.pem", "the value", e))?,
-        )
-    } else {
-        None
+    let key = match (
+        c.get_opt_str("ssl.key.location"),
+        c.get_opt_str("ssl.key.pem"),
+    ) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| config_error("ssl.key.location", format!("{path}: {e}")))?;
+            Some(private_key(
+                &text,
+                c.get_opt_str("ssl.key.password"),
+                "ssl.key.location",
+                path,
+            )?)
+        }
+        (None, Some(pem)) => Some(private_key(
+            pem,
+            c.get_opt_str("ssl.key.password"),
+            "ssl.key.pem",
+            "the value",
+        )?),
+        (None, None) => None,
     };
     match (chain, key) {
         (None, None) => Ok(None),
@@ -428,6 +424,58 @@ fn client_identity(c: &Config) -> Result<Option<Identity>> {
              ssl.certificate.pem",
         )),
     }
+}
+
+/// The private key in PEM `text`: unencrypted PKCS#8, PKCS#1 or SEC1, or
+/// an encrypted PKCS#8 key (PBES2, as `openssl pkcs8 -topk8` writes) with
+/// `ssl.key.password`. Errors never quote the key.
+fn private_key(
+    text: &str,
+    password: Option<&str>,
+    name: &str,
+    from: &str,
+) -> Result<PrivateKeyDer<'static>> {
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        use pkcs8::der::Decode;
+        let Some(password) = password else {
+            return Err(config_error(
+                name,
+                format!("{from}: the key is encrypted; set ssl.key.password"),
+            ));
+        };
+        let (_, doc) = pkcs8::der::Document::from_pem(text.trim())
+            .map_err(|_| config_error(name, format!("{from}: malformed encrypted key PEM")))?;
+        let info = pkcs8::EncryptedPrivateKeyInfo::from_der(doc.as_bytes())
+            .map_err(|_| config_error(name, format!("{from}: malformed encrypted PKCS#8 key")))?;
+        let plain = info.decrypt(password).map_err(|_| {
+            config_error(
+                name,
+                format!(
+                    "{from}: cannot decrypt the key with ssl.key.password (wrong password, \
+                     or an encryption scheme other than PBES2 with PBKDF2/scrypt and AES)"
+                ),
+            )
+        })?;
+        return Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()));
+    }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(config_error(
+            name,
+            format!(
+                "{from}: legacy OpenSSL-encrypted PEM keys are not supported; convert the key \
+                 to encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes-256-cbc)"
+            ),
+        ));
+    }
+    PrivateKeyDer::from_pem_slice(text.as_bytes()).map_err(|e| {
+        let why = match e {
+            rustls_pki_types::pem::Error::NoItemsFound => {
+                "no private key (PKCS#8, PKCS#1 or SEC1 PEM) found".to_string()
+            }
+            _ => "malformed PEM".to_string(),
+        };
+        config_error(name, format!("{from}: {why}"))
+    })
 }
 
 /// Splits an OpenSSL-style list (`:`, `,` or space separated).
