@@ -280,3 +280,95 @@ fn without_brokers_an_embedded_mock_serves_the_call() {
     assert!(j[0]["error"].is_null(), "{j}");
     assert!(text(&out.stderr).contains("embedded mock"));
 }
+
+#[test]
+fn acl_verbs() {
+    let c = MockCluster::builder().brokers(1).build_blocking().unwrap();
+    let b = c.bootstrap_servers();
+    ok_json(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "User:alice",
+            "--operation",
+            "read",
+            "--operation",
+            "describe",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "orders-",
+            "--pattern-type",
+            "prefixed",
+        ],
+    );
+    ok_json(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "User:bob",
+            "--operation",
+            "alter",
+            "--resource-type",
+            "cluster",
+        ],
+    );
+    let err = failing(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "bob",
+            "--operation",
+            "read",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "t",
+        ],
+    );
+    assert!(
+        err.contains("INVALID_REQUEST") && err.contains("Type:name"),
+        "{err}"
+    );
+    let j = ok_json(&b, &["describe-acls"]);
+    assert_eq!(j.as_array().unwrap().len(), 3, "{j}");
+    let j = ok_json(
+        &b,
+        &[
+            "describe-acls",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "orders-eu",
+            "--pattern-type",
+            "match",
+        ],
+    );
+    assert_eq!(j.as_array().unwrap().len(), 2, "the prefix applies: {j}");
+    assert!(j
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["principal"] == "User:alice"));
+    let j = ok_json(
+        &b,
+        &[
+            "delete-acls",
+            "--principal",
+            "User:alice",
+            "--operation",
+            "read",
+        ],
+    );
+    assert_eq!(j.as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(j[0]["operation"], "READ");
+    let j = ok_json(&b, &["describe-acls", "--principal", "User:alice"]);
+    assert_eq!(j.as_array().unwrap().len(), 1);
+    let out = run(&b, &["delete-acls"]);
+    assert_eq!(out.status.code(), Some(2), "an empty filter is refused");
+    let out = run(&b, &["describe-acls", "--operation", "fly"]);
+    assert_eq!(out.status.code(), Some(2));
+}

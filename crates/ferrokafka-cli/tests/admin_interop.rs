@@ -168,7 +168,19 @@ fn tansu_serves_the_topic_config_and_cluster_verbs() {
         return;
     };
     let b = tansu.bootstrap().to_string();
-    let (code, j, err) = cli_any(&b, &["create-topic", "tz", "-p", "2", "-r", "1", "--config", "retention.ms=4321"]);
+    let (code, j, err) = cli_any(
+        &b,
+        &[
+            "create-topic",
+            "tz",
+            "-p",
+            "2",
+            "-r",
+            "1",
+            "--config",
+            "retention.ms=4321",
+        ],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert!(j[0]["error"].is_null(), "{j}");
     let (code, _, err) = cli_any(&b, &["create-topic", "tz", "-p", "2", "-r", "1"]);
@@ -177,7 +189,10 @@ fn tansu_serves_the_topic_config_and_cluster_verbs() {
     let (code, j, err) = cli_any(&b, &["describe-topic", "tz"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(j[0]["partitions"].as_array().map(Vec::len), Some(2), "{j}");
-    let (code, _, err) = cli_any(&b, &["alter-configs", "topic", "tz", "--set", "retention.ms=5000"]);
+    let (code, _, err) = cli_any(
+        &b,
+        &["alter-configs", "topic", "tz", "--set", "retention.ms=5000"],
+    );
     assert_eq!(code, Some(0), "{err}");
     let (code, j, err) = cli_any(&b, &["describe-configs", "topic", "tz"]);
     assert_eq!(code, Some(0), "{err}");

@@ -46,7 +46,9 @@ mod groups;
 mod records;
 mod topics;
 
-pub use acl::AclOperation;
+pub use acl::{
+    AclBinding, AclBindingFilter, AclOperation, AclPermission, AclResourceType, PatternType,
+};
 pub use cluster::{ClusterBroker, ClusterDescription};
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource, ConfigSynonym, ResourceType,
