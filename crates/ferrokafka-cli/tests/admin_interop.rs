@@ -7,7 +7,10 @@
 //! Without the peers the tests print why and skip, unless
 //! `FERROKAFKA_REQUIRE_PEERS=1`.
 
-use ferrokafka::admin::{AdminClient, AdminOptions, ConfigResource, IsolationLevel, OffsetSpec};
+use ferrokafka::admin::{
+    AclBindingFilter, AclOperation, AdminClient, AdminOptions, ConfigResource, IsolationLevel,
+    OffsetSpec, PatternType,
+};
 use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_mock::MockCluster;
@@ -65,6 +68,22 @@ fn both_ways(client: &str, modules: &[&str]) {
     p.flush(Duration::from_secs(10)).unwrap();
     cli(&b, &["delete-records", "ix:0:2"]);
     cli(&b, &["alter-group-offsets", "gx", "ix:0:4"]);
+    cli(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "User:alice",
+            "--operation",
+            "read",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "ix",
+            "--pattern-type",
+            "prefixed",
+        ],
+    );
 
     let script: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
@@ -122,6 +141,14 @@ fn both_ways(client: &str, modules: &[&str]) {
         )
         .unwrap();
     assert_eq!(r[0].1.as_ref().unwrap().offset, 3);
+    let mut f = AclBindingFilter::any();
+    f.principal = Some("User:py".into());
+    let acls = a.describe_acls_blocking(&f, &o).unwrap();
+    assert_eq!(acls.len(), 1, "{acls:?}");
+    assert_eq!(
+        (acls[0].name.as_str(), acls[0].operation, acls[0].pattern),
+        ("py", AclOperation::Write, PatternType::Literal)
+    );
     let r = a.delete_groups_blocking(&["gx"], &o).unwrap();
     assert_eq!(
         r[0].1.as_ref().unwrap_err().code(),

@@ -6,10 +6,11 @@ Prints `PASS admin_peer <phase>` and exits 0 only when every check passed.
 
 verify expects: topic `ix` with 3 partitions of 2 replicas, topic configs
 retention.ms=4321 and segment.ms=99999, partition ix:0 starting at offset 2
-(records deleted), group `gx` with committed offset 4 on ix:0.
+(records deleted), group `gx` with committed offset 4 on ix:0, one ACL
+(User:alice may READ the topics prefixed `ix`).
 act makes: topic `py` (2 partitions, cleanup.policy=compact) grown to 4,
 retention.ms=777 on `ix`, records of ix:0 deleted before offset 3, group
-`gx` deleted.
+`gx` deleted, an ACL letting User:py WRITE topic `py`.
 """
 import sys
 
@@ -47,7 +48,21 @@ def confluent():
         got = [(tp.topic, tp.partition, tp.offset)
                for g in f.values() for tp in g.result(timeout=T).topic_partitions]
         expect("gx offsets", got, [("ix", 0, 4)])
+        from confluent_kafka.admin import (AclBindingFilter, AclOperation, AclPermissionType,
+                                           ResourcePatternType)
+        acls = a.describe_acls(AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY,
+                                                None, None, AclOperation.ANY,
+                                                AclPermissionType.ANY)).result(timeout=T)
+        expect("acls", [(b.principal, b.name, b.resource_pattern_type.name, b.operation.name,
+                         b.permission_type.name) for b in acls],
+               [("User:alice", "ix", "PREFIXED", "READ", "ALLOW")])
     else:
+        from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType,
+                                           ResourcePatternType)
+        for f in a.create_acls([AclBinding(ResourceType.TOPIC, "py", ResourcePatternType.LITERAL,
+                                           "User:py", "*", AclOperation.WRITE,
+                                           AclPermissionType.ALLOW)]).values():
+            f.result(timeout=T)
         f = a.create_topics([NewTopic("py", num_partitions=2, replication_factor=1,
                                       config={"cleanup.policy": "compact"})])
         f["py"].result(timeout=T)
@@ -78,7 +93,22 @@ def kafka_python():
         g = a.list_group_offsets({"gx": None})["gx"]
         expect("gx offsets", {(tp.topic, tp.partition): om.offset for tp, om in g.items()},
                {("ix", 0): 4})
+        from kafka.admin import (ACLFilter, ACLOperation, ACLPermissionType,
+                                 ACLResourcePatternType, ResourcePatternFilter, ResourceType)
+        acls, err = a.describe_acls(ACLFilter(None, None, ACLOperation.ANY, ACLPermissionType.ANY,
+                                              ResourcePatternFilter(ResourceType.ANY, None,
+                                                                    ACLResourcePatternType.ANY)))
+        expect("acls", [(b.principal, b.resource_pattern.resource_name,
+                         b.resource_pattern.pattern_type.name, b.operation.name,
+                         b.permission_type.name) for b in acls],
+               [("User:alice", "ix", "PREFIXED", "READ", "ALLOW")])
     else:
+        from kafka.admin import (ACL, ACLOperation, ACLPermissionType, ResourcePattern,
+                                 ResourceType)
+        r = a.create_acls([ACL("User:py", "*", ACLOperation.WRITE, ACLPermissionType.ALLOW,
+                               ResourcePattern(ResourceType.TOPIC, "py"))])
+        if r.get("failed"):
+            fail(f"create_acls: {r}")
         a.create_topics({"py": {"num_partitions": 2, "replication_factor": 1,
                                 "configs": {"cleanup.policy": "compact"}}})
         a.create_partitions({"py": 4})
