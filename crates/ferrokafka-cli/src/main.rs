@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// List brokers, topics and partitions.
     Metadata(cmd::metadata::Args),
+    /// Administer topics, configs, records, groups and the cluster.
+    Admin(cmd::admin::Args),
     /// Run an embedded mock cluster.
     Mock(cmd::mock::Args),
     /// Consume messages.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Metadata(a) => cmd::metadata::run(a),
+        Command::Admin(a) => cmd::admin::run(a),
         Command::Mock(a) => cmd::mock::run(a),
         Command::Consume(a) => cmd::consume::run(a),
         Command::Produce(a) => cmd::produce::run(a),

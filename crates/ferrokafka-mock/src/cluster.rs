@@ -151,6 +151,8 @@ pub(crate) struct ClusterState {
     /// Dynamic broker and broker-logger configs by (resource type, name);
     /// see `api::configs`.
     pub(crate) dynamic_configs: HashMap<(i8, String), BTreeMap<String, String>>,
+    /// ACL bindings (see `api::acls`).
+    pub(crate) acls: Vec<crate::api::acls::Acl>,
     /// Round-robin cursor for placing new partitions' leaders.
     next_leader: usize,
 }
@@ -165,6 +167,7 @@ impl ClusterState {
             topics: IndexMap::new(),
             faults: Faults::default(),
             dynamic_configs: HashMap::new(),
+            acls: Vec::new(),
             next_leader: 0,
         }
     }

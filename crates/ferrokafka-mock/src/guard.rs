@@ -267,6 +267,19 @@ mod tests {
                         ]),
                 ]))
             }
+            ApiKey::CreateAcls => R::CreateAcls(CreateAclsRequest::default().with_creations(vec![
+                create_acls_request::AclCreation::default()
+                    .with_resource_name(s("t"))
+                    .with_principal(s("User:a"))
+                    .with_host(s("*"));
+                2
+            ])),
+            ApiKey::DeleteAcls => R::DeleteAcls(DeleteAclsRequest::default().with_filters(vec![
+                delete_acls_request::DeleteAclsFilter::default()
+                    .with_resource_name_filter(Some(s("t")))
+                    .with_principal_filter(None);
+                2
+            ])),
             _ => return None,
         })
     }

@@ -540,6 +540,11 @@ async fn dispatch(
         RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
             api::configs::incremental_alter_configs(shared, r),
         ),
+        RequestKind::CreateAcls(r) => ResponseKind::CreateAcls(api::acls::create_acls(shared, r)),
+        RequestKind::DescribeAcls(r) => {
+            ResponseKind::DescribeAcls(api::acls::describe_acls(shared, r))
+        }
+        RequestKind::DeleteAcls(r) => ResponseKind::DeleteAcls(api::acls::delete_acls(shared, r)),
         RequestKind::AlterConfigs(r) => {
             ResponseKind::AlterConfigs(api::configs::alter_configs(shared, r))
         }

@@ -244,3 +244,21 @@ fn blocking_calls_work_outside_a_runtime() {
     assert!(r[0].1.is_ok());
     assert!(!cluster.topics().contains(&"sync".to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_cluster_lists_brokers_controller_and_operations() {
+    let cluster = MockCluster::builder().brokers(3).build().await.unwrap();
+    let a = admin(&cluster);
+    let d = a.describe_cluster(&opts()).await.unwrap();
+    assert!(!d.cluster_id.is_empty());
+    assert_eq!(
+        d.brokers.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(d.controller.is_some_and(|c| (1..=3).contains(&c)));
+    let ops = d.authorized_operations.expect("asked for them");
+    assert!(ops.contains(&AclOperation::Describe), "{ops:?}");
+    cluster.broker_down(3).unwrap();
+    let d = a.describe_cluster(&opts()).await.unwrap();
+    assert_eq!(d.brokers.len(), 2, "a broker that is down is not listed");
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand, plus the client options several share.
 
+pub mod admin;
 pub mod consume;
 pub mod metadata;
 pub mod mock;

@@ -206,13 +206,21 @@ pub(crate) fn delete_records(
 pub(crate) fn describe_cluster(
     shared: &Shared,
     version: i16,
-    _req: DescribeClusterRequest,
+    req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let st = shared.state();
+    // Without an authorizer Kafka allows every cluster operation: CREATE,
+    // ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
+    // IDEMPOTENT_WRITE (bits 5, 7-12).
+    let ops = if req.include_cluster_authorized_operations {
+        (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12)
+    } else {
+        i32::MIN
+    };
     let mut resp = DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(&shared.config.cluster_id))
         .with_controller_id(BrokerId(st.up_broker_ids().first().copied().unwrap_or(-1)))
-        .with_cluster_authorized_operations(i32::MIN);
+        .with_cluster_authorized_operations(ops);
     if version >= 1 {
         resp.endpoint_type = 1;
     }

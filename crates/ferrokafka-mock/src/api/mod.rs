@@ -5,6 +5,7 @@
 //! (Kafka 4's floor) to the newest version real clients send; versions whose
 //! only additions are broker-to-broker fields are left out.
 
+pub(crate) mod acls;
 pub(crate) mod admin;
 pub(crate) mod configs;
 pub(crate) mod errors;
@@ -30,6 +31,9 @@ const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),

@@ -40,12 +40,16 @@
 //! ```
 
 mod acl;
+mod cluster;
 mod configs;
 mod groups;
 mod records;
 mod topics;
 
-pub use acl::AclOperation;
+pub use acl::{
+    AclBinding, AclBindingFilter, AclOperation, AclPermission, AclResourceType, PatternType,
+};
+pub use cluster::{ClusterBroker, ClusterDescription};
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource, ConfigSynonym, ResourceType,
 };
@@ -179,7 +183,7 @@ pub(crate) fn resource_error(code: i16, message: Option<&str>, what: &str) -> Op
     }
     let c = ErrorCode::from_kafka(code);
     Some(match message.filter(|m| !m.is_empty()) {
-        Some(m) => Error::new(c, format!("{what}: {} ({m})", c.name())),
+        Some(m) => Error::new(c, format!("{what}: {m}")),
         None => Error::from_kafka(code, what),
     })
 }

@@ -472,6 +472,25 @@ const ALTER_CONFIGS_RESOURCE: &[F] = &[
 ];
 const ALTER_CONFIGS: &[F] = &[F(0, ALL, Arr(ALTER_CONFIGS_RESOURCE)), F(0, ALL, Fixed(1))];
 
+const ACL_CREATION: &[F] = &[
+    F(0, ALL, Fixed(1)),
+    F(0, ALL, Str),
+    F(1, ALL, Fixed(1)),
+    F(0, ALL, Str),
+    F(0, ALL, Str),
+    F(0, ALL, Fixed(2)),
+];
+const CREATE_ACLS: &[F] = &[F(0, ALL, Arr(ACL_CREATION))];
+const ACL_FILTER: &[F] = &[
+    F(0, ALL, Fixed(1)),
+    F(0, ALL, Str),
+    F(1, ALL, Fixed(1)),
+    F(0, ALL, Str),
+    F(0, ALL, Str),
+    F(0, ALL, Fixed(2)),
+];
+const DELETE_ACLS: &[F] = &[F(0, ALL, Arr(ACL_FILTER))];
+
 /// The schema of a request body; APIs without arrays map to [`NO_ARRAYS`].
 #[doc(hidden)]
 pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
@@ -500,12 +519,15 @@ pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::DeleteRecords => DELETE_RECORDS,
         ApiKey::IncrementalAlterConfigs => INCREMENTAL_ALTER_CONFIGS,
         ApiKey::AlterConfigs => ALTER_CONFIGS,
+        ApiKey::CreateAcls => CREATE_ACLS,
+        ApiKey::DeleteAcls => DELETE_ACLS,
         ApiKey::ApiVersions
         | ApiKey::Heartbeat
         | ApiKey::InitProducerId
         | ApiKey::AddOffsetsToTxn
         | ApiKey::EndTxn
-        | ApiKey::DescribeCluster => NO_ARRAYS,
+        | ApiKey::DescribeCluster
+        | ApiKey::DescribeAcls => NO_ARRAYS,
         _ => return None,
     })
 }

@@ -1,0 +1,374 @@
+//! `ferrokafka admin` against the embedded mock: every verb's effect,
+//! checked through another verb's JSON or the mock's own view, and the
+//! failure cases (topic exists, a count that does not grow, an invalid
+//! config name or value with the broker's message, an unknown group):
+//! each names the failed resource on stderr and exits 1.
+
+use ferrokafka::producer::{Producer, ProducerRecord};
+use ferrokafka::ClientConfig;
+use ferrokafka_mock::MockCluster;
+use ferrokafka_peers::run_bounded;
+use serde_json::Value;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn run(bootstrap: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokafka"));
+    cmd.arg("admin").arg("-b").arg(bootstrap).args(args);
+    run_bounded(&mut cmd, Duration::from_secs(60))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs a verb that must succeed and returns its JSON.
+fn ok_json(bootstrap: &str, args: &[&str]) -> Value {
+    let mut all = vec!["-J"];
+    all.extend_from_slice(args);
+    let out = run(bootstrap, &all);
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: bad JSON ({e}): {}", text(&out.stdout)))
+}
+
+/// Runs a verb that must fail with exit 1; returns stderr.
+fn failing(bootstrap: &str, args: &[&str]) -> String {
+    let out = run(bootstrap, args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stderr)
+}
+
+#[test]
+fn topic_verbs_and_their_failures() {
+    let c = MockCluster::builder().brokers(3).build_blocking().unwrap();
+    let b = c.bootstrap_servers();
+    let j = ok_json(
+        &b,
+        &[
+            "create-topic",
+            "t1",
+            "-p",
+            "2",
+            "-r",
+            "2",
+            "--config",
+            "retention.ms=1000",
+        ],
+    );
+    assert_eq!(j[0]["name"], "t1");
+    assert!(j[0]["error"].is_null(), "{j}");
+    let err = failing(&b, &["create-topic", "t1", "-p", "2", "-r", "2"]);
+    assert!(
+        err.contains("TOPIC_ALREADY_EXISTS") && err.contains("t1"),
+        "{err}"
+    );
+    let err = failing(
+        &b,
+        &[
+            "create-topic",
+            "t2",
+            "-p",
+            "1",
+            "--config",
+            "retention.ms=soon",
+        ],
+    );
+    assert!(
+        err.contains("INVALID_CONFIG") && err.contains("soon"),
+        "{err}"
+    );
+    let err = failing(
+        &b,
+        &["create-topic", "t3", "-p", "1", "--config", "no.such=1"],
+    );
+    assert!(
+        err.contains("INVALID_CONFIG") && err.contains("no.such"),
+        "{err}"
+    );
+    let out = run(
+        &b,
+        &[
+            "create-topic",
+            "t4",
+            "--replica-assignment",
+            "1:2,2:3",
+            "--validate-only",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!c.topics().contains(&"t4".to_string()), "validate only");
+
+    let err = failing(&b, &["create-partitions", "t1", "-p", "2"]);
+    assert!(
+        err.contains("INVALID_PARTITIONS") && err.contains("t1"),
+        "{err}"
+    );
+    ok_json(&b, &["create-partitions", "t1", "-p", "4"]);
+    let j = ok_json(&b, &["describe-topic", "t1"]);
+    assert_eq!(j[0]["partitions"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        j[0]["partitions"][0]["replicas"].as_array().unwrap().len(),
+        2
+    );
+    let j = ok_json(&b, &["list-topics"]);
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "t1" && t["partitions"] == 4),
+        "{j}"
+    );
+    let err = failing(&b, &["describe-topic", "t1", "ghost"]);
+    assert!(
+        err.contains("ghost") && err.contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{err}"
+    );
+
+    // Configs: set, read back, delete, bad value named.
+    ok_json(
+        &b,
+        &[
+            "alter-configs",
+            "topic",
+            "t1",
+            "--set",
+            "retention.ms=5000",
+            "--append",
+            "cleanup.policy=compact",
+        ],
+    );
+    let j = ok_json(&b, &["describe-configs", "topic", "t1"]);
+    let get = |j: &Value, n: &str| {
+        j["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("{n} missing: {j}"))
+    };
+    assert_eq!(get(&j, "retention.ms")["value"], "5000");
+    assert_eq!(get(&j, "retention.ms")["source"], "DYNAMIC_TOPIC_CONFIG");
+    assert_eq!(get(&j, "cleanup.policy")["value"], "delete,compact");
+    ok_json(
+        &b,
+        &["alter-configs", "topic", "t1", "--delete", "retention.ms"],
+    );
+    let j = ok_json(&b, &["describe-configs", "topic", "t1"]);
+    assert_eq!(get(&j, "retention.ms")["source"], "DEFAULT_CONFIG");
+    let err = failing(
+        &b,
+        &[
+            "alter-configs",
+            "broker",
+            "1",
+            "--set",
+            "log.cleaner.threads=lots",
+        ],
+    );
+    assert!(
+        err.contains("INVALID_CONFIG") && err.contains("lots"),
+        "{err}"
+    );
+    let j = ok_json(&b, &["describe-configs", "broker", "2"]);
+    assert!(j["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "num.partitions"));
+    let out = run(&b, &["alter-configs", "topic", "t1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no change given is a usage error"
+    );
+
+    let j = ok_json(&b, &["describe-cluster"]);
+    assert_eq!(j["brokers"].as_array().unwrap().len(), 3);
+
+    ok_json(&b, &["delete-topic", "t1"]);
+    assert!(!c.topics().contains(&"t1".to_string()));
+    let err = failing(&b, &["delete-topic", "t1"]);
+    assert!(err.contains("UNKNOWN_TOPIC_OR_PARTITION"), "{err}");
+}
+
+#[test]
+fn record_and_group_verbs() {
+    let c = MockCluster::builder()
+        .brokers(2)
+        .topic("r", 2, 1)
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let p = Producer::new(&ClientConfig::new().set("bootstrap.servers", &b)).unwrap();
+    for i in 0..6 {
+        let _d = p
+            .send(ProducerRecord::new("r").partition(0).value(format!("v{i}")))
+            .unwrap();
+    }
+    p.flush(Duration::from_secs(10)).unwrap();
+
+    let j = ok_json(&b, &["list-offsets", "r"]);
+    assert_eq!(j[0]["name"], "r:0");
+    assert_eq!(j[0]["offset"], 6);
+    assert_eq!(j[1]["offset"], 0);
+    let j = ok_json(&b, &["delete-records", "r:0:4"]);
+    assert_eq!(j[0]["low_watermark"], 4);
+    assert_eq!(c.log_start_offset("r", 0), Some(4));
+    let j = ok_json(&b, &["list-offsets", "r", "--time", "earliest"]);
+    assert_eq!(j[0]["offset"], 4);
+    let err = failing(&b, &["delete-records", "r:1:9", "r:0:5"]);
+    assert!(
+        err.contains("OFFSET_OUT_OF_RANGE") && err.contains("r/1"),
+        "{err}"
+    );
+    assert_eq!(
+        c.log_start_offset("r", 0),
+        Some(5),
+        "the good partition still applied"
+    );
+    let out = run(&b, &["delete-records", "r:0"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // A group made by committing offsets from outside.
+    ok_json(&b, &["alter-group-offsets", "g1", "r:0:3", "r:1:0"]);
+    let j = ok_json(&b, &["group-offsets", "g1"]);
+    assert_eq!(j["offsets"].as_array().unwrap().len(), 2, "{j}");
+    assert_eq!(j["offsets"][0]["offset"], 3);
+    let j = ok_json(&b, &["list-groups"]);
+    assert!(
+        j.as_array().unwrap().iter().any(|g| g["group"] == "g1"),
+        "{j}"
+    );
+    let j = ok_json(&b, &["describe-group", "g1"]);
+    assert_eq!(j["state"], "Empty");
+    ok_json(&b, &["delete-group-offsets", "g1", "r:1"]);
+    let j = ok_json(&b, &["group-offsets", "g1"]);
+    assert_eq!(j["offsets"].as_array().unwrap().len(), 1, "{j}");
+    ok_json(&b, &["delete-group-offsets", "g1", "r"]);
+    let j = ok_json(&b, &["group-offsets", "g1"]);
+    assert!(j["offsets"].as_array().unwrap().is_empty(), "{j}");
+    ok_json(&b, &["delete-group", "g1"]);
+    let err = failing(&b, &["delete-group", "g1"]);
+    assert!(
+        err.contains("GROUP_ID_NOT_FOUND") && err.contains("g1"),
+        "{err}"
+    );
+    let err = failing(&b, &["describe-group", "never"]);
+    assert!(err.contains("never"), "{err}");
+}
+
+#[test]
+fn without_brokers_an_embedded_mock_serves_the_call() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokafka"));
+    cmd.args(["admin", "-J", "create-topic", "x", "-p", "2"]);
+    let out = run_bounded(&mut cmd, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(j[0]["error"].is_null(), "{j}");
+    assert!(text(&out.stderr).contains("embedded mock"));
+}
+
+#[test]
+fn acl_verbs() {
+    let c = MockCluster::builder().brokers(1).build_blocking().unwrap();
+    let b = c.bootstrap_servers();
+    ok_json(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "User:alice",
+            "--operation",
+            "read",
+            "--operation",
+            "describe",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "orders-",
+            "--pattern-type",
+            "prefixed",
+        ],
+    );
+    ok_json(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "User:bob",
+            "--operation",
+            "alter",
+            "--resource-type",
+            "cluster",
+        ],
+    );
+    let err = failing(
+        &b,
+        &[
+            "create-acl",
+            "--principal",
+            "bob",
+            "--operation",
+            "read",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "t",
+        ],
+    );
+    assert!(
+        err.contains("INVALID_REQUEST") && err.contains("Type:name"),
+        "{err}"
+    );
+    let j = ok_json(&b, &["describe-acls"]);
+    assert_eq!(j.as_array().unwrap().len(), 3, "{j}");
+    let j = ok_json(
+        &b,
+        &[
+            "describe-acls",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "orders-eu",
+            "--pattern-type",
+            "match",
+        ],
+    );
+    assert_eq!(j.as_array().unwrap().len(), 2, "the prefix applies: {j}");
+    assert!(j
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["principal"] == "User:alice"));
+    let j = ok_json(
+        &b,
+        &[
+            "delete-acls",
+            "--principal",
+            "User:alice",
+            "--operation",
+            "read",
+        ],
+    );
+    assert_eq!(j.as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(j[0]["operation"], "READ");
+    let j = ok_json(&b, &["describe-acls", "--principal", "User:alice"]);
+    assert_eq!(j.as_array().unwrap().len(), 1);
+    let out = run(&b, &["delete-acls"]);
+    assert_eq!(out.status.code(), Some(2), "an empty filter is refused");
+    let out = run(&b, &["describe-acls", "--operation", "fly"]);
+    assert_eq!(out.status.code(), Some(2));
+}
