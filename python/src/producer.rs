@@ -465,8 +465,47 @@ impl Producer {
     }
 
     /// The partitions of `topic`, waiting up to max_block_ms for metadata.
+    ///
+    /// The Rust call waits without a way to interrupt it, so when the
+    /// metadata is not at hand it runs on a helper thread while this one
+    /// waits in slices, checking for signals (Ctrl-C leaves the helper to
+    /// finish within max_block_ms on its own).
     fn partitions(&self, py: Python<'_>, topic: &str) -> PyResult<Vec<i32>> {
-        let r = py.detach(|| self.inner.partitions_for(topic));
+        let known = self
+            .known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(topic);
+        if known {
+            // Cached: the Rust call answers without waiting.
+            return py
+                .detach(|| self.inner.partitions_for(topic))
+                .map_err(|e| to_pyerr(py, &e));
+        }
+        let (tx, rx) = mpsc::channel();
+        let producer = self.inner.clone();
+        let name = topic.to_string();
+        std::thread::Builder::new()
+            .name("ferrokafka-metadata".into())
+            .spawn(move || {
+                let _ = tx.send(producer.partitions_for(&name));
+            })
+            .map_err(|e| {
+                pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start a thread: {e}"))
+            })?;
+        // Behind a lock only to be shareable with the detached closure.
+        let rx = Mutex::new(rx);
+        let r = loop {
+            match py.detach(|| lock(&rx).recv_timeout(SLICE)) {
+                Ok(r) => break r,
+                Err(mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                        "the metadata thread ended without an answer",
+                    ))
+                }
+            }
+        };
         match r {
             Ok(p) => {
                 self.connected.store(true, Ordering::Release);
