@@ -23,6 +23,10 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# This script sits beside the package's source folder, which lacks the built
+# native module: import the installed package instead.
+if sys.path and os.path.abspath(sys.path[0]) == HERE:
+    sys.path.pop(0)
 
 
 def cpu():
