@@ -138,23 +138,24 @@ impl Slot {
         let h = hooks()?;
         let (v, failed) = match snap {
             Snap::Ok(partition, offset, timestamp) => {
-                let tp = h
-                    .topic_partition
-                    .call1(py, (self.topic.as_ref(), partition))?;
-                let m = h.record_metadata.call1(
+                let tp = h.named(
                     py,
-                    (
-                        self.topic.as_ref(),
-                        partition,
-                        tp,
-                        offset,
-                        timestamp,
-                        py.None(),
-                        self.key_size,
-                        self.value_size,
-                        self.header_size,
-                    ),
+                    &h.topic_partition,
+                    (self.topic.as_ref(), partition).into_pyobject(py)?,
                 )?;
+                let fields = (
+                    self.topic.as_ref(),
+                    partition,
+                    tp,
+                    offset,
+                    timestamp,
+                    py.None(),
+                    self.key_size,
+                    self.value_size,
+                    self.header_size,
+                )
+                    .into_pyobject(py)?;
+                let m = h.named(py, &h.record_metadata, fields)?;
                 (m, false)
             }
             Snap::Err(code, name, message, retriable) => (
