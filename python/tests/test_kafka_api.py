@@ -86,6 +86,10 @@ def test_sizes_without_key_or_headers_and_explicit_partition(client, mock):
     m = p.send(topic, key=b"k", value=b"").get(timeout=10)
     assert before - 1000 <= m.timestamp <= int(time.time() * 1000) + 1000
     assert m.serialized_value_size == 0
+    # bytearray and memoryview are bytes too.
+    for data in (bytearray(b"ab"), memoryview(b"abc")):
+        m = p.send(topic, data, partition=1).get(timeout=10)
+        assert m.serialized_value_size == len(data)
     p.close()
 
 
