@@ -132,6 +132,50 @@ check_peers() {
     echo "FERROKAFKA_KCAT=$FERROKAFKA_KCAT"
 }
 
+# The ferrokafka Python package (python/, its own cargo workspace): lints
+# its crate, installs it into the venv with pip (a release build through
+# maturin, the build backend pip fetches), and runs its pytest suite against
+# `ferrokafka mock`. The install is skipped when no source it is built from
+# changed since the last one (stamp in the venv).
+PY_VENV=${PY_VENV:-.venv}
+python_package() {
+    local py="$PY_VENV/bin/python"
+    local stamp="$PY_VENV/.ferrokafka-python-package"
+    # One target directory for both workspaces: the crate's dependencies
+    # are the library's, already built there.
+    local target=${CARGO_TARGET_DIR:-$ROOT/target}
+    export CARGO_TARGET_DIR="$target"
+    if [ "$HAVE_FMT" = 1 ]; then
+        cargo fmt --manifest-path python/Cargo.toml -- --check || return 1
+    fi
+    if [ "$HAVE_CLIPPY" = 1 ]; then
+        cargo clippy --manifest-path python/Cargo.toml --all-targets -- -D warnings || return 1
+    fi
+    local sum
+    sum=$(find python/Cargo.toml python/Cargo.lock python/pyproject.toml python/README.md \
+        python/src python/ferrokafka crates/ferrokafka/Cargo.toml crates/ferrokafka/src \
+        -type f ! -name '*.so' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] &&
+        "$py" -c 'import ferrokafka' 2>/dev/null; then
+        echo "ferrokafka python package up to date in $PY_VENV"
+    else
+        rm -f "$stamp"
+        # A stale in-place build (maturin develop) would shadow the wheel.
+        rm -f python/ferrokafka/_ferrokafka*.so
+        echo "installing ./python into $PY_VENV (release build)"
+        "$py" -m pip install --disable-pip-version-check -q \
+            --force-reinstall --no-deps ./python || return 1
+        echo "$sum" >"$stamp"
+    fi
+    # The tests start `ferrokafka mock` from the debug CLI binary.
+    cargo build -q -p ferrokafka-cli || return 1
+    # From the root, so `import ferrokafka` finds the installed package, not
+    # the source folder python/ferrokafka (which lacks the native module).
+    FERROKAFKA_MOCK_BIN="$target/debug/ferrokafka" \
+        "$py" -m pytest python/tests -q -p no:cacheprovider -W ignore::DeprecationWarning || return 1
+    unset CARGO_TARGET_DIR
+}
+
 # loud WHAT: a banner that a step is skipped, repeated in the final summary.
 SKIPPED=()
 loud() {
@@ -190,6 +234,7 @@ if [ "${FERROKAFKA_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 step "apache kafka" install_apache_kafka
 step "locate peers" check_peers
+step "python package (pip install ./python, pytest)" python_package
 [ "$HAVE_FMT" = 1 ] && step "cargo fmt --check" cargo fmt --all -- --check
 [ "$HAVE_CLIPPY" = 1 ] && step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 DOCTESTS_DONE=0

@@ -233,6 +233,10 @@ class KafkaProducer:
         self._raw_value_serializer = configs.get("value_serializer")
         self._core = _ferrokafka.Producer(pairs)
         self._closed = False
+        if self._key_serializer is None and self._value_serializer is None and self._partitioner is None:
+            # Nothing to do in Python per record: the native method has
+            # send's signature and checks (one call instead of two frames).
+            self.send = self._core.send_kp
         self._delivery = threading.Thread(
             target=self._core.run_deliveries, name="ferrokafka-delivery", daemon=True
         )

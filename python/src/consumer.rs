@@ -297,7 +297,7 @@ impl Consumer {
                 obj(py, value_size)?,
                 obj(py, header_size)?,
             ];
-            let record = h.consumer_record.call1(py, PyTuple::new(py, fields)?)?;
+            let record = h.named(py, &h.consumer_record, PyTuple::new(py, fields)?)?;
             list.append(record)?;
         }
         Ok(out)

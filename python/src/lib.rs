@@ -40,6 +40,21 @@ pub(crate) struct Hooks {
     pub callback_failed: Py<PyAny>,
     /// `functools.partial`.
     pub partial: Py<PyAny>,
+    /// `tuple.__new__`: builds a namedtuple instance from a tuple of its
+    /// fields without running the class's Python `__new__`.
+    pub tuple_new: Py<PyAny>,
+}
+
+impl Hooks {
+    /// An instance of the namedtuple class `cls` with these fields.
+    pub(crate) fn named<'py>(
+        &self,
+        py: Python<'py>,
+        cls: &Py<PyAny>,
+        fields: Bound<'py, PyTuple>,
+    ) -> PyResult<Py<PyAny>> {
+        self.tuple_new.call1(py, (cls.clone_ref(py), fields))
+    }
 }
 
 static HOOKS: OnceLock<Hooks> = OnceLock::new();
@@ -53,6 +68,7 @@ pub(crate) fn hooks() -> PyResult<&'static Hooks> {
 /// Called once by `ferrokafka/__init__.py` with the package's classes.
 #[pyfunction]
 fn init(
+    py: Python<'_>,
     make_error: Py<PyAny>,
     record_metadata: Py<PyAny>,
     topic_partition: Py<PyAny>,
@@ -69,6 +85,7 @@ fn init(
         consumer_record,
         callback_failed,
         partial,
+        tuple_new: py.get_type::<PyTuple>().getattr("__new__")?.unbind(),
     });
     Ok(())
 }

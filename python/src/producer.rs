@@ -21,9 +21,10 @@ use crate::{bind_args, client_config, error_object_from, hooks, local_error, to_
 use ferrokafka::producer::{DeliveryResult, FlushError, ProducerRecord};
 use ferrokafka::record::Header;
 use ferrokafka::ErrorCode;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
-use std::collections::HashSet;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -137,23 +138,24 @@ impl Slot {
         let h = hooks()?;
         let (v, failed) = match snap {
             Snap::Ok(partition, offset, timestamp) => {
-                let tp = h
-                    .topic_partition
-                    .call1(py, (self.topic.as_ref(), partition))?;
-                let m = h.record_metadata.call1(
+                let tp = h.named(
                     py,
-                    (
-                        self.topic.as_ref(),
-                        partition,
-                        tp,
-                        offset,
-                        timestamp,
-                        py.None(),
-                        self.key_size,
-                        self.value_size,
-                        self.header_size,
-                    ),
+                    &h.topic_partition,
+                    (self.topic.as_ref(), partition).into_pyobject(py)?,
                 )?;
+                let fields = (
+                    self.topic.as_ref(),
+                    partition,
+                    tp,
+                    offset,
+                    timestamp,
+                    py.None(),
+                    self.key_size,
+                    self.value_size,
+                    self.header_size,
+                )
+                    .into_pyobject(py)?;
+                let m = h.named(py, &h.record_metadata, fields)?;
                 (m, false)
             }
             Snap::Err(code, name, message, retriable) => (
@@ -432,7 +434,8 @@ impl FutureRecordMetadata {
 pub(crate) struct Producer {
     inner: ferrokafka::producer::Producer,
     /// Topics whose metadata the producer has (send need not wait).
-    known: RwLock<HashSet<String>>,
+    /// (The shared name is reused by every record and report of the topic.)
+    known: RwLock<HashMap<String, Arc<str>>>,
     deliveries: Arc<Deliveries>,
     max_block: Duration,
     closed: AtomicBool,
@@ -465,8 +468,47 @@ impl Producer {
     }
 
     /// The partitions of `topic`, waiting up to max_block_ms for metadata.
+    ///
+    /// The Rust call waits without a way to interrupt it, so when the
+    /// metadata is not at hand it runs on a helper thread while this one
+    /// waits in slices, checking for signals (Ctrl-C leaves the helper to
+    /// finish within max_block_ms on its own).
     fn partitions(&self, py: Python<'_>, topic: &str) -> PyResult<Vec<i32>> {
-        let r = py.detach(|| self.inner.partitions_for(topic));
+        let known = self
+            .known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(topic);
+        if known {
+            // Cached: the Rust call answers without waiting.
+            return py
+                .detach(|| self.inner.partitions_for(topic))
+                .map_err(|e| to_pyerr(py, &e));
+        }
+        let (tx, rx) = mpsc::channel();
+        let producer = self.inner.clone();
+        let name = topic.to_string();
+        std::thread::Builder::new()
+            .name("ferrokafka-metadata".into())
+            .spawn(move || {
+                let _ = tx.send(producer.partitions_for(&name));
+            })
+            .map_err(|e| {
+                pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start a thread: {e}"))
+            })?;
+        // Behind a lock only to be shareable with the detached closure.
+        let rx = Mutex::new(rx);
+        let r = loop {
+            match py.detach(|| lock(&rx).recv_timeout(SLICE)) {
+                Ok(r) => break r,
+                Err(mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                        "the metadata thread ended without an answer",
+                    ))
+                }
+            }
+        };
         match r {
             Ok(p) => {
                 self.connected.store(true, Ordering::Release);
@@ -502,37 +544,10 @@ impl Producer {
     }
 }
 
-#[pymethods]
 impl Producer {
-    /// A producer from `(property, value)` pairs (ferrokafka's property
-    /// names or their aliases).
-    #[new]
-    fn new(py: Python<'_>, config: Vec<(String, String)>) -> PyResult<Self> {
-        let cfg = client_config(config);
-        let validated = cfg
-            .validate(ferrokafka::config::ClientRole::Producer)
-            .map_err(|e| to_pyerr(py, &e))?;
-        let max_block = validated.get_duration("max.block.ms");
-        let inner = py
-            .detach(|| ferrokafka::producer::Producer::new(&cfg))
-            .map_err(|e| to_pyerr(py, &e))?;
-        Ok(Producer {
-            inner,
-            known: RwLock::new(HashSet::new()),
-            deliveries: Arc::new(Deliveries::new()),
-            max_block,
-            closed: AtomicBool::new(false),
-            config: cfg,
-            connected: AtomicBool::new(false),
-        })
-    }
-
-    /// Enqueues one record (key, value and header values already bytes);
-    /// waits up to max_block_ms for the topic's metadata and for buffer
-    /// space, then raises KafkaTimeoutError.
-    #[pyo3(signature = (topic, key, value, headers, partition, timestamp_ms))]
+    /// The body of both send methods.
     #[allow(clippy::too_many_arguments)]
-    fn send(
+    fn send_record(
         &self,
         py: Python<'_>,
         topic: &str,
@@ -544,28 +559,29 @@ impl Producer {
     ) -> PyResult<FutureRecordMetadata> {
         self.check_open(py)?;
         let deadline = Instant::now() + self.max_block;
-        let known = self
+        let cached = self
             .known
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(topic);
-        if !known {
-            let parts = self.partitions(py, topic)?;
-            if let Some(p) = partition {
-                if !parts.contains(&p) {
-                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                        "Unrecognized partition {p} for topic {topic}"
-                    )));
+            .get(topic)
+            .cloned();
+        let name = match cached {
+            Some(n) => n,
+            None => {
+                let parts = self.partitions(py, topic)?;
+                if let Some(p) = partition {
+                    if !parts.contains(&p) {
+                        return Err(PyValueError::new_err(format!(
+                            "Unrecognized partition {p} for topic {topic}"
+                        )));
+                    }
                 }
+                self.remember(topic)
             }
-            self.known
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(topic.to_string());
-        }
+        };
         let key_size = key.map_or(-1, |k| k.len() as i64);
         let value_size = value.map_or(-1, |v| v.len() as i64);
-        let mut record = ProducerRecord::new(topic);
+        let mut record = ProducerRecord::new(name.clone());
         if let Some(k) = key {
             record = record.key(k.to_vec());
         }
@@ -596,7 +612,7 @@ impl Producer {
         let slot = Arc::new(Slot {
             state: Mutex::new(SlotState::default()),
             done: Condvar::new(),
-            topic: Arc::from(topic),
+            topic: name,
             key_size,
             value_size,
             header_size,
@@ -641,6 +657,107 @@ impl Producer {
         }
     }
 
+    /// Notes that `topic` has metadata; returns its shared name.
+    fn remember(&self, topic: &str) -> Arc<str> {
+        self.known
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(topic.to_string())
+            .or_insert_with(|| Arc::from(topic))
+            .clone()
+    }
+}
+
+#[pymethods]
+impl Producer {
+    /// A producer from `(property, value)` pairs (ferrokafka's property
+    /// names or their aliases).
+    #[new]
+    fn new(py: Python<'_>, config: Vec<(String, String)>) -> PyResult<Self> {
+        let cfg = client_config(config);
+        let validated = cfg
+            .validate(ferrokafka::config::ClientRole::Producer)
+            .map_err(|e| to_pyerr(py, &e))?;
+        let max_block = validated.get_duration("max.block.ms");
+        let inner = py
+            .detach(|| ferrokafka::producer::Producer::new(&cfg))
+            .map_err(|e| to_pyerr(py, &e))?;
+        Ok(Producer {
+            inner,
+            known: RwLock::new(HashMap::new()),
+            deliveries: Arc::new(Deliveries::new()),
+            max_block,
+            closed: AtomicBool::new(false),
+            config: cfg,
+            connected: AtomicBool::new(false),
+        })
+    }
+
+    /// Enqueues one record (key, value and header values already bytes);
+    /// waits up to max_block_ms for the topic's metadata and for buffer
+    /// space, then raises KafkaTimeoutError.
+    #[pyo3(signature = (topic, key, value, headers, partition, timestamp_ms))]
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        py: Python<'_>,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: Option<Vec<(String, Option<Vec<u8>>)>>,
+        partition: Option<i32>,
+        timestamp_ms: Option<i64>,
+    ) -> PyResult<FutureRecordMetadata> {
+        self.send_record(py, topic, key, value, headers, partition, timestamp_ms)
+    }
+
+    /// `KafkaProducer.send` itself for a producer without serializers or a
+    /// Python partitioner: kafka-python's signature and checks, without a
+    /// Python frame per record.
+    #[pyo3(signature = (topic, value=None, key=None, headers=None, partition=None, timestamp_ms=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_kp(
+        &self,
+        py: Python<'_>,
+        topic: &str,
+        value: Option<&Bound<'_, PyAny>>,
+        key: Option<&Bound<'_, PyAny>>,
+        headers: Option<&Bound<'_, PyAny>>,
+        partition: Option<i32>,
+        timestamp_ms: Option<i64>,
+    ) -> PyResult<FutureRecordMetadata> {
+        self.check_open(py)?;
+        let value = value.filter(|v| !v.is_none());
+        let key = key.filter(|k| !k.is_none());
+        if value.is_none() && key.is_none() {
+            return Err(PyValueError::new_err("Need at least one: key or value"));
+        }
+        let headers = match headers.filter(|h| !h.is_none()) {
+            None => None,
+            Some(h) => {
+                if !h.is_instance_of::<PyList>() {
+                    return Err(PyTypeError::new_err("headers must be list-type"));
+                }
+                Some(h.extract::<Vec<(String, Option<Vec<u8>>)>>().map_err(|_| {
+                    PyTypeError::new_err("All headers items must be (str, bytes) tuples")
+                })?)
+            }
+        };
+        if partition.is_some_and(|p| p < 0) {
+            return Err(PyValueError::new_err("partition must be >= 0"));
+        }
+        let key_bytes = key.map(|k| serialized(k, "key")).transpose()?;
+        let value_bytes = value.map(|v| serialized(v, "value")).transpose()?;
+        self.send_record(
+            py,
+            topic,
+            key_bytes.as_ref().map(|k| k.as_bytes()),
+            value_bytes.as_ref().map(|v| v.as_bytes()),
+            headers,
+            partition,
+            timestamp_ms,
+        )
+    }
     /// Sends everything queued now and waits up to `timeout` seconds for
     /// every report and its callbacks; raises KafkaTimeoutError after.
     #[pyo3(signature = (timeout=None))]
@@ -688,10 +805,7 @@ impl Producer {
     fn partitions_for(&self, py: Python<'_>, topic: &str) -> PyResult<Vec<i32>> {
         self.check_open(py)?;
         let p = self.partitions(py, topic)?;
-        self.known
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(topic.to_string());
+        self.remember(topic);
         Ok(p)
     }
 
@@ -785,4 +899,20 @@ pub(crate) fn murmur2(data: &[u8]) -> u32 {
     h = h.wrapping_mul(M);
     h ^= h >> 15;
     h
+}
+
+/// A serialized key or value as bytes: bytes as they are, bytearray and
+/// memoryview copied; anything else is kafka-python's TypeError.
+fn serialized<'py>(data: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(b) = data.cast::<PyBytes>() {
+        return Ok(b.clone());
+    }
+    if data.is_instance_of::<PyByteArray>() || data.hasattr("tobytes")? {
+        let bytes = data.py().get_type::<PyBytes>().call1((data,))?;
+        return Ok(bytes.cast_into::<PyBytes>()?);
+    }
+    Err(PyTypeError::new_err(format!(
+        "Unsupported type for serialized {what}: {}",
+        data.get_type().name()?
+    )))
 }

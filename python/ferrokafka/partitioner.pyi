@@ -1,0 +1,6 @@
+from typing import Optional
+
+def murmur2(data: bytes) -> int: ...
+
+class DefaultPartitioner:
+    def __call__(self, key: Optional[bytes], all_partitions: list[int], available: list[int]) -> int: ...
