@@ -133,7 +133,7 @@ check_peers() {
 }
 
 # The ferrokafka Python package (python/, its own cargo workspace): lints
-# its crate, installs it into the venv with pip (a release build through
+# its crate, installs it into the venv with pip (a debug build through
 # maturin, the build backend pip fetches), and runs its pytest suite against
 # `ferrokafka mock`. The install is skipped when no source it is built from
 # changed since the last one (stamp in the venv).
@@ -162,8 +162,11 @@ python_package() {
         rm -f "$stamp"
         # A stale in-place build (maturin develop) would shadow the wheel.
         rm -f python/ferrokafka/_ferrokafka*.so
-        echo "installing ./python into $PY_VENV (release build)"
-        "$py" -m pip install --disable-pip-version-check -q \
+        # A debug build: it shares the dependencies the other steps build and
+        # takes a fraction of a release build's time. (Benchmarks need
+        # `pip install ./python`, a release build; see BENCHMARKS.md.)
+        echo "installing ./python into $PY_VENV (debug build)"
+        MATURIN_PEP517_ARGS="--profile dev" "$py" -m pip install --disable-pip-version-check -q \
             --force-reinstall --no-deps ./python || return 1
         echo "$sum" >"$stamp"
     fi

@@ -19,7 +19,9 @@ future that is already done runs at once on the adding thread. The producer
 is safe to share between threads.
 """
 
+import atexit
 import threading
+import weakref
 
 from . import _ferrokafka
 from . import errors as Errors
@@ -241,6 +243,10 @@ class KafkaProducer:
             target=self._core.run_deliveries, name="ferrokafka-delivery", daemon=True
         )
         self._delivery.start()
+        # As kafka-python: records still buffered at interpreter exit are
+        # delivered (close() flushes) unless the producer was closed.
+        self._cleanup = _cleanup_for(weakref.ref(self))
+        atexit.register(self._cleanup)
 
     def _object_partitioner(self, p):
         cluster = _ClusterView(self)
@@ -306,6 +312,7 @@ class KafkaProducer:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self._cleanup)
         try:
             self._core.close(timeout)
         finally:
@@ -374,6 +381,15 @@ class KafkaProducer:
 
     def __repr__(self):
         return "<ferrokafka.KafkaProducer client_id=%s>" % (self.config.get("client_id"),)
+
+
+def _cleanup_for(ref):
+    def cleanup():
+        producer = ref()
+        if producer is not None:
+            producer.close()
+
+    return cleanup
 
 
 def _as_bytes(data, what):

@@ -171,3 +171,25 @@ def test_ctrl_c_interrupts_send_waiting_for_metadata():
         p.send("t", b"v")
     assert time.monotonic() - t0 < 2
     p.close(timeout=1)
+
+
+def test_records_buffered_at_exit_are_delivered(mock):
+    import subprocess
+    import sys
+
+    topic = mock.topic(1)
+    script = (
+        "import ferrokafka\n"
+        "p = ferrokafka.KafkaProducer(bootstrap_servers=%r, linger_ms=2000)\n"
+        "p.send(%r, b'at-exit')\n" % (mock.bootstrap, topic)
+    )
+    out = subprocess.run([sys.executable, "-c", script], timeout=60, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    c = ferrokafka.KafkaConsumer(bootstrap_servers=mock.bootstrap, auto_offset_reset="earliest")
+    c.assign([ferrokafka.TopicPartition(topic, 0)])
+    got = []
+    deadline = time.monotonic() + 20
+    while not got and time.monotonic() < deadline:
+        got = [r.value for rs in c.poll(timeout_ms=200).values() for r in rs]
+    c.close()
+    assert got == [b"at-exit"]
