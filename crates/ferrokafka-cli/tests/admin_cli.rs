@@ -197,6 +197,21 @@ fn topic_verbs_and_their_failures() {
 
     let j = ok_json(&b, &["describe-cluster"]);
     assert_eq!(j["brokers"].as_array().unwrap().len(), 3);
+    let j = ok_json(&b, &["describe-log-dirs"]);
+    let replicas: usize = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["topic"] == "t1")
+                .count()
+        })
+        .sum();
+    assert_eq!(replicas, 8, "4 partitions x 2 replicas: {j}");
 
     ok_json(&b, &["delete-topic", "t1"]);
     assert!(!c.topics().contains(&"t1".to_string()));

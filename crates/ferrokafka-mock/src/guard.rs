@@ -280,6 +280,13 @@ mod tests {
                     .with_principal_filter(None);
                 2
             ])),
+            ApiKey::DescribeLogDirs => {
+                R::DescribeLogDirs(DescribeLogDirsRequest::default().with_topics(Some(
+                    vec![describe_log_dirs_request::DescribableLogDirTopic::default()
+                    .with_topic(t("a"))
+                    .with_partitions(vec![0, 1])],
+                )))
+            }
             _ => return None,
         })
     }

@@ -233,8 +233,7 @@ impl PartitionLog {
             .unwrap_or(self.log_end_offset)
             .min(self.log_end_offset)
     }
-    /// Bytes held by stored batches.
-    #[cfg(test)]
+    /// Bytes held by stored batches (DescribeLogDirs reports them).
     pub(crate) fn stored_bytes(&self) -> u64 {
         self.stored_bytes
     }

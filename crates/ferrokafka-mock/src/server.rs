@@ -540,6 +540,9 @@ async fn dispatch(
         RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
             api::configs::incremental_alter_configs(shared, r),
         ),
+        RequestKind::DescribeLogDirs(r) => {
+            ResponseKind::DescribeLogDirs(api::log_dirs::describe_log_dirs(shared, broker_id, v, r))
+        }
         RequestKind::CreateAcls(r) => ResponseKind::CreateAcls(api::acls::create_acls(shared, r)),
         RequestKind::DescribeAcls(r) => {
             ResponseKind::DescribeAcls(api::acls::describe_acls(shared, r))

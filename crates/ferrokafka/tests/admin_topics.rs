@@ -262,3 +262,42 @@ async fn describe_cluster_lists_brokers_controller_and_operations() {
     let d = a.describe_cluster(&opts()).await.unwrap();
     assert_eq!(d.brokers.len(), 2, "a broker that is down is not listed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_dirs_list_each_brokers_replicas_with_their_sizes() {
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("ld", 2, 2)
+        .build()
+        .await
+        .unwrap();
+    let config = ClientConfig::new().set("bootstrap.servers", cluster.bootstrap_servers());
+    let p = ferrokafka::producer::Producer::new(&config).unwrap();
+    let f = p
+        .send(
+            ferrokafka::producer::ProducerRecord::new("ld")
+                .partition(0)
+                .value("x".repeat(100)),
+        )
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .unwrap()
+        .unwrap();
+    let a = admin(&cluster);
+    let dirs = a.describe_log_dirs(&opts()).await.unwrap();
+    assert_eq!(dirs.len(), 2, "one directory per broker: {dirs:?}");
+    for d in &dirs {
+        assert!(d.error.is_none());
+        let parts: Vec<i32> = d
+            .replicas
+            .iter()
+            .filter(|r| r.0 == "ld")
+            .map(|r| r.1)
+            .collect();
+        assert_eq!(parts, vec![0, 1], "replication 2 of 2 brokers: {d:?}");
+        let p0 = d.replicas.iter().find(|r| r.0 == "ld" && r.1 == 0).unwrap();
+        assert!(p0.2 > 100, "the record's batch is counted: {p0:?}");
+        assert!(d.total_bytes.is_some());
+    }
+}

@@ -172,6 +172,8 @@ enum Verb {
     },
     /// Describe the cluster (id, controller, brokers).
     DescribeCluster,
+    /// Every broker's log directories and the replicas in them.
+    DescribeLogDirs,
     /// Create ACLs (one per --operation).
     CreateAcl(AclArgs),
     /// List the ACLs a filter selects (every option is optional).
@@ -1039,6 +1041,43 @@ fn execute(
                 .map(|((t, p), x)| (format!("{t}:{p}"), x))
                 .collect();
             per_resource(r, |_| "deleted".into(), |_| json!({}))
+        }
+        Verb::DescribeLogDirs => {
+            let dirs = admin.describe_log_dirs_blocking(&opts)?;
+            let mut rows = Vec::new();
+            for d in &dirs {
+                for (t, p, size, lag) in &d.replicas {
+                    rows.push(vec![
+                        d.broker.to_string(),
+                        d.path.clone(),
+                        format!("{t}:{p}"),
+                        size.to_string(),
+                        lag.to_string(),
+                    ]);
+                }
+            }
+            let failures = dirs
+                .iter()
+                .filter_map(|d| {
+                    d.error
+                        .map(|e| format!("log dir {} of broker {}: {}", d.path, d.broker, e.name()))
+                })
+                .collect();
+            Outcome {
+                json: Value::Array(
+                    dirs.iter()
+                        .map(|d| json!({
+                            "broker": d.broker, "path": d.path, "error": d.error.map(|e| e.name()),
+                            "total_bytes": d.total_bytes, "usable_bytes": d.usable_bytes,
+                            "replicas": d.replicas.iter().map(|(t, p, s, l)| json!({
+                                "topic": t, "partition": p, "size": s, "offset_lag": l,
+                            })).collect::<Vec<_>>(),
+                        }))
+                        .collect(),
+                ),
+                text: table(&["BROKER", "LOG-DIR", "REPLICA", "SIZE", "LAG"], &rows),
+                failures,
+            }
         }
         Verb::CreateAcl(a) => {
             let bindings = acl_bindings(&a)?;

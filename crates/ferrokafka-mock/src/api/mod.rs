@@ -11,6 +11,7 @@ pub(crate) mod configs;
 pub(crate) mod errors;
 pub(crate) mod fetch;
 pub(crate) mod fetch_session;
+pub(crate) mod log_dirs;
 pub(crate) mod metadata;
 pub(crate) mod offsets;
 pub(crate) mod produce;
@@ -32,6 +33,7 @@ const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),
     (ApiKey::AlterConfigs, 0, 2),

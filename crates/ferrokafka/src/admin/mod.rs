@@ -49,7 +49,7 @@ mod topics;
 pub use acl::{
     AclBinding, AclBindingFilter, AclOperation, AclPermission, AclResourceType, PatternType,
 };
-pub use cluster::{ClusterBroker, ClusterDescription};
+pub use cluster::{ClusterBroker, ClusterDescription, LogDirDescription};
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource, ConfigSynonym, ResourceType,
 };

@@ -491,6 +491,9 @@ const ACL_FILTER: &[F] = &[
 ];
 const DELETE_ACLS: &[F] = &[F(0, ALL, Arr(ACL_FILTER))];
 
+const LOG_DIR_TOPIC: &[F] = &[F(0, ALL, Str), F(0, ALL, ArrOf(4))];
+const DESCRIBE_LOG_DIRS: &[F] = &[F(0, ALL, Arr(LOG_DIR_TOPIC))];
+
 /// The schema of a request body; APIs without arrays map to [`NO_ARRAYS`].
 #[doc(hidden)]
 pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
@@ -520,6 +523,7 @@ pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::IncrementalAlterConfigs => INCREMENTAL_ALTER_CONFIGS,
         ApiKey::AlterConfigs => ALTER_CONFIGS,
         ApiKey::CreateAcls => CREATE_ACLS,
+        ApiKey::DescribeLogDirs => DESCRIBE_LOG_DIRS,
         ApiKey::DeleteAcls => DELETE_ACLS,
         ApiKey::ApiVersions
         | ApiKey::Heartbeat
