@@ -206,13 +206,27 @@ async fn a_group_consumer_skips_nothing_when_its_coordinators_node_is_killed() {
     let total = 4_000usize;
     let produce_range = |from: usize, to: usize| {
         let p = producer(&kafka.bootstrap());
+        let mut deliveries = Vec::new();
         for i in from..to {
             let r = ferrokafka::producer::ProducerRecord::new(topic)
                 .partition(i as i32 % partitions)
                 .value(i.to_string());
-            let _delivery = p.send(r).expect("queued");
+            deliveries.push((i, p.send(r).expect("queued")));
         }
         p.flush(Duration::from_secs(90)).expect("flushed");
+        let failed: Vec<String> = deliveries
+            .into_iter()
+            .filter_map(|(i, d)| match d.wait_timeout(Duration::from_secs(5)) {
+                Some(Ok(_)) => None,
+                other => Some(format!("{i}: {other:?}")),
+            })
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{} of records {from}..{to} not delivered, first: {:?}",
+            failed.len(),
+            failed.first()
+        );
     };
     produce_range(0, total / 2);
     let member = || {

@@ -343,6 +343,12 @@ pub(crate) fn is_leader_error(code: ErrorCode) -> bool {
             | ErrorCode::KafkaStorageError
             | ErrorCode::Transport
             | ErrorCode::NetworkException
+            // No answer within the request timeout: the leader may be dead
+            // (a killed broker whose address still takes connections, or
+            // one never reached). Without a metadata refresh every retry
+            // went back to it until message.timeout.ms, even after the
+            // cluster had moved the leadership (seen against Apache Kafka).
+            | ErrorCode::TimedOut
     )
 }
 
