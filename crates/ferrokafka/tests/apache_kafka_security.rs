@@ -6,20 +6,53 @@
 //! ferrokafka wrote over SASL_SSL read by librdkafka over the same
 //! listener; and the failures the real broker must produce: a wrong
 //! password, an untrusted CA, a host name mismatch, TLS spoken to the
-//! PLAINTEXT port and plaintext spoken to the SSL port.
+//! PLAINTEXT port and plaintext spoken to the SSL port. A second node
+//! (`ApacheKafka::launch_with`) requires client certificates on its SSL
+//! listener and limits SASL sessions with `connections.max.reauth.ms`:
+//! mutual TLS, and re-authentication (KIP-368) under a steady stream of
+//! produce requests.
 
 use ferrokafka::admin::AdminClient;
 use ferrokafka::consumer::{Consumer, Offset};
 use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_peers::{python_with, ApacheKafka, Python, USERS};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
+/// Held while a node starts: the two nodes' format and start JVMs one
+/// after the other rather than four JVMs at once on a small machine.
+static LAUNCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn peers() -> Option<(&'static ApacheKafka, Python)> {
-    let kafka = ApacheKafka::start()?;
+    let kafka = {
+        let _one_at_a_time = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
+        ApacheKafka::start()?
+    };
     let py = python_with(&["confluent_kafka"])?;
     Some((kafka, py))
+}
+
+/// How long the strict node's SASL sessions last.
+const REAUTH_MS: u64 = 3000;
+
+/// The second node: `ssl.client.auth=required` on its SSL listener and
+/// SASL sessions of [`REAUTH_MS`]; started on first use, once per binary.
+fn strict_node() -> Option<&'static ApacheKafka> {
+    static STRICT: OnceLock<Option<ApacheKafka>> = OnceLock::new();
+    let _one_at_a_time = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
+    STRICT
+        .get_or_init(|| {
+            ApacheKafka::launch_with(
+                1,
+                &[
+                    ("listener.name.ssl.ssl.client.auth", "required"),
+                    ("connections.max.reauth.ms", &REAUTH_MS.to_string()),
+                ],
+            )
+        })
+        .as_ref()
 }
 
 /// Client settings for `listener` (`SSL`, `SASL_PLAINTEXT`, `SASL_SSL`)
@@ -316,4 +349,122 @@ async fn tls_to_the_plaintext_port_and_plaintext_to_the_ssl_port_fail_clearly() 
         e.message().contains("security.protocol=ssl"),
         "plaintext to SSL: {e}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_with_ssl_client_auth_required() {
+    let Some(kafka) = strict_node() else { return };
+    let _logs = kafka.logs_on_failure();
+    let l = kafka.listeners(1);
+    kafka.create_topic("sec-mtls", 1, 1, &[]);
+    let (cert, key) = kafka.client_cert_pem();
+    let c = config(kafka, &l.ssl, "SSL", None, "")
+        .set("ssl.certificate.location", cert.display().to_string())
+        .set("ssl.key.location", key.display().to_string());
+    round_trip(&c, "sec-mtls", 10).await;
+    // Without a certificate the broker refuses the handshake.
+    let c = config(kafka, &l.ssl, "SSL", None, "");
+    let e = metadata_error(&c, Duration::from_secs(10)).await;
+    assert_eq!(e.code(), ErrorCode::Ssl, "{e}");
+}
+
+/// Sends one record every 100 ms for three session lifetimes with no
+/// retries (a connection the broker closes for an expired session fails a
+/// delivery); returns how many.
+async fn produce_across_sessions(c: &ClientConfig, topic: &str) -> usize {
+    let p = Producer::new(
+        &c.clone()
+            .set("linger.ms", "0")
+            .set("retries", "0")
+            .set("message.timeout.ms", "10000"),
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    let mut n = 0;
+    while t0.elapsed() < Duration::from_millis(3 * REAUTH_MS) {
+        let d = p
+            .send(
+                ProducerRecord::new(topic.to_string())
+                    .partition(0)
+                    .value(format!("{topic}-v{n}")),
+            )
+            .unwrap();
+        match timeout(Duration::from_secs(10), d).await {
+            Ok(Ok(md)) => assert_eq!(md.offset, n as i64, "{topic}"),
+            Ok(Err(e)) => panic!("{topic}: record {n} after {:?}: {e:?}", t0.elapsed()),
+            Err(_) => panic!("{topic}: record {n} not delivered within 10 s"),
+        }
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    n
+}
+
+/// Reads the `n` records [`produce_across_sessions`] wrote, in order.
+async fn read_back(c: &ClientConfig, topic: &str, n: usize) {
+    let consumer = Consumer::new(&c.clone().set("fetch.wait.max.ms", "100")).unwrap();
+    consumer.assign(&[(topic, 0, Offset::Beginning)]).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut got = 0;
+    while got < n {
+        assert!(Instant::now() < until, "{topic}: read {got} of {n}");
+        match timeout(Duration::from_secs(10), consumer.recv()).await {
+            Ok(Ok(m)) => {
+                assert_eq!(m.offset, got as i64, "{topic}");
+                assert_eq!(m.value(), Some(format!("{topic}-v{got}").as_bytes()));
+                got += 1;
+            }
+            Ok(Err(e)) if e.is_eof() => {}
+            Ok(Err(e)) => panic!("{topic}: consumer error: {e}"),
+            Err(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reauth_ms() {
+    let Some(kafka) = strict_node() else { return };
+    let _logs = kafka.logs_on_failure();
+    let l = kafka.listeners(1);
+    kafka.create_topic("sec-reauth-scram", 1, 1, &[]);
+    kafka.create_topic("sec-reauth-oauth", 1, 1, &[]);
+    let scram = config(
+        kafka,
+        &l.sasl_ssl,
+        "SASL_SSL",
+        Some("SCRAM-SHA-512"),
+        USERS[0].1,
+    );
+    let oauth = config(
+        kafka,
+        &l.sasl_plaintext,
+        "SASL_PLAINTEXT",
+        Some("OAUTHBEARER"),
+        "",
+    );
+    // The broker logs every OAUTHBEARER token it validates (at INFO), at
+    // the first authentication and at each re-authentication; only this
+    // test uses OAUTHBEARER on this node.
+    let validations = || {
+        std::fs::read_to_string(kafka.log_path(1))
+            .unwrap_or_default()
+            .matches("Successfully validated token with principal alice")
+            .count()
+    };
+    let before = validations();
+    let (n_scram, n_oauth) = tokio::join!(
+        produce_across_sessions(&scram, "sec-reauth-scram"),
+        produce_across_sessions(&oauth, "sec-reauth-oauth"),
+    );
+    // Nine seconds over 3 s sessions: each of the producer's connections
+    // (at least one) authenticated once and again at least twice on the
+    // same socket; a failed or skipped re-authentication would have
+    // closed it and failed a delivery above.
+    let seen = validations() - before;
+    assert!(
+        seen >= 3,
+        "{seen} OAUTHBEARER validations by the broker in {n_oauth} records"
+    );
+    read_back(&scram, "sec-reauth-scram", n_scram).await;
+    read_back(&oauth, "sec-reauth-oauth", n_oauth).await;
 }
