@@ -5,8 +5,9 @@
 //! artifacts in a cache folder, `FERROKAFKA_KAFKA_LIBS`); the shared broker
 //! settings from `scripts/peers/apache-kafka/server.properties`, to which
 //! this module appends each node's own lines. It owns what a test should not
-//! repeat: free ports, TLS material (a throw-away CA and a server certificate
-//! made with `rcgen`, PEM), the SASL users (PLAIN in JAAS, SCRAM written at
+//! repeat: free ports, TLS material (a throw-away CA, a server certificate
+//! and a client certificate for `ssl.client.auth`, made with `rcgen`, PEM),
+//! extra broker properties ([`ApacheKafka::launch_with`]), the SASL users (PLAIN in JAAS, SCRAM written at
 //! format time), formatting the storage, readiness, faults by node id
 //! (SIGKILL, SIGSTOP/SIGCONT, restart) and running the Java tools bounded in
 //! time.
@@ -75,6 +76,7 @@ pub struct ApacheKafka {
     libs: PathBuf,
     dir: PathBuf,
     ca_pem: PathBuf,
+    client_cert: (PathBuf, PathBuf),
     nodes: Vec<Mutex<Node>>,
     watchdog: Mutex<Option<Child>>,
 }
@@ -148,6 +150,15 @@ impl ApacheKafka {
     /// Starts `n` fresh nodes owned by the caller (stopped on drop). Prefer
     /// [`start`](Self::start) and [`cluster`](Self::cluster).
     pub fn launch(n: usize) -> Option<ApacheKafka> {
+        Self::launch_with(n, &[])
+    }
+
+    /// [`launch`](Self::launch) with `extra` broker properties appended to
+    /// every node's file after the harness's own lines (later keys win),
+    /// e.g. `("listener.name.ssl.ssl.client.auth", "required")` or
+    /// `("connections.max.reauth.ms", "3000")`. Hold the instance in the
+    /// test binary's own static: it is a JVM per node.
+    pub fn launch_with(n: usize, extra: &[(&str, &str)]) -> Option<ApacheKafka> {
         assert!(n >= 1, "at least one node");
         let libs = Self::libs()?;
         let java = Self::java()?;
@@ -160,6 +171,7 @@ impl ApacheKafka {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("create the cluster folder");
         let (ca_pem, keystore) = write_tls(&dir);
+        let client_cert = (dir.join("client.pem"), dir.join("client-key.pem"));
         let watchdog = start_watchdog(&dir);
 
         let controller_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
@@ -186,7 +198,7 @@ impl ApacheKafka {
                 sasl_ssl: format!("127.0.0.1:{}", ports[3]),
             };
             let props = node_dir.join("server.properties");
-            let text = node_properties(
+            let mut text = node_properties(
                 &template,
                 id,
                 n,
@@ -197,6 +209,10 @@ impl ApacheKafka {
                 &keystore,
                 &ca_pem,
             );
+            text.push_str("# extra lines of ApacheKafka::launch_with\n");
+            for (k, v) in extra {
+                text.push_str(&format!("{k}={v}\n"));
+            }
             fs::write(&props, text).expect("write server.properties");
             nodes.push(Node {
                 id,
@@ -213,6 +229,7 @@ impl ApacheKafka {
             libs,
             dir,
             ca_pem,
+            client_cert,
             nodes: nodes.into_iter().map(Mutex::new).collect(),
             watchdog: Mutex::new(Some(watchdog)),
         };
@@ -364,6 +381,13 @@ impl ApacheKafka {
     /// `IP:127.0.0.1` and `DNS:localhost`).
     pub fn ca_pem(&self) -> &Path {
         &self.ca_pem
+    }
+
+    /// A client certificate (PEM, CN and SAN `DNS:ferrokafka-client`) and
+    /// its PKCS#8 key (PEM), as files, signed by the [`ca_pem`](Self::ca_pem)
+    /// CA that every node trusts: for a listener with `ssl.client.auth`.
+    pub fn client_cert_pem(&self) -> (&Path, &Path) {
+        (&self.client_cert.0, &self.client_cert.1)
     }
 
     /// The log file of node `id` (stdout and stderr of every start).
@@ -684,8 +708,9 @@ fn node_properties(
     p
 }
 
-/// Writes `ca.pem` and `keystore.pem` (the server's PKCS#8 key, its
-/// certificate and the CA's) into `dir`; returns (ca.pem, keystore.pem).
+/// Writes `ca.pem`, `keystore.pem` (the server's PKCS#8 key, its
+/// certificate and the CA's) and a client certificate (`client.pem`,
+/// `client-key.pem`) into `dir`; returns (ca.pem, keystore.pem).
 fn write_tls(dir: &Path) -> (PathBuf, PathBuf) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
@@ -716,6 +741,18 @@ fn write_tls(dir: &Path) -> (PathBuf, PathBuf) {
     let cert = params
         .signed_by(&key, &ca, &ca_key)
         .expect("sign the server");
+    let client_key = KeyPair::generate().expect("client key");
+    let mut client =
+        CertificateParams::new(vec!["ferrokafka-client".to_string()]).expect("client params");
+    client
+        .distinguished_name
+        .push(DnType::CommonName, "ferrokafka-client");
+    let client = client
+        .signed_by(&client_key, &ca, &ca_key)
+        .expect("sign the client");
+    fs::write(dir.join("client.pem"), client.pem()).expect("write client.pem");
+    fs::write(dir.join("client-key.pem"), client_key.serialize_pem())
+        .expect("write client-key.pem");
     let ca_pem = dir.join("ca.pem");
     let keystore = dir.join("keystore.pem");
     fs::write(&ca_pem, ca.pem()).expect("write ca.pem");
