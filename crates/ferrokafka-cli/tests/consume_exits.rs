@@ -392,3 +392,30 @@ fn sigterm_stops_perf_with_a_report_and_the_mock() {
     let (status, _) = mock.exit_within(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{}", mock.stderr());
 }
+
+/// Issue 13 item 6 through the CLI: `consume -t` of a missing topic (with
+/// and without `-p`) fails at once naming it (kcat: 0.01 s; it took 30 s).
+#[test]
+fn simple_consumer_reports_a_missing_topic_at_once() {
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .auto_create_topics(false)
+        .build_blocking()
+        .unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    for extra in [&[][..], &["-p", "0"][..]] {
+        let t0 = Instant::now();
+        let out = run_bounded(
+            bin()
+                .args(["consume", "-b", &bootstrap, "-t", "absent"])
+                .args(extra),
+            Duration::from_secs(40),
+        );
+        let took = t0.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!("consume -t absent {extra:?}: {} after {took:?}", out.status);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("absent"), "names the topic: {stderr}");
+        assert!(took < Duration::from_secs(5), "{extra:?}: took {took:?}");
+    }
+}
