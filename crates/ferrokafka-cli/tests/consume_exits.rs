@@ -5,8 +5,9 @@
 //! with a message and status 1 for an unknown topic or an offset out of
 //! range under `auto.offset.reset=error`. Every wait here is bounded.
 
+mod support;
+
 use ferrokafka::consumer::Consumer;
-use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_mock::MockCluster;
 use ferrokafka_peers::run_bounded;
@@ -14,6 +15,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+use support::produce;
 
 /// What `-G` members use: a session long enough that a member that did
 /// not leave would hold its partitions far longer than the waits below.
@@ -21,20 +23,6 @@ const SESSION_MS: &str = "30000";
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
-}
-
-fn produce(bootstrap: &str, topic: &str, partitions: i32, range: std::ops::Range<usize>) {
-    let p = Producer::new(&ClientConfig::new().set("bootstrap.servers", bootstrap)).unwrap();
-    for i in range {
-        let _delivery = p
-            .send(
-                ProducerRecord::new(topic)
-                    .partition(i as i32 % partitions)
-                    .value(format!("v{i}")),
-            )
-            .unwrap();
-    }
-    p.flush(Duration::from_secs(10)).unwrap();
 }
 
 /// A child process whose output goes to files (read while it runs); killed
