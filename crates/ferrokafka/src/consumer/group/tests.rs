@@ -242,6 +242,16 @@ fn heartbeat_due_sends_only_heartbeats_of_a_stable_member() {
     ));
 }
 
+/// A stable member's heartbeat, 3 s after `t0`, fails on the transport:
+/// the coordinator is lost. Returns that time.
+fn lose_coordinator(m: &mut Membership, t0: Instant) -> Instant {
+    let t = t0 + Duration::from_secs(3);
+    m.polled(t);
+    assert!(matches!(&m.poll(t)[..], [Action::Heartbeat { .. }]));
+    m.on_transport_error(t);
+    t
+}
+
 /// Issue 13 item 2: a coordinator lost by a stable member (its connection
 /// dropped, or NOT_COORDINATOR) is found again and heartbeating resumes
 /// in the same generation: no JoinGroup, no revoke or assign.
@@ -308,11 +318,7 @@ fn the_resumed_heartbeat_follows_the_brokers_answer() {
     // (error code, expected first action after it, partitions kept)
     for (code, rejoins_with_id, lost) in [(27, true, false), (22, false, true), (25, false, true)] {
         let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
-        let t = t0 + Duration::from_secs(3);
-        m.polled(t);
-        m.poll(t);
-        m.on_transport_error(t);
-        let t = t + Duration::from_millis(200);
+        let t = lose_coordinator(&mut m, t0) + Duration::from_millis(200);
         assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
         m.on_coordinator(t, Ok(()));
         assert!(matches!(
@@ -341,10 +347,7 @@ fn the_resumed_heartbeat_follows_the_brokers_answer() {
 #[test]
 fn a_blip_during_a_join_or_with_a_rejoin_pending_still_joins() {
     let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
-    let t = t0 + Duration::from_secs(3);
-    m.polled(t);
-    m.poll(t);
-    m.on_transport_error(t);
+    let t = lose_coordinator(&mut m, t0);
     let t = t + Duration::from_millis(200);
     m.join(t);
     assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
@@ -363,10 +366,7 @@ fn a_blip_during_a_join_or_with_a_rejoin_pending_still_joins() {
 #[test]
 fn a_coordinator_lost_longer_than_the_session_loses_the_partitions() {
     let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
-    let t = t0 + Duration::from_secs(3);
-    m.polled(t);
-    m.poll(t);
-    m.on_transport_error(t);
+    lose_coordinator(&mut m, t0);
     let t = t0 + Duration::from_secs(50);
     m.polled(t);
     assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
