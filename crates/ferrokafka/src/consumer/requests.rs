@@ -14,7 +14,7 @@
 mod session;
 
 use super::decode::{decode, Aborted, DecodeParams};
-use super::state::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
+use super::fetch::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
