@@ -176,6 +176,7 @@ impl Consumer {
             let m = g
                 .membership
                 .get_or_insert_with(|| Membership::new(cfg.member.clone(), now));
+            m.set_commit_on_revoke(self.shared.auto_commit.is_some());
             m.join(now);
         }
         task::ensure_running(&self.shared);
