@@ -12,6 +12,8 @@ pub(crate) mod membership;
 pub(crate) mod task;
 
 #[cfg(test)]
+mod pair_tests;
+#[cfg(test)]
 mod tests;
 
 pub use task::Rebalance;
