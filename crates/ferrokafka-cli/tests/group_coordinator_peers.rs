@@ -5,8 +5,9 @@
 //! and their commits resume within seconds, as librdkafka's own consumer
 //! does.
 
+mod support;
+
 use ferrokafka::consumer::{Consumer, Rebalance};
-use ferrokafka::producer::{Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use ferrokafka_peers::RdkafkaMock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,20 +16,6 @@ use std::time::Duration;
 use tokio::time::{sleep, Instant};
 
 const PARTITIONS: i32 = 6;
-
-fn produce(bootstrap: &str, topic: &str, range: std::ops::Range<usize>) {
-    let p = Producer::new(&ClientConfig::new().set("bootstrap.servers", bootstrap)).unwrap();
-    for i in range {
-        let _delivery = p
-            .send(
-                ProducerRecord::new(topic)
-                    .partition(i as i32 % PARTITIONS)
-                    .value(format!("v{i}")),
-            )
-            .unwrap();
-    }
-    p.flush(Duration::from_secs(20)).unwrap();
-}
 
 fn member(bootstrap: &str, group: &str) -> Consumer {
     member_committing_every(bootstrap, group, 100)
@@ -92,7 +79,7 @@ async fn a_coordinator_outage_on_librdkafkas_mock_keeps_the_generation() {
     let (topic, group) = ("blip", "g-blip-rdk");
     mock.set_coordinator("group", group, 1);
     let b2 = bootstrap.clone();
-    tokio::task::spawn_blocking(move || produce(&b2, topic, 0..60))
+    tokio::task::spawn_blocking(move || support::produce(&b2, topic, PARTITIONS, 0..60))
         .await
         .unwrap();
     let a = member(&bootstrap, group);
@@ -122,7 +109,7 @@ async fn a_coordinator_outage_on_librdkafkas_mock_keeps_the_generation() {
     mock.broker_up(1);
     let up = Instant::now();
     let b2 = bootstrap.clone();
-    tokio::task::spawn_blocking(move || produce(&b2, topic, 60..120))
+    tokio::task::spawn_blocking(move || support::produce(&b2, topic, PARTITIONS, 60..120))
         .await
         .unwrap();
     // librdkafka's consumer resumes in about 3.5 s under this fault; a
@@ -160,7 +147,7 @@ async fn a_close_during_the_outage_commits_once_the_coordinator_is_back() {
     let (topic, group) = ("blipc", "g-blipc-rdk");
     mock.set_coordinator("group", group, 1);
     let b2 = bootstrap.clone();
-    tokio::task::spawn_blocking(move || produce(&b2, topic, 0..60))
+    tokio::task::spawn_blocking(move || support::produce(&b2, topic, PARTITIONS, 0..60))
         .await
         .unwrap();
     // Auto commits far apart: the close makes the commit.

@@ -72,6 +72,17 @@ mod log;
 mod security;
 mod server;
 
+/// The I/O-free group coordinator (JoinGroup, SyncGroup, Heartbeat on a
+/// caller's clock), for the client's in-memory pair test of its group
+/// membership (no sockets, one simulated clock). Not a stable API.
+#[doc(hidden)]
+pub mod sans_io {
+    pub use crate::coordinator::group::{
+        Completion, GroupConfig, Groups, JoinParams, JoinResult, JoinedMember, Reply, SyncParams,
+        SyncResult, Ticket,
+    };
+}
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;

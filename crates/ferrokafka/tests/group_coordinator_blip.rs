@@ -250,3 +250,40 @@ async fn commits_failed_for_the_coordinator_are_sent_again() {
         vec![Some(5), Some(7)]
     );
 }
+
+/// A close right as the coordinator's broker goes down, before the member
+/// noticed: the final commit and the LeaveGroup both go to the
+/// coordinator found anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_as_the_coordinator_goes_down_commits_and_leaves() {
+    let cluster = MockCluster::builder().brokers(3).build().await.unwrap();
+    let (topic, group) = ("blip-now", "g-blip-now");
+    let [a, b] = settled(&cluster, topic, group, 600_000).await;
+    let pos = |c: &Consumer| -> i64 {
+        c.assignment()
+            .iter()
+            .map(|(t, p)| c.position(t, *p).unwrap_or(0))
+            .sum()
+    };
+    let all = pump(&[&a, &b], Duration::from_secs(20), || async {
+        pos(&a) + pos(&b) == 60
+    })
+    .await;
+    assert!(all, "every record consumed");
+    let coordinator = cluster.coordinator(group).unwrap();
+    cluster.broker_down(coordinator).unwrap();
+    let r = timeout(
+        Duration::from_secs(10),
+        a.close_within(Duration::from_secs(5)),
+    )
+    .await
+    .expect("close returns within its timeout");
+    r.expect("final commit and LeaveGroup at the new coordinator");
+    // b, left alone, gets every partition well before its session ends.
+    let alone = pump(&[&b], Duration::from_secs(8), || async {
+        b.assignment().len() == PARTITIONS as usize
+    })
+    .await;
+    assert!(alone, "the remaining member takes the partitions over");
+    b.close_within(Duration::from_secs(5)).await.unwrap();
+}

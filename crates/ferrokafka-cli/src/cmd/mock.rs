@@ -3,6 +3,9 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use super::shutdown::Shutdown;
 
 use ferrokafka_mock::MockCluster;
 
@@ -73,6 +76,7 @@ fn parse_topic(spec: &str) -> Result<(String, i32, i16), String> {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> ExitCode {
+    let shutdown = Shutdown::install();
     let mut builder = MockCluster::builder()
         .brokers(args.brokers)
         .blackhole(args.blackhole)
@@ -105,9 +109,11 @@ pub fn run(args: Args) -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    // Stdin lines and signals meet in one channel; the first `None` stops us.
+    // Stdin lines come through a channel (`None`: the input ended); the
+    // loop also wakes to see a signal (see `super::shutdown`).
     let (tx, rx) = std::sync::mpsc::channel::<Option<String>>();
     if !args.no_stdin {
+        // `tx` itself stays here: with --no-stdin the channel stays open.
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in std::io::stdin().lock().lines() {
@@ -123,30 +129,16 @@ pub fn run(args: Args) -> ExitCode {
             let _ = tx.send(None);
         });
     }
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
+    loop {
+        use std::sync::mpsc::RecvTimeoutError;
+        if shutdown.requested().is_some() {
+            break;
+        }
+        let line = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
         };
-        rt.block_on(async {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{signal, SignalKind};
-                if let Ok(mut term) = signal(SignalKind::terminate()) {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                    return;
-                }
-            }
-            let _ = tokio::signal::ctrl_c().await;
-        });
-        let _ = tx.send(None);
-    });
-    while let Ok(Some(line)) = rx.recv() {
         let line = line.trim();
         if line == "quit" {
             break;
@@ -163,6 +155,7 @@ pub fn run(args: Args) -> ExitCode {
             break;
         }
     }
+    drop(tx);
     drop(cluster);
     ExitCode::SUCCESS
 }

@@ -21,7 +21,7 @@ use indexmap::IndexMap;
 use kafka_protocol::error::ResponseError as E;
 
 /// Names a caller waiting for a JoinGroup or SyncGroup answer.
-pub(crate) type Ticket = u64;
+pub type Ticket = u64;
 
 /// The error code for "no error".
 pub(crate) const NONE: i16 = 0;
@@ -40,7 +40,7 @@ const MAX_GROUP_SIZE: usize = 10_000;
 
 /// Limits the coordinator applies to groups.
 #[derive(Debug, Clone)]
-pub(crate) struct GroupConfig {
+pub struct GroupConfig {
     /// Smallest session timeout a member may ask for. The broker's default is
     /// 6000 ms; the mock accepts shorter ones so tests can expire members fast.
     pub min_session_timeout_ms: i32,
@@ -89,7 +89,7 @@ impl GroupState {
 
 /// One JoinGroup request.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct JoinParams {
+pub struct JoinParams {
     pub group_id: String,
     pub member_id: String,
     pub group_instance_id: Option<String>,
@@ -107,7 +107,7 @@ pub(crate) struct JoinParams {
 
 /// A member as listed to the leader in its JoinGroup answer.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct JoinedMember {
+pub struct JoinedMember {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub metadata: Bytes,
@@ -115,7 +115,7 @@ pub(crate) struct JoinedMember {
 
 /// The answer to a JoinGroup request.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct JoinResult {
+pub struct JoinResult {
     pub error: i16,
     pub generation_id: i32,
     pub protocol_type: Option<String>,
@@ -142,7 +142,7 @@ impl JoinResult {
 
 /// One SyncGroup request.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SyncParams {
+pub struct SyncParams {
     pub group_id: String,
     pub generation_id: i32,
     pub member_id: String,
@@ -155,7 +155,7 @@ pub(crate) struct SyncParams {
 
 /// The answer to a SyncGroup request.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct SyncResult {
+pub struct SyncResult {
     pub error: i16,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
@@ -173,14 +173,14 @@ impl SyncResult {
 
 /// A delayed answer.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Reply {
+pub enum Reply {
     Join(JoinResult),
     Sync(SyncResult),
 }
 
 /// A delayed answer for the caller holding `ticket`.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Completion {
+pub struct Completion {
     pub ticket: Ticket,
     pub reply: Reply,
 }
@@ -389,7 +389,7 @@ impl Group {
 
 /// Every classic group of the cluster, with its members and offsets.
 #[derive(Debug, Default)]
-pub(crate) struct Groups {
+pub struct Groups {
     config: GroupConfig,
     groups: BTreeMap<String, Group>,
     member_seq: u64,
@@ -398,7 +398,7 @@ pub(crate) struct Groups {
 
 impl Groups {
     /// An empty set of groups with the given limits.
-    pub(crate) fn new(config: GroupConfig) -> Self {
+    pub fn new(config: GroupConfig) -> Self {
         Groups {
             config,
             ..Default::default()
@@ -406,7 +406,7 @@ impl Groups {
     }
 
     /// The delayed answers produced since the last call.
-    pub(crate) fn take_completions(&mut self) -> Vec<Completion> {
+    pub fn take_completions(&mut self) -> Vec<Completion> {
         std::mem::take(&mut self.completions)
     }
 
@@ -427,7 +427,7 @@ impl Groups {
 
     /// Handles a JoinGroup request; the answer comes as a [`Completion`] for
     /// `ticket`, at once or when the rebalance completes.
-    pub(crate) fn join(&mut self, now: u64, ticket: Ticket, p: JoinParams) {
+    pub fn join(&mut self, now: u64, ticket: Ticket, p: JoinParams) {
         let error = if p.group_id.is_empty() {
             Some(E::InvalidGroupId.code())
         } else if p.session_timeout_ms < self.config.min_session_timeout_ms
@@ -689,7 +689,7 @@ impl Groups {
 
     /// Handles a SyncGroup request; the answer comes as a [`Completion`] for
     /// `ticket`, at once or when the leader's SyncGroup arrives.
-    pub(crate) fn sync(&mut self, now: u64, ticket: Ticket, p: SyncParams) {
+    pub fn sync(&mut self, now: u64, ticket: Ticket, p: SyncParams) {
         let Some(mut g) = self.groups.remove(&p.group_id) else {
             self.complete(
                 ticket,
@@ -780,7 +780,7 @@ impl Groups {
     }
 
     /// Handles a Heartbeat request and returns its error code.
-    pub(crate) fn heartbeat(
+    pub fn heartbeat(
         &mut self,
         now: u64,
         group_id: &str,
@@ -875,7 +875,7 @@ impl Groups {
 
     /// Expires members whose session ran out and completes rebalances whose
     /// timeout passed. Call it periodically.
-    pub(crate) fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: u64) {
         let ids: Vec<String> = self.groups.keys().cloned().collect();
         for id in ids {
             let Some(mut g) = self.groups.remove(&id) else {

@@ -778,7 +778,7 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
             }
             continue;
         }
-        let next = cluster.state().next_wakeup();
+        let next = cluster.state().next_wakeup(Instant::now().into_std());
         let notified = wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();

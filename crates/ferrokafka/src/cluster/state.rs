@@ -255,8 +255,9 @@ impl MetadataState {
     }
 
     /// When the driver should call [`Self::poll_refresh`] again; `None`
-    /// while a refresh is in flight (its answer wakes the driver).
-    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+    /// while a refresh is in flight (its answer wakes the driver). A
+    /// refresh due already wakes at `now`.
+    pub(crate) fn next_wakeup(&self, now: Instant) -> Option<Instant> {
         if self.in_flight.is_some() {
             return None;
         }
@@ -272,8 +273,8 @@ impl MetadataState {
         if self.want_all || !self.wanted.is_empty() {
             match self.not_before {
                 Some(t) => earliest(t),
-                // Due now: an instant in the past wakes at once.
-                None => earliest(Instant::now()),
+                // Due now.
+                None => earliest(now),
             }
         }
         wake
@@ -505,7 +506,7 @@ mod tests {
         assert!(matches!(s.lookup("a", t0), TopicLookup::Pending));
         assert_eq!(s.poll_refresh(t0), Some(topics(&["a"])));
         assert_eq!(s.poll_refresh(t0), None, "one refresh in flight at a time");
-        assert_eq!(s.next_wakeup(), None);
+        assert_eq!(s.next_wakeup(t0), None);
         s.on_response(
             update(vec![broker(1, "h1")], vec![topic("a", &[(1, 0)])]),
             t0 + MS,
@@ -541,7 +542,7 @@ mod tests {
             None,
             "within retry.backoff.ms"
         );
-        assert_eq!(s.next_wakeup(), Some(t0 + 100 * MS));
+        assert_eq!(s.next_wakeup(t0), Some(t0 + 100 * MS));
         assert_eq!(s.poll_refresh(t0 + 100 * MS), Some(topics(&["a", "b"])));
         // An error arriving while that refresh is in flight gets its own.
         s.leader_error("a", t0 + 110 * MS);
@@ -707,7 +708,7 @@ mod tests {
         for _ in 0..6 {
             assert_eq!(s.poll_refresh(now), Some(topics(&["x"])));
             s.on_failure(now);
-            let next = s.next_wakeup().unwrap();
+            let next = s.next_wakeup(now).unwrap();
             waits.push((next - now).as_millis());
             assert_eq!(s.poll_refresh(next - MS), None);
             now = next;
@@ -717,7 +718,7 @@ mod tests {
         s.on_response(update(vec![], vec![topic("x", &[(1, 0)])]), now);
         s.leader_error("x", now);
         assert_eq!(
-            s.next_wakeup(),
+            s.next_wakeup(now),
             Some(now + 100 * MS),
             "success resets the backoff"
         );
@@ -738,7 +739,7 @@ mod tests {
         s.poll_refresh(t0);
         s.on_response(update(vec![], vec![topic("p", &[(1, 0)])]), t0);
         assert_eq!(s.poll_refresh(t0 + 9_999 * MS), None);
-        assert_eq!(s.next_wakeup(), Some(t0 + 10_000 * MS));
+        assert_eq!(s.next_wakeup(t0), Some(t0 + 10_000 * MS));
         assert_eq!(s.poll_refresh(t0 + 10_000 * MS), Some(topics(&["p"])));
         // The refresh fails for a long time: the entry expires at max age.
         s.on_failure(t0 + 10_000 * MS);
@@ -766,7 +767,7 @@ mod tests {
         s.reference("q", t0);
         s.poll_refresh(t0);
         s.on_response(update(vec![], vec![topic("q", &[(1, 0)])]), t0);
-        assert_eq!(s.next_wakeup(), Some(t0 + 5_000 * MS));
+        assert_eq!(s.next_wakeup(t0), Some(t0 + 5_000 * MS));
         assert_eq!(s.poll_refresh(t0 + 4_000 * MS), None);
         assert_eq!(s.poll_refresh(t0 + 5_000 * MS), Some(topics(&["q"])));
     }

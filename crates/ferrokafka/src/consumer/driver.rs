@@ -3,8 +3,8 @@
 //! commits), and feeds the answers back. It holds the consumer only weakly
 //! and ends when the consumer is dropped; its tasks end with it.
 
+use super::fetch::{Action, CommitEntry, EpochOffset, Tp};
 use super::requests;
-use super::state::{Action, CommitEntry, EpochOffset, Tp};
 use super::ConsumerError;
 use super::Shared;
 use std::collections::HashMap;
@@ -20,8 +20,8 @@ enum Done {
         /// The broker's fetch session, back from the request (`None` only
         /// once the driver took it back).
         session: Option<Box<requests::FetchSession>>,
-        parts: Vec<super::state::FetchPart>,
-        result: crate::Result<Vec<(super::state::FetchPart, super::state::FetchResult)>>,
+        parts: Vec<super::fetch::FetchPart>,
+        result: crate::Result<Vec<(super::fetch::FetchPart, super::fetch::FetchResult)>>,
     },
     Offset {
         tp: Tp,

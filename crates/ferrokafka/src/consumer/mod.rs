@@ -42,10 +42,10 @@
 
 mod decode;
 mod driver;
+mod fetch;
 pub(crate) mod group;
 mod message;
 mod requests;
-mod state;
 
 pub use group::{CommittedOffset, Rebalance};
 pub use message::{ConsumerError, Message, Offset, Timestamp};
@@ -54,8 +54,8 @@ use crate::cluster::{state::MetadataSettings, Cluster, ClusterSettings};
 use crate::config::{ClientConfig, ClientRole, Config};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{BrokerAddress, ClientRuntime, NetSettings};
+use fetch::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
 use requests::{GroupIdentity, WireSettings};
-use state::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};

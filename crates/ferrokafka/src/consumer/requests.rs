@@ -14,7 +14,7 @@
 mod session;
 
 use super::decode::{decode, Aborted, DecodeParams};
-use super::state::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
+use super::fetch::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
@@ -438,7 +438,7 @@ fn coordinator_error(code: ErrorCode) -> bool {
 
 /// Runs `op` against the group's coordinator, looking it up again after
 /// coordinator errors, until it succeeds or `timeout` passes.
-async fn with_coordinator<T, F, Fut>(
+pub(crate) async fn with_coordinator<T, F, Fut>(
     cluster: &Cluster,
     group: &str,
     timeout: Duration,

@@ -21,6 +21,18 @@
 //! that lost its coordinator in the middle of a join joins again.
 //! Not polling within `max.poll.interval.ms` (KIP-62) leaves the group and
 //! reports `MaxPollExceeded` once.
+//!
+//! Applying a rebalance is ruled here too, as [`Work`] the driver carries
+//! out in order ([`Membership::take_work`]): newly assigned partitions are
+//! *held* (assigned without fetching) until the application's rebalance
+//! callback returns, since the callback may move their start offset;
+//! revoked partitions get their consumed offsets committed first when
+//! `enable.auto.commit` is on, and are given up only once the callback
+//! returned. While a callback runs ([`Membership::on_callback_done`] ends
+//! it) the member only heartbeats, so a callback longer than the session
+//! keeps the assignment and no JoinGroup overtakes a revocation. The driver
+//! moves bytes, runs the callback and keeps the timers; every rule takes
+//! `now` from it.
 
 use crate::error::{Error, ErrorCode};
 use std::collections::BTreeSet;
@@ -107,6 +119,38 @@ impl PartialEq for Notice {
     }
 }
 
+/// One step of applying the membership's changes, for the driver to carry
+/// out in the order given.
+#[derive(Debug, Clone)]
+pub(crate) enum Work {
+    /// The generation and member id commits are made under changed.
+    Identity { generation: i32, member_id: String },
+    /// An error for the application.
+    Error(Error),
+    /// Assign these partitions to the fetch engine without fetching them:
+    /// the rebalance callback about to run may move their start.
+    Hold(Vec<Part>),
+    /// Start fetching these held partitions (their callback returned).
+    Release(Vec<Part>),
+    /// Commit the consumed offsets of these partitions and wait for the
+    /// answer (`enable.auto.commit` before a revocation).
+    Commit(Vec<Part>),
+    /// Remove these partitions from the fetch engine.
+    Unassign(Vec<Part>),
+    /// Tell the application (an `Assigned`, `Revoked` or `Lost` notice) and
+    /// run its rebalance callback; call [`Membership::on_callback_done`]
+    /// once it returned.
+    Callback(Notice),
+}
+
+/// A rebalance callback the driver is running.
+#[derive(Debug)]
+struct CallbackRun {
+    since: Instant,
+    /// Work due once it returned.
+    then: Vec<Work>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     /// Not subscribed, or left.
@@ -148,6 +192,11 @@ pub(crate) struct Membership {
     resume: bool,
     pending_assign: Option<Action>,
     pending_sync: Option<Vec<(String, Vec<u8>)>>,
+    /// Commit revoked partitions before the callback (enable.auto.commit).
+    commit_on_revoke: bool,
+    callback: Option<CallbackRun>,
+    /// Work released by a callback's return, handed out first.
+    ready: Vec<Work>,
 }
 
 fn code(c: i16) -> ErrorCode {
@@ -174,6 +223,79 @@ impl Membership {
             resume: false,
             pending_assign: None,
             pending_sync: None,
+            commit_on_revoke: false,
+            callback: None,
+            ready: Vec::new(),
+        }
+    }
+
+    /// Commits the consumed offsets of revoked partitions before their
+    /// callback runs (`enable.auto.commit`).
+    pub(crate) fn set_commit_on_revoke(&mut self, on: bool) {
+        self.commit_on_revoke = on;
+    }
+
+    /// A rebalance callback is running: since when.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn callback_running(&self) -> Option<Instant> {
+        self.callback.as_ref().map(|c| c.since)
+    }
+
+    /// The next work of applying the membership's changes, in order. Stops
+    /// after a [`Work::Callback`]: nothing more is handed out until
+    /// [`Self::on_callback_done`].
+    pub(crate) fn take_work(&mut self, now: Instant) -> Vec<Work> {
+        let mut out = std::mem::take(&mut self.ready);
+        if self.callback.is_some() {
+            self.ready = out;
+            return Vec::new();
+        }
+        while !self.notices.is_empty() {
+            let then = match self.notices.remove(0) {
+                Notice::Identity {
+                    generation,
+                    member_id,
+                } => {
+                    out.push(Work::Identity {
+                        generation,
+                        member_id,
+                    });
+                    continue;
+                }
+                Notice::Error(e) => {
+                    out.push(Work::Error(e));
+                    continue;
+                }
+                Notice::Assigned(p) => {
+                    out.push(Work::Hold(p.clone()));
+                    out.push(Work::Callback(Notice::Assigned(p.clone())));
+                    vec![Work::Release(p)]
+                }
+                Notice::Revoked(p) => {
+                    if self.commit_on_revoke {
+                        out.push(Work::Commit(p.clone()));
+                    }
+                    out.push(Work::Callback(Notice::Revoked(p.clone())));
+                    vec![Work::Unassign(p)]
+                }
+                Notice::Lost(p) => {
+                    out.push(Work::Unassign(p.clone()));
+                    out.push(Work::Callback(Notice::Lost(p)));
+                    Vec::new()
+                }
+            };
+            self.callback = Some(CallbackRun { since: now, then });
+            break;
+        }
+        out
+    }
+
+    /// The application's rebalance callback returned (or there was none,
+    /// or it panicked): the work it held back is handed out next.
+    pub(crate) fn on_callback_done(&mut self, now: Instant) {
+        if let Some(run) = self.callback.take() {
+            tracing::debug!(target: "ferrokafka::consumer", "rebalance callback took {:?}", now.saturating_duration_since(run.since));
+            self.ready.extend(run.then);
         }
     }
 
@@ -209,6 +331,7 @@ impl Membership {
     }
 
     /// Notices for the application, oldest first.
+    #[cfg(test)]
     pub(crate) fn take_notices(&mut self) -> Vec<Notice> {
         std::mem::take(&mut self.notices)
     }
@@ -331,6 +454,13 @@ impl Membership {
         if self.phase == Phase::Idle || self.phase == Phase::Failed {
             return out;
         }
+        if self.callback.is_some() {
+            // Only heartbeats while the application's callback runs: the
+            // session stays alive, and nothing that gives partitions up
+            // overtakes the callback.
+            out.extend(self.heartbeat_due(now));
+            return out;
+        }
         if !self.poll_expired
             && now.saturating_duration_since(self.last_poll) > self.s.max_poll_interval
         {
@@ -430,6 +560,9 @@ impl Membership {
 
     /// When [`Self::poll`] wants to be called again at the latest.
     pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+        if self.callback.is_some() {
+            return self.next_heartbeat();
+        }
         let mut t = self.not_before;
         if self.phase == Phase::Stable {
             t = [t, self.next_heartbeat].into_iter().flatten().min();

@@ -12,6 +12,8 @@ pub(crate) mod membership;
 pub(crate) mod task;
 
 #[cfg(test)]
+mod pair_tests;
+#[cfg(test)]
 mod tests;
 
 pub use task::Rebalance;
@@ -176,6 +178,7 @@ impl Consumer {
             let m = g
                 .membership
                 .get_or_insert_with(|| Membership::new(cfg.member.clone(), now));
+            m.set_commit_on_revoke(self.shared.auto_commit.is_some());
             m.join(now);
         }
         task::ensure_running(&self.shared);
@@ -238,22 +241,30 @@ impl Consumer {
         let Some(cfg) = self.shared.members.config.clone() else {
             return Ok(());
         };
-        let (leave, coordinator) = {
+        let leave = {
             let mut g = self.shared.members.lock();
             g.topics.clear();
-            let leave = match g.membership.as_mut() {
+            match g.membership.as_mut() {
                 Some(m) => m.leave(),
                 None => return Ok(()),
-            };
-            (leave, g.coordinator)
+            }
         };
         let shared = self.shared.clone();
         let group = cfg.group_id.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
         let work = async move {
             task::apply_notices(&shared, None).await;
             for a in leave {
-                if let (membership::Action::Leave { member_id }, Some(id)) = (a, coordinator) {
-                    task::send_leave(&shared.cluster, id, &group, &member_id, timeout).await?;
+                if let membership::Action::Leave { member_id } = a {
+                    // The coordinator may have moved or gone down since
+                    // the member last heard from it (issue 13 item 2):
+                    // found anew, and sent again, as a commit is.
+                    let cluster = &shared.cluster;
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    super::requests::with_coordinator(cluster, &group, left, |id, left| {
+                        task::send_leave(cluster, id, &group, &member_id, left)
+                    })
+                    .await?;
                 }
             }
             Ok(())

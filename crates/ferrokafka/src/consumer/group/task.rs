@@ -1,11 +1,15 @@
 //! The group task: runs the [`Membership`] against the group coordinator
 //! (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup), computes
-//! the assignment when this member leads, and applies the membership's
-//! notices to the fetch engine (assign, commit-then-revoke, lose) and to
-//! the application (rebalance events, errors).
+//! the assignment when this member leads, and carries out the membership's
+//! [`Work`] on the fetch engine (hold, release, commit, unassign) and for
+//! the application (rebalance events and callbacks, errors). The rules of
+//! a rebalance (what is held, what is committed first, that only
+//! heartbeats go while a callback runs) are the membership's; this task
+//! moves bytes, runs the callback and keeps the timers, reading the clock
+//! for the state machine.
 
 use super::assignor::{self, Subscription};
-use super::membership::{Action, MemberSettings, Membership, Notice, Part};
+use super::membership::{Action, MemberSettings, Membership, Notice, Part, Work};
 use crate::cluster::CoordinatorType;
 use crate::consumer::message::{ConsumerError, Offset};
 use crate::consumer::{requests, Consumer, Shared};
@@ -762,89 +766,84 @@ fn parts_of(v: &[Part]) -> Vec<(String, i32)> {
 /// runs.
 pub(crate) type Heartbeats<'a> = Option<(&'a GroupConfig, &'a mut JoinSet<Done>)>;
 
-/// Applies the membership's notices to the fetch engine and tells the
-/// application. With `hb` (the group task), heartbeats go on while the
-/// application's callback runs.
+/// Carries out the membership's [`Work`] on the fetch engine and tells the
+/// application, until there is none. The order and the rules (hold until
+/// the callback returned, commit before a revocation) are the
+/// membership's; this only executes them. With `hb` (the group task),
+/// heartbeats go on while the application's callback runs.
 pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
-    let notices = match sh.members.lock().membership.as_mut() {
-        Some(m) => m.take_notices(),
-        None => return,
-    };
-    for n in notices {
-        let event = match n {
-            Notice::Identity {
-                generation,
-                member_id,
-            } => {
-                sh.set_identity(generation, &member_id);
-                continue;
-            }
-            Notice::Error(e) => {
-                sh.members.lock().errors.push_back(ConsumerError::client(e));
-                sh.data.notify_waiters();
-                continue;
-            }
-            Notice::Assigned(p) => {
-                // Assigned before the callback runs (it sees them in
-                // `assignment()`), but fetched only once it returned: a
-                // callback that restarts them elsewhere must not race
-                // records from the committed offset to the application.
-                let tps: Vec<_> = p.iter().map(|(t, x)| requests::tp(t, *x)).collect();
-                {
+    loop {
+        let work = match sh.members.lock().membership.as_mut() {
+            Some(m) => m.take_work(Instant::now().into_std()),
+            None => return,
+        };
+        if work.is_empty() {
+            return;
+        }
+        for w in work {
+            match w {
+                Work::Identity {
+                    generation,
+                    member_id,
+                } => sh.set_identity(generation, &member_id),
+                Work::Error(e) => {
+                    sh.members.lock().errors.push_back(ConsumerError::client(e));
+                    sh.data.notify_waiters();
+                }
+                Work::Hold(p) => {
                     let mut st = sh.lock();
-                    for tp in &tps {
-                        st.assign_held(tp.clone(), Offset::Stored);
+                    for (t, x) in &p {
+                        st.assign_held(requests::tp(t, *x), Offset::Stored);
                     }
                 }
-                deliver(sh, &Rebalance::Assigned(parts_of(&p)), hb.as_mut()).await;
-                {
-                    let mut st = sh.lock();
-                    for tp in &tps {
-                        st.release(tp);
-                    }
-                }
-                sh.wake.notify_one();
-                continue;
-            }
-            Notice::Revoked(p) => {
-                // Commit what was consumed before giving the partitions up.
-                if sh.auto_commit.is_some() {
-                    if let Some(who) = sh.group() {
-                        let tps: Vec<_> = p.iter().map(|(t, x)| requests::tp(t, *x)).collect();
-                        let offsets: Vec<_> = sh
-                            .lock()
-                            .uncommitted()
-                            .into_iter()
-                            .filter(|e| tps.contains(&e.0))
-                            .collect();
-                        if !offsets.is_empty() {
-                            let r =
-                                crate::consumer::commit_now(sh, &who, offsets, sh.timeout).await;
-                            if let Err(e) = r {
-                                tracing::warn!(target: "ferrokafka::consumer", "commit on revoke failed: {e}");
-                            }
+                Work::Release(p) => {
+                    {
+                        let mut st = sh.lock();
+                        for (t, x) in &p {
+                            st.release(&requests::tp(t, *x));
                         }
                     }
+                    sh.wake.notify_one();
                 }
-                let ev = Rebalance::Revoked(parts_of(&p));
-                deliver(sh, &ev, hb.as_mut()).await;
-                let mut st = sh.lock();
-                for (t, part) in &p {
-                    st.unassign(&requests::tp(t, *part));
-                }
-                continue;
-            }
-            Notice::Lost(p) => {
-                {
+                Work::Commit(p) => commit_revoked(sh, &p).await,
+                Work::Unassign(p) => {
                     let mut st = sh.lock();
-                    for (t, part) in &p {
-                        st.unassign(&requests::tp(t, *part));
+                    for (t, x) in &p {
+                        st.unassign(&requests::tp(t, *x));
                     }
                 }
-                Rebalance::Lost(parts_of(&p))
+                Work::Callback(n) => {
+                    let ev = match n {
+                        Notice::Assigned(p) => Rebalance::Assigned(parts_of(&p)),
+                        Notice::Revoked(p) => Rebalance::Revoked(parts_of(&p)),
+                        Notice::Lost(p) => Rebalance::Lost(parts_of(&p)),
+                        Notice::Identity { .. } | Notice::Error(_) => continue,
+                    };
+                    deliver(sh, &ev, hb.as_mut()).await;
+                    if let Some(m) = sh.members.lock().membership.as_mut() {
+                        m.on_callback_done(Instant::now().into_std());
+                    }
+                }
             }
-        };
-        deliver(sh, &event, hb.as_mut()).await;
+        }
+    }
+}
+
+/// Commits what was consumed from `p` before the partitions are given up.
+async fn commit_revoked(sh: &Arc<Shared>, p: &[Part]) {
+    let Some(who) = sh.group() else { return };
+    let tps: Vec<_> = p.iter().map(|(t, x)| requests::tp(t, *x)).collect();
+    let offsets: Vec<_> = sh
+        .lock()
+        .uncommitted()
+        .into_iter()
+        .filter(|e| tps.contains(&e.0))
+        .collect();
+    if !offsets.is_empty() {
+        let r = crate::consumer::commit_now(sh, &who, offsets, sh.timeout).await;
+        if let Err(e) = r {
+            tracing::warn!(target: "ferrokafka::consumer", "commit on revoke failed: {e}");
+        }
     }
 }
 
@@ -857,10 +856,11 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
 /// given up, whatever runtime the application uses (a current-thread
 /// runtime stays free to drive the commit while this task waits).
 ///
-/// Meanwhile the group task keeps heartbeating (a callback longer than
-/// `session.timeout.ms` would otherwise cost the assignment), and handles
-/// the answers; it starts nothing else, so the JoinGroup or LeaveGroup
-/// that gives revoked partitions up still waits for the callback.
+/// Meanwhile the group task sends what the membership hands out while its
+/// callback runs (heartbeats only: a callback longer than
+/// `session.timeout.ms` would otherwise cost the assignment) and handles
+/// the answers, so the JoinGroup or LeaveGroup that gives revoked
+/// partitions up still waits for the callback.
 async fn deliver(
     sh: &Arc<Shared>,
     ev: &Rebalance,
@@ -915,14 +915,16 @@ async fn heartbeat_until(
         let (beat, next) = {
             let mut g = sh.members.lock();
             match g.membership.as_mut() {
+                // A callback is running: the membership hands out only
+                // heartbeats.
                 Some(m) => (
-                    m.heartbeat_due(now.into_std()),
-                    m.next_heartbeat().map(Instant::from_std),
+                    m.poll(now.into_std()),
+                    m.next_wakeup().map(Instant::from_std),
                 ),
-                None => (None, None),
+                None => (Vec::new(), None),
             }
         };
-        if let Some(a) = beat {
+        for a in beat {
             start(sh, cfg, tasks, a);
         }
         // Never sooner than a few ms: a time already past must not spin.

@@ -1,6 +1,6 @@
 //! The membership state machine on a simulated clock.
 
-use super::membership::{Action, MemberSettings, Membership, Notice, Part};
+use super::membership::{Action, MemberSettings, Membership, Notice, Part, Work};
 use crate::error::ErrorCode;
 use std::time::{Duration, Instant};
 
@@ -242,6 +242,16 @@ fn heartbeat_due_sends_only_heartbeats_of_a_stable_member() {
     ));
 }
 
+/// A stable member's heartbeat, 3 s after `t0`, fails on the transport:
+/// the coordinator is lost. Returns that time.
+fn lose_coordinator(m: &mut Membership, t0: Instant) -> Instant {
+    let t = t0 + Duration::from_secs(3);
+    m.polled(t);
+    assert!(matches!(&m.poll(t)[..], [Action::Heartbeat { .. }]));
+    m.on_transport_error(t);
+    t
+}
+
 /// Issue 13 item 2: a coordinator lost by a stable member (its connection
 /// dropped, or NOT_COORDINATOR) is found again and heartbeating resumes
 /// in the same generation: no JoinGroup, no revoke or assign.
@@ -308,11 +318,7 @@ fn the_resumed_heartbeat_follows_the_brokers_answer() {
     // (error code, expected first action after it, partitions kept)
     for (code, rejoins_with_id, lost) in [(27, true, false), (22, false, true), (25, false, true)] {
         let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
-        let t = t0 + Duration::from_secs(3);
-        m.polled(t);
-        m.poll(t);
-        m.on_transport_error(t);
-        let t = t + Duration::from_millis(200);
+        let t = lose_coordinator(&mut m, t0) + Duration::from_millis(200);
         assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
         m.on_coordinator(t, Ok(()));
         assert!(matches!(
@@ -341,10 +347,7 @@ fn the_resumed_heartbeat_follows_the_brokers_answer() {
 #[test]
 fn a_blip_during_a_join_or_with_a_rejoin_pending_still_joins() {
     let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
-    let t = t0 + Duration::from_secs(3);
-    m.polled(t);
-    m.poll(t);
-    m.on_transport_error(t);
+    let t = lose_coordinator(&mut m, t0);
     let t = t + Duration::from_millis(200);
     m.join(t);
     assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
@@ -363,14 +366,123 @@ fn a_blip_during_a_join_or_with_a_rejoin_pending_still_joins() {
 #[test]
 fn a_coordinator_lost_longer_than_the_session_loses_the_partitions() {
     let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
-    let t = t0 + Duration::from_secs(3);
-    m.polled(t);
-    m.poll(t);
-    m.on_transport_error(t);
+    lose_coordinator(&mut m, t0);
     let t = t0 + Duration::from_secs(50);
     m.polled(t);
     assert_eq!(m.poll(t), vec![Action::FindCoordinator]);
     m.on_coordinator(t, Ok(()));
     assert!(m.take_notices().contains(&Notice::Lost(vec![p(0)])));
     assert!(matches!(&m.poll(t)[..], [Action::Join { member_id, .. }] if member_id.is_empty()));
+}
+
+fn kinds(w: &[Work]) -> Vec<String> {
+    w.iter()
+        .map(|w| match w {
+            Work::Identity { .. } => "identity".to_string(),
+            Work::Error(_) => "error".to_string(),
+            Work::Hold(p) => format!("hold {p:?}"),
+            Work::Release(p) => format!("release {p:?}"),
+            Work::Commit(p) => format!("commit {p:?}"),
+            Work::Unassign(p) => format!("unassign {p:?}"),
+            Work::Callback(n) => format!("callback {n:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_revocation_commits_first_and_gives_up_nothing_before_its_callback_returned() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    m.set_commit_on_revoke(true);
+    let t = t0 + Duration::from_secs(3);
+    m.polled(t);
+    m.poll(t);
+    m.on_heartbeat(t, 27);
+    let w = m.take_work(t);
+    assert_eq!(
+        kinds(&w),
+        vec![
+            format!("commit {:?}", vec![p(0)]),
+            format!("callback {:?}", Notice::Revoked(vec![p(0)])),
+        ]
+    );
+    assert_eq!(m.callback_running(), Some(t));
+    // A callback running for a minute: no JoinGroup overtakes it, and the
+    // partition stays assigned until it returns.
+    for s in 1..=60 {
+        let now = t + Duration::from_secs(s);
+        assert!(m.poll(now).is_empty(), "second {s}");
+        assert!(m.take_work(now).is_empty(), "second {s}");
+    }
+    let done = t + Duration::from_secs(61);
+    m.on_callback_done(done);
+    assert_eq!(m.callback_running(), None);
+    assert_eq!(
+        kinds(&m.take_work(done)),
+        vec![format!("unassign {:?}", vec![p(0)])]
+    );
+    let a = m.poll(done);
+    assert!(matches!(&a[..], [Action::Join { member_id, .. }] if member_id == "m-1"));
+}
+
+#[test]
+fn without_auto_commit_a_revocation_commits_nothing() {
+    let (mut m, t0) = stable(settings(false, None), vec![p(0)]);
+    let t = t0 + Duration::from_secs(3);
+    m.polled(t);
+    m.poll(t);
+    m.on_heartbeat(t, 27);
+    assert_eq!(
+        kinds(&m.take_work(t)),
+        vec![format!("callback {:?}", Notice::Revoked(vec![p(0)]))]
+    );
+}
+
+#[test]
+fn an_assignment_is_held_until_its_callback_returns_while_heartbeats_go_on() {
+    let s = settings(true, None);
+    let session = s.session_timeout;
+    let t0 = Instant::now();
+    let mut m = Membership::new(s, t0);
+    m.join(t0);
+    m.poll(t0);
+    m.on_coordinator(t0, Ok(()));
+    m.poll(t0);
+    m.on_join(t0, 0, 1, "m-1", "", "range", vec![]);
+    let a = m.poll(t0);
+    assert!(matches!(&a[..], [Action::Sync { .. }]));
+    m.on_sync(t0, 0, vec![p(0), p(1)]);
+    let w = m.take_work(t0);
+    assert_eq!(
+        kinds(&w),
+        vec![
+            "identity".to_string(),
+            format!("hold {:?}", vec![p(0), p(1)]),
+            format!("callback {:?}", Notice::Assigned(vec![p(0), p(1)])),
+        ]
+    );
+    // The callback outlasts the session: the member keeps heartbeating on
+    // its interval (answered), so the assignment survives it.
+    let mut now = t0;
+    let mut beats = 0;
+    while now < t0 + session * 2 {
+        now += Duration::from_secs(1);
+        m.polled(now);
+        for a in m.poll(now) {
+            assert!(
+                matches!(a, Action::Heartbeat { generation: 1, .. }),
+                "{a:?}"
+            );
+            beats += 1;
+            m.on_heartbeat(now, 0);
+        }
+        assert!(m.take_work(now).is_empty());
+    }
+    assert_eq!(beats, 30);
+    assert!(m.is_stable());
+    m.on_callback_done(now);
+    assert_eq!(
+        kinds(&m.take_work(now)),
+        vec![format!("release {:?}", vec![p(0), p(1)])]
+    );
+    assert!(m.take_work(now).is_empty());
 }

@@ -11,7 +11,7 @@
 //! with session id 0 keeps no session for us (its cache is full or it has
 //! none); the next request asks again, as KIP-227 leaves room for.
 
-use super::super::state::{FetchPart, Tp};
+use super::super::fetch::{FetchPart, Tp};
 use crate::protocol::ApiVersionTable;
 use std::collections::HashMap;
 use std::sync::Arc;
