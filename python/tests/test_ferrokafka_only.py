@@ -24,7 +24,9 @@ def test_unknown_keyword_is_a_configuration_error(mock):
 @pytest.mark.parametrize(
     "kw",
     [
-        {"security_protocol": "SSL"},
+        # GSSAPI is not built; SASL settings without a SASL protocol are a
+        # forgotten security_protocol. Both are refused, never ignored.
+        {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "GSSAPI"},
         {"sasl_mechanism": "PLAIN", "sasl_plain_username": "u", "sasl_plain_password": "p"},
         {"ssl_context": object()},
         {"transactional_id": "tx"},
