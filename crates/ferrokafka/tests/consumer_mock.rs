@@ -628,3 +628,51 @@ async fn stream_and_incremental_assignment() {
     );
     assert_eq!(c.position("ia", 2), Some(10));
 }
+
+/// A leader election between the metadata and the ListOffsets request
+/// (FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER) is retried at the new
+/// leader within the call's timeout instead of being returned (seen on
+/// Apache Kafka's 3-node cluster right after a node restarted).
+#[tokio::test]
+async fn watermarks_and_offsets_for_times_retry_after_a_leader_moved() {
+    let cluster = MockCluster::builder()
+        .brokers(3)
+        .topic("moved", 1, 3)
+        .build()
+        .await
+        .unwrap();
+    let p = producer(&cluster, "none");
+    for i in 0..3 {
+        send(
+            &p,
+            ProducerRecord::new("moved")
+                .partition(0)
+                .value(format!("v{i}")),
+        );
+    }
+    flush(&p).await;
+    let c = consumer(&cluster, &[]);
+    const LIST_OFFSETS: i16 = 2;
+    const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+    const FENCED_LEADER_EPOCH: i16 = 74;
+    cluster.push_request_errors(LIST_OFFSETS, &[FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER]);
+    assert_eq!(
+        c.fetch_watermarks("moved", 0, Duration::from_secs(5))
+            .await
+            .unwrap(),
+        (0, 3)
+    );
+    cluster.push_request_errors(LIST_OFFSETS, &[FENCED_LEADER_EPOCH]);
+    let t = c
+        .offsets_for_times(&[("moved", 0, 0)], Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(t, vec![("moved".to_string(), 0, 0)]);
+    // Past the timeout the error is returned, not retried for ever.
+    cluster.push_request_errors(LIST_OFFSETS, &[FENCED_LEADER_EPOCH; 200]);
+    let e = c
+        .fetch_watermarks("moved", 0, Duration::from_millis(600))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::FencedLeaderEpoch, "{e}");
+}

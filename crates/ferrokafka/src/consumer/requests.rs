@@ -371,9 +371,70 @@ pub(crate) async fn resolve_offset(
     }
 }
 
+/// Whether a partition's ListOffsets error means the metadata used for it
+/// is stale (the leader moved, its epoch changed, or it could not be
+/// reached), so that asking again after a refresh can succeed.
+fn stale_leader(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::UnknownLeaderEpoch
+            | ErrorCode::OffsetNotAvailable
+            | ErrorCode::ReplicaNotAvailable
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::Transport
+            | ErrorCode::NetworkException
+            | ErrorCode::TimedOut
+    )
+}
+
+/// Pause between two rounds of a lookup whose leader moved.
+const LEADER_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Looks up offsets by timestamp (or -1/-2) for any partitions, grouping
-/// them per leader; waits for metadata up to `timeout`.
+/// them per leader; waits for metadata up to `timeout`. A partition whose
+/// answer says the leader moved (FENCED_LEADER_EPOCH after a leader
+/// election, NOT_LEADER_OR_FOLLOWER, a dead broker) is asked again at its
+/// new leader after a metadata refresh, until `timeout`; only then is its
+/// error returned.
 pub(crate) async fn list_offsets(
+    cluster: &Cluster,
+    queries: &[(Tp, i64)],
+    read_committed: bool,
+    timeout: Duration,
+) -> Result<Vec<(Tp, Result<i64>)>> {
+    let deadline = Instant::now() + timeout;
+    let mut pending: Vec<(Tp, i64)> = queries.to_vec();
+    let mut done = Vec::with_capacity(queries.len());
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let round = list_offsets_once(cluster, &pending, read_committed, left).await?;
+        let may_retry = Instant::now() + LEADER_RETRY_BACKOFF < deadline;
+        let mut retry = Vec::new();
+        for (tp, r) in round {
+            match &r {
+                Err(e) if may_retry && stale_leader(e.code()) => {
+                    cluster.leader_error(&tp.0);
+                    if let Some(q) = pending.iter().find(|(p, _)| *p == tp) {
+                        retry.push(q.clone());
+                    }
+                }
+                _ => done.push((tp, r)),
+            }
+        }
+        if retry.is_empty() {
+            return Ok(done);
+        }
+        tokio::time::sleep(LEADER_RETRY_BACKOFF).await;
+        pending = retry;
+    }
+}
+
+/// One round of [`list_offsets`]: each partition asked once at the leader
+/// the metadata names.
+async fn list_offsets_once(
     cluster: &Cluster,
     queries: &[(Tp, i64)],
     read_committed: bool,
