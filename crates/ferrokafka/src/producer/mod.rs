@@ -50,7 +50,7 @@ pub use delivery::{
     DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
 };
 pub use message::ProducerRecord;
-pub use partitioner::{BuiltinPartitioner, Partitioner};
+pub use partitioner::{murmur2, BuiltinPartitioner, Partitioner};
 pub use stats::{BrokerStats, Histogram, HistogramStats, ProducerStats, TopicStats};
 
 use crate::config::ClientConfig;

@@ -103,8 +103,10 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
 }
 
 /// The 32-bit murmur2 hash exactly as Kafka's Java client computes it
-/// (seed 0x9747b28c), returned as the unsigned bit pattern.
-pub(crate) fn murmur2(data: &[u8]) -> u32 {
+/// (seed 0x9747b28c), returned as the unsigned bit pattern. Java's and
+/// kafka-python's default partitioner picks `(murmur2(key) & 0x7fffffff) %
+/// partitions`; exposed for bindings and tools that must agree with it.
+pub fn murmur2(data: &[u8]) -> u32 {
     const M: u32 = 0x5bd1_e995;
     const R: u32 = 24;
     const SEED: u32 = 0x9747_b28c;
