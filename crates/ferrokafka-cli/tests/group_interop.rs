@@ -15,25 +15,37 @@ use std::time::{Duration, Instant};
 const PARTITIONS: i32 = 4;
 
 /// A confluent-kafka group member: consumes for `secs` seconds (or until
-/// `max` records), printing `assigned T:P,...` on each assignment and each
-/// record's value; commits synchronously and closes.
+/// `max` records, or until `idle` seconds pass without a record once one
+/// arrived), printing `assigned T:P,...` on each assignment and each
+/// record's value; commits synchronously and closes. With a `ready` file it
+/// also writes each non-empty assignment there, so the test can wait for
+/// the group to settle instead of guessing how long joining takes.
 const MEMBER: &str = r#"
 import sys, time
 from confluent_kafka import Consumer
 bootstrap, group, topic, secs, maxn = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+idle = float(sys.argv[6]) if len(sys.argv) > 6 else None
+ready = sys.argv[7] if len(sys.argv) > 7 else None
 c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
               "enable.auto.commit": False, "partition.assignment.strategy": "range",
               "heartbeat.interval.ms": 100, "session.timeout.ms": 6000})
 def on_assign(cons, parts):
-    print("assigned " + ",".join("%s:%d" % (p.topic, p.partition) for p in parts), flush=True)
+    line = ",".join("%s:%d" % (p.topic, p.partition) for p in parts)
+    print("assigned " + line, flush=True)
+    if ready and parts:
+        with open(ready, "a") as f:
+            f.write(line + "\n")
 c.subscribe([topic], on_assign=on_assign)
-n, end = 0, time.time() + secs
+n, end, last = 0, time.time() + secs, None
 while time.time() < end and n < maxn:
+    if idle is not None and last is not None and time.time() - last > idle:
+        break
     m = c.poll(0.1)
     if m is None or m.error():
         continue
     print(m.value().decode(), flush=True)
     n += 1
+    last = time.time()
     c.commit(message=m, asynchronous=False)
 c.close()
 "#;
@@ -93,15 +105,31 @@ fn share(bootstrap: &str, py: &ferrokafka_peers::Python, topic: &str) {
         .unwrap();
     let bs = bootstrap.to_string();
     let t = topic.to_string();
-    // Records arrive once both members had time to join.
+    let ready = dir.join("ready");
+    let ready_path = ready.to_string_lossy().to_string();
+    // Records go out once librdkafka holds half the partitions, so ours
+    // holds the other half of the same generation: rebalances on
+    // librdkafka's mock can take several rounds (see below), and records
+    // produced before that would all go to whichever member joined first.
     let producer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(5));
+        let settle = Instant::now() + Duration::from_secs(40);
+        while Instant::now() < settle {
+            let text = std::fs::read_to_string(&ready).unwrap_or_default();
+            let halves = text
+                .lines()
+                .last()
+                .is_some_and(|l| l.matches(':').count() as i32 == PARTITIONS / 2);
+            if halves {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         produce(&bs, &t, 0..40, PARTITIONS);
     });
     let theirs = py.run_timeout(
         MEMBER,
-        &[bootstrap, "g-share", topic, "12", "1000"],
-        Duration::from_secs(60),
+        &[bootstrap, "g-share", topic, "50", "1000", "4", &ready_path],
+        Duration::from_secs(80),
     );
     producer.join().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
