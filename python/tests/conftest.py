@@ -1,9 +1,15 @@
-"""Fixtures: one ferrokafka mock cluster per test session and the client
-module under test (kafka-python's ``kafka`` or ``ferrokafka``).
+"""Fixtures: one broker per test session and the client module under test
+(kafka-python's ``kafka`` or ``ferrokafka``).
 
-The mock is the ``ferrokafka mock`` command of this repository's CLI
+The broker is the ``ferrokafka mock`` command of this repository's CLI
 (target/debug or target/release, or $FERROKAFKA_MOCK_BIN); it prints
 ``BOOTSTRAP=...`` first and takes control commands on standard input.
+
+With $FERROKAFKA_TEST_BOOTSTRAP set, the same tests run against that broker
+instead (Apache Kafka, started by the Rust test
+``crates/ferrokafka-cli/tests/python_apache_kafka.rs``): topics are created
+with kafka-python's admin client, so no code of ours decides what the broker
+was told, and a test that needs the mock's fault controls is skipped there.
 """
 
 import importlib
@@ -11,6 +17,7 @@ import os
 import queue
 import subprocess
 import threading
+import time
 import uuid
 
 import pytest
@@ -88,9 +95,45 @@ class Mock:
             self.proc.wait(timeout=10)
 
 
+class ExternalBroker:
+    """A broker this session did not start; the `Mock` interface minus its
+    fault controls."""
+
+    def __init__(self, bootstrap):
+        from kafka.admin import KafkaAdminClient
+
+        self.bootstrap = bootstrap
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="pytest-admin")
+
+    def command(self, line):
+        pytest.skip("needs the mock's fault controls (%r)" % line.split()[0])
+
+    def topic(self, partitions=1, prefix="t"):
+        """A new topic with `partitions` partitions, its leaders known to
+        the broker before it is returned."""
+        from kafka.admin import NewTopic
+
+        name = "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+        self.admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1)],
+            timeout_ms=30000,
+        )
+        for _ in range(100):
+            described = self.admin.describe_topics([name])
+            parts = described[0].get("partitions", []) if described else []
+            if len(parts) == partitions and all(p.get("leader_id", -1) >= 0 for p in parts):
+                return name
+            time.sleep(0.1)
+        raise RuntimeError("topic %s got no leaders within 10 s" % name)
+
+    def close(self):
+        self.admin.close()
+
+
 @pytest.fixture(scope="session")
 def mock():
-    m = Mock()
+    external = os.environ.get("FERROKAFKA_TEST_BOOTSTRAP")
+    m = ExternalBroker(external) if external else Mock()
     yield m
     m.close()
 
