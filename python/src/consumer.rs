@@ -74,11 +74,29 @@ fn secs(t: f64) -> Duration {
     }
 }
 
+/// The exception for an error the Rust consumer handed out. kafka-python
+/// tells a fetch position past the log (`OffsetOutOfRangeError`) from a
+/// partition with no position at all (`NoOffsetForPartitionError`) when
+/// there is no reset policy; the Rust consumer reports both as
+/// `_AUTO_OFFSET_RESET`, with the offending offset only in the first case.
+fn consumer_error(py: Python<'_>, e: &ferrokafka::consumer::ConsumerError) -> PyErr {
+    if e.code() == ErrorCode::AutoOffsetReset && e.offset().is_some() {
+        let out_of_range = ferrokafka::Error::new(ErrorCode::OffsetOutOfRange, e.error().message());
+        return to_pyerr(py, &out_of_range);
+    }
+    to_pyerr(py, e.error())
+}
+
 /// The native consumer; `ferrokafka.KafkaConsumer` is its kafka-python face.
 #[pyclass(frozen, module = "ferrokafka._ferrokafka")]
 pub(crate) struct Consumer {
     inner: Arc<ferrokafka::consumer::Consumer>,
     config: ferrokafka::ClientConfig,
+    /// An error that arrived in a poll which also returned records: the
+    /// records go out first and the next poll raises it, as kafka-python
+    /// does (the Rust consumer hands each error out once, so it is kept
+    /// here rather than lost).
+    pending_error: std::sync::Mutex<Option<ferrokafka::consumer::ConsumerError>>,
 }
 
 /// A committed offset as Python sees it: `(topic, partition, offset or
@@ -101,6 +119,7 @@ impl Consumer {
         Ok(Consumer {
             inner: Arc::new(inner),
             config: cfg,
+            pending_error: std::sync::Mutex::new(None),
         })
     }
 
@@ -177,6 +196,14 @@ impl Consumer {
         key_deserializer: Option<Py<PyAny>>,
         value_deserializer: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let kept = self
+            .pending_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(e) = kept {
+            return Err(consumer_error(py, &e));
+        }
         let deadline = Instant::now() + secs(timeout);
         let max_records = max_records.max(1);
         let mut messages = Vec::new();
@@ -214,14 +241,13 @@ impl Consumer {
             }
             py.check_signals()?;
         }
-        if messages.is_empty() {
-            if let Some(e) = error {
-                return Err(to_pyerr(py, e.error()));
+        if let Some(e) = error {
+            if messages.is_empty() {
+                return Err(consumer_error(py, &e));
             }
+            // Records first; the next poll raises the error.
+            *self.pending_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
         }
-        // A partition error after some records is raised by the next poll,
-        // as kafka-python does; the Rust consumer hands it out once, so it
-        // is not kept here (it is logged by the Rust side).
         let h = hooks()?;
         let out = PyDict::new(py);
         let mut current: Option<(Arc<str>, i32, Bound<'py, PyList>)> = None;

@@ -359,3 +359,32 @@ def test_group_subscribe_commit_and_resume(client, mock):
     # 3 (v7).
     assert sorted((r.partition, r.offset) for r in records) == [(0, 2), (0, 3), (1, 3)]
     c.close()
+
+
+def test_out_of_range_without_reset_policy_raises_after_the_records(client, mock):
+    # Partition 0 has records; partition 1 is positioned past its end with
+    # no reset policy, so a fetch can bring records and the error together:
+    # the records are returned and OffsetOutOfRangeError is raised by a poll.
+    topic = mock.topic(2)
+    p = producer(client, mock)
+    for i in range(5):
+        p.send(topic, b"v%d" % i, partition=0)
+    p.send(topic, b"w", partition=1)
+    p.flush(timeout=10)
+    p.close()
+    c = consumer(client, mock, auto_offset_reset="none")
+    tp0, tp1 = client.TopicPartition(topic, 0), client.TopicPartition(topic, 1)
+    c.assign([tp0, tp1])
+    c.seek(tp0, 0)
+    c.seek(tp1, 1000)
+    records, raised = [], []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (len(records) < 5 or not raised):
+        try:
+            for batch in c.poll(timeout_ms=500, max_records=100).values():
+                records.extend(r.value for r in batch)
+        except client.errors.KafkaError as e:
+            raised.append(e)
+    c.close()
+    assert records == [b"v%d" % i for i in range(5)]
+    assert raised and isinstance(raised[0], client.errors.OffsetOutOfRangeError), raised
