@@ -312,7 +312,8 @@ impl Consumer {
     /// The partition ids of `topic`, from metadata (waiting up to
     /// `timeout` for it).
     pub async fn partitions_for(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>> {
-        let parts = self.shared.cluster.partitions_for(topic, timeout).await?;
+        let lookup = self.shared.cluster.partitions_for(topic, timeout);
+        let parts = self.rt.entered(lookup).await?;
         let mut ids: Vec<i32> = parts.iter().map(|p| p.id).collect();
         ids.sort_unstable();
         Ok(ids)
@@ -388,6 +389,10 @@ impl Consumer {
         timeout: Duration,
     ) -> Result<(i64, i64)> {
         let tp = requests::tp(topic, partition);
+        self.rt.entered(self.watermarks_of(tp, timeout)).await
+    }
+
+    async fn watermarks_of(&self, tp: Tp, timeout: Duration) -> Result<(i64, i64)> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut out = [0i64; 2];
         // A partition may appear once per ListOffsets request: two requests.
@@ -417,7 +422,8 @@ impl Consumer {
             .map(|(t, p, ts)| (requests::tp(t, *p), *ts))
             .collect();
         let read_committed = self.shared.wire.read_committed;
-        let r = requests::list_offsets(&self.shared.cluster, &q, read_committed, timeout).await?;
+        let lookup = requests::list_offsets(&self.shared.cluster, &q, read_committed, timeout);
+        let r = self.rt.entered(lookup).await?;
         let mut out = Vec::with_capacity(partitions.len());
         for (t, p, _) in partitions {
             let found = r.iter().find(|(tp, _)| &*tp.0 == *t && tp.1 == *p);
@@ -578,7 +584,8 @@ impl Consumer {
     pub async fn commit(&self) -> Result<()> {
         let who = self.group_or_err()?;
         let offsets = self.shared.lock().uncommitted();
-        commit_now(&self.shared, &who, offsets, self.shared.timeout).await
+        let work = commit_now(&self.shared, &who, offsets, self.shared.timeout);
+        self.rt.entered(work).await
     }
 
     /// Starts committing the stored offsets without waiting; failures are
@@ -601,7 +608,8 @@ impl Consumer {
     pub async fn commit_offsets(&self, offsets: &[(&str, i32, i64)]) -> Result<()> {
         let who = self.group_or_err()?;
         let offsets = self.explicit_entries(offsets.iter().map(|x| (x.0, x.1, x.2)));
-        commit_now(&self.shared, &who, offsets, self.shared.timeout).await
+        let work = commit_now(&self.shared, &who, offsets, self.shared.timeout);
+        self.rt.entered(work).await
     }
 
     /// Blocking [`commit_offsets`](Consumer::commit_offsets), for code
@@ -635,15 +643,62 @@ impl Consumer {
             .iter()
             .map(|(t, p)| requests::tp(t, *p))
             .collect();
-        let r =
-            requests::fetch_committed(&self.shared.cluster, &who.group_id, &tps, timeout).await?;
+        let r = self
+            .rt
+            .entered(requests::fetch_committed(
+                &self.shared.cluster,
+                &who.group_id,
+                &tps,
+                timeout,
+            ))
+            .await?;
         Ok(r.into_iter()
             .map(|(tp, o)| (tp.0.to_string(), tp.1, o.map(|x| x.0)))
             .collect())
     }
 
+    /// Blocking [`committed`](Consumer::committed), for code outside a
+    /// runtime.
+    pub fn committed_blocking(
+        &self,
+        partitions: &[(&str, i32)],
+        timeout: Duration,
+    ) -> Result<Vec<(String, i32, Option<i64>)>> {
+        let parts: Vec<(String, i32)> = partitions
+            .iter()
+            .map(|(t, p)| (t.to_string(), *p))
+            .collect();
+        let c = self.handle();
+        self.rt.block_on(async move {
+            let refs: Vec<(&str, i32)> = parts.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+            c.committed(&refs, timeout).await
+        })
+    }
+
+    /// Commits `message`'s offset + 1 (the next record to consume) for its
+    /// partition, whatever else is stored, and waits for the coordinator.
+    pub async fn commit_message(&self, message: &Message) -> Result<()> {
+        let next = [(
+            message.topic.as_ref(),
+            message.partition,
+            message.offset + 1,
+        )];
+        self.commit_offsets(&next).await
+    }
+
+    /// Blocking [`commit_message`](Consumer::commit_message).
+    pub fn commit_message_blocking(&self, message: &Message) -> Result<()> {
+        let next = [(
+            message.topic.as_ref(),
+            message.partition,
+            message.offset + 1,
+        )];
+        self.commit_offsets_blocking(&next)
+    }
+
     /// Commits stored offsets when `enable.auto.commit` is on, then stops
-    /// fetching (the assignment is cleared).
+    /// fetching (the assignment is cleared). Awaitable from any executor:
+    /// the work runs on the client's runtime.
     pub async fn close(&self) -> Result<()> {
         self.close_within(self.shared.timeout).await
     }
@@ -652,6 +707,26 @@ impl Consumer {
     /// final commit and LeaveGroup give up when it is over (the
     /// coordinator may be down).
     pub async fn close_within(&self, timeout: Duration) -> Result<()> {
+        self.rt.entered(self.close_work(timeout)).await
+    }
+
+    /// Blocking [`close_within`](Consumer::close_within), for code outside
+    /// a runtime.
+    pub fn close_blocking(&self, timeout: Duration) -> Result<()> {
+        let c = self.handle();
+        self.rt.block_on(async move { c.close_work(timeout).await })
+    }
+
+    /// Another handle on this consumer, for work moved onto the client's
+    /// runtime (dropping it only wakes the background tasks).
+    fn handle(&self) -> Consumer {
+        Consumer {
+            shared: self.shared.clone(),
+            rt: self.rt.clone(),
+        }
+    }
+
+    async fn close_work(&self, timeout: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
         let mut result = Ok(());

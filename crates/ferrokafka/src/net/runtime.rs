@@ -9,11 +9,17 @@
 //! Every client (admin, producer, consumer) holds one [`ClientRuntime`] and
 //! uses [`ClientRuntime::spawn`] for tasks and [`ClientRuntime::block_on`]
 //! for its blocking API. Blocking calls made from inside an async context
-//! are refused with an error instead of panicking or deadlocking.
+//! are refused with an error instead of panicking or deadlocking. Its async
+//! API is wrapped in [`ClientRuntime::entered`], so it can be awaited from
+//! any executor: tokio's timers and sockets panic when first polled outside
+//! a tokio context, and an application may close a client from futures'
+//! `block_on`, another runtime or a GUI loop.
 
 use crate::error::{Error, ErrorCode, Result};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::runtime::{Handle, Runtime};
 
 /// A handle to the runtime a client's tasks run on; cheap to clone.
@@ -81,6 +87,16 @@ impl ClientRuntime {
         self.handle.spawn(fut)
     }
 
+    /// `fut`, polled inside this runtime's context whatever executor polls
+    /// it: its timers and sockets register with this runtime's drivers,
+    /// which the runtime's own threads keep running.
+    pub(crate) fn entered<F: Future>(&self, fut: F) -> Entered<F> {
+        Entered {
+            handle: self.handle.clone(),
+            fut: Box::pin(fut),
+        }
+    }
+
     /// Runs `fut` to completion from synchronous code. Refused inside an
     /// async context, where the caller should `.await` the async variant.
     pub fn block_on<F, T>(&self, fut: F) -> Result<T>
@@ -137,5 +153,22 @@ mod tests {
         let h = rt.spawn(async { 3 });
         assert_eq!(h.await.unwrap(), 3);
         drop(rt);
+    }
+}
+
+/// A future polled inside a runtime's context; see
+/// [`ClientRuntime::entered`].
+pub(crate) struct Entered<F> {
+    handle: Handle,
+    fut: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Entered<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _context = this.handle.enter();
+        this.fut.as_mut().poll(cx)
     }
 }

@@ -106,8 +106,14 @@ impl Consumer {
         let who = self.group_or_err()?;
         let entries = self.explicit_entries(offsets.iter().map(|x| (x.0, x.1, x.2)));
         let metadata: Vec<String> = offsets.iter().map(|x| x.3.to_string()).collect();
-        super::commit_with_metadata(&self.shared, &who, entries, &metadata, self.shared.timeout)
-            .await
+        let work = super::commit_with_metadata(
+            &self.shared,
+            &who,
+            entries,
+            &metadata,
+            self.shared.timeout,
+        );
+        self.rt.entered(work).await
     }
 
     /// The group's committed offsets of `partitions` with their leader
@@ -122,13 +128,13 @@ impl Consumer {
             .iter()
             .map(|(t, p)| super::requests::tp(t, *p))
             .collect();
-        let r = super::requests::fetch_committed_with_metadata(
+        let lookup = super::requests::fetch_committed_with_metadata(
             &self.shared.cluster,
             &who.group_id,
             &tps,
             timeout,
-        )
-        .await?;
+        );
+        let r = self.rt.entered(lookup).await?;
         Ok(r.into_iter()
             .map(|(tp, c)| {
                 let (offset, leader_epoch, metadata) = match c {
@@ -188,7 +194,16 @@ impl Consumer {
 
     /// Leaves the group and stops consuming the subscribed topics.
     pub async fn unsubscribe(&self) -> Result<()> {
-        self.leave_group(self.shared.timeout).await
+        self.rt.entered(self.leave_group(self.shared.timeout)).await
+    }
+
+    /// Blocking [`unsubscribe`](Consumer::unsubscribe), for code outside a
+    /// runtime.
+    pub fn unsubscribe_blocking(&self) -> Result<()> {
+        let c = self.handle();
+        let timeout = self.shared.timeout;
+        self.rt
+            .block_on(async move { c.leave_group(timeout).await })
     }
 
     /// The topics (and patterns) subscribed to.
