@@ -124,6 +124,23 @@ impl ClientRuntime {
     }
 }
 
+/// A future polled inside a runtime's context; see
+/// [`ClientRuntime::entered`].
+pub(crate) struct Entered<F> {
+    handle: Handle,
+    fut: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Entered<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _context = this.handle.enter();
+        this.fut.as_mut().poll(cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,22 +170,5 @@ mod tests {
         let h = rt.spawn(async { 3 });
         assert_eq!(h.await.unwrap(), 3);
         drop(rt);
-    }
-}
-
-/// A future polled inside a runtime's context; see
-/// [`ClientRuntime::entered`].
-pub(crate) struct Entered<F> {
-    handle: Handle,
-    fut: Pin<Box<F>>,
-}
-
-impl<F: Future> Future for Entered<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        let _context = this.handle.enter();
-        this.fut.as_mut().poll(cx)
     }
 }
