@@ -4,8 +4,11 @@
 //! The application thread calls [`Accumulator::enqueue`]; the sender (the
 //! tokio task in `sender.rs`) calls [`Accumulator::drain`] to get one
 //! ProduceRequest's worth of ready batches per broker, reports the outcome
-//! with [`Accumulator::on_response`], feeds metadata with
-//! [`Accumulator::set_topic`], and sleeps until [`Accumulator::next_wakeup`].
+//! with [`Accumulator::on_response`], feeds the cluster layer's leaders with
+//! [`Accumulator::set_leaders`], and sleeps until [`Accumulator::next_wakeup`].
+//! Which topics exist, where partitions lead and when metadata is refreshed
+//! is the cluster layer's (`crate::cluster`); this core only reports the
+//! topics whose leader failed ([`Accumulator::take_stale_topics`]).
 //! Batches are moved out to the sender while in flight and come back on
 //! retry, re-inserted at their original place (ordered by message id).
 //! Completing delivery reports is left to the caller ([`Done`]), so it runs
@@ -24,6 +27,7 @@ use super::message::ProducerRecord;
 use super::partitioner::{Choice, FastRng, Partitioner, Sticky};
 use super::settings::Settings;
 use super::stats::{BrokerStats, Histogram, ProducerStats, TopicStats};
+use crate::cluster::stale_leader;
 use crate::error::{Error, ErrorCode};
 use crate::record::Header;
 use bytes::Bytes;
@@ -137,6 +141,9 @@ struct PartitionQueue {
     batches: VecDeque<Batch>,
     next_msgid: u64,
     leader: Option<i32>,
+    /// The epoch of the newest leader seen (metadata or a Produce answer's
+    /// hint): an answer naming an older one is not followed.
+    leader_epoch: Option<i32>,
     in_flight: u32,
     /// Capacity hint for the next batch's record vector.
     last_batch_len: usize,
@@ -180,11 +187,12 @@ struct WindowEntry {
 }
 
 impl PartitionQueue {
-    fn new(leader: Option<i32>) -> Self {
+    fn new() -> Self {
         PartitionQueue {
             batches: VecDeque::new(),
             next_msgid: 1,
-            leader,
+            leader: None,
+            leader_epoch: None,
             in_flight: 0,
             last_batch_len: 16,
             base_msgid: 1,
@@ -197,6 +205,36 @@ impl PartitionQueue {
             recover: None,
         }
     }
+
+    /// Follows `leader` unless its epoch is older than one already seen
+    /// (a broker whose metadata lags behind).
+    fn set_leader(&mut self, leader: Option<Leader>) {
+        match leader {
+            Some(l) if l.epoch.is_some() && l.epoch < self.leader_epoch => {}
+            Some(l) => {
+                self.leader = Some(l.id);
+                self.leader_epoch = l.epoch.or(self.leader_epoch);
+            }
+            None => self.leader = None,
+        }
+    }
+
+    /// A request to the leader failed with a stale-leader error: follow the
+    /// answer's newer leader when it named one, else wait for metadata.
+    fn leader_failed(&mut self, hint: Option<Leader>) {
+        match hint {
+            Some(l) if l.epoch.is_some() && l.epoch > self.leader_epoch => self.set_leader(hint),
+            _ => self.leader = None,
+        }
+    }
+}
+
+/// A partition's leader: its broker id and, when the metadata has it, the
+/// leader epoch (KIP-320).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Leader {
+    pub id: i32,
+    pub epoch: Option<i32>,
 }
 
 struct Unassigned {
@@ -209,10 +247,6 @@ struct TopicQueue {
     name: Arc<str>,
     /// Empty until metadata gives the partition count.
     partitions: Vec<PartitionQueue>,
-    /// Since when the topic has been waited for without metadata.
-    first_wanted: Instant,
-    /// The broker said the topic does not exist (last metadata answer).
-    missing: Option<ErrorCode>,
     unassigned: VecDeque<Unassigned>,
     sticky: Sticky,
     batchsize: Histogram,
@@ -233,6 +267,9 @@ pub(crate) struct PartitionResult {
     pub base_offset: i64,
     pub log_append_time: i64,
     pub message: Option<String>,
+    /// The partition's current leader when the answer named one (a
+    /// NOT_LEADER_OR_FOLLOWER answer carries it from Produce v10, KIP-951).
+    pub current_leader: Option<Leader>,
 }
 
 /// The producer's state: every record not yet reported.
@@ -254,8 +291,8 @@ pub(crate) struct Accumulator {
     wake_events: u64,
     /// Make every batch ready now (flush / close).
     flushing: usize,
-    /// Topics whose metadata the sender should fetch.
-    metadata_wanted: bool,
+    /// Topics (by index) whose leader failed since the sender last asked.
+    stale_topics: Vec<usize>,
     user_partitioner: Option<Arc<dyn Partitioner>>,
     /// Reports produced under the lock, completed by the caller after it.
     pending_done: Vec<Done>,
@@ -331,26 +368,6 @@ fn record_size(r: &ProducerRecord) -> usize {
 /// Requests in flight per partition with idempotence (the broker keeps the
 /// last five batches' sequences).
 const MAX_IDEMPOTENT_IN_FLIGHT: usize = 5;
-
-/// Errors after which the partition's leader is probably elsewhere.
-pub(crate) fn is_leader_error(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::NotLeaderOrFollower
-            | ErrorCode::LeaderNotAvailable
-            | ErrorCode::UnknownTopicOrPartition
-            | ErrorCode::FencedLeaderEpoch
-            | ErrorCode::KafkaStorageError
-            | ErrorCode::Transport
-            | ErrorCode::NetworkException
-            // No answer within the request timeout: the leader may be dead
-            // (a killed broker whose address still takes connections, or
-            // one never reached). Without a metadata refresh every retry
-            // went back to it until message.timeout.ms, even after the
-            // cluster had moved the leadership (seen against Apache Kafka).
-            | ErrorCode::TimedOut
-    )
-}
 
 /// Whether acknowledging `b` (at `offset`, -1 when unknown) shows the broker
 /// broke the sequence rules, and how; a broker that checks sequences, as
@@ -440,7 +457,7 @@ impl Accumulator {
             last_topic: None,
             wake_events: 0,
             flushing: 0,
-            metadata_wanted: false,
+            stale_topics: Vec::new(),
             user_partitioner,
             pending_done: Vec::new(),
             purge_in_flight: false,
@@ -534,7 +551,7 @@ impl Accumulator {
             _ => {
                 let i = match self.topics.get_index_of(&*record.topic) {
                     Some(i) => i,
-                    None => self.add_topic(record.topic.clone(), now),
+                    None => self.add_topic(record.topic.clone()),
                 };
                 self.last_topic = Some((record.topic.clone(), i));
                 i
@@ -585,8 +602,7 @@ impl Accumulator {
         Ok(DeliveryFuture::new(completion, index, timestamp, topic))
     }
 
-    fn add_topic(&mut self, name: Arc<str>, now: Instant) -> usize {
-        self.metadata_wanted = true;
+    fn add_topic(&mut self, name: Arc<str>) -> usize {
         self.wake_events += 1;
         self.topics
             .insert_full(
@@ -594,8 +610,6 @@ impl Accumulator {
                 TopicQueue {
                     name,
                     partitions: Vec::new(),
-                    first_wanted: now,
-                    missing: None,
                     unassigned: VecDeque::new(),
                     sticky: Sticky::default(),
                     batchsize: Histogram::default(),
@@ -606,9 +620,9 @@ impl Accumulator {
     }
 
     /// Starts tracking `topic` (metadata wanted) without records.
-    pub(crate) fn want_topic(&mut self, topic: &str, now: Instant) {
+    pub(crate) fn want_topic(&mut self, topic: &str) {
         if !self.topics.contains_key(topic) {
-            self.add_topic(Arc::from(topic), now);
+            self.add_topic(Arc::from(topic));
         }
     }
 
@@ -732,42 +746,33 @@ impl Accumulator {
         (completion, if own_slot { 0 } else { index })
     }
 
-    /// Metadata for `topic`: its partitions' leaders (`None`: no leader now),
-    /// or `Err` with the broker's error when the topic does not exist.
-    /// Records waiting for the topic are partitioned now.
-    pub(crate) fn set_topic(
-        &mut self,
-        topic: &str,
-        leaders: Result<Vec<Option<i32>>, ErrorCode>,
-        now: Instant,
-    ) {
+    /// Metadata for `topic` from the cluster layer: its partitions' leaders
+    /// by partition id (`None`: no leader now). A leader with an older
+    /// epoch than one already seen is not followed. Records waiting for
+    /// the topic are partitioned now.
+    pub(crate) fn set_leaders(&mut self, topic: &str, leaders: &[Option<Leader>], now: Instant) {
         let Some(topic_idx) = self.topics.get_index_of(topic) else {
             return;
         };
-        match leaders {
-            Err(code) => {
-                self.topics[topic_idx].missing = Some(code);
-            }
-            Ok(leaders) if leaders.is_empty() => {
-                self.topics[topic_idx].missing = Some(ErrorCode::UnknownTopicOrPartition);
-            }
-            Ok(leaders) => {
-                let t = &mut self.topics[topic_idx];
-                t.missing = None;
-                for (i, l) in leaders.iter().enumerate() {
-                    match t.partitions.get_mut(i) {
-                        Some(pq) => pq.leader = *l,
-                        None => t.partitions.push(PartitionQueue::new(*l)),
-                    }
+        if leaders.is_empty() {
+            return;
+        }
+        {
+            let t = &mut self.topics[topic_idx];
+            for (i, l) in leaders.iter().enumerate() {
+                if t.partitions.len() <= i {
+                    t.partitions.push(PartitionQueue::new());
                 }
-                // Partition counts only grow in Kafka; a shrink is ignored.
-                let pending = std::mem::take(&mut t.unassigned);
-                let count = t.partitions.len() as i32;
-                for u in pending {
-                    let p = match u.partition {
-                        Some(p) if (0..count).contains(&p) => p,
-                        Some(p) => {
-                            self.fail_single(
+                t.partitions[i].set_leader(*l);
+            }
+            // Partition counts only grow in Kafka; a shrink is ignored.
+            let pending = std::mem::take(&mut t.unassigned);
+            let count = t.partitions.len() as i32;
+            for u in pending {
+                let p = match u.partition {
+                    Some(p) if (0..count).contains(&p) => p,
+                    Some(p) => {
+                        self.fail_single(
                                 topic_idx,
                                 u,
                                 Error::new(
@@ -776,35 +781,84 @@ impl Accumulator {
                                 ),
                                 PersistenceStatus::NotPersisted,
                             );
-                            continue;
-                        }
-                        None => {
-                            let key = u.msg.key.as_deref();
-                            let choice = match &self.user_partitioner {
-                                Some(up) => Choice::Partition(up.partition(topic, key, count)),
-                                None => self.cfg.partitioner.choose(key, count),
-                            };
-                            match choice {
-                                Choice::Partition(p) if (0..count).contains(&p) => p,
-                                Choice::Partition(_) | Choice::Random => {
-                                    self.rng.below(count as u32) as i32
-                                }
-                                Choice::Spread => {
-                                    let linger = self.cfg.sticky_linger;
-                                    self.topics[topic_idx].sticky.pick(
-                                        now,
-                                        linger,
-                                        count,
-                                        &mut self.rng,
-                                    )
-                                }
+                        continue;
+                    }
+                    None => {
+                        let key = u.msg.key.as_deref();
+                        let choice = match &self.user_partitioner {
+                            Some(up) => Choice::Partition(up.partition(topic, key, count)),
+                            None => self.cfg.partitioner.choose(key, count),
+                        };
+                        match choice {
+                            Choice::Partition(p) if (0..count).contains(&p) => p,
+                            Choice::Partition(_) | Choice::Random => {
+                                self.rng.below(count as u32) as i32
+                            }
+                            Choice::Spread => {
+                                let linger = self.cfg.sticky_linger;
+                                self.topics[topic_idx].sticky.pick(
+                                    now,
+                                    linger,
+                                    count,
+                                    &mut self.rng,
+                                )
                             }
                         }
-                    };
-                    self.append(topic_idx, p, u.msg, now, u.enqueued);
-                }
+                    }
+                };
+                self.append(topic_idx, p, u.msg, now, u.enqueued);
             }
         }
+    }
+
+    /// [`set_leaders`](Self::set_leaders) with leader ids only, or `Err`
+    /// for a topic the cluster declared missing (its waiting records fail).
+    #[cfg(test)]
+    pub(crate) fn set_topic(
+        &mut self,
+        topic: &str,
+        leaders: Result<Vec<Option<i32>>, ErrorCode>,
+        now: Instant,
+    ) {
+        match leaders {
+            Ok(l) => {
+                let l: Vec<Option<Leader>> = l
+                    .into_iter()
+                    .map(|id| id.map(|id| Leader { id, epoch: None }))
+                    .collect();
+                self.set_leaders(topic, &l, now);
+            }
+            Err(code) => {
+                let e = Error::new(code, format!("topic {topic} does not exist"));
+                self.fail_topic(topic, &e);
+            }
+        }
+    }
+
+    /// The cluster layer declared `topic` unusable (missing past the
+    /// propagation window, or a topic error): records waiting for its
+    /// metadata fail with `error`. Returns how many did.
+    pub(crate) fn fail_topic(&mut self, topic: &str, error: &Error) -> usize {
+        let Some(ti) = self.topics.get_index_of(topic) else {
+            return 0;
+        };
+        let unassigned = std::mem::take(&mut self.topics[ti].unassigned);
+        let n = unassigned.len();
+        for u in unassigned {
+            self.fail_single(ti, u, error.clone(), PersistenceStatus::NotPersisted);
+        }
+        n
+    }
+
+    /// Topics whose leader failed since the last call (their metadata is
+    /// to be refreshed).
+    pub(crate) fn take_stale_topics(&mut self) -> Vec<Arc<str>> {
+        let mut idx = std::mem::take(&mut self.stale_topics);
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter()
+            .map(|i| self.topics[i].name.clone())
+            .collect()
     }
 
     /// Records a failed record that never joined a batch; it is reported by
@@ -1072,6 +1126,7 @@ impl Accumulator {
         broker: i32,
         now: Instant,
     ) {
+        let hint = res.as_ref().ok().and_then(|r| r.current_leader);
         let (code, error, offsets) = match res {
             Ok(r) if r.error == ErrorCode::NoError => {
                 (ErrorCode::NoError, None, (r.base_offset, r.log_append_time))
@@ -1111,9 +1166,9 @@ impl Accumulator {
             if possibly_persisted(e.code()) {
                 b.maybe_persisted = true;
             }
-            if is_leader_error(e.code()) {
-                pq.leader = None;
-                self.metadata_wanted = true;
+            if stale_leader(e.code()) {
+                pq.leader_failed(hint);
+                self.stale_topics.push(b.topic_idx);
             }
             let expired = b.deadline.is_some_and(|d| now >= d);
             if expired && code != ErrorCode::DuplicateSequenceNumber {
@@ -1304,6 +1359,7 @@ impl Accumulator {
                 self.idempotent_result(b, res, broker, now);
                 continue;
             }
+            let hint = res.as_ref().ok().and_then(|r| r.current_leader);
             let error = match res {
                 Ok(r) if r.error == ErrorCode::NoError => {
                     let partition = b.partition;
@@ -1335,9 +1391,9 @@ impl Accumulator {
             if possibly_persisted(error.code()) {
                 b.maybe_persisted = true;
             }
-            if is_leader_error(error.code()) {
-                pq.leader = None;
-                self.metadata_wanted = true;
+            if stale_leader(error.code()) {
+                pq.leader_failed(hint);
+                self.stale_topics.push(b.topic_idx);
             }
             let retriable = error.is_retriable() && self.cfg.acks != 0;
             let expired = b.deadline.is_some_and(|d| now >= d);
@@ -1400,12 +1456,10 @@ impl Accumulator {
         self.pending_done.push(Done::Batch(b, outcome));
     }
 
-    /// Fails records whose `message.timeout.ms` passed while queued, and
-    /// records of topics that stayed unknown past
-    /// `topic.metadata.propagation.max.ms`.
+    /// Fails records whose `message.timeout.ms` passed while queued
+    /// (unknown topics are the cluster layer's: [`Self::fail_topic`]).
     pub(crate) fn expire(&mut self, now: Instant) {
         self.wall.refresh(now);
-        let propagation = self.cfg.topic_propagation_max;
         for ti in 0..self.topics.len() {
             // Batches: scan the whole queue, retried batches may sit in front.
             loop {
@@ -1443,18 +1497,11 @@ impl Accumulator {
             if t.unassigned.is_empty() {
                 continue;
             }
-            let unknown = t.missing.is_some() && now >= t.first_wanted + propagation;
             let timeout = self.cfg.message_timeout;
             let pending = std::mem::take(&mut t.unassigned);
             let name = t.name.clone();
             for u in pending {
-                if unknown {
-                    let e = Error::new(
-                        ErrorCode::UnknownTopic,
-                        format!("topic {name} does not exist (waited topic.metadata.propagation.max.ms={} ms)", propagation.as_millis()),
-                    );
-                    self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
-                } else if deadline(u.enqueued, timeout).is_some_and(|d| now >= d) {
+                if deadline(u.enqueued, timeout).is_some_and(|d| now >= d) {
                     let e = Error::new(
                         ErrorCode::MsgTimedOut,
                         format!("topic {name}: message.timeout.ms expired waiting for metadata"),
@@ -1477,11 +1524,6 @@ impl Accumulator {
         }
         for t in self.topics.values() {
             if !t.unassigned.is_empty() {
-                // The propagation window only ends something once a broker
-                // said the topic is missing; before that, metadata answers wake us.
-                if t.missing.is_some() {
-                    at(t.first_wanted + self.cfg.topic_propagation_max);
-                }
                 if let Some(d) = t
                     .unassigned
                     .front()
@@ -1517,28 +1559,22 @@ impl Accumulator {
         next.map(|n| n.max(now))
     }
 
-    /// Topics that need (fresh) metadata: unknown ones, ones with leaderless
-    /// partitions, or all after a leader error. Clears the request flag.
-    pub(crate) fn metadata_topics(&mut self, all: bool) -> Vec<Arc<str>> {
-        let forced = std::mem::take(&mut self.metadata_wanted);
+    /// Topics whose leaders to look up: all of them when `all`, else the
+    /// unknown ones and those with leaderless partitions.
+    pub(crate) fn metadata_topics(&self, all: bool) -> Vec<Arc<str>> {
         self.topics
             .values()
             .filter(|t| {
-                all || forced
-                    || t.partitions.is_empty()
-                    || t.partitions.iter().any(|p| p.leader.is_none())
+                all || t.partitions.is_empty() || t.partitions.iter().any(|p| p.leader.is_none())
             })
             .map(|t| t.name.clone())
             .collect()
     }
 
-    /// Whether some topic lacks metadata (the sender then refreshes often).
+    /// Whether some topic lacks leaders.
+    #[cfg(test)]
     pub(crate) fn metadata_incomplete(&self) -> bool {
-        self.metadata_wanted
-            || self
-                .topics
-                .values()
-                .any(|t| t.partitions.is_empty() || t.partitions.iter().any(|p| p.leader.is_none()))
+        !self.stale_topics.is_empty() || !self.metadata_topics(false).is_empty()
     }
 
     /// The partition count of a known topic.
@@ -1778,6 +1814,7 @@ mod tests {
             base_offset: base,
             log_append_time: -1,
             message: None,
+            current_leader: None,
         })
     }
 
@@ -1787,6 +1824,7 @@ mod tests {
             base_offset: -1,
             log_append_time: -1,
             message: None,
+            current_leader: None,
         })
     }
 
@@ -1931,7 +1969,7 @@ mod tests {
         cfg.max_in_flight = 5;
         cfg.linger = Duration::ZERO;
         let mut acc = Accumulator::new(cfg, None);
-        acc.want_topic("t", t0);
+        acc.want_topic("t");
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         for i in 0..12 {
             let _report = send(&mut acc, rec(i).partition(0), t0);
@@ -2015,16 +2053,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_topic_fails_after_propagation_window() {
+    fn a_topic_the_cluster_declares_missing_fails_its_waiting_records() {
+        // The propagation window is the cluster layer's (cluster::state
+        // `missing_topic_waits_out_the_propagation_window`); the
+        // accumulator fails what waits for the topic with its verdict.
         let t0 = Instant::now();
-        let mut cfg = settings();
-        cfg.topic_propagation_max = Duration::from_millis(200);
-        let mut acc = Accumulator::new(cfg, None);
+        let mut acc = Accumulator::new(settings(), None);
         let f = send(&mut acc, rec(0), t0);
-        acc.set_topic("t", Err(ErrorCode::UnknownTopicOrPartition), t0);
         acc.expire(t0 + Duration::from_millis(100));
         assert_eq!(acc.outstanding(), 1);
-        acc.expire(t0 + Duration::from_millis(200));
+        let verdict = Error::new(ErrorCode::UnknownTopic, "topic t does not exist");
+        assert_eq!(acc.fail_topic("t", &verdict), 1);
         run_done(&mut acc);
         let e = f.wait().unwrap_err();
         assert_eq!(
@@ -2032,6 +2071,52 @@ mod tests {
             (ErrorCode::UnknownTopic, PersistenceStatus::NotPersisted)
         );
         assert_eq!(acc.outstanding(), 0);
+    }
+
+    #[test]
+    fn an_older_leader_epoch_is_not_followed_and_a_newer_hint_is() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        let leader = |id, epoch| {
+            Some(Leader {
+                id,
+                epoch: Some(epoch),
+            })
+        };
+        acc.want_topic("t");
+        acc.set_leaders("t", &[leader(1, 5)], t0);
+        // A lagging broker's answer names the leader before the election.
+        acc.set_leaders("t", &[leader(2, 4)], t0);
+        let _f = send(
+            &mut acc,
+            ProducerRecord::new("t").partition(0).value("a"),
+            t0,
+        );
+        acc.set_flushing(true);
+        let job = acc.drain(t0, |_| true).pop().unwrap();
+        assert_eq!(job.broker, 1, "epoch 4 is older than 5");
+        // NOT_LEADER_OR_FOLLOWER naming the new leader (KIP-951): followed
+        // at once, and the topic is reported for a refresh.
+        let res = Ok(PartitionResult {
+            error: ErrorCode::NotLeaderOrFollower,
+            base_offset: -1,
+            log_append_time: -1,
+            message: None,
+            current_leader: leader(3, 6),
+        });
+        acc.on_response(job, vec![res], None, t0);
+        assert_eq!(acc.take_stale_topics(), vec![Arc::<str>::from("t")]);
+        let later = t0 + Duration::from_millis(150);
+        let job = acc.drain(later, |_| true).pop().unwrap();
+        assert_eq!(job.broker, 3);
+        // A stale-leader error without a hint: no leader until metadata.
+        let res = Err(Error::new(ErrorCode::Transport, "connection reset"));
+        acc.on_response(job, vec![res], None, later);
+        let past_backoff = later + Duration::from_millis(250);
+        assert!(acc.drain(past_backoff, |_| true).is_empty());
+        assert!(acc.metadata_incomplete());
+        acc.set_leaders("t", &[leader(3, 6)], past_backoff);
+        assert_eq!(acc.drain(past_backoff, |_| true)[0].broker, 3);
     }
 
     #[test]
@@ -2067,7 +2152,7 @@ mod tests {
         cfg.queue_max_bytes = cap;
         cfg.batch_num_messages = 10_000;
         let mut acc = Accumulator::new(cfg, None);
-        acc.want_topic("t", t0);
+        acc.want_topic("t");
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         let mut fitted = 0usize;
         for _ in 0..1_000_000 {
@@ -2169,7 +2254,6 @@ mod wakeup_tests {
     fn no_wakeup_in_the_past_while_waiting_for_answers() {
         let t0 = Instant::now();
         let cfg = Settings {
-            topic_propagation_max: Duration::from_millis(100),
             message_timeout: Duration::from_millis(1000),
             max_in_flight: 1,
             ..Settings::default()
@@ -2245,7 +2329,7 @@ mod idempotence_tests {
         };
         let mut a = Accumulator::new(cfg, None);
         let t0 = Instant::now();
-        a.want_topic("t", t0);
+        a.want_topic("t");
         a.set_topic("t", Ok(vec![Some(1)]), t0);
         (a, t0)
     }
@@ -2263,6 +2347,7 @@ mod idempotence_tests {
             base_offset: base,
             log_append_time: -1,
             message: None,
+            current_leader: None,
         })
     }
 

@@ -209,12 +209,13 @@ impl Producer {
     }
 
     fn build(config: &ClientConfig, partitioner: Option<Arc<dyn Partitioner>>) -> Result<Producer> {
-        let (settings, transport) = transport::from_config(config)?;
+        let (settings, cluster_settings) = transport::from_config(config)?;
         let runtime = crate::net::ClientRuntime::owned()?;
-        let transport: Arc<dyn Transport> = {
+        let cluster = {
             let _guard = runtime.handle().enter();
-            transport.connect()?
+            crate::cluster::Cluster::new(cluster_settings, runtime.clone())?
         };
+        let transport = transport::connect(cluster, settings.acks);
         Ok(Self::start(settings, partitioner, transport, runtime))
     }
 
@@ -415,7 +416,7 @@ impl Producer {
             if let Some(n) = acc.partition_count(topic) {
                 return Ok((0..n as i32).collect());
             }
-            acc.want_topic(topic, Instant::now());
+            acc.want_topic(topic);
         }
         s.wake.notify_one();
         loop {
