@@ -110,8 +110,11 @@ pub(crate) struct ClusterSettings {
 }
 
 impl ClusterSettings {
-    /// The cluster settings of a validated configuration.
+    /// The cluster settings of a validated configuration: the one place
+    /// producer, consumer and admin clients turn their configuration into
+    /// connection and metadata settings (the role-specific rules included).
     pub(crate) fn from_config(c: &crate::config::Config) -> Result<Self> {
+        use crate::config::ClientRole;
         let mut bootstrap = Vec::new();
         for s in c.get_list("metadata.broker.list") {
             bootstrap.push(BrokerAddress::parse(s).ok_or_else(|| {
@@ -122,15 +125,32 @@ impl ClusterSettings {
                 )
             })?);
         }
+        if bootstrap.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                "bootstrap.servers is not set: give at least one broker as host:port",
+            ));
+        }
         let refresh = c.get_duration("topic.metadata.refresh.interval.ms");
         let allow_auto_create = match c.role() {
             // librdkafka: producers may auto-create unless told otherwise.
-            crate::config::ClientRole::Producer => {
+            ClientRole::Producer => {
                 !c.is_set_explicitly("allow.auto.create.topics")
                     || c.get_bool("allow.auto.create.topics")
             }
             _ => c.get_bool("allow.auto.create.topics"),
         };
+        let mut propagation_max = c.get_duration("topic.metadata.propagation.max.ms");
+        // A consumer that creates no topics reports a missing one at once,
+        // as librdkafka's does (issue 13 item 6): the propagation window is
+        // for a producer racing the topic's creation. Set explicitly, it
+        // is honoured.
+        if c.role() == ClientRole::Consumer
+            && !allow_auto_create
+            && !c.is_set_explicitly("topic.metadata.propagation.max.ms")
+        {
+            propagation_max = Duration::ZERO;
+        }
         Ok(ClusterSettings {
             bootstrap,
             net: Arc::new(NetSettings::from_config(c)?),
@@ -138,7 +158,7 @@ impl ClusterSettings {
                 max_age: c.get_duration("metadata.max.age.ms"),
                 refresh_interval: (refresh != Duration::MAX && !refresh.is_zero())
                     .then_some(refresh),
-                propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
+                propagation_max,
                 fast_interval: c.get_duration("retry.backoff.ms"),
                 fast_interval_max: c.get_duration("retry.backoff.max.ms"),
             },

@@ -60,6 +60,8 @@ use sender::{Shared, Transport};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+#[cfg(test)]
+pub(crate) use transport::all_settings;
 
 /// Why [`Producer::flush`] or [`Producer::close`] returned before every
 /// record was reported delivered or failed, or with a fatal error.

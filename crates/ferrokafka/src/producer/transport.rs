@@ -28,10 +28,13 @@ use tokio::sync::watch;
 /// Validates `config` for a producer: the producer's settings and those of
 /// its cluster layer.
 pub(crate) fn from_config(config: &ClientConfig) -> Result<(Settings, ClusterSettings)> {
-    let c: Config = config.validate(ClientRole::Producer)?;
-    let settings = Settings::from_config(&c)?;
-    let cluster = ClusterSettings::from_config(&c)?;
-    Ok((settings, cluster))
+    all_settings(&config.validate(ClientRole::Producer)?)
+}
+
+/// Everything a producer takes from a validated configuration, read in one
+/// place.
+pub(crate) fn all_settings(c: &Config) -> Result<(Settings, ClusterSettings)> {
+    Ok((Settings::from_config(c)?, ClusterSettings::from_config(c)?))
 }
 
 /// The transport of a producer sitting on `cluster`.
