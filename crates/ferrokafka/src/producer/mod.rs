@@ -36,16 +36,18 @@
 #![allow(clippy::result_large_err)]
 
 mod accumulator;
+mod batch;
 mod delivery;
 mod idempotence;
 mod message;
+mod outcome;
 mod partitioner;
+mod queue;
 mod sender;
 mod settings;
 mod stats;
 mod transport;
 
-pub use accumulator::SendError;
 pub use delivery::{
     DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
 };
@@ -62,6 +64,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 #[cfg(test)]
 pub(crate) use transport::all_settings;
+
+/// A `send` that was refused: the record is handed back with the reason.
+#[derive(Debug)]
+pub struct SendError {
+    /// The record, unchanged.
+    pub record: ProducerRecord,
+    /// Why it was refused (`QueueFull`, `MsgSizeTooLarge`, `UnknownPartition`,
+    /// or a closed producer).
+    pub error: Error,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "send refused: {}", self.error)
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
 
 /// Why [`Producer::flush`] or [`Producer::close`] returned before every
 /// record was reported delivered or failed, or with a fatal error.
