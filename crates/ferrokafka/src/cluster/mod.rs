@@ -110,8 +110,11 @@ pub(crate) struct ClusterSettings {
 }
 
 impl ClusterSettings {
-    /// The cluster settings of a validated configuration.
+    /// The cluster settings of a validated configuration: the one place
+    /// producer, consumer and admin clients turn their configuration into
+    /// connection and metadata settings (the role-specific rules included).
     pub(crate) fn from_config(c: &crate::config::Config) -> Result<Self> {
+        use crate::config::ClientRole;
         let mut bootstrap = Vec::new();
         for s in c.get_list("metadata.broker.list") {
             bootstrap.push(BrokerAddress::parse(s).ok_or_else(|| {
@@ -122,15 +125,32 @@ impl ClusterSettings {
                 )
             })?);
         }
+        if bootstrap.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                "bootstrap.servers is not set: give at least one broker as host:port",
+            ));
+        }
         let refresh = c.get_duration("topic.metadata.refresh.interval.ms");
         let allow_auto_create = match c.role() {
             // librdkafka: producers may auto-create unless told otherwise.
-            crate::config::ClientRole::Producer => {
+            ClientRole::Producer => {
                 !c.is_set_explicitly("allow.auto.create.topics")
                     || c.get_bool("allow.auto.create.topics")
             }
             _ => c.get_bool("allow.auto.create.topics"),
         };
+        let mut propagation_max = c.get_duration("topic.metadata.propagation.max.ms");
+        // A consumer that creates no topics reports a missing one at once,
+        // as librdkafka's does (issue 13 item 6): the propagation window is
+        // for a producer racing the topic's creation. Set explicitly, it
+        // is honoured.
+        if c.role() == ClientRole::Consumer
+            && !allow_auto_create
+            && !c.is_set_explicitly("topic.metadata.propagation.max.ms")
+        {
+            propagation_max = Duration::ZERO;
+        }
         Ok(ClusterSettings {
             bootstrap,
             net: Arc::new(NetSettings::from_config(c)?),
@@ -138,7 +158,7 @@ impl ClusterSettings {
                 max_age: c.get_duration("metadata.max.age.ms"),
                 refresh_interval: (refresh != Duration::MAX && !refresh.is_zero())
                     .then_some(refresh),
-                propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
+                propagation_max,
                 fast_interval: c.get_duration("retry.backoff.ms"),
                 fast_interval_max: c.get_duration("retry.backoff.max.ms"),
             },
@@ -148,12 +168,15 @@ impl ClusterSettings {
 }
 
 /// Kind of coordinator (FindCoordinator key type).
-#[allow(dead_code)] // used by the group and transaction layers as they land
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum CoordinatorType {
     /// A consumer group's coordinator.
     Group = 0,
     /// A transactional id's coordinator.
+    #[expect(
+        dead_code,
+        reason = "the transactional producer is its first user; remove this then"
+    )]
     Transaction = 1,
 }
 
@@ -162,7 +185,6 @@ struct BrokerConns {
     conns: [Option<Connection>; 4],
 }
 
-#[allow(dead_code)] // coordinators: see `Cluster::coordinator`
 struct Inner {
     settings: ClusterSettings,
     rt: ClientRuntime,
@@ -204,9 +226,6 @@ fn bootstrap_id(i: usize) -> i32 {
     -1 - i32::try_from(i).unwrap_or(i32::MAX - 1)
 }
 
-// Parts of this API serve the producer, consumer and group layers that
-// move onto it next; until then not every method has a caller.
-#[allow(dead_code)]
 impl Cluster {
     /// A cluster handle for `settings`, with its driver task spawned on
     /// `rt`. No connection opens until something needs one.
@@ -345,25 +364,11 @@ impl Cluster {
             .await
     }
 
-    /// Sends an already-encoded request body to broker `id`.
-    pub(crate) async fn send_raw(
-        &self,
-        id: i32,
-        kind: ConnectionKind,
-        api_key: ApiKey,
-        version: i16,
-        body: bytes::Bytes,
-        timeout: Option<Duration>,
-    ) -> Result<bytes::Bytes> {
-        self.connection(id, kind)?
-            .send_raw(api_key, version, body, timeout)
-            .await
-    }
-
-    /// Broker ids to ask for metadata, best first: connections that are up,
-    /// then idle ones, then ones that failed last; learned brokers before
+    /// Broker ids to ask for metadata (or anything any broker answers,
+    /// such as a producer id), best first: connections that are up, then
+    /// idle ones, then ones that failed last; learned brokers before
     /// bootstrap addresses; rotating among equals.
-    fn metadata_candidates(&self) -> Vec<i32> {
+    pub(crate) fn metadata_candidates(&self) -> Vec<i32> {
         let reg = self.registry();
         let mut ids: Vec<i32> = reg.keys().copied().collect();
         ids.sort_unstable();
@@ -555,6 +560,20 @@ impl Cluster {
         }
     }
 
+    /// What the cache knows about `topic` now, never waiting: a topic not
+    /// known yet is looked up (its answer changes [`Self::subscribe`]).
+    pub(crate) fn lookup(&self, topic: &str) -> TopicLookup {
+        let now = Instant::now().into_std();
+        let mut st = self.state();
+        let found = st.lookup(topic, now);
+        if matches!(found, TopicLookup::Pending) {
+            st.reference(topic, now);
+            drop(st);
+            self.inner.wake.notify_one();
+        }
+        found
+    }
+
     /// Why `topic` is unusable, when the cache has declared it so (missing
     /// past the propagation window, or a topic error); never waits.
     pub(crate) fn topic_failure(&self, topic: &str) -> Option<Error> {
@@ -694,6 +713,33 @@ impl Cluster {
     }
 }
 
+/// Whether a partition's error means the metadata used for it is stale
+/// (the leader moved, its epoch changed, the partition is not where the
+/// metadata said, or the leader could not be reached), so that a request
+/// after a metadata refresh can succeed. One list for every client: the
+/// producer's Produce and the consumer's ListOffsets both refresh on these.
+pub(crate) fn stale_leader(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::FencedLeaderEpoch
+            | ErrorCode::UnknownLeaderEpoch
+            | ErrorCode::OffsetNotAvailable
+            | ErrorCode::ReplicaNotAvailable
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::Transport
+            | ErrorCode::NetworkException
+            // No answer within the request timeout: the leader may be dead
+            // (a killed broker whose address still takes connections, or
+            // one never reached). Without a metadata refresh every retry
+            // went back to it, even after the cluster had moved the
+            // leadership (seen against Apache Kafka).
+            | ErrorCode::TimedOut
+    )
+}
+
 /// Encodes a request body at `version`.
 fn encode<T: kafka_protocol::protocol::Encodable>(req: &T, version: i16) -> Result<bytes::Bytes> {
     let mut buf = bytes::BytesMut::new();
@@ -772,6 +818,10 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
                             .security_error
                             .lock()
                             .unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        // Wake the clients waiting for metadata: they
+                        // report this now instead of timing out.
+                        let generation = *cluster.inner.changed.borrow();
+                        cluster.inner.changed.send_replace(generation);
                     }
                     cluster.state().on_failure(Instant::now().into_std());
                 }

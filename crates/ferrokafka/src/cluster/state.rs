@@ -69,7 +69,6 @@ pub(crate) enum RefreshScope {
 }
 
 /// What the cache knows about a topic.
-#[allow(dead_code)] // read by the producer and consumer as they move onto `Cluster`
 #[derive(Debug, Clone)]
 pub(crate) enum TopicLookup {
     /// Usable metadata.
@@ -114,7 +113,6 @@ pub(crate) struct MetadataState {
     generation: u64,
 }
 
-#[allow(dead_code)] // see `TopicLookup`
 impl MetadataState {
     /// An empty cache; the first refresh asks for the whole cluster, which
     /// also learns the brokers.
@@ -141,6 +139,7 @@ impl MetadataState {
         self.generation
     }
 
+    #[cfg(test)]
     /// Every broker ever learned (the registry is additive).
     pub(crate) fn brokers(&self) -> impl Iterator<Item = &BrokerMetadata> {
         self.brokers.values()
@@ -151,6 +150,7 @@ impl MetadataState {
         self.brokers.get(&id)
     }
 
+    #[cfg(test)]
     /// The cluster id and controller from the last answer that had them.
     pub(crate) fn cluster(&self) -> (Option<&str>, Option<i32>) {
         (self.cluster_id.as_deref(), self.controller_id)
@@ -179,6 +179,7 @@ impl MetadataState {
         self.wanted.insert(topic.to_string());
     }
 
+    #[cfg(test)]
     /// Ask for the whole cluster in the next refresh.
     pub(crate) fn request_full(&mut self) {
         self.want_all = true;
@@ -400,6 +401,7 @@ impl MetadataState {
         self.generation = self.generation.wrapping_add(1);
     }
 
+    #[cfg(test)]
     /// Number of topics known to the cache (tests, statistics).
     pub(crate) fn topic_count(&self) -> usize {
         self.topics.len()

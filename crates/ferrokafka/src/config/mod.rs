@@ -283,6 +283,10 @@ pub struct Config {
     role: ClientRole,
     values: Vec<Resolved>,
     oauth_provider: Option<std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>>,
+    /// Which properties some accessor read (the settings test checks that
+    /// every implemented property is read by the roles it applies to).
+    #[cfg(test)]
+    reads: std::sync::Arc<Vec<std::sync::atomic::AtomicBool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,7 +323,20 @@ impl Config {
 
     fn resolved(&self, name: &str) -> (&'static Property, &Resolved) {
         let i = index_for_accessor(name);
+        #[cfg(test)]
+        self.reads[i].store(true, std::sync::atomic::Ordering::Relaxed);
         (&PROPERTIES[i], &self.values[i])
+    }
+
+    /// The properties some accessor has read so far.
+    #[cfg(test)]
+    pub(crate) fn read_properties(&self) -> Vec<&'static str> {
+        PROPERTIES
+            .iter()
+            .zip(self.reads.iter())
+            .filter(|(_, r)| r.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(p, _)| p.name())
+            .collect()
     }
 
     fn type_bug(p: &Property, asked: &str) -> ! {
@@ -626,6 +643,12 @@ fn validate(cfg: &ClientConfig, role: ClientRole) -> Result<Config> {
     }
     let mut config = Config {
         role,
+        #[cfg(test)]
+        reads: std::sync::Arc::new(
+            (0..values.len())
+                .map(|_| std::sync::atomic::AtomicBool::new(false))
+                .collect(),
+        ),
         values,
         oauth_provider: cfg.oauth_provider.clone(),
     };

@@ -50,10 +50,10 @@ mod requests;
 pub use group::{CommittedOffset, Rebalance};
 pub use message::{ConsumerError, Message, Offset, Timestamp};
 
-use crate::cluster::{state::MetadataSettings, Cluster, ClusterSettings};
+use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{ClientConfig, ClientRole, Config};
 use crate::error::{Error, ErrorCode, Result};
-use crate::net::{BrokerAddress, ClientRuntime, NetSettings};
+use crate::net::ClientRuntime;
 use fetch::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
 use requests::{GroupIdentity, WireSettings};
 use std::future::Future;
@@ -130,44 +130,49 @@ impl Drop for Consumer {
     }
 }
 
+/// Everything a consumer takes from its configuration, read in one place
+/// ([`all_settings`]).
+pub(crate) struct ConsumerSettings {
+    fetch: FetchSettings,
+    wire: WireSettings,
+    cluster: ClusterSettings,
+    group_config: Option<group::task::GroupConfig>,
+    group: Option<GroupIdentity>,
+    auto_commit: Option<Duration>,
+    timeout: Duration,
+}
+
+/// The consumer's settings of a validated configuration.
+pub(crate) fn all_settings(c: &Config) -> Result<ConsumerSettings> {
+    let (fetch, wire, cluster) = settings(c)?;
+    let group_config = group::config(c)?;
+    let group_id = c.get_str("group.id");
+    let group = (!group_id.is_empty()).then(|| GroupIdentity {
+        group_id: group_id.to_string(),
+        generation: -1,
+        member_id: String::new(),
+        instance_id: c
+            .get_opt_str("group.instance.id")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    });
+    let interval = c.get_duration("auto.commit.interval.ms");
+    let auto_commit = (group.is_some() && c.get_bool("enable.auto.commit") && !interval.is_zero())
+        .then_some(interval);
+    Ok(ConsumerSettings {
+        fetch,
+        wire,
+        cluster,
+        group_config,
+        group,
+        auto_commit,
+        timeout: c.get_duration("socket.timeout.ms"),
+    })
+}
+
 fn settings(c: &Config) -> Result<(FetchSettings, WireSettings, ClusterSettings)> {
-    let mut bootstrap = Vec::new();
-    for s in c.get_list("metadata.broker.list") {
-        bootstrap.push(BrokerAddress::parse(s).ok_or_else(|| {
-            Error::config(
-                "bootstrap.servers",
-                s,
-                "a comma-separated list of host:port",
-            )
-        })?);
-    }
-    if bootstrap.is_empty() {
-        return Err(Error::new(
-            ErrorCode::InvalidArg,
-            "bootstrap.servers is not set: give at least one broker as host:port",
-        ));
-    }
     let receive_max = c.get_i64("receive.message.max.bytes");
-    let net = NetSettings {
-        // Group calls (a JoinGroup held for the rebalance) must not block
-        // heartbeats on the same socket: no in-flight cap for the consumer.
-        max_in_flight: NetSettings::default().max_in_flight,
-        ..NetSettings::from_config(c)?
-    };
-    let refresh = c.get_i64("topic.metadata.refresh.interval.ms");
-    let metadata = MetadataSettings {
-        max_age: c.get_duration("metadata.max.age.ms"),
-        refresh_interval: (refresh >= 0).then(|| Duration::from_millis(refresh as u64)),
-        propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
-        fast_interval: c.get_duration("retry.backoff.ms"),
-        fast_interval_max: c.get_duration("retry.backoff.max.ms"),
-    };
-    let cluster = ClusterSettings {
-        bootstrap,
-        net: Arc::new(net),
-        metadata,
-        allow_auto_create: c.get_bool("allow.auto.create.topics"),
-    };
+    let cluster = ClusterSettings::from_config(c)?;
     let reset = match c.get_str("auto.offset.reset") {
         "earliest" => Reset::Earliest,
         "error" => Reset::Error,
@@ -211,36 +216,21 @@ impl Consumer {
     /// outside one it starts its own background thread.
     pub fn new(config: &ClientConfig) -> Result<Consumer> {
         let c = config.validate(ClientRole::Consumer)?;
-        let (fetch, wire, mut cluster_settings) = settings(&c)?;
-        // A consumer that creates no topics reports a missing one at once,
-        // as librdkafka's does (issue 13 item 6): the propagation window is
-        // for a producer racing the topic's creation. Set explicitly, it
-        // is honoured.
-        if !cluster_settings.allow_auto_create
-            && !c.is_set_explicitly("topic.metadata.propagation.max.ms")
-        {
-            cluster_settings.metadata.propagation_max = Duration::ZERO;
-        }
+        let ConsumerSettings {
+            fetch,
+            wire,
+            cluster: cluster_settings,
+            group_config,
+            group,
+            auto_commit,
+            timeout,
+        } = all_settings(&c)?;
         let rt = ClientRuntime::current_or_owned()?;
         let cluster = {
             let _guard = rt.handle().enter();
             Cluster::new(cluster_settings, rt.clone())?
         };
-        let members = group::task::GroupShared::new(group::config(&c)?);
-        let group_id = c.get_str("group.id");
-        let group = (!group_id.is_empty()).then(|| GroupIdentity {
-            group_id: group_id.to_string(),
-            generation: -1,
-            member_id: String::new(),
-            instance_id: c
-                .get_opt_str("group.instance.id")
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-        });
-        let interval = c.get_duration("auto.commit.interval.ms");
-        let auto_commit =
-            (group.is_some() && c.get_bool("enable.auto.commit") && !interval.is_zero())
-                .then_some(interval);
+        let members = group::task::GroupShared::new(group_config);
         let shared = Arc::new(Shared {
             state: Mutex::new(FetchState::new(fetch)),
             data: Notify::new(),
@@ -249,7 +239,7 @@ impl Consumer {
             wire,
             group: Mutex::new(group),
             auto_commit,
-            timeout: c.get_duration("socket.timeout.ms"),
+            timeout,
             members,
         });
         rt.spawn(driver::drive(Arc::downgrade(&shared), shared.wake.clone()));

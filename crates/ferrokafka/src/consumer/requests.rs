@@ -371,25 +371,6 @@ pub(crate) async fn resolve_offset(
     }
 }
 
-/// Whether a partition's ListOffsets error means the metadata used for it
-/// is stale (the leader moved, its epoch changed, or it could not be
-/// reached), so that asking again after a refresh can succeed.
-fn stale_leader(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::NotLeaderOrFollower
-            | ErrorCode::LeaderNotAvailable
-            | ErrorCode::FencedLeaderEpoch
-            | ErrorCode::UnknownLeaderEpoch
-            | ErrorCode::OffsetNotAvailable
-            | ErrorCode::ReplicaNotAvailable
-            | ErrorCode::KafkaStorageError
-            | ErrorCode::Transport
-            | ErrorCode::NetworkException
-            | ErrorCode::TimedOut
-    )
-}
-
 /// Pause between two rounds of a lookup whose leader moved.
 const LEADER_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -415,7 +396,7 @@ pub(crate) async fn list_offsets(
         let mut retry = Vec::new();
         for (tp, r) in round {
             match &r {
-                Err(e) if may_retry && stale_leader(e.code()) => {
+                Err(e) if may_retry && crate::cluster::stale_leader(e.code()) => {
                     cluster.leader_error(&tp.0);
                     if let Some(q) = pending.iter().find(|(p, _)| *p == tp) {
                         retry.push(q.clone());

@@ -292,6 +292,30 @@ impl Connection {
         }))
     }
 
+    /// Encodes `req` at the highest version negotiated with this broker and
+    /// queues it as a request the broker does not answer (Produce with
+    /// acks=0); returns once it is queued.
+    pub(crate) async fn send_no_response<R: ApiRequest>(&self, req: &R) -> Result<()> {
+        let version = self.api_versions(None).await?.require(R::KEY)?;
+        let body = encode(req, version)?;
+        self.send_raw_no_response(R::KEY, version, body)
+    }
+
+    /// Resolves once the broker has handled every request queued on this
+    /// connection before it: brokers handle a connection's requests in
+    /// order, so the answer to a request sent now (an empty Metadata
+    /// request, whose body is not needed and not decoded) proves the
+    /// earlier ones, answered or not, were read.
+    pub(crate) async fn write_barrier(&self) -> Result<()> {
+        let req =
+            kafka_protocol::messages::MetadataRequest::default().with_topics(Some(Vec::new()));
+        let version = self.api_versions(None).await?.require(ApiKey::Metadata)?;
+        let body = encode(&req, version)?;
+        self.send_raw(ApiKey::Metadata, version, body, None)
+            .await
+            .map(drop)
+    }
+
     /// Encodes `req` at the highest version negotiated with this broker,
     /// sends it and decodes the response with the `kafka-protocol` crate.
     ///
@@ -317,16 +341,8 @@ impl Connection {
         timeout: Option<Duration>,
     ) -> Result<R::Response> {
         let api_key = R::KEY;
-        let mut buf = BytesMut::new();
-        req.encode(&mut buf, version).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidArg,
-                format!("cannot encode {api_key:?} v{version}: {e}"),
-            )
-        })?;
-        let mut body = self
-            .send_raw(api_key, version, buf.freeze(), timeout)
-            .await?;
+        let body = encode(req, version)?;
+        let mut body = self.send_raw(api_key, version, body, timeout).await?;
         crate::protocol::guard::check_response(
             api_key,
             version,
@@ -343,6 +359,18 @@ impl Connection {
             )
         })
     }
+}
+
+/// Encodes a request body of `R` at `version`.
+fn encode<R: ApiRequest>(req: &R, version: i16) -> Result<Bytes> {
+    let mut buf = BytesMut::new();
+    req.encode(&mut buf, version).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidArg,
+            format!("cannot encode {:?} v{version}: {e}", R::KEY),
+        )
+    })?;
+    Ok(buf.freeze())
 }
 
 /// The task owning one connection's socket.

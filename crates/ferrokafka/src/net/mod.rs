@@ -228,9 +228,15 @@ impl NetSettings {
             client_id: c.get_str("client.id").to_string(),
             request_timeout: c.get_duration("socket.timeout.ms"),
             connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
-            max_in_flight: usize::try_from(c.get_i64("max.in.flight.requests.per.connection"))
-                .unwrap_or(1)
-                .max(1),
+            max_in_flight: match c.role() {
+                // Group calls (a JoinGroup held for the rebalance) must not
+                // block heartbeats on the same socket: no in-flight cap for
+                // the consumer.
+                crate::config::ClientRole::Consumer => NetSettings::default().max_in_flight,
+                _ => usize::try_from(c.get_i64("max.in.flight.requests.per.connection"))
+                    .unwrap_or(1)
+                    .max(1),
+            },
             receive_max: usize::try_from(c.get_i64("receive.message.max.bytes"))
                 .unwrap_or(usize::MAX),
             reconnect_backoff: c.get_duration("reconnect.backoff.ms"),

@@ -4,8 +4,11 @@
 //! The application thread calls [`Accumulator::enqueue`]; the sender (the
 //! tokio task in `sender.rs`) calls [`Accumulator::drain`] to get one
 //! ProduceRequest's worth of ready batches per broker, reports the outcome
-//! with [`Accumulator::on_response`], feeds metadata with
-//! [`Accumulator::set_topic`], and sleeps until [`Accumulator::next_wakeup`].
+//! with [`Accumulator::on_response`], feeds the cluster layer's leaders with
+//! [`Accumulator::set_leaders`], and sleeps until [`Accumulator::next_wakeup`].
+//! Which topics exist, where partitions lead and when metadata is refreshed
+//! is the cluster layer's (`crate::cluster`); this core only reports the
+//! topics whose leader failed ([`Accumulator::take_stale_topics`]).
 //! Batches are moved out to the sender while in flight and come back on
 //! retry, re-inserted at their original place (ordered by message id).
 //! Completing delivery reports is left to the caller ([`Done`]), so it runs
@@ -18,259 +21,63 @@
 //! counts what records and batches really hold in memory ([`queue_cost`],
 //! `Batch::cost`), not only payload bytes.
 
+// The pieces of the accumulator live in their own modules; these names are
+// re-exported here so `accumulator::X` keeps naming them.
+pub(crate) use super::batch::{complete, queue_cost, Batch, Done, Msg};
+pub(crate) use super::queue::{Leader, PartitionResult, ProduceJob};
+pub(crate) use super::SendError;
+
+use super::batch::{deadline, record_size};
 use super::delivery::{BatchOutcome, Callback, Completion, DeliveryFuture, PersistenceStatus};
-use super::idempotence::{Action, BatchView, Idempotence, InitRequest, ProducerId};
+use super::idempotence::Idempotence;
 use super::message::ProducerRecord;
 use super::partitioner::{Choice, FastRng, Partitioner, Sticky};
+use super::queue::{PartitionQueue, TopicQueue, Unassigned};
 use super::settings::Settings;
 use super::stats::{BrokerStats, Histogram, ProducerStats, TopicStats};
 use crate::error::{Error, ErrorCode};
-use crate::record::Header;
 use bytes::Bytes;
 use indexmap::IndexMap;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// A `send` that was refused: the record is handed back with the reason.
-#[derive(Debug)]
-pub struct SendError {
-    /// The record, unchanged.
-    pub record: ProducerRecord,
-    /// Why it was refused (`QueueFull`, `MsgSizeTooLarge`, `UnknownPartition`,
-    /// or a closed producer).
-    pub error: Error,
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "send refused: {}", self.error)
-    }
-}
-
-impl std::error::Error for SendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
-/// One record inside a batch.
-pub(crate) struct Msg {
-    pub key: Option<Bytes>,
-    pub value: Option<Bytes>,
-    pub headers: Vec<Header>,
-    pub timestamp: i64,
-    /// Bytes counted against `queue.buffering.max.kbytes`.
-    pub size: usize,
-    /// A slot of its own (records that waited for metadata), else the batch's.
-    pub own: Option<Arc<Completion>>,
-    pub callback: Option<Callback>,
-}
-
-impl Msg {
-    pub(crate) fn into_record(self, topic: &Arc<str>, partition: Option<i32>) -> ProducerRecord {
-        ProducerRecord {
-            topic: topic.clone(),
-            partition,
-            key: self.key,
-            value: self.value,
-            headers: self.headers,
-            timestamp: Some(self.timestamp),
-        }
-    }
-}
-
-/// Records of one partition sent (and retried) together as one RecordBatch.
-pub(crate) struct Batch {
-    pub topic: Arc<str>,
-    pub topic_idx: usize,
-    pub partition: i32,
-    pub msgs: Vec<Msg>,
-    /// Sum of `Msg::size`.
-    pub bytes: usize,
-    /// What the batch counts against `queue.buffering.max.kbytes`: its
-    /// records' [`queue_cost`], the batch itself and, once encoded, the
-    /// encoded RecordBatch kept for retries.
-    pub cost: usize,
-    /// `cost` includes the encoded RecordBatch.
-    pub encoded_counted: bool,
-    /// While a request carrying the batch is in flight: the size of its
-    /// copy in that request (the connection holds the encoded request until
-    /// it is written), also counted against the cap.
-    pub request_copy: usize,
-    pub first_msgid: u64,
-    pub created: Instant,
-    /// An earlier attempt may have written the batch (it timed out or the
-    /// connection dropped while in flight).
-    pub maybe_persisted: bool,
-    /// The oldest record's delivery deadline (`message.timeout.ms`).
-    pub deadline: Option<Instant>,
-    pub completion: Arc<Completion>,
-    /// Requests this batch went out in.
-    pub attempts: u32,
-    pub retry_at: Option<Instant>,
-    /// No more records may be added.
-    pub sealed: bool,
-    /// The encoded RecordBatch, kept for retries.
-    pub encoded: Option<crate::record::EncodedBatch>,
-    /// Idempotence: producer id, epoch and base sequence this attempt must
-    /// carry (set when the batch is taken for sending).
-    pub stamp: Option<(i64, i16, i32)>,
-    /// What `encoded` carries now.
-    pub encoded_stamp: Option<(i64, i16, i32)>,
-}
-
-/// How a finished batch or record is to be reported.
-pub(crate) enum Done {
-    /// A whole batch.
-    Batch(Batch, BatchOutcome),
-    /// One record that never joined a batch (it waited for metadata).
-    Single {
-        topic: Arc<str>,
-        partition: Option<i32>,
-        msg: Msg,
-        outcome: BatchOutcome,
-    },
-}
-
-struct PartitionQueue {
-    batches: VecDeque<Batch>,
-    next_msgid: u64,
-    leader: Option<i32>,
-    in_flight: u32,
-    /// Capacity hint for the next batch's record vector.
-    last_batch_len: usize,
-    /// Idempotence: the message id whose sequence is 0 under `generation`.
-    base_msgid: u64,
-    /// The idempotence generation `base_msgid` belongs to (0: none yet).
-    generation: u64,
-    /// Send nothing until the requests in flight have come back (after an
-    /// error or a leader change).
-    drain: bool,
-    /// The broker the requests in flight went to: with idempotence nothing
-    /// goes to another broker (a new leader) until they are back.
-    sent_to: Option<i32>,
-    /// Idempotence: first message ids of the batches sent since the oldest
-    /// unacknowledged one, with whether each is acknowledged. At most five,
-    /// so a retry of the oldest is still within the broker's duplicate
-    /// window (it remembers five batches per producer and partition).
-    window: VecDeque<WindowEntry>,
-    /// The first message id and base offset of the latest batch (by message
-    /// id) acknowledged with an offset: a retry of an earlier batch must
-    /// not land after it.
-    highest_acked: Option<(u64, i64)>,
-    /// A batch was acknowledged under the current producer id/epoch: until
-    /// then one batch at a time, so no broker that accepts any first
-    /// sequence of a new producer can take a later batch first.
-    acked_in_generation: bool,
-    /// After a retriable failure: the highest first message id that failed.
-    /// Until every batch up to it is acknowledged the partition sends one
-    /// batch at a time, oldest first, and only once nothing is in flight
-    /// (the window drains, then restarts from the oldest unacknowledged
-    /// batch), so nothing later is written before the failed batch.
-    recover: Option<u64>,
-}
-
-/// A batch of the idempotence window: its first message id and, once
-/// acknowledged, the base offset it was written at (-1 when unknown).
-#[derive(Debug, Clone, Copy)]
-struct WindowEntry {
-    first_msgid: u64,
-    acked: Option<i64>,
-}
-
-impl PartitionQueue {
-    fn new(leader: Option<i32>) -> Self {
-        PartitionQueue {
-            batches: VecDeque::new(),
-            next_msgid: 1,
-            leader,
-            in_flight: 0,
-            last_batch_len: 16,
-            base_msgid: 1,
-            generation: 0,
-            drain: false,
-            sent_to: None,
-            window: VecDeque::new(),
-            highest_acked: None,
-            acked_in_generation: false,
-            recover: None,
-        }
-    }
-}
-
-struct Unassigned {
-    msg: Msg,
-    enqueued: Instant,
-    partition: Option<i32>,
-}
-
-struct TopicQueue {
-    name: Arc<str>,
-    /// Empty until metadata gives the partition count.
-    partitions: Vec<PartitionQueue>,
-    /// Since when the topic has been waited for without metadata.
-    first_wanted: Instant,
-    /// The broker said the topic does not exist (last metadata answer).
-    missing: Option<ErrorCode>,
-    unassigned: VecDeque<Unassigned>,
-    sticky: Sticky,
-    batchsize: Histogram,
-    batchcnt: Histogram,
-}
-
-/// One ProduceRequest's worth of batches for one broker.
-pub(crate) struct ProduceJob {
-    pub id: u64,
-    pub broker: i32,
-    pub batches: Vec<Batch>,
-}
-
-/// The outcome of one partition within a ProduceResponse.
-#[derive(Debug, Clone)]
-pub(crate) struct PartitionResult {
-    pub error: ErrorCode,
-    pub base_offset: i64,
-    pub log_append_time: i64,
-    pub message: Option<String>,
-}
-
 /// The producer's state: every record not yet reported.
 pub(crate) struct Accumulator {
-    cfg: Settings,
-    topics: IndexMap<Arc<str>, TopicQueue>,
-    rng: FastRng,
-    queued_msgs: usize,
-    queued_bytes: usize,
-    inflight_msgs: usize,
-    broker_in_flight: HashMap<i32, usize>,
-    rotation: usize,
-    next_job: u64,
-    wall: WallClock,
+    pub(super) cfg: Settings,
+    pub(super) topics: IndexMap<Arc<str>, TopicQueue>,
+    pub(super) rng: FastRng,
+    pub(super) queued_msgs: usize,
+    pub(super) queued_bytes: usize,
+    pub(super) inflight_msgs: usize,
+    pub(super) broker_in_flight: HashMap<i32, usize>,
+    pub(super) rotation: usize,
+    pub(super) next_job: u64,
+    pub(super) wall: WallClock,
     /// The topic name of the last `enqueue` and its index.
-    last_topic: Option<(Arc<str>, usize)>,
+    pub(super) last_topic: Option<(Arc<str>, usize)>,
     /// Counts events the sender must hear of at once (a batch opened or
     /// filled, a topic added): `send` wakes the sender only when it moves.
-    wake_events: u64,
+    pub(super) wake_events: u64,
     /// Make every batch ready now (flush / close).
-    flushing: usize,
-    /// Topics whose metadata the sender should fetch.
-    metadata_wanted: bool,
-    user_partitioner: Option<Arc<dyn Partitioner>>,
+    pub(super) flushing: usize,
+    /// Topics (by index) whose leader failed since the sender last asked.
+    pub(super) stale_topics: Vec<usize>,
+    pub(super) user_partitioner: Option<Arc<dyn Partitioner>>,
     /// Reports produced under the lock, completed by the caller after it.
-    pending_done: Vec<Done>,
+    pub(super) pending_done: Vec<Done>,
     /// `purge(in_flight)` was called: the sender fails its in-flight jobs.
-    purge_in_flight: bool,
-    txmsgs: u64,
-    txmsg_bytes: u64,
-    txerrs: u64,
-    brokers: HashMap<i32, (BrokerStats, Histogram)>,
+    pub(super) purge_in_flight: bool,
+    pub(super) txmsgs: u64,
+    pub(super) txmsg_bytes: u64,
+    pub(super) txerrs: u64,
+    pub(super) brokers: HashMap<i32, (BrokerStats, Histogram)>,
     /// The idempotence manager, with `enable.idempotence`.
-    idem: Option<Idempotence>,
+    pub(super) idem: Option<Idempotence>,
     /// The idempotence generation partitions were last re-based on.
-    rebased_generation: u64,
+    pub(super) rebased_generation: u64,
     /// A fatal error was raised and not yet handed to the error callback.
-    fatal_event: bool,
+    pub(super) fatal_event: bool,
 }
 
 fn now_ms() -> i64 {
@@ -284,138 +91,28 @@ fn now_ms() -> i64 {
 /// the clock once per record; re-based every second to follow wall-clock
 /// adjustments.
 #[derive(Debug, Clone, Copy)]
-struct WallClock {
-    base: Instant,
-    base_ms: i64,
+pub(super) struct WallClock {
+    pub(super) base: Instant,
+    pub(super) base_ms: i64,
 }
 
 impl WallClock {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         WallClock {
             base: Instant::now(),
             base_ms: now_ms(),
         }
     }
 
-    fn ms_at(&self, at: Instant) -> i64 {
+    pub(super) fn ms_at(&self, at: Instant) -> i64 {
         self.base_ms + at.saturating_duration_since(self.base).as_millis() as i64
     }
 
-    fn refresh(&mut self, now: Instant) {
+    pub(super) fn refresh(&mut self, now: Instant) {
         if now.saturating_duration_since(self.base) >= Duration::from_secs(1) {
             *self = WallClock::new();
         }
     }
-}
-
-/// What a queued record costs in memory, counted against
-/// `queue.buffering.max.kbytes`: its payload size (`record_size`) plus the
-/// struct that holds it in its batch and one per header. Counting only the
-/// payloads let a queue of small records take several times the cap
-/// (issue 13: 3.3x); payloads shared between records are counted once per
-/// record, which errs on the safe side.
-pub(crate) fn queue_cost(size: usize, headers: usize) -> usize {
-    size + std::mem::size_of::<Msg>() + headers * std::mem::size_of::<Header>()
-}
-
-/// Bytes a record counts for in batches and statistics: payloads, headers
-/// and a fixed overhead.
-fn record_size(r: &ProducerRecord) -> usize {
-    let mut n = 16 + r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len);
-    for h in &r.headers {
-        n += 8 + h.key.len() + h.value.as_ref().map_or(0, |v| v.len());
-    }
-    n
-}
-
-/// Requests in flight per partition with idempotence (the broker keeps the
-/// last five batches' sequences).
-const MAX_IDEMPOTENT_IN_FLIGHT: usize = 5;
-
-/// Errors after which the partition's leader is probably elsewhere.
-pub(crate) fn is_leader_error(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::NotLeaderOrFollower
-            | ErrorCode::LeaderNotAvailable
-            | ErrorCode::UnknownTopicOrPartition
-            | ErrorCode::FencedLeaderEpoch
-            | ErrorCode::KafkaStorageError
-            | ErrorCode::Transport
-            | ErrorCode::NetworkException
-            // No answer within the request timeout: the leader may be dead
-            // (a killed broker whose address still takes connections, or
-            // one never reached). Without a metadata refresh every retry
-            // went back to it until message.timeout.ms, even after the
-            // cluster had moved the leadership (seen against Apache Kafka).
-            | ErrorCode::TimedOut
-    )
-}
-
-/// Whether acknowledging `b` (at `offset`, -1 when unknown) shows the broker
-/// broke the sequence rules, and how; a broker that checks sequences, as
-/// Kafka's do, never does either:
-/// - an earlier batch of the same producer id/epoch waits to be retried and
-///   every attempt of it was refused unwritten, yet `b`, sent after it in
-///   sequence, was accepted: the broker wrote past a gap (retrying the
-///   earlier batch would put it after `b`);
-/// - `b` is a retry written at an offset after a later batch's: the broker
-///   wrote it again out of order instead of recognising it.
-///
-/// librdkafka's mock cluster does both for a producer without a
-/// transactional id, which it does not check sequences for (RELIABILITY.md).
-fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> Option<String> {
-    let epoch_of = |x: &Batch| x.stamp.map(|(id, epoch, _)| (id, epoch));
-    if let Some(x) = pq.batches.iter().find(|x| {
-        x.first_msgid < b.first_msgid
-            && x.attempts > 0
-            && !x.maybe_persisted
-            && epoch_of(x) == epoch_of(b)
-    }) {
-        return Some(format!(
-            "{} [{}]: the broker accepted base sequence {} while the earlier batch with base sequence {} was refused unwritten; it does not check producer sequences, so retrying could reorder records",
-            b.topic,
-            b.partition,
-            b.stamp.map_or(-1, |s| s.2),
-            x.stamp.map_or(-1, |s| s.2),
-        ));
-    }
-    // A later batch acknowledged at a lower offset while this one was
-    // unacknowledged: the window keeps every such batch (its front is
-    // the oldest unacknowledged one), whatever order the answers came in.
-    let later_below = pq
-        .window
-        .iter()
-        .filter(|w| w.first_msgid > b.first_msgid)
-        .filter_map(|w| w.acked.filter(|o| *o >= 0))
-        .min()
-        .filter(|at| offset >= 0 && offset > *at);
-    let latest = pq
-        .highest_acked
-        .filter(|(id, at)| *id > b.first_msgid && offset > *at)
-        .map(|(_, at)| at);
-    later_below.or(latest).map(|at| {
-        format!(
-            "{} [{}]: the broker wrote the batch with base sequence {} at offset {offset}, after a later batch (offset {at}): it wrote a retry again instead of recognising it",
-            b.topic,
-            b.partition,
-            b.stamp.map_or(-1, |s| s.2),
-        )
-    })
-}
-
-/// Errors after which the records may have been written anyway.
-fn possibly_persisted(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::Transport
-            | ErrorCode::TimedOut
-            | ErrorCode::RequestTimedOut
-            | ErrorCode::NetworkException
-            | ErrorCode::NotEnoughReplicasAfterAppend
-            | ErrorCode::MsgTimedOut
-            | ErrorCode::PurgeInflight
-    )
 }
 
 impl Accumulator {
@@ -440,7 +137,7 @@ impl Accumulator {
             last_topic: None,
             wake_events: 0,
             flushing: 0,
-            metadata_wanted: false,
+            stale_topics: Vec::new(),
             user_partitioner,
             pending_done: Vec::new(),
             purge_in_flight: false,
@@ -461,7 +158,7 @@ impl Accumulator {
     }
 
     /// Whether a record of `size` bytes fits the queue limits now.
-    fn has_room(&self, size: usize) -> bool {
+    pub(super) fn has_room(&self, size: usize) -> bool {
         self.queued_msgs < self.cfg.queue_max_messages
             && self.queued_bytes.saturating_add(size) <= self.cfg.queue_max_bytes
     }
@@ -534,7 +231,7 @@ impl Accumulator {
             _ => {
                 let i = match self.topics.get_index_of(&*record.topic) {
                     Some(i) => i,
-                    None => self.add_topic(record.topic.clone(), now),
+                    None => self.add_topic(record.topic.clone()),
                 };
                 self.last_topic = Some((record.topic.clone(), i));
                 i
@@ -585,8 +282,7 @@ impl Accumulator {
         Ok(DeliveryFuture::new(completion, index, timestamp, topic))
     }
 
-    fn add_topic(&mut self, name: Arc<str>, now: Instant) -> usize {
-        self.metadata_wanted = true;
+    pub(super) fn add_topic(&mut self, name: Arc<str>) -> usize {
         self.wake_events += 1;
         self.topics
             .insert_full(
@@ -594,8 +290,6 @@ impl Accumulator {
                 TopicQueue {
                     name,
                     partitions: Vec::new(),
-                    first_wanted: now,
-                    missing: None,
                     unassigned: VecDeque::new(),
                     sticky: Sticky::default(),
                     batchsize: Histogram::default(),
@@ -606,9 +300,9 @@ impl Accumulator {
     }
 
     /// Starts tracking `topic` (metadata wanted) without records.
-    pub(crate) fn want_topic(&mut self, topic: &str, now: Instant) {
+    pub(crate) fn want_topic(&mut self, topic: &str) {
         if !self.topics.contains_key(topic) {
-            self.add_topic(Arc::from(topic), now);
+            self.add_topic(Arc::from(topic));
         }
     }
 
@@ -617,7 +311,7 @@ impl Accumulator {
         self.wake_events
     }
 
-    fn choose_partition(
+    pub(super) fn choose_partition(
         &mut self,
         topic_idx: usize,
         record: &ProducerRecord,
@@ -654,7 +348,7 @@ impl Accumulator {
     }
 
     /// Appends to the partition's open batch, opening one if needed.
-    fn append(
+    pub(super) fn append(
         &mut self,
         topic_idx: usize,
         partition: i32,
@@ -732,42 +426,33 @@ impl Accumulator {
         (completion, if own_slot { 0 } else { index })
     }
 
-    /// Metadata for `topic`: its partitions' leaders (`None`: no leader now),
-    /// or `Err` with the broker's error when the topic does not exist.
-    /// Records waiting for the topic are partitioned now.
-    pub(crate) fn set_topic(
-        &mut self,
-        topic: &str,
-        leaders: Result<Vec<Option<i32>>, ErrorCode>,
-        now: Instant,
-    ) {
+    /// Metadata for `topic` from the cluster layer: its partitions' leaders
+    /// by partition id (`None`: no leader now). A leader with an older
+    /// epoch than one already seen is not followed. Records waiting for
+    /// the topic are partitioned now.
+    pub(crate) fn set_leaders(&mut self, topic: &str, leaders: &[Option<Leader>], now: Instant) {
         let Some(topic_idx) = self.topics.get_index_of(topic) else {
             return;
         };
-        match leaders {
-            Err(code) => {
-                self.topics[topic_idx].missing = Some(code);
-            }
-            Ok(leaders) if leaders.is_empty() => {
-                self.topics[topic_idx].missing = Some(ErrorCode::UnknownTopicOrPartition);
-            }
-            Ok(leaders) => {
-                let t = &mut self.topics[topic_idx];
-                t.missing = None;
-                for (i, l) in leaders.iter().enumerate() {
-                    match t.partitions.get_mut(i) {
-                        Some(pq) => pq.leader = *l,
-                        None => t.partitions.push(PartitionQueue::new(*l)),
-                    }
+        if leaders.is_empty() {
+            return;
+        }
+        {
+            let t = &mut self.topics[topic_idx];
+            for (i, l) in leaders.iter().enumerate() {
+                if t.partitions.len() <= i {
+                    t.partitions.push(PartitionQueue::new());
                 }
-                // Partition counts only grow in Kafka; a shrink is ignored.
-                let pending = std::mem::take(&mut t.unassigned);
-                let count = t.partitions.len() as i32;
-                for u in pending {
-                    let p = match u.partition {
-                        Some(p) if (0..count).contains(&p) => p,
-                        Some(p) => {
-                            self.fail_single(
+                t.partitions[i].set_leader(*l);
+            }
+            // Partition counts only grow in Kafka; a shrink is ignored.
+            let pending = std::mem::take(&mut t.unassigned);
+            let count = t.partitions.len() as i32;
+            for u in pending {
+                let p = match u.partition {
+                    Some(p) if (0..count).contains(&p) => p,
+                    Some(p) => {
+                        self.fail_single(
                                 topic_idx,
                                 u,
                                 Error::new(
@@ -776,40 +461,89 @@ impl Accumulator {
                                 ),
                                 PersistenceStatus::NotPersisted,
                             );
-                            continue;
-                        }
-                        None => {
-                            let key = u.msg.key.as_deref();
-                            let choice = match &self.user_partitioner {
-                                Some(up) => Choice::Partition(up.partition(topic, key, count)),
-                                None => self.cfg.partitioner.choose(key, count),
-                            };
-                            match choice {
-                                Choice::Partition(p) if (0..count).contains(&p) => p,
-                                Choice::Partition(_) | Choice::Random => {
-                                    self.rng.below(count as u32) as i32
-                                }
-                                Choice::Spread => {
-                                    let linger = self.cfg.sticky_linger;
-                                    self.topics[topic_idx].sticky.pick(
-                                        now,
-                                        linger,
-                                        count,
-                                        &mut self.rng,
-                                    )
-                                }
+                        continue;
+                    }
+                    None => {
+                        let key = u.msg.key.as_deref();
+                        let choice = match &self.user_partitioner {
+                            Some(up) => Choice::Partition(up.partition(topic, key, count)),
+                            None => self.cfg.partitioner.choose(key, count),
+                        };
+                        match choice {
+                            Choice::Partition(p) if (0..count).contains(&p) => p,
+                            Choice::Partition(_) | Choice::Random => {
+                                self.rng.below(count as u32) as i32
+                            }
+                            Choice::Spread => {
+                                let linger = self.cfg.sticky_linger;
+                                self.topics[topic_idx].sticky.pick(
+                                    now,
+                                    linger,
+                                    count,
+                                    &mut self.rng,
+                                )
                             }
                         }
-                    };
-                    self.append(topic_idx, p, u.msg, now, u.enqueued);
-                }
+                    }
+                };
+                self.append(topic_idx, p, u.msg, now, u.enqueued);
             }
         }
     }
 
+    /// [`set_leaders`](Self::set_leaders) with leader ids only, or `Err`
+    /// for a topic the cluster declared missing (its waiting records fail).
+    #[cfg(test)]
+    pub(crate) fn set_topic(
+        &mut self,
+        topic: &str,
+        leaders: Result<Vec<Option<i32>>, ErrorCode>,
+        now: Instant,
+    ) {
+        match leaders {
+            Ok(l) => {
+                let l: Vec<Option<Leader>> = l
+                    .into_iter()
+                    .map(|id| id.map(|id| Leader { id, epoch: None }))
+                    .collect();
+                self.set_leaders(topic, &l, now);
+            }
+            Err(code) => {
+                let e = Error::new(code, format!("topic {topic} does not exist"));
+                self.fail_topic(topic, &e);
+            }
+        }
+    }
+
+    /// The cluster layer declared `topic` unusable (missing past the
+    /// propagation window, or a topic error): records waiting for its
+    /// metadata fail with `error`. Returns how many did.
+    pub(crate) fn fail_topic(&mut self, topic: &str, error: &Error) -> usize {
+        let Some(ti) = self.topics.get_index_of(topic) else {
+            return 0;
+        };
+        let unassigned = std::mem::take(&mut self.topics[ti].unassigned);
+        let n = unassigned.len();
+        for u in unassigned {
+            self.fail_single(ti, u, error.clone(), PersistenceStatus::NotPersisted);
+        }
+        n
+    }
+
+    /// Topics whose leader failed since the last call (their metadata is
+    /// to be refreshed).
+    pub(crate) fn take_stale_topics(&mut self) -> Vec<Arc<str>> {
+        let mut idx = std::mem::take(&mut self.stale_topics);
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter()
+            .map(|i| self.topics[i].name.clone())
+            .collect()
+    }
+
     /// Records a failed record that never joined a batch; it is reported by
     /// the next [`take_done`](Self::take_done).
-    fn fail_single(
+    pub(super) fn fail_single(
         &mut self,
         topic_idx: usize,
         u: Unassigned,
@@ -836,709 +570,22 @@ impl Accumulator {
         std::mem::take(&mut self.pending_done)
     }
 
-    fn is_ready(&self, b: &Batch, queue_len: usize, now: Instant) -> bool {
-        if b.retry_at.is_some_and(|t| now < t) {
-            return false;
-        }
-        b.sealed
-            || queue_len > 1
-            || self.flushing > 0
-            || b.msgs.len() >= self.cfg.batch_num_messages
-            || now >= b.created + self.cfg.linger
-    }
-
-    /// Takes every ready batch (one per partition) of every broker that has
-    /// a free in-flight slot and for which `can_send` says a connection is
-    /// usable, one job per broker; partitions are visited in rotating order
-    /// so none starves when requests fill up.
-    pub(crate) fn drain(
-        &mut self,
-        now: Instant,
-        can_send: impl Fn(i32) -> bool,
-    ) -> Vec<ProduceJob> {
-        let idem = match self.idempotent_producer(now) {
-            Ok(p) => p,
-            Err(()) => return Vec::new(),
-        };
-        let mut per_broker: Vec<(i32, Vec<(usize, usize)>)> = Vec::new();
-        let strict_order = self.cfg.max_in_flight <= 1;
-        for (ti, t) in self.topics.values().enumerate() {
-            for (pi, pq) in t.partitions.iter().enumerate() {
-                let (Some(leader), Some(front)) = (pq.leader, pq.batches.front()) else {
-                    continue;
-                };
-                if (strict_order || pq.recover.is_some()) && pq.in_flight > 0 {
-                    continue;
-                }
-                if idem.is_some()
-                    && ((pq.in_flight > 0
-                        && (pq.drain || !pq.acked_in_generation || pq.sent_to != Some(leader)))
-                        || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT
-                        || (pq.window.len() >= MAX_IDEMPOTENT_IN_FLIGHT
-                            && !pq.window.iter().any(|w| w.first_msgid == front.first_msgid)))
-                {
-                    continue;
-                }
-                if !self.is_ready(front, pq.batches.len(), now) {
-                    continue;
-                }
-                match per_broker.iter_mut().find(|(b, _)| *b == leader) {
-                    Some((_, v)) => v.push((ti, pi)),
-                    None => per_broker.push((leader, vec![(ti, pi)])),
-                }
-            }
-        }
-        let mut jobs = Vec::new();
-        let max_bytes = self.cfg.message_max_bytes.max(self.cfg.batch_size);
-        for (broker, mut parts) in per_broker {
-            let used = self.broker_in_flight.get(&broker).copied().unwrap_or(0);
-            if used >= self.cfg.max_in_flight || !can_send(broker) {
-                continue;
-            }
-            let n = parts.len();
-            parts.rotate_left(self.rotation % n);
-            let mut batches = Vec::with_capacity(n);
-            let mut bytes = 0usize;
-            for (ti, pi) in parts {
-                let pq = &mut self.topics[ti].partitions[pi];
-                let Some(front) = pq.batches.front() else {
-                    continue;
-                };
-                // Bound the request: at least one batch, then up to ~16 batches' worth.
-                if !batches.is_empty() && bytes + front.bytes > max_bytes.saturating_mul(16) {
-                    break;
-                }
-                let mut b = pq.batches.pop_front().expect("front exists");
-                if pq.recover.is_some_and(|r| b.first_msgid > r) {
-                    // Every batch up to the failed one is acknowledged.
-                    pq.recover = None;
-                }
-                if let Some(p) = idem {
-                    pq.drain = false;
-                    pq.sent_to = Some(broker);
-                    if !pq.window.iter().any(|w| w.first_msgid == b.first_msgid) {
-                        let pos = pq
-                            .window
-                            .iter()
-                            .position(|w| w.first_msgid > b.first_msgid)
-                            .unwrap_or(pq.window.len());
-                        let entry = WindowEntry {
-                            first_msgid: b.first_msgid,
-                            acked: None,
-                        };
-                        pq.window.insert(pos, entry);
-                    }
-                    let seq = (b.first_msgid.wrapping_sub(pq.base_msgid) & 0x7fff_ffff) as i32;
-                    b.stamp = Some((p.id, p.epoch, seq));
-                }
-                b.sealed = true;
-                b.retry_at = None;
-                b.attempts += 1;
-                pq.in_flight += 1;
-                pq.last_batch_len = b.msgs.len().max(pq.last_batch_len / 2);
-                bytes += b.bytes;
-                self.inflight_msgs += b.msgs.len();
-                batches.push(b);
-            }
-            if batches.is_empty() {
-                continue;
-            }
-            *self.broker_in_flight.entry(broker).or_insert(0) += 1;
-            let id = self.next_job;
-            self.next_job += 1;
-            jobs.push(ProduceJob {
-                id,
-                broker,
-                batches,
-            });
-        }
-        self.rotation = self.rotation.wrapping_add(1);
-        jobs
-    }
-
-    /// With idempotence: `Ok(Some(pid))` when batches may be sent (after
-    /// re-basing every partition's sequence on a new producer id/epoch),
-    /// `Err` when nothing may be sent now. `Ok(None)` without idempotence.
-    fn idempotent_producer(&mut self, now: Instant) -> Result<Option<ProducerId>, ()> {
-        let in_flight = self.requests_in_flight();
-        let Some(m) = &mut self.idem else {
-            return Ok(None);
-        };
-        m.on_in_flight(in_flight, now);
-        let Some(p) = m.producer() else {
-            return Err(());
-        };
-        let generation = m.generation();
-        if self.rebased_generation != generation {
-            self.rebased_generation = generation;
-            self.rebase(generation);
-        }
-        Ok(Some(p))
-    }
-
-    /// A new producer id/epoch (nothing is in flight then): each partition's
-    /// sequence restarts at its first unacknowledged message. Batches that
-    /// may already be in the log are not sent again under the new epoch
-    /// (the broker could not recognise them as duplicates): they fail as
-    /// possibly persisted.
-    fn rebase(&mut self, generation: u64) {
-        let mut failed = Vec::new();
-        for t in self.topics.values_mut() {
-            for pq in &mut t.partitions {
-                let mut i = 0;
-                while i < pq.batches.len() {
-                    if pq.batches[i].maybe_persisted {
-                        failed.extend(pq.batches.remove(i));
-                    } else {
-                        i += 1;
-                    }
-                }
-                let base = pq.batches.front().map_or(pq.next_msgid, |b| b.first_msgid);
-                pq.base_msgid = base;
-                pq.generation = generation;
-                pq.drain = false;
-                pq.window.clear();
-                pq.acked_in_generation = false;
-            }
-        }
-        for b in failed {
-            let e = Error::new(
-                ErrorCode::TimedOut,
-                format!(
-                    "{} [{}]: may have been written without acknowledgement before the producer epoch changed; not sent again so it cannot be duplicated",
-                    b.topic, b.partition
-                ),
-            );
-            self.finish(
-                b,
-                BatchOutcome::Failed {
-                    error: e,
-                    status: PersistenceStatus::PossiblyPersisted,
-                },
-            );
-        }
-    }
-
-    /// ProduceRequests sent and not yet answered.
-    fn requests_in_flight(&self) -> usize {
-        self.broker_in_flight.values().sum()
-    }
-
-    /// The fatal error, once raised (idempotence only).
-    pub(crate) fn fatal_error(&self) -> Option<&Error> {
-        self.idem.as_ref().and_then(Idempotence::fatal_error)
-    }
-
-    /// The fatal error, the first time it is asked for after being raised
-    /// (for the error callback).
-    pub(crate) fn take_fatal_event(&mut self) -> Option<Error> {
-        if !std::mem::take(&mut self.fatal_event) {
-            return None;
-        }
-        self.fatal_error().cloned()
-    }
-
-    /// The InitProducerId request due now, if any.
-    pub(crate) fn poll_init(&mut self, now: Instant) -> Option<InitRequest> {
-        let in_flight = self.requests_in_flight();
-        let m = self.idem.as_mut()?;
-        m.on_in_flight(in_flight, now);
-        m.poll_init(now)
-    }
-
-    /// The InitProducerId outcome.
-    pub(crate) fn on_init(&mut self, result: Result<ProducerId, Error>, now: Instant) {
-        let fatal_before = self.fatal_error().is_some();
-        if let Some(m) = &mut self.idem {
-            m.on_init(result, now);
-        }
-        if !fatal_before && self.fatal_error().is_some() {
-            self.on_fatal();
-        }
-    }
-
-    /// A fatal error was just raised: queued records are purged and those
-    /// in flight are failed by the sender.
-    fn on_fatal(&mut self) {
-        self.fatal_event = true;
-        self.purge(true, true);
-    }
-
-    /// Handles one batch's outcome under idempotence.
-    fn idempotent_result(
-        &mut self,
-        mut b: Batch,
-        res: Result<PartitionResult, Error>,
-        broker: i32,
-        now: Instant,
-    ) {
-        let (code, error, offsets) = match res {
-            Ok(r) if r.error == ErrorCode::NoError => {
-                (ErrorCode::NoError, None, (r.base_offset, r.log_append_time))
-            }
-            Ok(r) => {
-                let e = Error::new(
-                    r.error,
-                    match r.message {
-                        Some(m) => format!("{} [{}]: {m}", b.topic, b.partition),
-                        None => format!("{} [{}]", b.topic, b.partition),
-                    },
-                );
-                (r.error, Some(e), (-1, -1))
-            }
-            Err(e) => (e.code(), Some(e), (-1, -1)),
-        };
-        let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
-        let mut view = BatchView {
-            // The oldest batch sent and not acknowledged (acknowledged
-            // ones leave the window's front).
-            head_of_line: pq
-                .window
-                .front()
-                .is_none_or(|w| w.first_msgid >= b.first_msgid),
-            // Only earlier batches matter: if this one's earlier attempt had
-            // been written the broker would know the producer.
-            partition_maybe_persisted: pq
-                .batches
-                .iter()
-                .any(|x| x.first_msgid < b.first_msgid && x.maybe_persisted),
-            can_retry: false,
-            timed_out: false,
-        };
-        let mut code = code;
-        let mut error = error;
-        if let Some(e) = &error {
-            if possibly_persisted(e.code()) {
-                b.maybe_persisted = true;
-            }
-            if is_leader_error(e.code()) {
-                pq.leader = None;
-                self.metadata_wanted = true;
-            }
-            let expired = b.deadline.is_some_and(|d| now >= d);
-            if expired && code != ErrorCode::DuplicateSequenceNumber {
-                view.timed_out = true;
-                code = ErrorCode::MsgTimedOut;
-                error = Some(Error::new(
-                    ErrorCode::MsgTimedOut,
-                    format!(
-                        "{} [{}]: message.timeout.ms expired in flight (last error: {e})",
-                        b.topic, b.partition
-                    ),
-                ));
-            } else {
-                view.can_retry = e.is_retriable() && b.attempts <= self.cfg.retries;
-            }
-        }
-        let inconsistent = if matches!(
-            code,
-            ErrorCode::NoError | ErrorCode::DuplicateSequenceNumber
-        ) {
-            inconsistent_ack(pq, &b, offsets.0)
-        } else {
-            None
-        };
-        if code == ErrorCode::NoError && offsets.0 >= 0 {
-            let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
-            if pq.highest_acked.is_none_or(|(id, _)| id < b.first_msgid) {
-                pq.highest_acked = Some((b.first_msgid, offsets.0));
-            }
-        }
-        let Some(m) = self.idem.as_mut() else { return };
-        let was_fatal = m.fatal_error().is_some();
-        let action = m.on_produce_result(code, view);
-        if let Some(reason) = inconsistent {
-            // The batch is in the log (report it so), but the broker broke
-            // the sequence rules: retrying could reorder or duplicate.
-            m.set_fatal(ErrorCode::Inconsistent, reason);
-        }
-        let raised_fatal = !was_fatal && m.fatal_error().is_some();
-        let fatal = m.fatal_error().cloned();
-        let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
-        tracing::trace!(
-            target: "ferrokafka::producer::idempotence",
-            topic = %b.topic,
-            partition = b.partition,
-            stamp = ?b.stamp,
-            records = b.msgs.len(),
-            attempt = b.attempts,
-            broker,
-            %code,
-            offset = offsets.0,
-            head_of_line = view.head_of_line,
-            in_flight = pq.in_flight,
-            "produce outcome: {action:?}"
-        );
-        match action {
-            Action::Delivered { duplicate } => {
-                pq.acked_in_generation = true;
-                if let Some(w) = pq
-                    .window
-                    .iter_mut()
-                    .find(|w| w.first_msgid == b.first_msgid)
-                {
-                    w.acked = Some(if duplicate { -1 } else { offsets.0 });
-                }
-                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
-                    pq.window.pop_front();
-                }
-                let (base_offset, log_append_time) = if duplicate {
-                    (-1, super::delivery::UNKNOWN_TIMESTAMP)
-                } else {
-                    offsets
-                };
-                let partition = b.partition;
-                self.finish(
-                    b,
-                    BatchOutcome::Delivered {
-                        partition,
-                        base_offset,
-                        log_append_time,
-                    },
-                );
-            }
-            Action::Retry | Action::RetryAfterBump => {
-                pq.drain = true;
-                pq.recover = Some(pq.recover.map_or(b.first_msgid, |r| r.max(b.first_msgid)));
-                b.retry_at = Some(now + self.cfg.backoff(b.attempts));
-                let pos = pq
-                    .batches
-                    .iter()
-                    .position(|x| x.first_msgid > b.first_msgid)
-                    .unwrap_or(pq.batches.len());
-                pq.batches.insert(pos, b);
-                self.broker_entry(broker).0.txretries += 1;
-            }
-            Action::Fail | Action::Fatal => {
-                pq.window.retain(|w| w.first_msgid != b.first_msgid);
-                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
-                    pq.window.pop_front();
-                }
-                let status = if b.maybe_persisted {
-                    PersistenceStatus::PossiblyPersisted
-                } else {
-                    PersistenceStatus::NotPersisted
-                };
-                let error = match (action, fatal) {
-                    (Action::Fatal, Some(f)) => f,
-                    _ => error.unwrap_or_else(|| Error::new(code, "produce failed")),
-                };
-                self.broker_entry(broker).0.txerrs += 1;
-                self.finish(b, BatchOutcome::Failed { error, status });
-            }
-        }
-        if raised_fatal {
-            self.on_fatal();
-        }
-    }
-
-    /// Records the encoded size of a batch sent to `broker` (statistics).
-    /// The encoded RecordBatch stays with the batch until it is reported,
-    /// so from now on it counts against `queue.buffering.max.kbytes` too.
-    pub(crate) fn on_batch_sent(&mut self, broker: i32, b: &mut Batch, encoded_len: usize) {
-        if !b.encoded_counted {
-            b.encoded_counted = true;
-            b.cost += encoded_len;
-            self.queued_bytes += encoded_len;
-        }
-        self.queued_bytes += encoded_len - b.request_copy;
-        b.request_copy = encoded_len;
-        let t = &mut self.topics[b.topic_idx];
-        t.batchsize.record(encoded_len as u64);
-        t.batchcnt.record(b.msgs.len() as u64);
-        let bs = &mut self.broker_entry(broker).0;
-        bs.txbytes += encoded_len as u64;
-    }
-
-    fn broker_entry(&mut self, broker: i32) -> &mut (BrokerStats, Histogram) {
-        self.brokers.entry(broker).or_insert_with(|| {
-            (
-                BrokerStats {
-                    nodeid: broker,
-                    ..BrokerStats::default()
-                },
-                Histogram::default(),
-            )
-        })
-    }
-
-    /// The outcome of a job: `results` holds one entry per batch, in the
-    /// job's order (`Err` for a request-level failure such as a transport
-    /// error or timeout). `rtt` is the request's round trip when it had one.
-    pub(crate) fn on_response(
-        &mut self,
-        job: ProduceJob,
-        results: Vec<Result<PartitionResult, Error>>,
-        rtt: Option<Duration>,
-        now: Instant,
-    ) {
-        let broker = job.broker;
-        if let Some(n) = self.broker_in_flight.get_mut(&broker) {
-            *n = n.saturating_sub(1);
-        }
-        {
-            let (bs, h) = self.broker_entry(broker);
-            bs.tx += 1;
-            if let Some(rtt) = rtt {
-                h.record(rtt.as_micros() as u64);
-            }
-        }
-        let mut results = results.into_iter();
-        for mut b in job.batches {
-            let res = results.next().unwrap_or_else(|| {
-                Err(Error::new(
-                    ErrorCode::BadMsg,
-                    format!(
-                        "ProduceResponse has no result for {} [{}]",
-                        b.topic, b.partition
-                    ),
-                ))
-            });
-            // The request, and its copy of the batch, is gone.
-            self.queued_bytes -= std::mem::take(&mut b.request_copy);
-            let t = &mut self.topics[b.topic_idx];
-            let pq = &mut t.partitions[b.partition as usize];
-            pq.in_flight = pq.in_flight.saturating_sub(1);
-            self.inflight_msgs = self.inflight_msgs.saturating_sub(b.msgs.len());
-            if self.idem.is_some() {
-                self.idempotent_result(b, res, broker, now);
-                continue;
-            }
-            let error = match res {
-                Ok(r) if r.error == ErrorCode::NoError => {
-                    let partition = b.partition;
-                    self.finish(
-                        b,
-                        BatchOutcome::Delivered {
-                            partition,
-                            base_offset: r.base_offset,
-                            log_append_time: r.log_append_time,
-                        },
-                    );
-                    continue;
-                }
-                Ok(r) => {
-                    let mut e = Error::new(
-                        r.error,
-                        match r.message {
-                            Some(m) => format!("{} [{}]: {m}", b.topic, b.partition),
-                            None => format!("{} [{}]", b.topic, b.partition),
-                        },
-                    );
-                    if r.error == ErrorCode::MsgSizeTooLarge {
-                        e = e.with_retriable(false);
-                    }
-                    e
-                }
-                Err(e) => e,
-            };
-            if possibly_persisted(error.code()) {
-                b.maybe_persisted = true;
-            }
-            if is_leader_error(error.code()) {
-                pq.leader = None;
-                self.metadata_wanted = true;
-            }
-            let retriable = error.is_retriable() && self.cfg.acks != 0;
-            let expired = b.deadline.is_some_and(|d| now >= d);
-            if retriable && !expired && b.attempts <= self.cfg.retries {
-                self.broker_entry(broker).0.txretries += 1;
-                b.retry_at = Some(now + self.cfg.backoff(b.attempts));
-                let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
-                // As with idempotence: drain, then restart from the oldest
-                // unacknowledged batch, one at a time, so later batches are
-                // not written ahead of the retry.
-                pq.recover = Some(pq.recover.map_or(b.first_msgid, |r| r.max(b.first_msgid)));
-                let pos = pq
-                    .batches
-                    .iter()
-                    .position(|x| x.first_msgid > b.first_msgid)
-                    .unwrap_or(pq.batches.len());
-                pq.batches.insert(pos, b);
-                continue;
-            }
-            self.broker_entry(broker).0.txerrs += 1;
-            let status = if b.maybe_persisted {
-                PersistenceStatus::PossiblyPersisted
-            } else {
-                PersistenceStatus::NotPersisted
-            };
-            let error = if retriable && expired {
-                Error::new(
-                    ErrorCode::MsgTimedOut,
-                    format!(
-                        "{} [{}]: message.timeout.ms expired in flight (last error: {error})",
-                        b.topic, b.partition
-                    ),
-                )
-            } else {
-                error
-            };
-            self.finish(b, BatchOutcome::Failed { error, status });
-        }
-        let in_flight = self.requests_in_flight();
-        if let Some(m) = &mut self.idem {
-            m.on_in_flight(in_flight, now);
-        }
-    }
-
-    /// Accounts a finished batch and queues its report.
-    fn finish(&mut self, b: Batch, mut outcome: BatchOutcome) {
-        if let BatchOutcome::Delivered { partition, .. } = &mut outcome {
-            *partition = b.partition;
-        }
-        let n = b.msgs.len();
-        self.queued_msgs -= n;
-        self.queued_bytes -= b.cost + b.request_copy;
-        match outcome {
-            BatchOutcome::Delivered { .. } => {
-                self.txmsgs += n as u64;
-                self.txmsg_bytes += b.bytes as u64;
-            }
-            BatchOutcome::Failed { .. } => self.txerrs += n as u64,
-        }
-        self.pending_done.push(Done::Batch(b, outcome));
-    }
-
-    /// Fails records whose `message.timeout.ms` passed while queued, and
-    /// records of topics that stayed unknown past
-    /// `topic.metadata.propagation.max.ms`.
-    pub(crate) fn expire(&mut self, now: Instant) {
-        self.wall.refresh(now);
-        let propagation = self.cfg.topic_propagation_max;
-        for ti in 0..self.topics.len() {
-            // Batches: scan the whole queue, retried batches may sit in front.
-            loop {
-                let t = &mut self.topics[ti];
-                let found = t.partitions.iter_mut().find_map(|pq| {
-                    let i = pq
-                        .batches
-                        .iter()
-                        .position(|b| b.deadline.is_some_and(|d| now >= d))?;
-                    pq.batches.remove(i)
-                });
-                let Some(b) = found else { break };
-                if let Some(m) = &mut self.idem {
-                    // Its sequence numbers must be skipped: drain and bump.
-                    m.on_queued_timeout();
-                }
-                let status = if b.maybe_persisted {
-                    PersistenceStatus::PossiblyPersisted
-                } else {
-                    PersistenceStatus::NotPersisted
-                };
-                let msg = format!(
-                    "{} [{}]: message.timeout.ms expired in queue ({} attempts)",
-                    b.topic, b.partition, b.attempts
-                );
-                self.finish(
-                    b,
-                    BatchOutcome::Failed {
-                        error: Error::new(ErrorCode::MsgTimedOut, msg),
-                        status,
-                    },
-                );
-            }
-            let t = &mut self.topics[ti];
-            if t.unassigned.is_empty() {
-                continue;
-            }
-            let unknown = t.missing.is_some() && now >= t.first_wanted + propagation;
-            let timeout = self.cfg.message_timeout;
-            let pending = std::mem::take(&mut t.unassigned);
-            let name = t.name.clone();
-            for u in pending {
-                if unknown {
-                    let e = Error::new(
-                        ErrorCode::UnknownTopic,
-                        format!("topic {name} does not exist (waited topic.metadata.propagation.max.ms={} ms)", propagation.as_millis()),
-                    );
-                    self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
-                } else if deadline(u.enqueued, timeout).is_some_and(|d| now >= d) {
-                    let e = Error::new(
-                        ErrorCode::MsgTimedOut,
-                        format!("topic {name}: message.timeout.ms expired waiting for metadata"),
-                    );
-                    self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
-                } else {
-                    self.topics[ti].unassigned.push_back(u);
-                }
-            }
-        }
-    }
-
-    /// When something next becomes due (a linger, a backoff, a timeout).
-    pub(crate) fn next_wakeup(&self, now: Instant) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        let strict_order = self.cfg.max_in_flight <= 1;
-        if let Some(w) = self.idem.as_ref().and_then(Idempotence::next_wakeup) {
-            at(w);
-        }
-        for t in self.topics.values() {
-            if !t.unassigned.is_empty() {
-                // The propagation window only ends something once a broker
-                // said the topic is missing; before that, metadata answers wake us.
-                if t.missing.is_some() {
-                    at(t.first_wanted + self.cfg.topic_propagation_max);
-                }
-                if let Some(d) = t
-                    .unassigned
-                    .front()
-                    .and_then(|u| deadline(u.enqueued, self.cfg.message_timeout))
-                {
-                    at(d);
-                }
-            }
-            for pq in &t.partitions {
-                for b in &pq.batches {
-                    if let Some(d) = b.deadline {
-                        at(d);
-                    }
-                }
-                let (Some(front), Some(leader)) = (pq.batches.front(), pq.leader) else {
-                    continue;
-                };
-                // Partitions that wait for a response are woken by it.
-                let broker_full = self.broker_in_flight.get(&leader).copied().unwrap_or(0)
-                    >= self.cfg.max_in_flight;
-                let waits_for_answers = pq.in_flight > 0
-                    && (strict_order || pq.recover.is_some() || (self.idem.is_some() && pq.drain));
-                if broker_full || waits_for_answers {
-                    continue;
-                }
-                if let Some(r) = front.retry_at {
-                    at(r);
-                } else if !self.is_ready(front, pq.batches.len(), now) {
-                    at(front.created + self.cfg.linger);
-                }
-            }
-        }
-        next.map(|n| n.max(now))
-    }
-
-    /// Topics that need (fresh) metadata: unknown ones, ones with leaderless
-    /// partitions, or all after a leader error. Clears the request flag.
-    pub(crate) fn metadata_topics(&mut self, all: bool) -> Vec<Arc<str>> {
-        let forced = std::mem::take(&mut self.metadata_wanted);
+    /// Topics whose leaders to look up: all of them when `all`, else the
+    /// unknown ones and those with leaderless partitions.
+    pub(crate) fn metadata_topics(&self, all: bool) -> Vec<Arc<str>> {
         self.topics
             .values()
             .filter(|t| {
-                all || forced
-                    || t.partitions.is_empty()
-                    || t.partitions.iter().any(|p| p.leader.is_none())
+                all || t.partitions.is_empty() || t.partitions.iter().any(|p| p.leader.is_none())
             })
             .map(|t| t.name.clone())
             .collect()
     }
 
-    /// Whether some topic lacks metadata (the sender then refreshes often).
+    /// Whether some topic lacks leaders.
+    #[cfg(test)]
     pub(crate) fn metadata_incomplete(&self) -> bool {
-        self.metadata_wanted
-            || self
-                .topics
-                .values()
-                .any(|t| t.partitions.is_empty() || t.partitions.iter().any(|p| p.leader.is_none()))
+        !self.stale_topics.is_empty() || !self.metadata_topics(false).is_empty()
     }
 
     /// The partition count of a known topic.
@@ -1654,105 +701,6 @@ impl Accumulator {
     }
 }
 
-/// Delivers the reports of a finished batch or record: the per-batch slot,
-/// per-record slots and callbacks. Runs outside the accumulator's lock.
-pub(crate) fn complete(done: Done) {
-    match done {
-        Done::Batch(b, outcome) => {
-            let failed = matches!(outcome, BatchOutcome::Failed { .. });
-            let mut returned = Vec::new();
-            let partition = Some(b.partition);
-            for (i, mut m) in b.msgs.into_iter().enumerate() {
-                let cb = m.callback.take();
-                let own = m.own.take();
-                if cb.is_none() && own.is_none() {
-                    if failed {
-                        returned.push(Some(m.into_record(&b.topic, partition)));
-                    }
-                    continue;
-                }
-                if failed {
-                    returned.push(None);
-                }
-                let shifted = shift(&outcome, i as u32);
-                finish_msg(m, own, cb, &b.topic, partition, &shifted);
-            }
-            b.completion.complete(outcome, returned);
-        }
-        Done::Single {
-            topic,
-            partition,
-            mut msg,
-            outcome,
-        } => {
-            let cb = msg.callback.take();
-            let own = msg.own.take();
-            finish_msg(msg, own, cb, &topic, partition, &outcome);
-        }
-    }
-}
-
-/// The outcome as seen by record `index` of a batch, for a record with a
-/// slot of its own (index 0 there).
-fn shift(outcome: &BatchOutcome, index: u32) -> BatchOutcome {
-    match outcome {
-        BatchOutcome::Delivered {
-            partition,
-            base_offset,
-            log_append_time,
-        } => BatchOutcome::Delivered {
-            partition: *partition,
-            base_offset: if *base_offset < 0 {
-                -1
-            } else {
-                base_offset + i64::from(index)
-            },
-            log_append_time: *log_append_time,
-        },
-        other => other.clone(),
-    }
-}
-
-fn finish_msg(
-    m: Msg,
-    own: Option<Arc<Completion>>,
-    cb: Option<Callback>,
-    topic: &Arc<str>,
-    partition: Option<i32>,
-    outcome: &BatchOutcome,
-) {
-    use super::delivery::record_result;
-    let failed = matches!(outcome, BatchOutcome::Failed { .. });
-    let ts = m.timestamp;
-    match (cb, own) {
-        (Some(cb), own) => {
-            let mut rec = Some(m.into_record(topic, partition));
-            let r = record_result(outcome, topic, 0, ts, || rec.take());
-            if let Some(own) = own {
-                own.complete(outcome.clone(), Vec::new());
-            }
-            cb(r);
-        }
-        (None, Some(own)) => {
-            let returned = if failed {
-                vec![Some(m.into_record(topic, partition))]
-            } else {
-                Vec::new()
-            };
-            own.complete(outcome.clone(), returned);
-        }
-        (None, None) => {}
-    }
-}
-
-fn deadline(from: Instant, timeout: Duration) -> Option<Instant> {
-    if timeout.is_zero() {
-        None
-    } else {
-        from.checked_add(timeout)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1778,6 +726,7 @@ mod tests {
             base_offset: base,
             log_append_time: -1,
             message: None,
+            current_leader: None,
         })
     }
 
@@ -1787,6 +736,7 @@ mod tests {
             base_offset: -1,
             log_append_time: -1,
             message: None,
+            current_leader: None,
         })
     }
 
@@ -1931,7 +881,7 @@ mod tests {
         cfg.max_in_flight = 5;
         cfg.linger = Duration::ZERO;
         let mut acc = Accumulator::new(cfg, None);
-        acc.want_topic("t", t0);
+        acc.want_topic("t");
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         for i in 0..12 {
             let _report = send(&mut acc, rec(i).partition(0), t0);
@@ -2015,16 +965,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_topic_fails_after_propagation_window() {
+    fn a_topic_the_cluster_declares_missing_fails_its_waiting_records() {
+        // The propagation window is the cluster layer's (cluster::state
+        // `missing_topic_waits_out_the_propagation_window`); the
+        // accumulator fails what waits for the topic with its verdict.
         let t0 = Instant::now();
-        let mut cfg = settings();
-        cfg.topic_propagation_max = Duration::from_millis(200);
-        let mut acc = Accumulator::new(cfg, None);
+        let mut acc = Accumulator::new(settings(), None);
         let f = send(&mut acc, rec(0), t0);
-        acc.set_topic("t", Err(ErrorCode::UnknownTopicOrPartition), t0);
         acc.expire(t0 + Duration::from_millis(100));
         assert_eq!(acc.outstanding(), 1);
-        acc.expire(t0 + Duration::from_millis(200));
+        let verdict = Error::new(ErrorCode::UnknownTopic, "topic t does not exist");
+        assert_eq!(acc.fail_topic("t", &verdict), 1);
         run_done(&mut acc);
         let e = f.wait().unwrap_err();
         assert_eq!(
@@ -2032,6 +983,52 @@ mod tests {
             (ErrorCode::UnknownTopic, PersistenceStatus::NotPersisted)
         );
         assert_eq!(acc.outstanding(), 0);
+    }
+
+    #[test]
+    fn an_older_leader_epoch_is_not_followed_and_a_newer_hint_is() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        let leader = |id, epoch| {
+            Some(Leader {
+                id,
+                epoch: Some(epoch),
+            })
+        };
+        acc.want_topic("t");
+        acc.set_leaders("t", &[leader(1, 5)], t0);
+        // A lagging broker's answer names the leader before the election.
+        acc.set_leaders("t", &[leader(2, 4)], t0);
+        let _f = send(
+            &mut acc,
+            ProducerRecord::new("t").partition(0).value("a"),
+            t0,
+        );
+        acc.set_flushing(true);
+        let job = acc.drain(t0, |_| true).pop().unwrap();
+        assert_eq!(job.broker, 1, "epoch 4 is older than 5");
+        // NOT_LEADER_OR_FOLLOWER naming the new leader (KIP-951): followed
+        // at once, and the topic is reported for a refresh.
+        let res = Ok(PartitionResult {
+            error: ErrorCode::NotLeaderOrFollower,
+            base_offset: -1,
+            log_append_time: -1,
+            message: None,
+            current_leader: leader(3, 6),
+        });
+        acc.on_response(job, vec![res], None, t0);
+        assert_eq!(acc.take_stale_topics(), vec![Arc::<str>::from("t")]);
+        let later = t0 + Duration::from_millis(150);
+        let job = acc.drain(later, |_| true).pop().unwrap();
+        assert_eq!(job.broker, 3);
+        // A stale-leader error without a hint: no leader until metadata.
+        let res = Err(Error::new(ErrorCode::Transport, "connection reset"));
+        acc.on_response(job, vec![res], None, later);
+        let past_backoff = later + Duration::from_millis(250);
+        assert!(acc.drain(past_backoff, |_| true).is_empty());
+        assert!(acc.metadata_incomplete());
+        acc.set_leaders("t", &[leader(3, 6)], past_backoff);
+        assert_eq!(acc.drain(past_backoff, |_| true)[0].broker, 3);
     }
 
     #[test]
@@ -2067,7 +1064,7 @@ mod tests {
         cfg.queue_max_bytes = cap;
         cfg.batch_num_messages = 10_000;
         let mut acc = Accumulator::new(cfg, None);
-        acc.want_topic("t", t0);
+        acc.want_topic("t");
         acc.set_topic("t", Ok(vec![Some(1)]), t0);
         let mut fitted = 0usize;
         for _ in 0..1_000_000 {
@@ -2169,7 +1166,6 @@ mod wakeup_tests {
     fn no_wakeup_in_the_past_while_waiting_for_answers() {
         let t0 = Instant::now();
         let cfg = Settings {
-            topic_propagation_max: Duration::from_millis(100),
             message_timeout: Duration::from_millis(1000),
             max_in_flight: 1,
             ..Settings::default()
@@ -2229,6 +1225,7 @@ mod size_tests {
 #[cfg(test)]
 mod idempotence_tests {
     use super::*;
+    use crate::producer::idempotence::ProducerId;
 
     const PID: ProducerId = ProducerId { id: 42, epoch: 0 };
 
@@ -2245,7 +1242,7 @@ mod idempotence_tests {
         };
         let mut a = Accumulator::new(cfg, None);
         let t0 = Instant::now();
-        a.want_topic("t", t0);
+        a.want_topic("t");
         a.set_topic("t", Ok(vec![Some(1)]), t0);
         (a, t0)
     }
@@ -2263,6 +1260,7 @@ mod idempotence_tests {
             base_offset: base,
             log_append_time: -1,
             message: None,
+            current_leader: None,
         })
     }
 

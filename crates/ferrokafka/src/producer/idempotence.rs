@@ -305,6 +305,347 @@ fn init_error_is_fatal(code: ErrorCode) -> bool {
     )
 }
 
+// The accumulator's side of idempotence: producer id and epoch changes,
+// the per-partition sequence window and the outcome of each batch under
+// idempotence.
+
+use super::accumulator::Accumulator;
+use super::batch::{possibly_persisted, Batch};
+use super::delivery::{BatchOutcome, PersistenceStatus};
+use super::queue::{PartitionQueue, PartitionResult};
+use crate::cluster::stale_leader;
+
+/// Whether acknowledging `b` (at `offset`, -1 when unknown) shows the broker
+/// broke the sequence rules, and how; a broker that checks sequences, as
+/// Kafka's do, never does either:
+/// - an earlier batch of the same producer id/epoch waits to be retried and
+///   every attempt of it was refused unwritten, yet `b`, sent after it in
+///   sequence, was accepted: the broker wrote past a gap (retrying the
+///   earlier batch would put it after `b`);
+/// - `b` is a retry written at an offset after a later batch's: the broker
+///   wrote it again out of order instead of recognising it.
+///
+/// librdkafka's mock cluster does both for a producer without a
+/// transactional id, which it does not check sequences for (RELIABILITY.md).
+pub(super) fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> Option<String> {
+    let epoch_of = |x: &Batch| x.stamp.map(|(id, epoch, _)| (id, epoch));
+    if let Some(x) = pq.batches.iter().find(|x| {
+        x.first_msgid < b.first_msgid
+            && x.attempts > 0
+            && !x.maybe_persisted
+            && epoch_of(x) == epoch_of(b)
+    }) {
+        return Some(format!(
+            "{} [{}]: the broker accepted base sequence {} while the earlier batch with base sequence {} was refused unwritten; it does not check producer sequences, so retrying could reorder records",
+            b.topic,
+            b.partition,
+            b.stamp.map_or(-1, |s| s.2),
+            x.stamp.map_or(-1, |s| s.2),
+        ));
+    }
+    // A later batch acknowledged at a lower offset while this one was
+    // unacknowledged: the window keeps every such batch (its front is
+    // the oldest unacknowledged one), whatever order the answers came in.
+    let later_below = pq
+        .window
+        .iter()
+        .filter(|w| w.first_msgid > b.first_msgid)
+        .filter_map(|w| w.acked.filter(|o| *o >= 0))
+        .min()
+        .filter(|at| offset >= 0 && offset > *at);
+    let latest = pq
+        .highest_acked
+        .filter(|(id, at)| *id > b.first_msgid && offset > *at)
+        .map(|(_, at)| at);
+    later_below.or(latest).map(|at| {
+        format!(
+            "{} [{}]: the broker wrote the batch with base sequence {} at offset {offset}, after a later batch (offset {at}): it wrote a retry again instead of recognising it",
+            b.topic,
+            b.partition,
+            b.stamp.map_or(-1, |s| s.2),
+        )
+    })
+}
+
+impl Accumulator {
+    /// With idempotence: `Ok(Some(pid))` when batches may be sent (after
+    /// re-basing every partition's sequence on a new producer id/epoch),
+    /// `Err` when nothing may be sent now. `Ok(None)` without idempotence.
+    pub(super) fn idempotent_producer(&mut self, now: Instant) -> Result<Option<ProducerId>, ()> {
+        let in_flight = self.requests_in_flight();
+        let Some(m) = &mut self.idem else {
+            return Ok(None);
+        };
+        m.on_in_flight(in_flight, now);
+        let Some(p) = m.producer() else {
+            return Err(());
+        };
+        let generation = m.generation();
+        if self.rebased_generation != generation {
+            self.rebased_generation = generation;
+            self.rebase(generation);
+        }
+        Ok(Some(p))
+    }
+
+    /// A new producer id/epoch (nothing is in flight then): each partition's
+    /// sequence restarts at its first unacknowledged message. Batches that
+    /// may already be in the log are not sent again under the new epoch
+    /// (the broker could not recognise them as duplicates): they fail as
+    /// possibly persisted.
+    pub(super) fn rebase(&mut self, generation: u64) {
+        let mut failed = Vec::new();
+        for t in self.topics.values_mut() {
+            for pq in &mut t.partitions {
+                let mut i = 0;
+                while i < pq.batches.len() {
+                    if pq.batches[i].maybe_persisted {
+                        failed.extend(pq.batches.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                let base = pq.batches.front().map_or(pq.next_msgid, |b| b.first_msgid);
+                pq.base_msgid = base;
+                pq.generation = generation;
+                pq.drain = false;
+                pq.window.clear();
+                pq.acked_in_generation = false;
+            }
+        }
+        for b in failed {
+            let e = Error::new(
+                ErrorCode::TimedOut,
+                format!(
+                    "{} [{}]: may have been written without acknowledgement before the producer epoch changed; not sent again so it cannot be duplicated",
+                    b.topic, b.partition
+                ),
+            );
+            self.finish(
+                b,
+                BatchOutcome::Failed {
+                    error: e,
+                    status: PersistenceStatus::PossiblyPersisted,
+                },
+            );
+        }
+    }
+
+    /// ProduceRequests sent and not yet answered.
+    pub(super) fn requests_in_flight(&self) -> usize {
+        self.broker_in_flight.values().sum()
+    }
+
+    /// The fatal error, once raised (idempotence only).
+    pub(crate) fn fatal_error(&self) -> Option<&Error> {
+        self.idem.as_ref().and_then(Idempotence::fatal_error)
+    }
+
+    /// The fatal error, the first time it is asked for after being raised
+    /// (for the error callback).
+    pub(crate) fn take_fatal_event(&mut self) -> Option<Error> {
+        if !std::mem::take(&mut self.fatal_event) {
+            return None;
+        }
+        self.fatal_error().cloned()
+    }
+
+    /// The InitProducerId request due now, if any.
+    pub(crate) fn poll_init(&mut self, now: Instant) -> Option<InitRequest> {
+        let in_flight = self.requests_in_flight();
+        let m = self.idem.as_mut()?;
+        m.on_in_flight(in_flight, now);
+        m.poll_init(now)
+    }
+
+    /// The InitProducerId outcome.
+    pub(crate) fn on_init(&mut self, result: Result<ProducerId, Error>, now: Instant) {
+        let fatal_before = self.fatal_error().is_some();
+        if let Some(m) = &mut self.idem {
+            m.on_init(result, now);
+        }
+        if !fatal_before && self.fatal_error().is_some() {
+            self.on_fatal();
+        }
+    }
+
+    /// A fatal error was just raised: queued records are purged and those
+    /// in flight are failed by the sender.
+    pub(super) fn on_fatal(&mut self) {
+        self.fatal_event = true;
+        self.purge(true, true);
+    }
+
+    /// Handles one batch's outcome under idempotence.
+    pub(super) fn idempotent_result(
+        &mut self,
+        mut b: Batch,
+        res: Result<PartitionResult, Error>,
+        broker: i32,
+        now: Instant,
+    ) {
+        let hint = res.as_ref().ok().and_then(|r| r.current_leader);
+        let (code, error, offsets) = match res {
+            Ok(r) if r.error == ErrorCode::NoError => {
+                (ErrorCode::NoError, None, (r.base_offset, r.log_append_time))
+            }
+            Ok(r) => {
+                let e = Error::new(
+                    r.error,
+                    match r.message {
+                        Some(m) => format!("{} [{}]: {m}", b.topic, b.partition),
+                        None => format!("{} [{}]", b.topic, b.partition),
+                    },
+                );
+                (r.error, Some(e), (-1, -1))
+            }
+            Err(e) => (e.code(), Some(e), (-1, -1)),
+        };
+        let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+        let mut view = BatchView {
+            // The oldest batch sent and not acknowledged (acknowledged
+            // ones leave the window's front).
+            head_of_line: pq
+                .window
+                .front()
+                .is_none_or(|w| w.first_msgid >= b.first_msgid),
+            // Only earlier batches matter: if this one's earlier attempt had
+            // been written the broker would know the producer.
+            partition_maybe_persisted: pq
+                .batches
+                .iter()
+                .any(|x| x.first_msgid < b.first_msgid && x.maybe_persisted),
+            can_retry: false,
+            timed_out: false,
+        };
+        let mut code = code;
+        let mut error = error;
+        if let Some(e) = &error {
+            if possibly_persisted(e.code()) {
+                b.maybe_persisted = true;
+            }
+            if stale_leader(e.code()) {
+                pq.leader_failed(hint);
+                self.stale_topics.push(b.topic_idx);
+            }
+            let expired = b.deadline.is_some_and(|d| now >= d);
+            if expired && code != ErrorCode::DuplicateSequenceNumber {
+                view.timed_out = true;
+                code = ErrorCode::MsgTimedOut;
+                error = Some(Error::new(
+                    ErrorCode::MsgTimedOut,
+                    format!(
+                        "{} [{}]: message.timeout.ms expired in flight (last error: {e})",
+                        b.topic, b.partition
+                    ),
+                ));
+            } else {
+                view.can_retry = e.is_retriable() && b.attempts <= self.cfg.retries;
+            }
+        }
+        let inconsistent = if matches!(
+            code,
+            ErrorCode::NoError | ErrorCode::DuplicateSequenceNumber
+        ) {
+            inconsistent_ack(pq, &b, offsets.0)
+        } else {
+            None
+        };
+        if code == ErrorCode::NoError && offsets.0 >= 0 {
+            let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+            if pq.highest_acked.is_none_or(|(id, _)| id < b.first_msgid) {
+                pq.highest_acked = Some((b.first_msgid, offsets.0));
+            }
+        }
+        let Some(m) = self.idem.as_mut() else { return };
+        let was_fatal = m.fatal_error().is_some();
+        let action = m.on_produce_result(code, view);
+        if let Some(reason) = inconsistent {
+            // The batch is in the log (report it so), but the broker broke
+            // the sequence rules: retrying could reorder or duplicate.
+            m.set_fatal(ErrorCode::Inconsistent, reason);
+        }
+        let raised_fatal = !was_fatal && m.fatal_error().is_some();
+        let fatal = m.fatal_error().cloned();
+        let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
+        tracing::trace!(
+            target: "ferrokafka::producer::idempotence",
+            topic = %b.topic,
+            partition = b.partition,
+            stamp = ?b.stamp,
+            records = b.msgs.len(),
+            attempt = b.attempts,
+            broker,
+            %code,
+            offset = offsets.0,
+            head_of_line = view.head_of_line,
+            in_flight = pq.in_flight,
+            "produce outcome: {action:?}"
+        );
+        match action {
+            Action::Delivered { duplicate } => {
+                pq.acked_in_generation = true;
+                if let Some(w) = pq
+                    .window
+                    .iter_mut()
+                    .find(|w| w.first_msgid == b.first_msgid)
+                {
+                    w.acked = Some(if duplicate { -1 } else { offsets.0 });
+                }
+                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
+                    pq.window.pop_front();
+                }
+                let (base_offset, log_append_time) = if duplicate {
+                    (-1, super::delivery::UNKNOWN_TIMESTAMP)
+                } else {
+                    offsets
+                };
+                let partition = b.partition;
+                self.finish(
+                    b,
+                    BatchOutcome::Delivered {
+                        partition,
+                        base_offset,
+                        log_append_time,
+                    },
+                );
+            }
+            Action::Retry | Action::RetryAfterBump => {
+                pq.drain = true;
+                pq.recover = Some(pq.recover.map_or(b.first_msgid, |r| r.max(b.first_msgid)));
+                b.retry_at = Some(now + self.cfg.backoff(b.attempts));
+                let pos = pq
+                    .batches
+                    .iter()
+                    .position(|x| x.first_msgid > b.first_msgid)
+                    .unwrap_or(pq.batches.len());
+                pq.batches.insert(pos, b);
+                self.broker_entry(broker).0.txretries += 1;
+            }
+            Action::Fail | Action::Fatal => {
+                pq.window.retain(|w| w.first_msgid != b.first_msgid);
+                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
+                    pq.window.pop_front();
+                }
+                let status = if b.maybe_persisted {
+                    PersistenceStatus::PossiblyPersisted
+                } else {
+                    PersistenceStatus::NotPersisted
+                };
+                let error = match (action, fatal) {
+                    (Action::Fatal, Some(f)) => f,
+                    _ => error.unwrap_or_else(|| Error::new(code, "produce failed")),
+                };
+                self.broker_entry(broker).0.txerrs += 1;
+                self.finish(b, BatchOutcome::Failed { error, status });
+            }
+        }
+        if raised_fatal {
+            self.on_fatal();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,16 +36,18 @@
 #![allow(clippy::result_large_err)]
 
 mod accumulator;
+mod batch;
 mod delivery;
 mod idempotence;
 mod message;
+mod outcome;
 mod partitioner;
+mod queue;
 mod sender;
 mod settings;
 mod stats;
 mod transport;
 
-pub use accumulator::SendError;
 pub use delivery::{
     DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
 };
@@ -60,6 +62,30 @@ use sender::{Shared, Transport};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+#[cfg(test)]
+pub(crate) use transport::all_settings;
+
+/// A `send` that was refused: the record is handed back with the reason.
+#[derive(Debug)]
+pub struct SendError {
+    /// The record, unchanged.
+    pub record: ProducerRecord,
+    /// Why it was refused (`QueueFull`, `MsgSizeTooLarge`, `UnknownPartition`,
+    /// or a closed producer).
+    pub error: Error,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "send refused: {}", self.error)
+    }
+}
+
+impl std::error::Error for SendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
 
 /// Why [`Producer::flush`] or [`Producer::close`] returned before every
 /// record was reported delivered or failed, or with a fatal error.
@@ -209,12 +235,13 @@ impl Producer {
     }
 
     fn build(config: &ClientConfig, partitioner: Option<Arc<dyn Partitioner>>) -> Result<Producer> {
-        let (settings, transport) = transport::from_config(config)?;
+        let (settings, cluster_settings) = transport::from_config(config)?;
         let runtime = crate::net::ClientRuntime::owned()?;
-        let transport: Arc<dyn Transport> = {
+        let cluster = {
             let _guard = runtime.handle().enter();
-            transport.connect()?
+            crate::cluster::Cluster::new(cluster_settings, runtime.clone())?
         };
+        let transport = transport::connect(cluster, settings.acks);
         Ok(Self::start(settings, partitioner, transport, runtime))
     }
 
@@ -415,7 +442,7 @@ impl Producer {
             if let Some(n) = acc.partition_count(topic) {
                 return Ok((0..n as i32).collect());
             }
-            acc.want_topic(topic, Instant::now());
+            acc.want_topic(topic);
         }
         s.wake.notify_one();
         loop {

@@ -7,8 +7,10 @@
 //! reports outside the accumulator's lock. How bytes reach a broker is the
 //! [`Transport`]'s business (the cluster layer in production, a fake in tests).
 
-use super::accumulator::{complete, Accumulator, Batch, PartitionResult, ProduceJob};
+use super::accumulator::{complete, Accumulator, Batch, Leader, PartitionResult, ProduceJob};
 use super::idempotence::ProducerId;
+use crate::cluster::state::TopicLookup;
+use crate::cluster::TopicMetadata;
 use crate::error::{Error, ErrorCode};
 use crate::record::{BatchBuilder, BatchFlags};
 use bytes::Bytes;
@@ -21,19 +23,38 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Metadata of one topic: each partition's leader, or the broker's error.
-pub(crate) type TopicLeaders = (Arc<str>, Result<Vec<Option<i32>>, ErrorCode>);
-
-/// How the sender reaches brokers.
+/// How the sender reaches brokers and learns where partitions lead.
 pub(crate) trait Transport: Send + Sync + 'static {
-    /// Leaders of `topics`' partitions.
-    fn metadata(&self, topics: Vec<Arc<str>>) -> BoxFuture<Result<Vec<TopicLeaders>, Error>>;
+    /// What the cluster layer knows of `topic` now (an unknown one is
+    /// looked up); never waits.
+    fn topic(&self, topic: &str) -> TopicLookup;
+
+    /// A request for `topic` failed with a stale-leader error: refresh its
+    /// metadata soon.
+    fn leader_error(&self, _topic: &str) {}
+
+    /// Whether `broker`'s address is known (a leader whose address no
+    /// metadata gave is no leader yet).
+    fn broker_known(&self, _broker: i32) -> bool {
+        true
+    }
+
+    /// A receiver that changes whenever the metadata does (`None`: never).
+    fn subscribe(&self) -> Option<watch::Receiver<u64>> {
+        None
+    }
+
+    /// A metadata refresh failed in a way no retry fixes (credentials, an
+    /// untrusted certificate); each failure is handed out once.
+    fn take_security_error(&self) -> Option<Error> {
+        None
+    }
 
     /// Sends a ProduceRequest to `broker`; `Ok(None)` for acks=0 once the
     /// request is written.
@@ -238,6 +259,7 @@ fn results_for(
     job: &ProduceJob,
     resp: Option<ProduceResponse>,
     failed: &[(usize, Error)],
+    broker_known: impl Fn(i32) -> bool,
 ) -> Vec<Result<PartitionResult, Error>> {
     let mut out: Vec<Result<PartitionResult, Error>> = job
         .batches
@@ -248,6 +270,7 @@ fn results_for(
                 base_offset: -1,
                 log_append_time: -1,
                 message: None,
+                current_leader: None,
             }),
             Some(r) => r
                 .responses
@@ -260,6 +283,14 @@ fn results_for(
                     base_offset: p.base_offset,
                     log_append_time: p.log_append_time_ms,
                     message: p.error_message.as_ref().map(|m| m.to_string()),
+                    // KIP-951: followed only to a broker whose address is known.
+                    current_leader: (p.current_leader.leader_id.0 >= 0
+                        && p.current_leader.leader_epoch >= 0
+                        && broker_known(p.current_leader.leader_id.0))
+                    .then_some(Leader {
+                        id: p.current_leader.leader_id.0,
+                        epoch: Some(p.current_leader.leader_epoch),
+                    }),
                 })
                 .ok_or_else(|| {
                     Error::new(
@@ -286,18 +317,19 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     let mut in_flight: HashMap<u64, (ProduceJob, Vec<(usize, Error)>)> = HashMap::new();
     let mut aborts: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     let mut requests: JoinSet<RequestDone> = JoinSet::new();
-    let mut metadata: JoinSet<Result<Vec<TopicLeaders>, Error>> = JoinSet::new();
     let mut inits: JoinSet<Result<ProducerId, Error>> = JoinSet::new();
-    let mut next_metadata = Instant::now();
-    let mut last_full_metadata = Instant::now();
-    let metadata_retry = cfg.retry_backoff.max(Duration::from_millis(10));
+    let mut changes = transport.subscribe();
+    let mut applied = Applied::default();
+    // The first pass looks up every topic; later ones only those lacking
+    // leaders, until the metadata changes.
+    let mut sync_all = true;
     loop {
         if shared.shutdown.load(Ordering::Acquire) {
             break;
         }
         let now = Instant::now();
         let fatal;
-        let (jobs, want_meta, purge, next, dones) = {
+        let (jobs, purge, next, dones) = {
             let mut acc = shared.lock();
             acc.expire(now);
             if let Some(req) = acc.poll_init(now) {
@@ -314,23 +346,15 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             }
             fatal = acc.take_fatal_event();
             let purge = acc.take_purge_in_flight();
-            let full = cfg
-                .metadata_refresh
-                .is_some_and(|every| now.duration_since(last_full_metadata) >= every);
-            let want_meta = if metadata.is_empty()
-                && ((acc.metadata_incomplete() && now >= next_metadata) || full)
-            {
-                if full {
-                    last_full_metadata = now;
-                }
-                let topics = acc.metadata_topics(full);
-                (!topics.is_empty()).then_some(topics)
-            } else {
-                None
-            };
+            if let Some(e) = transport.take_security_error() {
+                // No broker will let this client in: records waiting for
+                // metadata fail with the cause instead of timing out.
+                acc.fail_unassigned(&e);
+            }
+            applied.sync(&mut acc, &*transport, std::mem::take(&mut sync_all), now);
             let jobs = acc.drain(now, |b| transport.can_send(b));
             let next = acc.next_wakeup(now);
-            (jobs, want_meta, purge, next, acc.take_done())
+            (jobs, purge, next, acc.take_done())
         };
         shared.report_fatal(fatal);
         shared.finish(dones);
@@ -345,10 +369,6 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             let dones = acc.take_done();
             drop(acc);
             shared.finish(dones);
-        }
-        if let Some(topics) = want_meta {
-            next_metadata = now + metadata_retry;
-            metadata.spawn(transport.metadata(topics));
         }
         for mut job in jobs {
             let (req, failed) = build_request(&mut job, &cfg, &shared.acc);
@@ -388,13 +408,9 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             aborts.insert(id, handle);
         }
         let sleep_until = next.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        let sleep_until = if metadata.is_empty() && next_metadata > Instant::now() {
-            sleep_until.min(next_metadata)
-        } else {
-            sleep_until
-        };
         tokio::select! {
             _ = shared.wake.notified() => {}
+            _ = metadata_changed(&mut changes) => sync_all = true,
             _ = tokio::time::sleep_until(sleep_until.into()) => {}
             Some(r) = requests.join_next(), if !requests.is_empty() => {
                 let mut batch = vec![r];
@@ -414,7 +430,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                     // closes the connection) broke it.
                     let broken = !cut && matches!(&result, Err(e) if matches!(e.code(), ErrorCode::Transport | ErrorCode::TimedOut));
                     let (results, rtt) = match result {
-                        Ok(resp) => (results_for(&job, resp, &failed), Some(rtt)),
+                        Ok(resp) => (results_for(&job, resp, &failed, |b| transport.broker_known(b)), Some(rtt)),
                         Err(e) => (vec![Err(e); job.batches.len()], None),
                     };
                     acc.on_response(job, results, rtt, now);
@@ -462,28 +478,6 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 shared.report_fatal(fatal);
                 shared.finish(dones);
             }
-            Some(r) = metadata.join_next(), if !metadata.is_empty() => {
-                match r {
-                    Ok(Ok(topics)) => {
-                        let now = Instant::now();
-                        let mut acc = shared.lock();
-                        for (t, leaders) in topics {
-                            acc.set_topic(&t, leaders, now);
-                        }
-                        let dones = acc.take_done();
-                        drop(acc);
-                        shared.finish(dones);
-                    }
-                    Ok(Err(e)) if matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl) => {
-                        let mut acc = shared.lock();
-                        acc.fail_unassigned(&e);
-                        let dones = acc.take_done();
-                        drop(acc);
-                        shared.finish(dones);
-                    }
-                    _ => {}
-                }
-            }
         }
     }
     // Shutting down: fail what is left so no report is lost.
@@ -498,6 +492,186 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
     drop(acc);
     shared.finish(dones);
     requests.abort_all();
-    metadata.abort_all();
     inits.abort_all();
+}
+
+/// Resolves when the metadata changes; never when there is no cache (or
+/// it is gone).
+async fn metadata_changed(changes: &mut Option<watch::Receiver<u64>>) {
+    if let Some(rx) = changes {
+        if rx.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
+/// The cluster's answer each topic's leaders were last taken from. The
+/// same answer is not applied twice: a partition whose leader just failed
+/// waits for a fresh answer instead of going back to the same broker.
+#[derive(Default)]
+struct Applied(HashMap<Arc<str>, Arc<TopicMetadata>>);
+
+impl Applied {
+    /// Brings the accumulator's leaders up to date with the cluster layer:
+    /// every topic when `all` (the metadata changed), else the topics that
+    /// lack leaders. Topics that saw stale-leader errors are refreshed.
+    fn sync(&mut self, acc: &mut Accumulator, transport: &dyn Transport, all: bool, now: Instant) {
+        for topic in acc.take_stale_topics() {
+            transport.leader_error(&topic);
+        }
+        for topic in acc.metadata_topics(all) {
+            match transport.topic(&topic) {
+                TopicLookup::Pending => {}
+                TopicLookup::Failed(e) => {
+                    if acc.fail_topic(&topic, &e) > 0 {
+                        // Records keep coming for it: look again, in case
+                        // it has been created since.
+                        transport.leader_error(&topic);
+                    }
+                }
+                TopicLookup::Known(md) => {
+                    if self.0.get(&topic).is_some_and(|a| Arc::ptr_eq(a, &md)) {
+                        continue;
+                    }
+                    match leaders_of(&md, |b| transport.broker_known(b)) {
+                        Some((leaders, complete)) => {
+                            acc.set_leaders(&topic, &leaders, now);
+                            if !complete {
+                                transport.leader_error(&topic);
+                            }
+                        }
+                        None => transport.leader_error(&topic),
+                    }
+                    self.0.insert(topic, md);
+                }
+            }
+        }
+    }
+}
+
+/// Each partition's usable leader, by partition id, and whether every
+/// partition has one; `None` for an answer without (plausible) partitions.
+/// A leader whose address no metadata gave counts as none (a broker down
+/// when the answer was built can be left out of its broker list), so the
+/// metadata is asked again instead of the partition waiting for a
+/// connection that cannot exist.
+fn leaders_of(
+    md: &TopicMetadata,
+    known: impl Fn(i32) -> bool,
+) -> Option<(Vec<Option<Leader>>, bool)> {
+    let n = md.partitions.iter().map(|p| p.id).max()?.checked_add(1)?;
+    // A partition count beyond any real cluster is a broken answer.
+    if !(1..=1_000_000).contains(&n) {
+        return None;
+    }
+    let mut leaders = vec![None; n as usize];
+    let mut complete = md.partitions.len() == n as usize;
+    for p in &md.partitions {
+        let Ok(i) = usize::try_from(p.id) else {
+            continue;
+        };
+        match p.leader {
+            Some(id) if known(id) => {
+                leaders[i] = Some(Leader {
+                    id,
+                    epoch: p.leader_epoch,
+                })
+            }
+            _ => complete = false,
+        }
+    }
+    Some((leaders, complete))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PartitionMetadata;
+    use crate::producer::settings::Settings;
+    use crate::producer::ProducerRecord;
+
+    /// A cluster layer answering from a table; counts refresh requests.
+    #[derive(Default)]
+    struct FakeCluster {
+        topics: Mutex<HashMap<String, Arc<TopicMetadata>>>,
+        brokers: Vec<i32>,
+        refreshes: Mutex<Vec<String>>,
+    }
+
+    impl Transport for FakeCluster {
+        fn topic(&self, topic: &str) -> TopicLookup {
+            match self.topics.lock().unwrap().get(topic) {
+                Some(m) => TopicLookup::Known(m.clone()),
+                None => TopicLookup::Pending,
+            }
+        }
+        fn leader_error(&self, topic: &str) {
+            self.refreshes.lock().unwrap().push(topic.to_string());
+        }
+        fn broker_known(&self, broker: i32) -> bool {
+            self.brokers.contains(&broker)
+        }
+        fn produce(
+            &self,
+            _broker: i32,
+            _request: ProduceRequest,
+        ) -> BoxFuture<Result<Option<ProduceResponse>, Error>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    fn answer(leaders: &[(i32, i32)]) -> Arc<TopicMetadata> {
+        Arc::new(TopicMetadata {
+            name: "t".into(),
+            error: None,
+            is_internal: false,
+            partitions: leaders
+                .iter()
+                .enumerate()
+                .map(|(i, &(leader, epoch))| PartitionMetadata {
+                    id: i as i32,
+                    leader: Some(leader),
+                    leader_epoch: Some(epoch),
+                    replicas: vec![leader],
+                    isr: vec![leader],
+                    offline_replicas: vec![],
+                    error: None,
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn leaders_come_from_fresh_cluster_answers_only() {
+        let t0 = Instant::now();
+        let fake = FakeCluster {
+            brokers: vec![1, 2],
+            ..FakeCluster::default()
+        };
+        let mut acc = Accumulator::new(Settings::default(), None);
+        let mut applied = Applied::default();
+        let _f = acc.enqueue(ProducerRecord::new("t").value("v"), None, t0);
+        applied.sync(&mut acc, &fake, true, t0);
+        assert_eq!(acc.partition_count("t"), None, "no answer yet");
+        // Broker 3 leads partition 1 but no metadata gave its address: no
+        // leader, and the topic is asked for again.
+        let first = answer(&[(1, 0), (3, 0)]);
+        fake.topics.lock().unwrap().insert("t".into(), first);
+        applied.sync(&mut acc, &fake, false, t0);
+        assert_eq!(acc.partition_count("t"), Some(2));
+        assert!(acc.metadata_incomplete());
+        assert_eq!(*fake.refreshes.lock().unwrap(), vec!["t".to_string()]);
+        // The same answer is not applied (nor asked for) again.
+        applied.sync(&mut acc, &fake, true, t0);
+        assert_eq!(fake.refreshes.lock().unwrap().len(), 1);
+        // A fresh answer gives partition 1 a known leader.
+        fake.topics
+            .lock()
+            .unwrap()
+            .insert("t".into(), answer(&[(1, 0), (2, 1)]));
+        applied.sync(&mut acc, &fake, true, t0);
+        assert!(!acc.metadata_incomplete());
+        assert_eq!(fake.refreshes.lock().unwrap().len(), 1);
+    }
 }

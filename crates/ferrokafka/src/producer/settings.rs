@@ -2,6 +2,8 @@
 //! and with librdkafka's defaults. Parsing and validation belong to
 //! [`crate::config`]; this module only picks values out of a validated
 //! configuration, so the accumulator can be built and tested without one.
+//! Metadata timing (`topic.metadata.*`, `metadata.max.age.ms`) and
+//! connection settings are the cluster layer's (`ClusterSettings`).
 
 use super::partitioner::BuiltinPartitioner;
 use crate::record::Compression;
@@ -49,11 +51,6 @@ pub(crate) struct Settings {
     pub partitioner: BuiltinPartitioner,
     /// `sticky.partitioning.linger.ms`.
     pub sticky_linger: Duration,
-    /// `topic.metadata.propagation.max.ms`.
-    pub topic_propagation_max: Duration,
-    /// `topic.metadata.refresh.interval.ms`; `None` (-1) turns periodic
-    /// refreshes off.
-    pub metadata_refresh: Option<Duration>,
     /// `enable.idempotence` (also implied by `transactional.id`).
     pub idempotence: bool,
     /// `enable.gapless.guarantee`.
@@ -82,8 +79,6 @@ impl Default for Settings {
             compression_level: -1,
             partitioner: BuiltinPartitioner::ConsistentRandom,
             sticky_linger: Duration::from_millis(10),
-            topic_propagation_max: Duration::from_millis(30_000),
-            metadata_refresh: Some(Duration::from_millis(300_000)),
             idempotence: false,
             gapless: false,
         }
@@ -147,10 +142,6 @@ impl Settings {
             compression_level,
             partitioner,
             sticky_linger: c.get_duration("sticky.partitioning.linger.ms"),
-            topic_propagation_max: c.get_duration("topic.metadata.propagation.max.ms"),
-            metadata_refresh: u64::try_from(c.get_i64("topic.metadata.refresh.interval.ms"))
-                .ok()
-                .map(Duration::from_millis),
             idempotence: c.get_bool("enable.idempotence"),
             gapless: c.get_bool("enable.gapless.guarantee"),
         })
