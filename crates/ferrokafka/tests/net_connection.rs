@@ -596,3 +596,44 @@ async fn silent_peer_fails_the_api_versions_handshake_in_time() {
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     broker.abort();
 }
+
+/// KIP-511: `client.software.name` and `client.software.version` reach the
+/// broker in ApiVersions v3, through the one settings builder every client
+/// uses; a value brokers would refuse is refused at construction.
+#[tokio::test]
+async fn client_software_name_and_version_are_sent_in_api_versions() {
+    use kafka_protocol::protocol::Decodable;
+    let (l, addr) = listener().await;
+    let broker = tokio::spawn(async move {
+        let mut s = accept(&l).await;
+        let r = read_request(&mut s).await.unwrap();
+        assert_eq!(r.api_key, ApiKey::ApiVersions as i16);
+        let mut body = r.body.clone();
+        kafka_protocol::messages::ApiVersionsRequest::decode(&mut body, r.version).unwrap()
+    });
+    let cfg = ferrokafka::ClientConfig::new()
+        .set("bootstrap.servers", addr.to_string())
+        .set("client.software.name", "acme-ingest")
+        .set("client.software.version", "2.5.0-rc1")
+        .set("socket.connection.setup.timeout.ms", "2000");
+    let consumer = ferrokafka::consumer::Consumer::new(&cfg).unwrap();
+    let _ = consumer
+        .partitions_for("t", Duration::from_millis(500))
+        .await;
+    let req = timeout(STEP, broker).await.unwrap().unwrap();
+    assert_eq!(req.client_software_name.as_str(), "acme-ingest");
+    assert_eq!(req.client_software_version.as_str(), "2.5.0-rc1");
+
+    for (name, value) in [
+        ("client.software.name", "-leading-dash"),
+        ("client.software.name", "has space"),
+        ("client.software.version", "1.0_beta"),
+    ] {
+        let cfg = ferrokafka::ClientConfig::new()
+            .set("bootstrap.servers", addr.to_string())
+            .set(name, value);
+        let e = ferrokafka::producer::Producer::new(&cfg).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArg, "{e}");
+        assert!(e.to_string().contains(name), "{e}");
+    }
+}

@@ -663,12 +663,43 @@ fn validate(cfg: &ClientConfig, role: ClientRole) -> Result<Config> {
         }
     };
     security_rules(&config, &shown)?;
+    software_rules(&config, &shown)?;
     match role {
         ClientRole::Producer => producer_rules(&mut config, &shown)?,
         ClientRole::Consumer => consumer_rules(&mut config, &shown)?,
         ClientRole::Admin => {}
     }
     Ok(config)
+}
+
+/// KIP-511: brokers refuse an ApiVersions request (INVALID_REQUEST) whose
+/// software name or version is not `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`,
+/// which would fail every connection; refused at construction instead.
+fn software_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Result<()> {
+    fn valid(s: &str) -> bool {
+        let b = s.as_bytes();
+        let edge = |x: &u8| x.is_ascii_alphanumeric();
+        !b.is_empty()
+            && b.first().is_some_and(edge)
+            && b.last().is_some_and(edge)
+            && b.iter()
+                .all(|x| x.is_ascii_alphanumeric() || *x == b'-' || *x == b'.')
+    }
+    for name in ["client.software.name", "client.software.version"] {
+        let v = c.get_str(name);
+        if (name == "client.software.version" && v.is_empty()) || valid(v) {
+            continue;
+        }
+        let (n, v) = shown(name);
+        return Err(Error::new(
+            ErrorCode::InvalidArg,
+            format!(
+                "configuration property \"{n}\" = \"{v}\" is invalid: brokers accept only \
+                 letters, digits, '.' and '-', starting and ending with a letter or digit (KIP-511)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a property belongs to the security settings (TLS, SASL and the

@@ -298,6 +298,10 @@ pub(crate) static PROPERTIES: &[Property] = &[
     // ---- general and connection ----
     p("client.id", Global, Both, STR, "ferrokafka",
       "Client identifier sent with every request; shows up in broker logs and quotas.").done(),
+    p("client.software.name", Global, Both, STR, "ferrokafka",
+      "Client software name sent to brokers in ApiVersions (KIP-511), shown in their client metrics; letters, digits, '.' and '-', starting and ending with a letter or digit.").done(),
+    p("client.software.version", Global, Both, STR, "",
+      "Client software version sent to brokers in ApiVersions (KIP-511); empty sends this ferrokafka's version. Same character rules as client.software.name.").done(),
     p("metadata.broker.list", Global, Both, Kind::List, "",
       "Initial brokers as a comma-separated list of host or host:port (port 9092 by default); more are discovered from metadata.").done(),
     p("message.max.bytes", Global, Both, int(1000, 1_000_000_000), "1000000",

@@ -169,6 +169,10 @@ impl Resolver {
 pub struct NetSettings {
     /// `client.id`, sent in every request header.
     pub client_id: String,
+    /// `client.software.name` (KIP-511), sent in ApiVersions v3+.
+    pub software_name: String,
+    /// `client.software.version` (KIP-511), sent in ApiVersions v3+.
+    pub software_version: String,
     /// `socket.timeout.ms`: default timeout of a request.
     pub request_timeout: Duration,
     /// `socket.connection.setup.timeout.ms`: resolve, connect and the
@@ -202,6 +206,8 @@ impl Default for NetSettings {
     fn default() -> Self {
         NetSettings {
             client_id: "ferrokafka".into(),
+            software_name: crate::protocol::frame::CLIENT_SOFTWARE_NAME.into(),
+            software_version: crate::protocol::frame::CLIENT_SOFTWARE_VERSION.into(),
             request_timeout: Duration::from_millis(60_000),
             connect_timeout: Duration::from_millis(30_000),
             max_in_flight: 1_000_000,
@@ -226,6 +232,8 @@ impl NetSettings {
     pub fn from_config(c: &crate::config::Config) -> crate::error::Result<Self> {
         Ok(NetSettings {
             client_id: c.get_str("client.id").to_string(),
+            software_name: c.get_str("client.software.name").to_string(),
+            software_version: software_version(c),
             request_timeout: c.get_duration("socket.timeout.ms"),
             connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
             max_in_flight: match c.role() {
@@ -249,6 +257,15 @@ impl NetSettings {
             tls: tls::TlsSettings::from_config(c)?,
             sasl: sasl::SaslSettings::from_config(c)?,
         })
+    }
+}
+
+/// `client.software.version`, or this crate's version when it is empty
+/// (the table's default: the version is not known to the table).
+fn software_version(c: &crate::config::Config) -> String {
+    match c.get_str("client.software.version") {
+        "" => crate::protocol::frame::CLIENT_SOFTWARE_VERSION.to_string(),
+        v => v.to_string(),
     }
 }
 

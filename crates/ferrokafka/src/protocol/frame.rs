@@ -295,13 +295,20 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The ApiVersions request body at `version` (KIP-511 names us at v3+).
-pub(crate) fn api_versions_request(version: i16) -> Vec<u8> {
+/// The ApiVersions request body at `version`, naming the client software
+/// `(name, version)` at v3+ (KIP-511; `client.software.name` and
+/// `client.software.version`, validated at construction).
+pub(crate) fn api_versions_request(version: i16, software: (&str, &str)) -> Vec<u8> {
     let mut body = Vec::new();
     if version >= 3 {
-        for s in [CLIENT_SOFTWARE_NAME, CLIENT_SOFTWARE_VERSION] {
-            // compact string: length + 1 as a varint; both are short
-            body.push((s.len() + 1) as u8);
+        for s in [software.0, software.1] {
+            // compact string: length + 1 as an unsigned varint
+            let mut n = s.len() as u64 + 1;
+            while n >= 0x80 {
+                body.push((n as u8 & 0x7f) | 0x80);
+                n >>= 7;
+            }
+            body.push(n as u8);
             body.extend_from_slice(s.as_bytes());
         }
         body.push(0);
@@ -422,8 +429,17 @@ mod tests {
         for v in 0..=3 {
             let mut theirs = BytesMut::new();
             req.encode(&mut theirs, v).unwrap();
-            assert_eq!(api_versions_request(v), &theirs[..], "v{v}");
+            let ours = api_versions_request(v, (CLIENT_SOFTWARE_NAME, CLIENT_SOFTWARE_VERSION));
+            assert_eq!(ours, &theirs[..], "v{v}");
         }
+        // A name past 127 bytes takes a two-byte length.
+        let long = "n".repeat(200);
+        let req = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_string(long.clone()))
+            .with_client_software_version(StrBytes::from_static_str("1.0"));
+        let mut theirs = BytesMut::new();
+        req.encode(&mut theirs, 3).unwrap();
+        assert_eq!(api_versions_request(3, (&long, "1.0")), &theirs[..]);
     }
 
     fn response(version: i16, error: i16, keys: &[(i16, i16, i16)]) -> Bytes {

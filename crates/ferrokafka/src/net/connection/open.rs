@@ -172,7 +172,11 @@ impl Task {
         let mut version = API_VERSIONS_MAX;
         // At most one retry per lower version; bounded.
         for _ in 0..=API_VERSIONS_MAX {
-            let body = frame::api_versions_request(version);
+            let software = (
+                self.settings.software_name.as_str(),
+                self.settings.software_version.as_str(),
+            );
+            let body = frame::api_versions_request(version, software);
             let wait = self.settings.api_version_timeout;
             let exchange = self.exchange(stream, ApiKey::ApiVersions, version, &body);
             let resp = tokio::time::timeout(wait, exchange).await.map_err(|_| {
