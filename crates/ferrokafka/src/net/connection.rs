@@ -22,7 +22,6 @@ use crate::protocol::versions::API_VERSIONS_MAX;
 use crate::protocol::ApiRequest;
 use crate::protocol::{codes, ApiKey, ApiVersionTable};
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::protocol::Decodable;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -342,22 +341,8 @@ impl Connection {
     ) -> Result<R::Response> {
         let api_key = R::KEY;
         let body = encode(req, version)?;
-        let mut body = self.send_raw(api_key, version, body, timeout).await?;
-        crate::protocol::guard::check_response(
-            api_key,
-            version,
-            &body,
-            &self.shared.addr.to_string(),
-        )?;
-        R::Response::decode(&mut body, version).map_err(|e| {
-            Error::new(
-                codes::BAD_MSG,
-                format!(
-                    "cannot decode {api_key:?} v{version} response from {}: {e}",
-                    self.shared.addr
-                ),
-            )
-        })
+        let body = self.send_raw(api_key, version, body, timeout).await?;
+        crate::protocol::decode::<R>(version, body, &self.shared.addr.to_string())
     }
 }
 
@@ -590,13 +575,8 @@ impl Task {
         let resp = self
             .exchange(stream, ApiKey::SaslHandshake, handshake_v, &body)
             .await?;
-        crate::protocol::guard::check_response(
-            ApiKey::SaslHandshake,
-            handshake_v,
-            &resp,
-            &self.shared.addr.to_string(),
-        )?;
-        sasl::handshake_response(resp, handshake_v, mechanism)?;
+        let peer = self.shared.addr.to_string();
+        sasl::handshake_response(resp, handshake_v, mechanism, &peer)?;
         let (mut session, mut out) = sasl.start(std::time::SystemTime::now())?;
         let mut lifetime_ms = 0;
         // Every mechanism here ends within three round trips; bounded.
@@ -607,7 +587,7 @@ impl Task {
                     let resp = self
                         .exchange(stream, ApiKey::SaslAuthenticate, v, &body)
                         .await?;
-                    let (reply, lifetime) = sasl::authenticate_response(resp, v, &session)?;
+                    let (reply, lifetime) = sasl::authenticate_response(resp, v, &session, &peer)?;
                     lifetime_ms = lifetime;
                     reply
                 }

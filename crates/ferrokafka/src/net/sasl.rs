@@ -23,13 +23,14 @@
 use super::scram::{Scram, ScramHash};
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::{decode_as, ApiKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -487,15 +488,6 @@ fn encode<T: Encodable>(m: &T, version: i16, what: &str) -> Result<Bytes> {
     Ok(buf.freeze())
 }
 
-fn decode<T: Decodable>(mut body: Bytes, version: i16, what: &str) -> Result<T> {
-    T::decode(&mut body, version).map_err(|e| {
-        Error::new(
-            ErrorCode::BadMsg,
-            format!("cannot decode {what} v{version} response: {e}"),
-        )
-    })
-}
-
 /// The SaslHandshake request body for `mechanism`.
 pub(crate) fn handshake_request(mechanism: &str, version: i16) -> Result<Bytes> {
     let req =
@@ -504,8 +496,13 @@ pub(crate) fn handshake_request(mechanism: &str, version: i16) -> Result<Bytes> 
 }
 
 /// Checks the SaslHandshake answer: the broker must accept `mechanism`.
-pub(crate) fn handshake_response(body: Bytes, version: i16, mechanism: &str) -> Result<()> {
-    let r: SaslHandshakeResponse = decode(body, version, "SaslHandshake")?;
+pub(crate) fn handshake_response(
+    body: Bytes,
+    version: i16,
+    mechanism: &str,
+    peer: &str,
+) -> Result<()> {
+    let r: SaslHandshakeResponse = decode_as(ApiKey::SaslHandshake, version, body, peer)?;
     if r.error_code == 0 {
         return Ok(());
     }
@@ -537,8 +534,9 @@ pub(crate) fn authenticate_response(
     body: Bytes,
     version: i16,
     session: &Session,
+    peer: &str,
 ) -> Result<(Bytes, i64)> {
-    let r: SaslAuthenticateResponse = decode(body, version, "SaslAuthenticate")?;
+    let r: SaslAuthenticateResponse = decode_as(ApiKey::SaslAuthenticate, version, body, peer)?;
     if r.error_code != 0 {
         let msg = r.error_message.as_ref().map(|m| m.as_str()).unwrap_or("");
         let extra = session

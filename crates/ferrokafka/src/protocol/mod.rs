@@ -10,12 +10,14 @@
 //! batches inside Produce and Fetch bodies belong to `record`; sockets and
 //! pipelining to `net`.
 
+pub(crate) mod decode;
 pub(crate) mod frame;
 #[doc(hidden)]
 pub mod guard;
 pub(crate) mod metadata;
 pub(crate) mod versions;
 
+pub(crate) use decode::{decode, decode_as, decode_embedded};
 pub(crate) use kafka_protocol::messages::ApiKey;
 pub(crate) use versions::ApiVersionTable;
 

@@ -13,13 +13,14 @@
 
 use super::membership::Part;
 use crate::error::{Error, ErrorCode, Result};
-use crate::protocol::guard::{self, Embedded};
+use crate::protocol::decode_embedded;
+use crate::protocol::guard::Embedded;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTp;
 use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTp;
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The assignors ferrokafka implements, by their protocol names.
@@ -102,10 +103,9 @@ pub(crate) fn decode_subscription(member_id: &str, data: &[u8]) -> Result<Subscr
         return Err(bad("subscription", format!("version {v}")));
     }
     let v_read = v.min(SUBSCRIPTION_VERSION);
-    guard::check_embedded(Embedded::ConsumerSubscription, v_read, &b)
-        .map_err(|why| bad("subscription", why))?;
-    let m =
-        ConsumerProtocolSubscription::decode(&mut b, v_read).map_err(|e| bad("subscription", e))?;
+    let m: ConsumerProtocolSubscription =
+        decode_embedded(Embedded::ConsumerSubscription, v_read, b)
+            .map_err(|why| bad("subscription", why))?;
     let mut owned = Vec::new();
     for t in &m.owned_partitions {
         for p in &t.partitions {
@@ -159,9 +159,8 @@ pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<Part>> {
         return Err(bad("assignment", format!("version {v}")));
     }
     let v_read = v.min(ASSIGNMENT_VERSION);
-    guard::check_embedded(Embedded::ConsumerAssignment, v_read, &b)
+    let m: ConsumerProtocolAssignment = decode_embedded(Embedded::ConsumerAssignment, v_read, b)
         .map_err(|why| bad("assignment", why))?;
-    let m = ConsumerProtocolAssignment::decode(&mut b, v_read).map_err(|e| bad("assignment", e))?;
     let mut out = Vec::new();
     for t in &m.assigned_partitions {
         for p in &t.partitions {
@@ -492,6 +491,7 @@ fn rack_align(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::guard;
 
     fn sub(id: &str, topics: &[&str], owned: &[(&str, i32)]) -> Subscription {
         Subscription {
