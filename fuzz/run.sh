@@ -26,6 +26,7 @@ seeds_of() {
         frame_reader) echo seeds/frames ;;
         response_decode) echo seeds/responses ;;
         any_response) echo seeds/any_responses ;;
+        response_*) echo "seeds/responses_${1#response_}" ;;
     esac
 }
 

@@ -2,11 +2,11 @@
 //! decoder: `kafka-protocol` reserves a `Vec` from an array count on the
 //! wire before reading any element, so a lying count would make the mock
 //! abort on allocation. The schema walker and the per-API request schemas
-//! are shared with the client (`ferrokafka::wire_guard`); this module owns
+//! live in `ferrokafka-wire`, shared with the client; this module owns
 //! the mock's use of them and the tests that every served API and version
 //! has a schema matching what the encoder writes.
 
-use ferrokafka::wire_guard as shape;
+use ferrokafka_wire as shape;
 use kafka_protocol::messages::ApiKey;
 
 /// Whether `body` (after the request header) has a believable shape for
@@ -298,7 +298,7 @@ mod tests {
         for (key, lo, hi) in served {
             assert!(
                 shape::request_schema(key).is_some(),
-                "{key:?} is served but has no shape schema in guard.rs"
+                "{key:?} is served but has no shape schema in ferrokafka-wire"
             );
             for v in lo..=hi {
                 let Some(req) = populated(key, v) else {

@@ -21,9 +21,6 @@ pub mod net;
 pub mod producer;
 pub(crate) mod protocol;
 pub mod record;
-// The wire shape check shared with ferrokafka-mock (hidden, not a stable API).
-#[doc(hidden)]
-pub use protocol::guard as wire_guard;
 
 pub use admin::AdminClient;
 pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};

@@ -51,7 +51,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use tokio::sync::oneshot;
 
 use crate::cluster::{ClusterState, Shared};
@@ -936,18 +936,13 @@ fn subscribed_topics(metadata: &Bytes) -> Vec<String> {
     // The metadata is another client's bytes: walk it before the decoder
     // reserves memory from its counts.
     let version = version.clamp(0, 3);
-    if ferrokafka::wire_guard::check_embedded(
-        ferrokafka::wire_guard::Embedded::ConsumerSubscription,
+    ferrokafka_wire::decode_embedded::<ConsumerProtocolSubscription>(
+        ferrokafka_wire::Embedded::ConsumerSubscription,
         version,
-        &buf,
+        buf,
     )
-    .is_err()
-    {
-        return Vec::new();
-    }
-    ConsumerProtocolSubscription::decode(&mut buf, version)
-        .map(|s| s.topics.iter().map(own).collect())
-        .unwrap_or_default()
+    .map(|s| s.topics.iter().map(own).collect())
+    .unwrap_or_default()
 }
 
 fn offset_delete(shared: &Shared, broker_id: i32, r: OffsetDeleteRequest) -> OffsetDeleteResponse {

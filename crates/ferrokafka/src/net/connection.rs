@@ -319,8 +319,8 @@ impl Connection {
     /// sends it and decodes the response with the `kafka-protocol` crate.
     ///
     /// That crate (0.18) reserves `Vec` capacity straight from array counts
-    /// on the wire, so every body is first walked by `protocol::guard`
-    /// against the response's schema: a count larger than the bytes present
+    /// on the wire, so every body goes through `protocol::decode`, which
+    /// first walks it by the response's schema (`ferrokafka-wire`): a count larger than the bytes present
     /// is a `BadMsg` error here instead of a multi-gigabyte allocation.
     pub async fn send<R: ApiRequest>(
         &self,

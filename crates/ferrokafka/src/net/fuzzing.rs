@@ -69,6 +69,37 @@ pub fn fuzz_any_response(data: &[u8]) {
     fuzz_response_of(key, version, body);
 }
 
+/// A family of responses (`ferrokafka-wire`'s grouping), one fuzz target
+/// each.
+pub use ferrokafka_wire::Family;
+
+/// The supported-version table's entries whose responses are in `family`,
+/// in table order: what the first byte of [`fuzz_family_response`]'s input
+/// indexes.
+pub fn family_table(family: Family) -> Vec<(kafka_protocol::messages::ApiKey, i16, i16)> {
+    crate::protocol::versions::SUPPORTED
+        .iter()
+        .copied()
+        .filter(|(key, _, _)| Family::of(*key) == Some(family))
+        .collect()
+}
+
+/// [`fuzz_any_response`] within one family: the first byte picks the API
+/// (an index into [`family_table`]), the second the version within its
+/// range, the rest is the body. Must never panic, abort or allocate
+/// without bound.
+pub fn fuzz_family_response(family: Family, data: &[u8]) {
+    let [k, v, body @ ..] = data else {
+        return;
+    };
+    let table = family_table(family);
+    let Some(&(key, min, max)) = table.get(usize::from(*k) % table.len().max(1)) else {
+        return;
+    };
+    let version = min + i16::from(*v) % (max - min + 1);
+    fuzz_response_of(key, version, body);
+}
+
 /// One response body of `key` at `version` through the guard and, when it
 /// passes, `kafka-protocol`'s decoder.
 pub fn fuzz_response_of(key: kafka_protocol::messages::ApiKey, version: i16, body: &[u8]) {
@@ -89,6 +120,9 @@ mod tests {
             prop_assert!(fuzz_frames(&data) <= data.len() / 8);
             fuzz_responses(&data);
             fuzz_any_response(&data);
+            for family in Family::ALL {
+                fuzz_family_response(family, &data);
+            }
         }
     }
 

@@ -10,7 +10,7 @@
 //! lying count. (Metadata, FindCoordinator and ApiVersions have their own
 //! checked-length readers and do not use `kafka-protocol` at all.)
 
-use super::guard::{self, Embedded};
+use super::guard;
 use super::{codes, ApiKey, ApiRequest};
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -43,18 +43,12 @@ pub(crate) fn decode_as<M: Decodable>(
 /// Decodes an embedded consumer-protocol message (`which`, its body after
 /// the version prefix) at `version`, walked first like a response; the
 /// error says what was wrong.
-pub(crate) fn decode_embedded<M: Decodable>(
-    which: Embedded,
-    version: i16,
-    mut body: Bytes,
-) -> std::result::Result<M, String> {
-    guard::check_embedded(which, version, &body)?;
-    M::decode(&mut body, version).map_err(|e| e.to_string())
-}
+pub(crate) use ferrokafka_wire::decode_embedded;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::guard::Embedded;
     use kafka_protocol::messages::{ConsumerProtocolAssignment, MetadataRequest};
 
     #[test]

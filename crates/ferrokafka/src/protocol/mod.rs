@@ -12,8 +12,7 @@
 
 pub(crate) mod decode;
 pub(crate) mod frame;
-#[doc(hidden)]
-pub mod guard;
+pub(crate) mod guard;
 pub(crate) mod metadata;
 pub(crate) mod versions;
 

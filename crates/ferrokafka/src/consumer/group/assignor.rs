@@ -491,7 +491,7 @@ fn rack_align(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::guard;
+    use ferrokafka_wire as guard;
 
     fn sub(id: &str, topics: &[&str], owned: &[(&str, i32)]) -> Subscription {
         Subscription {
