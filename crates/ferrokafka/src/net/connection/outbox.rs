@@ -1,0 +1,97 @@
+//! The write side of a connection: framed requests queued in order.
+
+use super::*;
+
+/// Request bytes waiting to be written, in order. Small requests are
+/// framed into one reused buffer; a large body (a produce request's record
+/// batches) is queued as the `Bytes` it came in and written with vectored
+/// writes after its header, so records are never copied here.
+#[derive(Default)]
+pub(super) struct Outbox {
+    buf: BytesMut,
+    chunks: VecDeque<Bytes>,
+}
+
+/// Bodies at least this large are written without copying.
+const ZERO_COPY_MIN: usize = 16 * 1024;
+
+/// At most this many chunks go into one vectored write.
+const MAX_IOV: usize = 64;
+
+impl Outbox {
+    pub(super) fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.chunks.is_empty()
+    }
+
+    pub(super) fn push(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+        client_id: Option<&str>,
+        body: &Bytes,
+    ) -> Result<()> {
+        if body.len() < ZERO_COPY_MIN {
+            return frame::encode_request(
+                &mut self.buf,
+                api_key,
+                version,
+                correlation_id,
+                client_id,
+                body,
+            );
+        }
+        frame::encode_request_header(
+            &mut self.buf,
+            api_key,
+            version,
+            correlation_id,
+            client_id,
+            body.len(),
+        )?;
+        self.chunks.push_back(self.buf.split().freeze());
+        self.chunks.push_back(body.clone());
+        Ok(())
+    }
+
+    /// Writes what the socket takes; cancel-safe (state changes only after
+    /// the write completed, except moving buffered bytes into the queue,
+    /// which keeps their order).
+    pub(super) async fn write_some<W: AsyncWrite + Unpin>(
+        &mut self,
+        w: &mut W,
+    ) -> std::io::Result<usize> {
+        if self.chunks.is_empty() {
+            let n = w.write_buf(&mut self.buf).await?;
+            if self.buf.is_empty() {
+                // Reuse the allocation for the next requests.
+                self.buf.clear();
+            }
+            return Ok(n);
+        }
+        if !self.buf.is_empty() {
+            self.chunks.push_back(self.buf.split().freeze());
+        }
+        let mut slices = [std::io::IoSlice::new(&[]); MAX_IOV];
+        let mut k = 0;
+        for (slot, c) in slices.iter_mut().zip(self.chunks.iter()) {
+            *slot = std::io::IoSlice::new(c);
+            k += 1;
+        }
+        let n = w.write_vectored(&slices[..k]).await?;
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                self.chunks.pop_front();
+            } else {
+                let _ = front.split_to(left);
+                left = 0;
+            }
+        }
+        Ok(n)
+    }
+}
