@@ -3,12 +3,14 @@
 //!
 //! Owns the membership state machine (`membership`, no I/O), the
 //! assignors and the consumer protocol's embedded messages (`assignor`),
-//! and the task that runs the membership against the coordinator and
-//! applies its decisions to the fetch engine (`task`). The public API is
+//! the task that runs the membership against the coordinator and
+//! applies its decisions to the fetch engine (`task`), and the requests it
+//! sends for the membership's actions (`rpc`). The public API is
 //! [`Consumer::subscribe`] and friends, below.
 
 pub(crate) mod assignor;
 pub(crate) mod membership;
+mod rpc;
 pub(crate) mod task;
 
 #[cfg(test)]
@@ -277,7 +279,7 @@ impl Consumer {
                     let cluster = &shared.cluster;
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                     super::requests::with_coordinator(cluster, &group, left, |id, left| {
-                        task::send_leave(cluster, id, &group, &member_id, left)
+                        rpc::send_leave(cluster, id, &group, &member_id, left)
                     })
                     .await?;
                 }
