@@ -329,12 +329,10 @@ use crate::cluster::stale_leader;
 /// transactional id, which it does not check sequences for (RELIABILITY.md).
 pub(super) fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> Option<String> {
     let epoch_of = |x: &Batch| x.stamp.map(|(id, epoch, _)| (id, epoch));
-    if let Some(x) = pq.batches.iter().find(|x| {
-        x.first_msgid < b.first_msgid
-            && x.attempts > 0
-            && !x.maybe_persisted
-            && epoch_of(x) == epoch_of(b)
-    }) {
+    if let Some(x) = pq
+        .queued_before(b.first_msgid)
+        .find(|x| x.attempts > 0 && !x.maybe_persisted && epoch_of(x) == epoch_of(b))
+    {
         return Some(format!(
             "{} [{}]: the broker accepted base sequence {} while the earlier batch with base sequence {} was refused unwritten; it does not check producer sequences, so retrying could reorder records",
             b.topic,
@@ -511,10 +509,7 @@ impl Accumulator {
                 .is_none_or(|w| w.first_msgid >= b.first_msgid),
             // Only earlier batches matter: if this one's earlier attempt had
             // been written the broker would know the producer.
-            partition_maybe_persisted: pq
-                .batches
-                .iter()
-                .any(|x| x.first_msgid < b.first_msgid && x.maybe_persisted),
+            partition_maybe_persisted: pq.queued_before(b.first_msgid).any(|x| x.maybe_persisted),
             can_retry: false,
             timed_out: false,
         };

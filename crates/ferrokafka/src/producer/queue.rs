@@ -95,6 +95,24 @@ impl PartitionQueue {
         }
     }
 
+    /// The queued batches sent before message id `msgid`, oldest first. The
+    /// queue is ordered by first message id (new batches go to the back,
+    /// retries back to their place), so the scan stops at the first later
+    /// batch: under idempotence every acknowledgement asks this, and the
+    /// acknowledged batch is usually older than everything queued.
+    pub(super) fn queued_before(&self, msgid: u64) -> impl Iterator<Item = &Batch> {
+        debug_assert!(
+            self.batches
+                .iter()
+                .zip(self.batches.iter().skip(1))
+                .all(|(a, b)| a.first_msgid < b.first_msgid),
+            "partition queue out of message id order"
+        );
+        self.batches
+            .iter()
+            .take_while(move |x| x.first_msgid < msgid)
+    }
+
     /// A request to the leader failed with a stale-leader error: follow the
     /// answer's newer leader when it named one, else wait for metadata.
     pub(super) fn leader_failed(&mut self, hint: Option<Leader>) {
