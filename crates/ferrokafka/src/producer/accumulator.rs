@@ -20,6 +20,13 @@
 //! or without idempotence. Backpressure (`queue.buffering.max.kbytes`)
 //! counts what records and batches really hold in memory ([`queue_cost`],
 //! `Batch::cost`), not only payload bytes.
+//!
+//! The state and the application-facing side (enqueue, partitioning,
+//! leaders, purge, statistics) are here; the rest of the core is split by
+//! concern: `batch` (records, batches, completing reports), `queue`
+//! (per-partition queues, drain, expiry, wake-ups), `outcome` (answered
+//! and failed requests), and `idempotence` (sequence state and the
+//! idempotent outcome rules).
 
 // The pieces of the accumulator live in their own modules; these names are
 // re-exported here so `accumulator::X` keeps naming them.
