@@ -20,6 +20,13 @@
 //! or without idempotence. Backpressure (`queue.buffering.max.kbytes`)
 //! counts what records and batches really hold in memory ([`queue_cost`],
 //! `Batch::cost`), not only payload bytes.
+//!
+//! The state and the application-facing side (enqueue, partitioning,
+//! leaders, purge, statistics) are here; the rest of the core is split by
+//! concern: `batch` (records, batches, completing reports), `queue`
+//! (per-partition queues, drain, expiry, wake-ups), `outcome` (answered
+//! and failed requests), and `idempotence` (sequence state and the
+//! idempotent outcome rules).
 
 // The pieces of the accumulator live in their own modules; these names are
 // re-exported here so `accumulator::X` keeps naming them.
@@ -241,7 +248,8 @@ impl Accumulator {
         let partition = if count == 0 {
             None
         } else {
-            match self.choose_partition(topic_idx, &record, count, now) {
+            let key = record.key.as_deref();
+            match self.choose_partition(topic_idx, record.partition, key, count, now) {
                 Ok(p) => Some(p),
                 Err(e) => return Err((SendError { record, error: e }, callback)),
             }
@@ -311,18 +319,23 @@ impl Accumulator {
         self.wake_events
     }
 
+    /// The partition of a record (`explicit` when the application named
+    /// one, else the custom or built-in partitioner's choice for `key`) in
+    /// a topic of `count` partitions: the one chooser for records placed
+    /// at `send` and for records that waited for metadata. A partition
+    /// outside the topic fails the record with `UnknownPartition`.
     pub(super) fn choose_partition(
         &mut self,
         topic_idx: usize,
-        record: &ProducerRecord,
+        explicit: Option<i32>,
+        key: Option<&[u8]>,
         count: i32,
         now: Instant,
     ) -> Result<i32, Error> {
-        let key = record.key.as_deref();
-        let p = match record.partition {
+        let p = match explicit {
             Some(p) => p,
             None => match &self.user_partitioner {
-                Some(up) => up.partition(&record.topic, key, count),
+                Some(up) => up.partition(&self.topics[topic_idx].name, key, count),
                 None => match self.cfg.partitioner.choose(key, count) {
                     Choice::Partition(p) => p,
                     Choice::Random => self.rng.below(count as u32) as i32,
@@ -341,7 +354,7 @@ impl Accumulator {
                 ErrorCode::UnknownPartition,
                 format!(
                     "partition {p} of topic {} does not exist (it has {count} partitions)",
-                    record.topic
+                    self.topics[topic_idx].name
                 ),
             ))
         }
@@ -449,41 +462,12 @@ impl Accumulator {
             let pending = std::mem::take(&mut t.unassigned);
             let count = t.partitions.len() as i32;
             for u in pending {
-                let p = match u.partition {
-                    Some(p) if (0..count).contains(&p) => p,
-                    Some(p) => {
-                        self.fail_single(
-                                topic_idx,
-                                u,
-                                Error::new(
-                                    ErrorCode::UnknownPartition,
-                                    format!("partition {p} of topic {topic} does not exist (it has {count} partitions)"),
-                                ),
-                                PersistenceStatus::NotPersisted,
-                            );
+                let key = u.msg.key.as_deref();
+                let p = match self.choose_partition(topic_idx, u.partition, key, count, now) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.fail_single(topic_idx, u, e, PersistenceStatus::NotPersisted);
                         continue;
-                    }
-                    None => {
-                        let key = u.msg.key.as_deref();
-                        let choice = match &self.user_partitioner {
-                            Some(up) => Choice::Partition(up.partition(topic, key, count)),
-                            None => self.cfg.partitioner.choose(key, count),
-                        };
-                        match choice {
-                            Choice::Partition(p) if (0..count).contains(&p) => p,
-                            Choice::Partition(_) | Choice::Random => {
-                                self.rng.below(count as u32) as i32
-                            }
-                            Choice::Spread => {
-                                let linger = self.cfg.sticky_linger;
-                                self.topics[topic_idx].sticky.pick(
-                                    now,
-                                    linger,
-                                    count,
-                                    &mut self.rng,
-                                )
-                            }
-                        }
                     }
                 };
                 self.append(topic_idx, p, u.msg, now, u.enqueued);
@@ -1107,6 +1091,36 @@ mod tests {
         acc.purge(true, false);
         run_done(&mut acc);
         assert_eq!(acc.stats().msg_size, 0);
+        assert_eq!(acc.outstanding(), 0);
+    }
+
+    #[test]
+    fn a_custom_partitioners_out_of_range_answer_fails_the_record_on_both_paths() {
+        struct Beyond;
+        impl Partitioner for Beyond {
+            fn partition(&self, _topic: &str, _key: Option<&[u8]>, count: i32) -> i32 {
+                count
+            }
+        }
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), Some(Arc::new(Beyond)));
+        // Sent before the topic's metadata: placed when it arrives. This
+        // path used to send it to a random partition instead.
+        let waited = send(&mut acc, rec(0), t0);
+        acc.set_topic("t", Ok(vec![Some(1), Some(1)]), t0);
+        assert_eq!(acc.outstanding(), 0, "failed, not queued");
+        run_done(&mut acc);
+        let e = waited.wait().unwrap_err();
+        assert_eq!(
+            (e.error.code(), e.status),
+            (ErrorCode::UnknownPartition, PersistenceStatus::NotPersisted),
+            "{}",
+            e.error
+        );
+        assert!(e.error.message().contains("partition 2"), "{}", e.error);
+        // Sent once the topic is known: refused at send, as before.
+        let refused = acc.enqueue(rec(1), None, t0).map(drop).unwrap_err().0;
+        assert_eq!(refused.error.code(), ErrorCode::UnknownPartition);
         assert_eq!(acc.outstanding(), 0);
     }
 

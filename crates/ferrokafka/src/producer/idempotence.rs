@@ -2,10 +2,14 @@
 //! fatal error, and how each Produce outcome of an idempotent producer is
 //! handled — a state machine without I/O, driven by events and the time.
 //!
-//! The accumulator owns the per-partition message ids; a partition's
-//! sequence numbers are `msgid - base_msgid`, where `base_msgid` is the
-//! first unacknowledged message id when the partition first sends under a
-//! producer id/epoch ([`Idempotence::generation`] tells when that changes).
+//! The accumulator owns the per-partition message ids; each partition's
+//! sequence state ([`PartitionSequence`], defined here) numbers them
+//! `msgid - base_msgid`, where `base_msgid` is the first unacknowledged
+//! message id when the partition first sends under a producer id/epoch
+//! ([`Idempotence::generation`] tells when that changes), and keeps the
+//! broker's duplicate window. The accumulator's idempotent paths (re-basing
+//! partitions, handling each outcome, spotting a broker that broke the
+//! sequence rules) are the `impl Accumulator` block at the end of this file.
 //! The sender asks [`Idempotence::poll_init`] whether an InitProducerId
 //! request is due, sends it through any broker and hands the answer to
 //! [`Idempotence::on_init`].
@@ -29,7 +33,13 @@
 //!   in the sequence: drain and bump, or a fatal error with
 //!   `enable.gapless.guarantee` (timeouts are exempt, as in the seed).
 
+use super::accumulator::Accumulator;
+use super::batch::{possibly_persisted, Batch};
+use super::delivery::{BatchOutcome, PersistenceStatus};
+use super::queue::{PartitionQueue, PartitionResult};
+use crate::cluster::stale_leader;
 use crate::error::{Error, ErrorCode};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// A producer id and epoch.
@@ -305,15 +315,53 @@ fn init_error_is_fatal(code: ErrorCode) -> bool {
     )
 }
 
+/// A partition's sequence state under idempotence: where its numbering
+/// starts under the current producer id/epoch and which batches are in the
+/// broker's duplicate window.
+#[derive(Debug)]
+pub(super) struct PartitionSequence {
+    /// The message id whose sequence is 0 under `generation`.
+    pub(super) base_msgid: u64,
+    /// The idempotence generation `base_msgid` belongs to (0: none yet).
+    pub(super) generation: u64,
+    /// First message ids of the batches sent since the oldest
+    /// unacknowledged one, with whether each is acknowledged. At most five,
+    /// so a retry of the oldest is still within the broker's duplicate
+    /// window (it remembers five batches per producer and partition).
+    pub(super) window: VecDeque<WindowEntry>,
+    /// The first message id and base offset of the latest batch (by message
+    /// id) acknowledged with an offset: a retry of an earlier batch must
+    /// not land after it.
+    pub(super) highest_acked: Option<(u64, i64)>,
+    /// A batch was acknowledged under the current producer id/epoch: until
+    /// then one batch at a time, so no broker that accepts any first
+    /// sequence of a new producer can take a later batch first.
+    pub(super) acked_in_generation: bool,
+}
+
+impl Default for PartitionSequence {
+    fn default() -> Self {
+        PartitionSequence {
+            base_msgid: 1,
+            generation: 0,
+            window: VecDeque::new(),
+            highest_acked: None,
+            acked_in_generation: false,
+        }
+    }
+}
+
+/// A batch of the idempotence window: its first message id and, once
+/// acknowledged, the base offset it was written at (-1 when unknown).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WindowEntry {
+    pub(super) first_msgid: u64,
+    pub(super) acked: Option<i64>,
+}
+
 // The accumulator's side of idempotence: producer id and epoch changes,
 // the per-partition sequence window and the outcome of each batch under
 // idempotence.
-
-use super::accumulator::Accumulator;
-use super::batch::{possibly_persisted, Batch};
-use super::delivery::{BatchOutcome, PersistenceStatus};
-use super::queue::{PartitionQueue, PartitionResult};
-use crate::cluster::stale_leader;
 
 /// Whether acknowledging `b` (at `offset`, -1 when unknown) shows the broker
 /// broke the sequence rules, and how; a broker that checks sequences, as
@@ -329,12 +377,10 @@ use crate::cluster::stale_leader;
 /// transactional id, which it does not check sequences for (RELIABILITY.md).
 pub(super) fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> Option<String> {
     let epoch_of = |x: &Batch| x.stamp.map(|(id, epoch, _)| (id, epoch));
-    if let Some(x) = pq.batches.iter().find(|x| {
-        x.first_msgid < b.first_msgid
-            && x.attempts > 0
-            && !x.maybe_persisted
-            && epoch_of(x) == epoch_of(b)
-    }) {
+    if let Some(x) = pq
+        .queued_before(b.first_msgid)
+        .find(|x| x.attempts > 0 && !x.maybe_persisted && epoch_of(x) == epoch_of(b))
+    {
         return Some(format!(
             "{} [{}]: the broker accepted base sequence {} while the earlier batch with base sequence {} was refused unwritten; it does not check producer sequences, so retrying could reorder records",
             b.topic,
@@ -347,6 +393,7 @@ pub(super) fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> O
     // unacknowledged: the window keeps every such batch (its front is
     // the oldest unacknowledged one), whatever order the answers came in.
     let later_below = pq
+        .seq
         .window
         .iter()
         .filter(|w| w.first_msgid > b.first_msgid)
@@ -354,6 +401,7 @@ pub(super) fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> O
         .min()
         .filter(|at| offset >= 0 && offset > *at);
     let latest = pq
+        .seq
         .highest_acked
         .filter(|(id, at)| *id > b.first_msgid && offset > *at)
         .map(|(_, at)| at);
@@ -406,11 +454,11 @@ impl Accumulator {
                     }
                 }
                 let base = pq.batches.front().map_or(pq.next_msgid, |b| b.first_msgid);
-                pq.base_msgid = base;
-                pq.generation = generation;
+                pq.seq.base_msgid = base;
+                pq.seq.generation = generation;
                 pq.drain = false;
-                pq.window.clear();
-                pq.acked_in_generation = false;
+                pq.seq.window.clear();
+                pq.seq.acked_in_generation = false;
             }
         }
         for b in failed {
@@ -506,15 +554,13 @@ impl Accumulator {
             // The oldest batch sent and not acknowledged (acknowledged
             // ones leave the window's front).
             head_of_line: pq
+                .seq
                 .window
                 .front()
                 .is_none_or(|w| w.first_msgid >= b.first_msgid),
             // Only earlier batches matter: if this one's earlier attempt had
             // been written the broker would know the producer.
-            partition_maybe_persisted: pq
-                .batches
-                .iter()
-                .any(|x| x.first_msgid < b.first_msgid && x.maybe_persisted),
+            partition_maybe_persisted: pq.queued_before(b.first_msgid).any(|x| x.maybe_persisted),
             can_retry: false,
             timed_out: false,
         };
@@ -553,8 +599,12 @@ impl Accumulator {
         };
         if code == ErrorCode::NoError && offsets.0 >= 0 {
             let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
-            if pq.highest_acked.is_none_or(|(id, _)| id < b.first_msgid) {
-                pq.highest_acked = Some((b.first_msgid, offsets.0));
+            if pq
+                .seq
+                .highest_acked
+                .is_none_or(|(id, _)| id < b.first_msgid)
+            {
+                pq.seq.highest_acked = Some((b.first_msgid, offsets.0));
             }
         }
         let Some(m) = self.idem.as_mut() else { return };
@@ -584,16 +634,17 @@ impl Accumulator {
         );
         match action {
             Action::Delivered { duplicate } => {
-                pq.acked_in_generation = true;
+                pq.seq.acked_in_generation = true;
                 if let Some(w) = pq
+                    .seq
                     .window
                     .iter_mut()
                     .find(|w| w.first_msgid == b.first_msgid)
                 {
                     w.acked = Some(if duplicate { -1 } else { offsets.0 });
                 }
-                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
-                    pq.window.pop_front();
+                while pq.seq.window.front().is_some_and(|w| w.acked.is_some()) {
+                    pq.seq.window.pop_front();
                 }
                 let (base_offset, log_append_time) = if duplicate {
                     (-1, super::delivery::UNKNOWN_TIMESTAMP)
@@ -623,9 +674,9 @@ impl Accumulator {
                 self.broker_entry(broker).0.txretries += 1;
             }
             Action::Fail | Action::Fatal => {
-                pq.window.retain(|w| w.first_msgid != b.first_msgid);
-                while pq.window.front().is_some_and(|w| w.acked.is_some()) {
-                    pq.window.pop_front();
+                pq.seq.window.retain(|w| w.first_msgid != b.first_msgid);
+                while pq.seq.window.front().is_some_and(|w| w.acked.is_some()) {
+                    pq.seq.window.pop_front();
                 }
                 let status = if b.maybe_persisted {
                     PersistenceStatus::PossiblyPersisted

@@ -5,7 +5,7 @@
 use super::accumulator::Accumulator;
 use super::batch::{deadline, Batch, Msg};
 use super::delivery::{BatchOutcome, PersistenceStatus};
-use super::idempotence::Idempotence;
+use super::idempotence::{Idempotence, PartitionSequence, WindowEntry};
 use super::partitioner::Sticky;
 use super::stats::Histogram;
 use crate::error::{Error, ErrorCode};
@@ -23,43 +23,20 @@ pub(super) struct PartitionQueue {
     pub(super) in_flight: u32,
     /// Capacity hint for the next batch's record vector.
     pub(super) last_batch_len: usize,
-    /// Idempotence: the message id whose sequence is 0 under `generation`.
-    pub(super) base_msgid: u64,
-    /// The idempotence generation `base_msgid` belongs to (0: none yet).
-    pub(super) generation: u64,
     /// Send nothing until the requests in flight have come back (after an
     /// error or a leader change).
     pub(super) drain: bool,
     /// The broker the requests in flight went to: with idempotence nothing
     /// goes to another broker (a new leader) until they are back.
     pub(super) sent_to: Option<i32>,
-    /// Idempotence: first message ids of the batches sent since the oldest
-    /// unacknowledged one, with whether each is acknowledged. At most five,
-    /// so a retry of the oldest is still within the broker's duplicate
-    /// window (it remembers five batches per producer and partition).
-    pub(super) window: VecDeque<WindowEntry>,
-    /// The first message id and base offset of the latest batch (by message
-    /// id) acknowledged with an offset: a retry of an earlier batch must
-    /// not land after it.
-    pub(super) highest_acked: Option<(u64, i64)>,
-    /// A batch was acknowledged under the current producer id/epoch: until
-    /// then one batch at a time, so no broker that accepts any first
-    /// sequence of a new producer can take a later batch first.
-    pub(super) acked_in_generation: bool,
+    /// Idempotence: the partition's sequence numbering and window.
+    pub(super) seq: PartitionSequence,
     /// After a retriable failure: the highest first message id that failed.
     /// Until every batch up to it is acknowledged the partition sends one
     /// batch at a time, oldest first, and only once nothing is in flight
     /// (the window drains, then restarts from the oldest unacknowledged
     /// batch), so nothing later is written before the failed batch.
     pub(super) recover: Option<u64>,
-}
-
-/// A batch of the idempotence window: its first message id and, once
-/// acknowledged, the base offset it was written at (-1 when unknown).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct WindowEntry {
-    pub(super) first_msgid: u64,
-    pub(super) acked: Option<i64>,
 }
 
 impl PartitionQueue {
@@ -71,13 +48,9 @@ impl PartitionQueue {
             leader_epoch: None,
             in_flight: 0,
             last_batch_len: 16,
-            base_msgid: 1,
-            generation: 0,
             drain: false,
             sent_to: None,
-            window: VecDeque::new(),
-            highest_acked: None,
-            acked_in_generation: false,
+            seq: PartitionSequence::default(),
             recover: None,
         }
     }
@@ -93,6 +66,24 @@ impl PartitionQueue {
             }
             None => self.leader = None,
         }
+    }
+
+    /// The queued batches sent before message id `msgid`, oldest first. The
+    /// queue is ordered by first message id (new batches go to the back,
+    /// retries back to their place), so the scan stops at the first later
+    /// batch: under idempotence every acknowledgement asks this, and the
+    /// acknowledged batch is usually older than everything queued.
+    pub(super) fn queued_before(&self, msgid: u64) -> impl Iterator<Item = &Batch> {
+        debug_assert!(
+            self.batches
+                .iter()
+                .zip(self.batches.iter().skip(1))
+                .all(|(a, b)| a.first_msgid < b.first_msgid),
+            "partition queue out of message id order"
+        );
+        self.batches
+            .iter()
+            .take_while(move |x| x.first_msgid < msgid)
     }
 
     /// A request to the leader failed with a stale-leader error: follow the
@@ -189,10 +180,14 @@ impl Accumulator {
                 }
                 if idem.is_some()
                     && ((pq.in_flight > 0
-                        && (pq.drain || !pq.acked_in_generation || pq.sent_to != Some(leader)))
+                        && (pq.drain || !pq.seq.acked_in_generation || pq.sent_to != Some(leader)))
                         || pq.in_flight as usize >= MAX_IDEMPOTENT_IN_FLIGHT
-                        || (pq.window.len() >= MAX_IDEMPOTENT_IN_FLIGHT
-                            && !pq.window.iter().any(|w| w.first_msgid == front.first_msgid)))
+                        || (pq.seq.window.len() >= MAX_IDEMPOTENT_IN_FLIGHT
+                            && !pq
+                                .seq
+                                .window
+                                .iter()
+                                .any(|w| w.first_msgid == front.first_msgid)))
                 {
                     continue;
                 }
@@ -233,19 +228,20 @@ impl Accumulator {
                 if let Some(p) = idem {
                     pq.drain = false;
                     pq.sent_to = Some(broker);
-                    if !pq.window.iter().any(|w| w.first_msgid == b.first_msgid) {
+                    if !pq.seq.window.iter().any(|w| w.first_msgid == b.first_msgid) {
                         let pos = pq
+                            .seq
                             .window
                             .iter()
                             .position(|w| w.first_msgid > b.first_msgid)
-                            .unwrap_or(pq.window.len());
+                            .unwrap_or(pq.seq.window.len());
                         let entry = WindowEntry {
                             first_msgid: b.first_msgid,
                             acked: None,
                         };
-                        pq.window.insert(pos, entry);
+                        pq.seq.window.insert(pos, entry);
                     }
-                    let seq = (b.first_msgid.wrapping_sub(pq.base_msgid) & 0x7fff_ffff) as i32;
+                    let seq = (b.first_msgid.wrapping_sub(pq.seq.base_msgid) & 0x7fff_ffff) as i32;
                     b.stamp = Some((p.id, p.epoch, seq));
                 }
                 b.sealed = true;

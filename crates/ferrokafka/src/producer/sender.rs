@@ -3,9 +3,12 @@
 //! It asks the accumulator for ready batches, encodes each batch once
 //! (records into one buffer, compression and CRC once per batch), builds one
 //! ProduceRequest per broker, keeps requests in flight, feeds responses,
-//! timeouts and metadata back to the accumulator and completes delivery
-//! reports outside the accumulator's lock. How bytes reach a broker is the
-//! [`Transport`]'s business (the cluster layer in production, a fake in tests).
+//! timeouts and the cluster layer's leaders back to the accumulator and
+//! completes delivery reports outside the accumulator's lock. How bytes
+//! reach a broker and where partitions lead is the [`Transport`]'s business
+//! (the cluster layer in production, a fake in tests); the sender only
+//! hands the accumulator each topic's leaders when the cluster's metadata
+//! changes, and reports the topics whose leader failed.
 
 use super::accumulator::{complete, Accumulator, Batch, Leader, PartitionResult, ProduceJob};
 use super::idempotence::ProducerId;
