@@ -47,6 +47,7 @@ mod sender;
 mod settings;
 mod stats;
 mod transport;
+mod txn;
 
 pub use delivery::{
     DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
@@ -189,6 +190,8 @@ impl std::fmt::Debug for Producer {
 
 struct Inner {
     shared: Arc<Shared>,
+    /// The transaction coordinator's client, with `transactional.id`.
+    txn: Option<Arc<txn::Context>>,
     max_block: Duration,
     _runtime: crate::net::ClientRuntime,
 }
@@ -241,8 +244,10 @@ impl Producer {
             let _guard = runtime.handle().enter();
             crate::cluster::Cluster::new(cluster_settings, runtime.clone())?
         };
+        // The transaction coordinator is reached through the same cluster.
+        let txn = txn::Context::new(&cluster, &settings);
         let transport = transport::connect(cluster, settings.acks);
-        Ok(Self::start(settings, partitioner, transport, runtime))
+        Ok(Self::start(settings, partitioner, transport, runtime, txn))
     }
 
     fn start(
@@ -250,6 +255,7 @@ impl Producer {
         partitioner: Option<Arc<dyn Partitioner>>,
         transport: Arc<dyn Transport>,
         runtime: crate::net::ClientRuntime,
+        txn: Option<Arc<txn::Context>>,
     ) -> Producer {
         let max_block = settings.max_block;
         let shared = Arc::new(Shared::new(Accumulator::new(settings, partitioner)));
@@ -261,9 +267,13 @@ impl Producer {
             sender::run(shared_for_sender, transport).await;
             drop(keep);
         });
+        if let Some(ctx) = &txn {
+            runtime.spawn(txn::drive(Arc::downgrade(&shared), ctx.clone()));
+        }
         Producer {
             inner: Arc::new(Inner {
                 shared,
+                txn,
                 max_block,
                 _runtime: runtime,
             }),
