@@ -255,10 +255,16 @@ fn build_request(
             a.on_batch_sent(job.broker, &mut job.batches[i], len);
         }
     }
-    let req = ProduceRequest::default()
-        .with_acks(cfg.acks)
-        .with_timeout_ms(cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32)
-        .with_topic_data(topics);
+    let req =
+        ProduceRequest::default()
+            // Brokers refuse transactional records in a request that does not
+            // name the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+            .with_transactional_id(cfg.transactional_id.as_ref().map(|t| {
+                kafka_protocol::messages::TransactionalId(StrBytes::from_string(t.clone()))
+            }))
+            .with_acks(cfg.acks)
+            .with_timeout_ms(cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32)
+            .with_topic_data(topics);
     (req, failed)
 }
 
