@@ -271,3 +271,47 @@ fn a_message_timeout_longer_than_the_transaction_timeout_is_refused() {
     assert!(e.message().contains("message.timeout.ms"), "{e}");
     let _ = Duration::ZERO;
 }
+
+/// The smallest executor that is not tokio: polls `fut` on this thread,
+/// parking between wake-ups (bounded).
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not done in 60 s");
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn transaction_calls_awaited_from_another_executor_do_not_panic() {
+    let c = ferrokafka_mock::MockCluster::builder()
+        .brokers(1)
+        .topic("t", 1, 1)
+        .build_blocking()
+        .unwrap();
+    let p = producer(&c, "tx-executor");
+    block_on(p.init_transactions(T)).unwrap();
+    p.begin_transaction().unwrap();
+    let _r = p
+        .send(ProducerRecord::new("t").partition(0).value("e0"))
+        .unwrap();
+    block_on(p.send_offsets_to_transaction(&[("t", 0, 1)], &ConsumerGroupMetadata::new("ge"), T))
+        .unwrap();
+    block_on(p.commit_transaction(T)).unwrap();
+    p.begin_transaction().unwrap();
+    block_on(p.abort_transaction(T)).unwrap();
+}

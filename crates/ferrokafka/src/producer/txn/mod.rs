@@ -289,6 +289,12 @@ impl Producer {
     /// with this configuration can work (for example
     /// TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
     pub async fn init_transactions(&self, timeout: Duration) -> Result<()> {
+        // Polled in the producer's runtime whatever executor awaits it.
+        let rt = self.inner._runtime.clone();
+        rt.entered(self.init_transactions_here(timeout)).await
+    }
+
+    async fn init_transactions_here(&self, timeout: Duration) -> Result<()> {
         let ctx = self.txn_context()?;
         let _op = ctx.ops.lock().await;
         let deadline = Instant::now() + timeout;
@@ -335,6 +341,18 @@ impl Producer {
     /// replaced (KIP-447; the error is abortable). Empty `offsets` do
     /// nothing.
     pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(&str, i32, i64)],
+        group: &ConsumerGroupMetadata,
+        timeout: Duration,
+    ) -> Result<()> {
+        // Polled in the producer's runtime whatever executor awaits it.
+        let rt = self.inner._runtime.clone();
+        rt.entered(self.send_offsets_here(offsets, group, timeout))
+            .await
+    }
+
+    async fn send_offsets_here(
         &self,
         offsets: &[(&str, i32, i64)],
         group: &ConsumerGroupMetadata,
@@ -403,6 +421,12 @@ impl Producer {
     /// [`abort_transaction`](Self::abort_transaction). A timeout is
     /// retriable: call `commit_transaction` again (or abort).
     pub async fn commit_transaction(&self, timeout: Duration) -> Result<()> {
+        // Polled in the producer's runtime whatever executor awaits it.
+        let rt = self.inner._runtime.clone();
+        rt.entered(self.commit_transaction_here(timeout)).await
+    }
+
+    async fn commit_transaction_here(&self, timeout: Duration) -> Result<()> {
         let ctx = self.txn_context()?;
         let _op = ctx.ops.lock().await;
         let deadline = Instant::now() + timeout;
@@ -449,6 +473,12 @@ impl Producer {
     /// (KIP-360/KIP-588). A read_committed consumer sees none of its
     /// records. A timeout is retriable: call it again.
     pub async fn abort_transaction(&self, timeout: Duration) -> Result<()> {
+        // Polled in the producer's runtime whatever executor awaits it.
+        let rt = self.inner._runtime.clone();
+        rt.entered(self.abort_transaction_here(timeout)).await
+    }
+
+    async fn abort_transaction_here(&self, timeout: Duration) -> Result<()> {
         let ctx = self.txn_context()?;
         let _op = ctx.ops.lock().await;
         let deadline = Instant::now() + timeout;
