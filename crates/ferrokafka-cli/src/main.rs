@@ -31,6 +31,9 @@ enum Command {
     Produce(cmd::produce::Args),
     /// Measure throughput and latency.
     Perf(cmd::perf::Args),
+    /// Copy a topic to another exactly once, in transactions (like Apache
+    /// Kafka's TransactionalMessageCopier).
+    Copy(cmd::copy::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,5 +67,6 @@ fn main() -> ExitCode {
         Command::Consume(a) => cmd::consume::run(a),
         Command::Produce(a) => cmd::produce::run(a),
         Command::Perf(a) => cmd::perf::run(a),
+        Command::Copy(a) => cmd::copy::run(a),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod consume;
+pub mod copy;
 pub mod metadata;
 pub mod mock;
 pub mod perf;

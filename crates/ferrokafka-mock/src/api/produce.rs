@@ -14,6 +14,8 @@ use crate::log::{self, code};
 const INVALID_REQUIRED_ACKS: i16 = 21;
 /// Kafka's INVALID_TXN_STATE.
 const INVALID_TXN_STATE: i16 = 48;
+/// Kafka's TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 
 pub(crate) fn handle(
     shared: &Shared,
@@ -28,6 +30,10 @@ pub(crate) fn handle(
     {
         let mut st = shared.state();
         let check_sequences = !st.faults.skip_sequence_checks;
+        let has_txn_id = req
+            .transactional_id
+            .as_ref()
+            .is_some_and(|t| !t.0.is_empty());
         for t in req.topic_data {
             let name = t.name.0.to_string();
             let exists = st.auto_create(config, &name);
@@ -51,7 +57,7 @@ pub(crate) fn handle(
                     Some(part) => {
                         let records = p.records.as_deref().unwrap_or(&[]);
                         let r = log::validate_batch(records, config.max_message_bytes)
-                            .and_then(|h| fence(shared, &name, p.index, &h).map(|()| h))
+                            .and_then(|h| fence(shared, &name, p.index, &h, has_txn_id).map(|()| h))
                             .and_then(|h| {
                                 part.log.append(
                                     records,
@@ -90,8 +96,19 @@ pub(crate) fn handle(
 
 /// Checks a batch against the coordinator's view of its producer: an epoch
 /// older than the one InitProducerId handed out is fenced, and a
-/// transactional batch must go to a partition added to the transaction.
-fn fence(shared: &Shared, topic: &str, partition: i32, h: &log::BatchHeader) -> Result<(), i16> {
+/// transactional batch must go to a partition added to the transaction,
+/// in a request naming its transactional id (Kafka refuses transactional
+/// records without one as not authorised).
+fn fence(
+    shared: &Shared,
+    topic: &str,
+    partition: i32,
+    h: &log::BatchHeader,
+    has_txn_id: bool,
+) -> Result<(), i16> {
+    if h.is_transactional() && !has_txn_id {
+        return Err(TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
     if h.producer_id < 0 {
         return Ok(());
     }

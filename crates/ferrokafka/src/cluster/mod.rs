@@ -173,10 +173,6 @@ pub(crate) enum CoordinatorType {
     /// A consumer group's coordinator.
     Group = 0,
     /// A transactional id's coordinator.
-    #[expect(
-        dead_code,
-        reason = "the transactional producer is its first user; remove this then"
-    )]
     Transaction = 1,
 }
 

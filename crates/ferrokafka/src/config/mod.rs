@@ -849,6 +849,23 @@ fn producer_rules(c: &mut Config, shown: &dyn Fn(&str) -> (String, String)) -> R
             c.set_resolved("max.in.flight", "5");
         }
     }
+    if transactional {
+        // A record may not outlive its transaction (librdkafka's rule): the
+        // coordinator would have aborted the transaction by then.
+        let txn_timeout = c.get_i64("transaction.timeout.ms");
+        let msg_timeout = c.get_i64("message.timeout.ms");
+        if msg_timeout == 0 || msg_timeout > txn_timeout {
+            if c.is_set_explicitly("message.timeout.ms") {
+                let (n, v) = shown("message.timeout.ms");
+                return Err(Error::config(
+                    &n,
+                    &v,
+                    format!("at most transaction.timeout.ms ({txn_timeout}) when transactional.id is set"),
+                ));
+            }
+            c.set_resolved("message.timeout.ms", &txn_timeout.to_string());
+        }
+    }
     let timeout = c.get_i64("message.timeout.ms");
     let linger = c.get_i64("linger.ms");
     if timeout != 0 && timeout < linger {

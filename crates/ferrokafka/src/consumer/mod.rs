@@ -44,10 +44,12 @@ mod decode;
 mod driver;
 mod fetch;
 pub(crate) mod group;
+mod group_metadata;
 mod message;
 mod requests;
 
 pub use group::{CommittedOffset, Rebalance};
+pub use group_metadata::ConsumerGroupMetadata;
 pub use message::{ConsumerError, Message, Offset, Timestamp};
 
 use crate::cluster::{Cluster, ClusterSettings};
@@ -307,6 +309,16 @@ impl Consumer {
         let mut ids: Vec<i32> = parts.iter().map(|p| p.id).collect();
         ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// The consumer's group membership for
+    /// [`Producer::send_offsets_to_transaction`](crate::producer::Producer::send_offsets_to_transaction)
+    /// (KIP-447): group id, generation, member id and group instance id as
+    /// of now. `None` without `group.id`.
+    pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        self.shared.group().map(|g| {
+            ConsumerGroupMetadata::with_member(g.group_id, g.generation, g.member_id, g.instance_id)
+        })
     }
 
     /// The assigned partitions, sorted.

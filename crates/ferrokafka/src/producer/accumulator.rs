@@ -85,6 +85,8 @@ pub(crate) struct Accumulator {
     pub(super) rebased_generation: u64,
     /// A fatal error was raised and not yet handed to the error callback.
     pub(super) fatal_event: bool,
+    /// The transaction manager, with `transactional.id`.
+    pub(super) txn: Option<super::txn::Transaction>,
 }
 
 fn now_ms() -> i64 {
@@ -124,11 +126,19 @@ impl WallClock {
 
 impl Accumulator {
     pub(crate) fn new(cfg: Settings, user_partitioner: Option<Arc<dyn Partitioner>>) -> Self {
-        let idem = cfg
-            .idempotence
-            .then(|| Idempotence::new(cfg.gapless, cfg.retry_backoff, Instant::now()));
+        let txn = cfg
+            .transactional_id
+            .is_some()
+            .then(super::txn::Transaction::new);
+        let idem = if txn.is_some() {
+            Some(Idempotence::new_external(cfg.retry_backoff))
+        } else {
+            cfg.idempotence
+                .then(|| Idempotence::new(cfg.gapless, cfg.retry_backoff, Instant::now()))
+        };
         Accumulator {
             idem,
+            txn,
             rebased_generation: 0,
             fatal_event: false,
             cfg,
@@ -186,6 +196,9 @@ impl Accumulator {
     ) -> Result<DeliveryFuture, (SendError, Option<Callback>)> {
         if let Some(e) = self.fatal_error() {
             let error = e.clone();
+            return Err((SendError { record, error }, callback));
+        }
+        if let Some(Err(error)) = self.txn.as_ref().map(|t| t.check_send()) {
             return Err((SendError { record, error }, callback));
         }
         let size = record_size(&record);
@@ -537,6 +550,9 @@ impl Accumulator {
         self.queued_msgs -= 1;
         self.queued_bytes -= queue_cost(u.msg.size, u.msg.headers.len());
         self.txerrs += 1;
+        if let Some(tx) = self.txn.as_mut() {
+            tx.on_delivery_failed(&error);
+        }
         let topic = self.topics[topic_idx].name.clone();
         self.pending_done.push(Done::Single {
             topic,
@@ -593,8 +609,14 @@ impl Accumulator {
     /// the sender to fail what is in flight (`PurgeInflight`).
     pub(crate) fn purge(&mut self, queued: bool, in_flight: bool) {
         if let Some(m) = &mut self.idem {
-            if queued || in_flight {
-                // Purged records leave a gap in the sequence.
+            let batches_queued = || {
+                self.topics
+                    .values()
+                    .any(|t| t.partitions.iter().any(|pq| !pq.batches.is_empty()))
+            };
+            if in_flight || (queued && batches_queued()) {
+                // Purged records leave a gap in the sequence (records
+                // still waiting for a partition have no sequence yet).
                 m.request_bump();
             }
         }

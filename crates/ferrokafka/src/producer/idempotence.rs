@@ -65,6 +65,8 @@ enum State {
     Draining(ProducerId),
     /// Nothing more can be produced.
     Fatal,
+    /// Transactional: waiting for `init_transactions` to assign an id.
+    Unassigned,
 }
 
 /// An InitProducerId to send: `current` is the id/epoch to bump (KIP-360),
@@ -114,6 +116,9 @@ pub(crate) struct Idempotence {
     fatal: Option<Error>,
     /// Whether the last init failed (the next one asks for a fresh id).
     fresh_next: bool,
+    /// Transactional: ids and bumps come from the transaction coordinator
+    /// through [`assign`](Self::assign), never from `poll_init`.
+    external: bool,
 }
 
 impl Idempotence {
@@ -129,7 +134,46 @@ impl Idempotence {
             generation: 0,
             fatal: None,
             fresh_next: false,
+            external: false,
         }
+    }
+
+    /// A manager for a transactional producer: it waits for
+    /// [`assign`](Self::assign) (InitProducerId with the transactional id
+    /// goes to the transaction coordinator), and a bump it needs waits,
+    /// drained, for the transaction's abort to perform it.
+    pub(crate) fn new_external(backoff: Duration) -> Self {
+        Idempotence {
+            state: State::Unassigned,
+            gapless: false,
+            backoff: backoff.max(Duration::from_millis(10)),
+            generation: 0,
+            fatal: None,
+            fresh_next: false,
+            external: true,
+        }
+    }
+
+    /// A producer id/epoch from the transaction coordinator: production
+    /// resumes under it and every partition restarts its sequence.
+    pub(crate) fn assign(&mut self, p: ProducerId) {
+        if self.fatal.is_none() {
+            self.generation += 1;
+            self.state = State::Assigned(p);
+        }
+    }
+
+    /// The current producer id/epoch, also while draining for a bump.
+    pub(crate) fn current(&self) -> Option<ProducerId> {
+        match self.state {
+            State::Assigned(p) | State::Draining(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether an epoch bump was asked for and not yet performed.
+    pub(crate) fn bump_wanted(&self) -> bool {
+        matches!(self.state, State::Draining(_))
     }
 
     /// The producer id to stamp batches with, when producing is allowed.
@@ -180,7 +224,7 @@ impl Idempotence {
     /// none are left a drain becomes an InitProducerId.
     pub(crate) fn on_in_flight(&mut self, in_flight: usize, now: Instant) {
         if let State::Draining(p) = self.state {
-            if in_flight == 0 {
+            if in_flight == 0 && !self.external {
                 self.state = State::NeedPid {
                     at: now,
                     bump: Some(p),
@@ -425,6 +469,11 @@ impl Accumulator {
             return Ok(None);
         };
         m.on_in_flight(in_flight, now);
+        if m.bump_wanted() {
+            if let Some(tx) = self.txn.as_mut() {
+                tx.on_bump_needed();
+            }
+        }
         let Some(p) = m.producer() else {
             return Err(());
         };

@@ -29,6 +29,60 @@
 //! println!("written to {} [{}] at offset {}", meta.topic, meta.partition, meta.offset);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Transactions
+//!
+//! With `transactional.id` the producer is transactional (KIP-98): records
+//! are sent only between [`Producer::begin_transaction`] and
+//! [`Producer::commit_transaction`] / [`Producer::abort_transaction`], and
+//! a read_committed consumer sees a transaction's records (and the input
+//! offsets given to [`Producer::send_offsets_to_transaction`]) all or none.
+//! Every transaction call returns an [`Error`] that says what to do next,
+//! as librdkafka's do: [`Error::is_retriable`] (call again),
+//! [`Error::txn_requires_abort`] (abort, then redo the work) or
+//! [`Error::is_fatal`] (the producer is unusable, for example fenced by a
+//! newer instance with the same transactional id). A consume-transform-
+//! produce loop (the `ferrokafka copy` command is a complete one):
+//!
+//! ```no_run
+//! use ferrokafka::consumer::{Consumer, Message};
+//! use ferrokafka::producer::{Producer, ProducerRecord};
+//! use ferrokafka::{ClientConfig, Error};
+//! use std::time::Duration;
+//!
+//! const T: Duration = Duration::from_secs(30);
+//!
+//! /// One transaction: copy `batch` to "out" and commit its input offsets.
+//! async fn copy_once(p: &Producer, c: &Consumer, batch: &[Message]) -> Result<(), Error> {
+//!     p.begin_transaction()?;
+//!     for m in batch {
+//!         let r = ProducerRecord::new("out").value(m.value_bytes().unwrap_or_default());
+//!         p.send(r)?;
+//!     }
+//!     let offsets: Vec<(&str, i32, i64)> =
+//!         batch.iter().map(|m| (&*m.topic, m.partition, m.offset + 1)).collect();
+//!     let group = c.group_metadata().expect("group.id is set");
+//!     p.send_offsets_to_transaction(&offsets, &group, T).await?;
+//!     loop {
+//!         match p.commit_transaction(T).await {
+//!             Err(e) if e.is_retriable() => continue, // resumes the commit
+//!             r => return r,
+//!         }
+//!     }
+//! }
+//!
+//! async fn run(p: Producer, c: Consumer, batch: Vec<Message>) -> Result<(), Error> {
+//!     p.init_transactions(T).await?;
+//!     match copy_once(&p, &c, &batch).await {
+//!         Ok(()) => Ok(()),
+//!         // Abort; then rewind the consumer to its committed offsets and
+//!         // process those records again.
+//!         Err(e) if e.txn_requires_abort() => p.abort_transaction(T).await,
+//!         // Fatal (or a bug in the caller): stop and recreate the producer.
+//!         Err(e) => Err(e),
+//!     }
+//! }
+//! ```
 
 // Refused sends and failed deliveries hand the record back by value, so the
 // error path (QueueFull under backpressure) never allocates; the Err variants
@@ -47,6 +101,7 @@ mod sender;
 mod settings;
 mod stats;
 mod transport;
+mod txn;
 
 pub use delivery::{
     DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
@@ -189,6 +244,8 @@ impl std::fmt::Debug for Producer {
 
 struct Inner {
     shared: Arc<Shared>,
+    /// The transaction coordinator's client, with `transactional.id`.
+    txn: Option<Arc<txn::Context>>,
     max_block: Duration,
     _runtime: crate::net::ClientRuntime,
 }
@@ -241,8 +298,10 @@ impl Producer {
             let _guard = runtime.handle().enter();
             crate::cluster::Cluster::new(cluster_settings, runtime.clone())?
         };
+        // The transaction coordinator is reached through the same cluster.
+        let txn = txn::Context::new(&cluster, &settings);
         let transport = transport::connect(cluster, settings.acks);
-        Ok(Self::start(settings, partitioner, transport, runtime))
+        Ok(Self::start(settings, partitioner, transport, runtime, txn))
     }
 
     fn start(
@@ -250,6 +309,7 @@ impl Producer {
         partitioner: Option<Arc<dyn Partitioner>>,
         transport: Arc<dyn Transport>,
         runtime: crate::net::ClientRuntime,
+        txn: Option<Arc<txn::Context>>,
     ) -> Producer {
         let max_block = settings.max_block;
         let shared = Arc::new(Shared::new(Accumulator::new(settings, partitioner)));
@@ -261,9 +321,13 @@ impl Producer {
             sender::run(shared_for_sender, transport).await;
             drop(keep);
         });
+        if let Some(ctx) = &txn {
+            runtime.spawn(txn::drive(Arc::downgrade(&shared), ctx.clone()));
+        }
         Producer {
             inner: Arc::new(Inner {
                 shared,
+                txn,
                 max_block,
                 _runtime: runtime,
             }),

@@ -176,7 +176,12 @@ impl Accumulator {
                 self.txmsgs += n as u64;
                 self.txmsg_bytes += b.bytes as u64;
             }
-            BatchOutcome::Failed { .. } => self.txerrs += n as u64,
+            BatchOutcome::Failed { ref error, .. } => {
+                self.txerrs += n as u64;
+                if let Some(tx) = self.txn.as_mut() {
+                    tx.on_delivery_failed(error);
+                }
+            }
         }
         self.pending_done.push(Done::Batch(b, outcome));
     }

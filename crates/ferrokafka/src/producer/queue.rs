@@ -178,6 +178,12 @@ impl Accumulator {
                 if (strict_order || pq.recover.is_some()) && pq.in_flight > 0 {
                     continue;
                 }
+                // Transactional: only once AddPartitionsToTxn added it.
+                if let Some(tx) = self.txn.as_mut() {
+                    if !tx.may_send(&t.name, pi as i32) {
+                        continue;
+                    }
+                }
                 if idem.is_some()
                     && ((pq.in_flight > 0
                         && (pq.drain || !pq.seq.acked_in_generation || pq.sent_to != Some(leader)))

@@ -106,6 +106,9 @@ pub(crate) struct Shared {
     pub errors: Mutex<std::collections::VecDeque<Error>>,
     /// Wakes `Producer::next_error`: an event, or the producer closing.
     pub error_ready: Notify,
+    /// Wakes the transaction driver: partitions wait to be added to the
+    /// transaction (transactional producers only).
+    pub txn_wake: Notify,
 }
 
 /// Error events kept for `Producer::next_error` before the oldest is dropped.
@@ -126,6 +129,7 @@ impl Shared {
             error_callback: Mutex::new(None),
             errors: Mutex::new(std::collections::VecDeque::new()),
             error_ready: Notify::new(),
+            txn_wake: Notify::new(),
         }
     }
 
@@ -135,7 +139,7 @@ impl Shared {
 
     /// Hands a newly raised fatal error to the error callback and the
     /// error events.
-    fn report_fatal(&self, e: Option<Error>) {
+    pub(crate) fn report_fatal(&self, e: Option<Error>) {
         let Some(e) = e else { return };
         tracing::error!(target: "ferrokafka::producer", "fatal error: {e}");
         {
@@ -156,7 +160,7 @@ impl Shared {
     }
 
     /// Completes reports taken from the accumulator and tells waiters.
-    fn finish(&self, dones: Vec<super::accumulator::Done>) {
+    pub(crate) fn finish(&self, dones: Vec<super::accumulator::Done>) {
         if dones.is_empty() {
             return;
         }
@@ -208,7 +212,11 @@ fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, E
         builder.set_producer(pid, epoch, seq);
     }
     let level = (acc_cfg.compression_level >= 0).then_some(acc_cfg.compression_level);
-    let encoded = builder.finish(acc_cfg.compression, level, BatchFlags::default())?;
+    let flags = BatchFlags {
+        transactional: acc_cfg.transactional_id.is_some(),
+        control: false,
+    };
+    let encoded = builder.finish(acc_cfg.compression, level, flags)?;
     let bytes = encoded.bytes();
     b.encoded = Some(encoded);
     b.encoded_stamp = b.stamp;
@@ -250,10 +258,16 @@ fn build_request(
             a.on_batch_sent(job.broker, &mut job.batches[i], len);
         }
     }
-    let req = ProduceRequest::default()
-        .with_acks(cfg.acks)
-        .with_timeout_ms(cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32)
-        .with_topic_data(topics);
+    let req =
+        ProduceRequest::default()
+            // Brokers refuse transactional records in a request that does not
+            // name the transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+            .with_transactional_id(cfg.transactional_id.as_ref().map(|t| {
+                kafka_protocol::messages::TransactionalId(StrBytes::from_string(t.clone()))
+            }))
+            .with_acks(cfg.acks)
+            .with_timeout_ms(cfg.request_timeout.as_millis().min(i32::MAX as u128) as i32)
+            .with_topic_data(topics);
     (req, failed)
 }
 
@@ -356,6 +370,9 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             }
             applied.sync(&mut acc, &*transport, std::mem::take(&mut sync_all), now);
             let jobs = acc.drain(now, |b| transport.can_send(b));
+            if acc.txn_wants_partitions_added() {
+                shared.txn_wake.notify_one();
+            }
             let next = acc.next_wakeup(now);
             (jobs, purge, next, acc.take_done())
         };

@@ -55,6 +55,10 @@ pub(crate) struct Settings {
     pub idempotence: bool,
     /// `enable.gapless.guarantee`.
     pub gapless: bool,
+    /// `transactional.id`: the transactional producer.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`.
+    pub transaction_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -81,6 +85,8 @@ impl Default for Settings {
             sticky_linger: Duration::from_millis(10),
             idempotence: false,
             gapless: false,
+            transactional_id: None,
+            transaction_timeout: Duration::from_millis(60_000),
         }
     }
 }
@@ -144,6 +150,11 @@ impl Settings {
             sticky_linger: c.get_duration("sticky.partitioning.linger.ms"),
             idempotence: c.get_bool("enable.idempotence"),
             gapless: c.get_bool("enable.gapless.guarantee"),
+            transactional_id: c
+                .get_opt_str("transactional.id")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            transaction_timeout: c.get_duration("transaction.timeout.ms"),
         })
     }
 }
