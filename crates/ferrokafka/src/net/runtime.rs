@@ -10,7 +10,7 @@
 //! uses [`ClientRuntime::spawn`] for tasks and [`ClientRuntime::block_on`]
 //! for its blocking API. Blocking calls made from inside an async context
 //! are refused with an error instead of panicking or deadlocking. Its async
-//! API is wrapped in [`ClientRuntime::entered`], so it can be awaited from
+//! API is wrapped in `ClientRuntime::entered`, so it can be awaited from
 //! any executor: tokio's timers and sockets panic when first polled outside
 //! a tokio context, and an application may close a client from futures'
 //! `block_on`, another runtime or a GUI loop.
