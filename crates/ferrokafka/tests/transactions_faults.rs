@@ -120,6 +120,9 @@ async fn a_lost_end_txn_response_times_out_retriably_and_the_next_commit_succeed
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::TimedOut, "{e:?}");
     assert!(e.is_retriable(), "{e:?}");
+    // The coordinator may have committed: an abort now is refused.
+    let e = p.abort_transaction(T).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::State, "{e:?}");
     // The coordinator applied the first EndTxn: the retry is idempotent.
     p.commit_transaction(T).await.unwrap();
     then_a_transaction_commits(&c, &p, values("c", 2)).await;

@@ -176,10 +176,11 @@ fn report(args: &Args, outcome: &str, records: usize, copied: u64) {
 /// Aborts the open transaction and rewinds the input. A fatal error ends
 /// the command.
 async fn abort(producer: &Producer, consumer: &Consumer) -> Result<(), String> {
+    let mut tries = 0;
     loop {
         match producer.abort_transaction(TXN_TIMEOUT).await {
             Ok(()) => break,
-            Err(e) if e.is_retriable() => continue,
+            Err(e) if e.is_retriable() && tries < 10 => tries += 1,
             Err(e) => return Err(format!("abort_transaction: {e}")),
         }
     }
@@ -301,19 +302,24 @@ async fn copy(args: &Args) -> Result<(), String> {
             let group = consumer
                 .group_metadata()
                 .ok_or("the consumer has no group metadata")?;
-            let committed = match producer
+            // A failure before the commit was asked for can always be
+            // aborted; a commit still timing out after its retries cannot
+            // (the coordinator may have committed) and ends the command.
+            let (committed, can_abort) = match producer
                 .send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT)
                 .await
             {
-                Ok(()) => commit(&producer).await,
-                Err(e) => Err(e),
+                Ok(()) => (commit(&producer).await, false),
+                Err(e) => (Err(e), true),
             };
             match committed {
                 Ok(()) => {
                     copied += n as u64;
                     report(args, "committed", n, copied);
                 }
-                Err(e) if e.is_fatal() => return Err(format!("transaction: {e}")),
+                Err(e) if e.is_fatal() || (e.is_retriable() && !can_abort) => {
+                    return Err(format!("transaction: {e}"))
+                }
                 Err(e) => {
                     eprintln!("% transaction failed, aborting and copying again: {e}");
                     abort(&producer, &consumer).await?;
@@ -344,12 +350,15 @@ async fn copy(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Commits, calling again after a retriable timeout (the commit resumes).
+/// Commits, calling again after a retriable timeout (the commit resumes;
+/// once the coordinator was asked to commit, an abort is no longer
+/// allowed). Still failing after ten tries ends the command: a restart with
+/// the same transactional id completes the transaction.
 async fn commit(producer: &Producer) -> Result<(), Error> {
     let mut tries = 0;
     loop {
         match producer.commit_transaction(TXN_TIMEOUT).await {
-            Err(e) if e.is_retriable() && tries < 3 => tries += 1,
+            Err(e) if e.is_retriable() && tries < 10 => tries += 1,
             r => return r,
         }
     }

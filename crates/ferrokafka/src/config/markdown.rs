@@ -76,7 +76,8 @@ pub fn markdown() -> String {
         "Rules across properties (producer): `enable.idempotence=true` (implied by `transactional.id`) \
          needs `acks=all`, `max.in.flight.requests.per.connection` <= 5 and `retries` > 0; values not set \
          explicitly are adjusted, conflicting explicit values are an error. `message.timeout.ms` \
-         must be 0 or at least `linger.ms`. A property of another client type (a consumer property \
+         must be 0 or at least `linger.ms`; with `transactional.id` it must not exceed \
+         `transaction.timeout.ms` (unset, it is lowered to it). A property of another client type (a consumer property \
          on a producer) is accepted and ignored.\n\n",
     );
     out.push_str("## Global properties\n\n");

@@ -558,9 +558,9 @@ pub(crate) static PROPERTIES: &[Property] = &[
       "Where offsets are committed (deprecated in librdkafka; only broker is meaningful)."),
     // ---- producer ----
     p("transactional.id", Global, Producer, STR, "",
-      "Transactional id: turns on the transactional producer (and idempotence) and fences older instances with the same id."),
+      "Transactional id: turns on the transactional producer (and idempotence) and fences older instances with the same id.").done(),
     p("transaction.timeout.ms", Global, Producer, ms(1000, I32MAX), "60000",
-      "The transaction coordinator aborts a transaction that stays open longer than this."),
+      "The transaction coordinator aborts a transaction that stays open longer than this.").done(),
     p("enable.idempotence", Global, Producer, BOOL, "false",
       "Exactly-once, in-order delivery per partition; requires acks=all, retries > 0 and max.in.flight <= 5 (set automatically when not given).").done(),
     p("enable.gapless.guarantee", Global, Producer, BOOL, "false",

@@ -450,6 +450,7 @@ impl Producer {
         }
         if work {
             let pid = self.producer_id()?;
+            self.with_txn(|t| t.on_commit_sent())?;
             if let Err(e) = ctx.wire.end_txn(pid, true, deadline).await {
                 return Err(self.txn_failed(Api::EndTxn, e));
             }

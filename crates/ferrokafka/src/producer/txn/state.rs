@@ -138,6 +138,10 @@ pub(crate) struct Transaction {
     added: BTreeSet<Tp>,
     /// AddOffsetsToTxn succeeded in this transaction.
     offsets_added: bool,
+    /// EndTxn(commit) was sent: the outcome is the coordinator's now, so
+    /// only another commit may follow (an abort could meet a completed
+    /// commit).
+    commit_sent: bool,
 }
 
 impl Transaction {
@@ -150,6 +154,7 @@ impl Transaction {
             adding: BTreeSet::new(),
             added: BTreeSet::new(),
             offsets_added: false,
+            commit_sent: false,
         }
     }
 
@@ -207,6 +212,7 @@ impl Transaction {
         self.adding.clear();
         self.added.clear();
         self.offsets_added = false;
+        self.commit_sent = false;
     }
 
     /// `begin_transaction`.
@@ -399,8 +405,19 @@ impl Transaction {
         }
     }
 
+    /// EndTxn(commit) is about to be sent.
+    pub(crate) fn on_commit_sent(&mut self) {
+        self.commit_sent = true;
+    }
+
     /// `abort_transaction` starts (or resumes after a timeout).
     pub(crate) fn begin_abort(&mut self) -> Result<(), Error> {
+        if self.state == State::Committing && self.commit_sent {
+            return Err(Error::new(
+                ErrorCode::State,
+                "abort_transaction is not allowed: the last commit_transaction timed out after asking the coordinator to commit; call commit_transaction again",
+            ));
+        }
         match self.state {
             State::InTransaction | State::Committing | State::Aborting | State::AbortableError => {
                 self.state = State::Aborting;
@@ -519,6 +536,24 @@ mod tests {
         assert_eq!(t.state(), State::Aborting);
         t.on_ended();
         assert!(!t.needs_bump());
+    }
+
+    #[test]
+    fn after_endtxn_commit_was_sent_only_another_commit_may_follow() {
+        let mut t = ready();
+        t.begin().unwrap();
+        t.begin_commit().unwrap();
+        // Flushing timed out: nothing asked of the coordinator, abort is fine.
+        t.begin_abort().expect("abort before EndTxn");
+        t.on_ended();
+        t.begin().unwrap();
+        t.begin_commit().unwrap();
+        t.on_commit_sent();
+        assert_eq!(t.begin_abort().unwrap_err().code(), ErrorCode::State);
+        t.begin_commit().expect("commit again");
+        t.on_ended();
+        t.begin().unwrap();
+        t.begin_abort().expect("a new transaction aborts");
     }
 
     #[test]
