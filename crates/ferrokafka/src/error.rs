@@ -379,7 +379,10 @@ struct Inner {
 
 impl Error {
     /// An error with `code` and a human-readable `message`; retriable when the
-    /// code is, neither fatal nor requiring a transaction abort.
+    /// code is, neither fatal nor requiring a transaction abort. Public for
+    /// callbacks (an OAUTHBEARER token provider) and bindings, which return
+    /// errors of their own; fatal, configuration and broker-code errors are
+    /// the client's own to raise.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Error {
             inner: Box::new(Inner {
@@ -395,7 +398,7 @@ impl Error {
     /// A fatal error: the client instance cannot continue (for example an
     /// idempotent producer that lost its sequence guarantees). Never
     /// retriable.
-    pub fn fatal(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn fatal(code: ErrorCode, message: impl Into<String>) -> Self {
         let mut e = Error::new(code, message);
         e.inner.fatal = true;
         e.inner.retriable = false;
@@ -413,7 +416,7 @@ impl Error {
 
     /// A configuration error ([`ErrorCode::InvalidArg`]) naming the property,
     /// the value given and what is allowed.
-    pub fn config(property: &str, value: &str, allowed: impl fmt::Display) -> Self {
+    pub(crate) fn config(property: &str, value: &str, allowed: impl fmt::Display) -> Self {
         Error::new(
             ErrorCode::InvalidArg,
             format!("invalid value \"{value}\" for configuration property \"{property}\": allowed: {allowed}"),
@@ -423,7 +426,7 @@ impl Error {
     /// An error for a Kafka error number found in a response; `context` says
     /// which request or partition it came from. The message is the context
     /// followed by the code's description.
-    pub fn from_kafka(code: i16, context: impl fmt::Display) -> Self {
+    pub(crate) fn from_kafka(code: i16, context: impl fmt::Display) -> Self {
         let code = ErrorCode::from_kafka(code);
         let context = context.to_string();
         let message = if context.is_empty() {
@@ -443,7 +446,7 @@ impl Error {
 
     /// Overrides whether the error is retriable (by default the code decides).
     #[must_use]
-    pub fn with_retriable(mut self, retriable: bool) -> Self {
+    pub(crate) fn with_retriable(mut self, retriable: bool) -> Self {
         self.inner.retriable = retriable;
         self
     }

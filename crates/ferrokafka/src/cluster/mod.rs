@@ -9,13 +9,13 @@
 //! sends the refreshes it asks for. The public metadata types live here and
 //! are re-exported at the crate root.
 
+pub(crate) mod decode;
 pub(crate) mod state;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{
     BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState, NetSettings,
 };
-use crate::protocol::metadata as protocol_md;
 use crate::protocol::{codes, ApiKey};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
@@ -406,7 +406,7 @@ impl Cluster {
         let resp = conn
             .send_raw(ApiKey::Metadata, version, body, Some(timeout))
             .await?;
-        let mut md = protocol_md::decode_metadata(&resp, version).map_err(|e| {
+        let mut md = decode::decode_metadata(&resp, version).map_err(|e| {
             Error::new(
                 e.code(),
                 format!(
@@ -697,7 +697,7 @@ impl Cluster {
         let resp = conn
             .send_raw(ApiKey::FindCoordinator, version, body, Some(timeout))
             .await?;
-        let c = protocol_md::decode_find_coordinator(&resp, version)?;
+        let c = decode::decode_find_coordinator(&resp, version)?;
         if c.error != 0 {
             let mut e = Error::from_kafka(c.error, format!("FindCoordinator for {key}"));
             if let Some(m) = c.message {

@@ -1,6 +1,6 @@
 //! What the consumer hands to the application: [`Message`], the
-//! partition-scoped [`ConsumerError`], start positions ([`Offset`]) and
-//! timestamps.
+//! partition-scoped [`ConsumerError`], start positions ([`Offset`]),
+//! timestamps and assignment changes ([`Rebalance`]).
 
 use crate::error::{Error, ErrorCode};
 use crate::record::{Header, Record};
@@ -248,6 +248,20 @@ impl From<Error> for ConsumerError {
     fn from(e: Error) -> ConsumerError {
         ConsumerError::client(e)
     }
+}
+
+/// A change of the consumer's assignment, told to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebalance {
+    /// These partitions were assigned (fetching starts at the committed
+    /// offsets, or per `auto.offset.reset`).
+    Assigned(Vec<(String, i32)>),
+    /// These partitions were given back; their stored offsets were
+    /// committed first when `enable.auto.commit` is on.
+    Revoked(Vec<(String, i32)>),
+    /// These partitions were lost (the member was dropped by the group):
+    /// another member may already own them, nothing was committed.
+    Lost(Vec<(String, i32)>),
 }
 
 #[cfg(test)]

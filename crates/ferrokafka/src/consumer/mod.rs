@@ -48,9 +48,9 @@ mod group_metadata;
 mod message;
 mod requests;
 
-pub use group::{CommittedOffset, Rebalance};
+pub use group::CommittedOffset;
 pub use group_metadata::ConsumerGroupMetadata;
-pub use message::{ConsumerError, Message, Offset, Timestamp};
+pub use message::{ConsumerError, Message, Offset, Rebalance, Timestamp};
 
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{ClientConfig, ClientRole, Config};

@@ -2,8 +2,8 @@
 //! send them, through the frame reader and the bounded response decoders.
 //! Not a stable API.
 
+use crate::cluster::decode as metadata;
 use crate::protocol::frame::{self, FrameReader};
-use crate::protocol::metadata;
 use bytes::BytesMut;
 
 /// Arbitrary bytes as a response stream, fed to the frame reader in chunks

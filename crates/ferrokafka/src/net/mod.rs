@@ -19,7 +19,7 @@
 
 pub mod backoff;
 pub mod connection;
-#[doc(hidden)]
+#[cfg(any(test, feature = "unstable-fuzzing"))]
 pub mod fuzzing;
 pub mod runtime;
 pub mod sasl;
@@ -38,6 +38,7 @@ use std::time::Duration;
 
 /// The class of traffic a connection carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConnectionKind {
     /// Produce requests.
     Produce,
@@ -110,6 +111,7 @@ impl fmt::Display for BrokerAddress {
 
 /// How host names become socket addresses.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum Resolver {
     /// The system resolver.
     #[default]

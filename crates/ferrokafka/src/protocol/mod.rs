@@ -5,15 +5,15 @@
 //! crate; this module owns what surrounds them: the size-prefixed frame with
 //! its bounded reader ([`frame`]), header versions derived from each API's
 //! flexible versions, the ApiVersions exchange (KIP-35, KIP-511) and the
-//! per-API version table ([`versions`]), and bounded decoders for the
-//! responses the client core reads from any peer ([`metadata`]). Record
+//! per-API version table ([`versions`]), and the one guarded decode path
+//! of every `kafka-protocol` response ([`decode`], with the shape guard of
+//! `ferrokafka-wire`). Record
 //! batches inside Produce and Fetch bodies belong to `record`; sockets and
 //! pipelining to `net`.
 
 pub(crate) mod decode;
 pub(crate) mod frame;
 pub(crate) mod guard;
-pub(crate) mod metadata;
 pub(crate) mod versions;
 
 pub(crate) use decode::{decode, decode_as, decode_embedded};

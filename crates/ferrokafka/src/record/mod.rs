@@ -10,11 +10,14 @@
 //!
 //! Public here: [`Header`] (record headers, KIP-82) and [`Compression`].
 
+// Some codec methods serve only `wire` (tests, benches, fuzz targets).
+#[cfg_attr(not(feature = "unstable-fuzzing"), allow(dead_code))]
 mod batch;
 mod compression;
 mod crc;
 mod cursor;
 mod legacy;
+#[cfg_attr(not(feature = "unstable-fuzzing"), allow(dead_code))]
 mod reader;
 mod varint;
 
@@ -57,8 +60,9 @@ impl Header {
 }
 
 /// The batch codec for the mock cluster, cross-crate tests, benchmarks and
-/// fuzz targets. Not a stable API: the client uses it crate-internally.
-#[doc(hidden)]
+/// fuzz targets (feature `unstable-fuzzing`). Not a stable API: the client
+/// uses it crate-internally.
+#[cfg(feature = "unstable-fuzzing")]
 pub mod wire {
     pub use super::batch::{BatchBuilder, BatchFlags, EncodedBatch};
     pub use super::reader::{
@@ -67,8 +71,9 @@ pub mod wire {
     };
 }
 
-/// Entry points for fuzz targets (`/fuzz`); not part of the API.
-#[doc(hidden)]
+/// Entry points for fuzz targets (`/fuzz`, feature `unstable-fuzzing`); not
+/// part of the API.
+#[cfg(feature = "unstable-fuzzing")]
 pub mod fuzzing {
     use bytes::Bytes;
 

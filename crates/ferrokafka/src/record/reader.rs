@@ -375,6 +375,7 @@ fn parse_header(c: &mut Cursor<'_>) -> Result<(Range, Option<Range>)> {
 
 /// Kind of a control record (transaction marker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControlType {
     /// Transaction aborted.
     Abort,

@@ -18,9 +18,7 @@ mod pair_tests;
 #[cfg(test)]
 mod tests;
 
-pub use task::Rebalance;
-
-use super::Consumer;
+use super::{Consumer, Rebalance};
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use membership::{MemberSettings, Membership};

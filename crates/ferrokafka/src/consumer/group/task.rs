@@ -11,7 +11,7 @@
 use super::assignor::{self};
 use super::membership::{Action, MemberSettings, Membership, Notice, Part, Work};
 use super::rpc::start;
-use crate::consumer::message::{ConsumerError, Offset};
+use crate::consumer::message::{ConsumerError, Offset, Rebalance};
 use crate::consumer::{requests, Consumer, Shared};
 use crate::error::{Error, ErrorCode, Result};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -20,20 +20,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-/// A change of the consumer's assignment, told to the application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rebalance {
-    /// These partitions were assigned (fetching starts at the committed
-    /// offsets, or per `auto.offset.reset`).
-    Assigned(Vec<(String, i32)>),
-    /// These partitions were given back; their stored offsets were
-    /// committed first when `enable.auto.commit` is on.
-    Revoked(Vec<(String, i32)>),
-    /// These partitions were lost (the member was dropped by the group):
-    /// another member may already own them, nothing was committed.
-    Lost(Vec<(String, i32)>),
-}
 
 /// The application's rebalance callback.
 pub(crate) type Callback = Arc<dyn Fn(&Consumer, &Rebalance) + Send + Sync>;

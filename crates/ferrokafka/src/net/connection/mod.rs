@@ -51,6 +51,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum ConnectionState {
     /// Never connected, or closed while idle.
     Idle = 0,

@@ -1,4 +1,6 @@
-//! Bounded decoders for the Metadata and FindCoordinator responses.
+//! Bounded decoders for the Metadata and FindCoordinator responses, into
+//! the cluster layer's own types (here rather than in `protocol`, which
+//! knows nothing of the layers above it).
 //!
 //! The client decodes these from any broker (or any peer on a bootstrap
 //! port) before it trusts it, so they are read with checked lengths only:
@@ -7,10 +9,10 @@
 //! straight from a count on the wire, so a few garbage bytes can make them
 //! request gigabytes and abort.) Requests are still encoded with that crate.
 
-use super::codes;
-use super::frame::Reader;
-use crate::cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
+use super::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::codes;
+use crate::protocol::frame::Reader;
 
 fn error_of(code: i16) -> Option<ErrorCode> {
     (code != 0).then(|| ErrorCode::from_kafka(code))
