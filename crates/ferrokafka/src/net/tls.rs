@@ -81,7 +81,7 @@ impl TlsSettings {
         let verify = c.get_bool("enable.ssl.certificate.verification");
         let check_name = c.get_str("ssl.endpoint.identification.algorithm") == "https";
         let webpki = if verify {
-            let roots = Arc::new(roots(c)?);
+            let roots = Arc::new(roots(c, "ssl.ca.location", "ssl.ca.pem")?);
             let mut b = WebPkiServerVerifier::builder_with_provider(roots, prov.clone());
             if let Some(path) = c.get_opt_str("ssl.crl.location") {
                 let crls: Vec<CertificateRevocationListDer<'static>> =
@@ -280,13 +280,27 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// The roots that verify brokers: `ssl.ca.location` (a PEM file, a
-/// directory of them, or `probe` for the system store) and `ssl.ca.pem`;
-/// the system store when neither is set.
-fn roots(c: &Config) -> Result<RootCertStore> {
+/// The TLS configuration for HTTPS endpoints (the OIDC token endpoint):
+/// roots from `https.ca.location` / `https.ca.pem`, else the system store;
+/// the chain and the host name are always verified; no client certificate.
+pub(crate) fn https_client_config(c: &Config) -> Result<Arc<rustls::ClientConfig>> {
+    let prov = Arc::new(provider::default_provider());
+    let roots = roots(c, "https.ca.location", "https.ca.pem")?;
+    let config = rustls::ClientConfig::builder_with_provider(prov)
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|e| config_error("https.ca.location", e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The roots named by a `*.ca.location` property (a PEM file, a directory
+/// of them, or `probe` for the system store) and its `*.ca.pem`; the
+/// system store when neither is set.
+fn roots(c: &Config, location_name: &str, pem_name: &str) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
-    let location = c.get_opt_str("ssl.ca.location");
-    let pem = c.get_opt_str("ssl.ca.pem");
+    let location = c.get_opt_str(location_name);
+    let pem = c.get_opt_str(pem_name);
     fn add(
         store: &mut RootCertStore,
         name: &str,
@@ -312,10 +326,10 @@ fn roots(c: &Config) -> Result<RootCertStore> {
         let (added, _) = store.add_parsable_certificates(found.certs);
         if added == 0 {
             return Err(config_error(
-                "ssl.ca.location",
+                location_name,
                 format!(
                     "no CA certificate found in the system store ({n} read, errors: {:?}); \
-                     set ssl.ca.location to a PEM file or directory, or ssl.ca.pem",
+                     set {location_name} to a PEM file or directory, or {pem_name}",
                     found
                         .errors
                         .iter()
@@ -330,7 +344,7 @@ fn roots(c: &Config) -> Result<RootCertStore> {
         let certs = if p.is_dir() {
             let mut certs = Vec::new();
             let entries = std::fs::read_dir(p)
-                .map_err(|e| config_error("ssl.ca.location", format!("{path}: {e}")))?;
+                .map_err(|e| config_error(location_name, format!("{path}: {e}")))?;
             for entry in entries.flatten() {
                 let f = entry.path();
                 // Files without certificates (an OpenSSL hash directory's
@@ -345,15 +359,15 @@ fn roots(c: &Config) -> Result<RootCertStore> {
         } else {
             CertificateDer::pem_file_iter(p)
                 .and_then(|i| i.collect())
-                .map_err(|e| config_error("ssl.ca.location", format!("{path}: {e}")))?
+                .map_err(|e| config_error(location_name, format!("{path}: {e}")))?
         };
-        add(&mut store, "ssl.ca.location", certs, path)?;
+        add(&mut store, location_name, certs, path)?;
     }
     if let Some(pem) = pem {
         let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| config_error("ssl.ca.pem", e))?;
-        add(&mut store, "ssl.ca.pem", certs, "the value")?;
+            .map_err(|e| config_error(pem_name, e))?;
+        add(&mut store, pem_name, certs, "the value")?;
     }
     Ok(store)
 }
