@@ -1,6 +1,6 @@
 //! Fail closed on security: a client told to use a security feature this
-//! build does not have (GSSAPI, PKCS#12 keystores, JWT-bearer assertions,
-//! OpenSSL engines...) must refuse to start, naming the setting, and must
+//! build does not have (GSSAPI, JWT-bearer assertions, cloud metadata
+//! token sources, OpenSSL engines...) must refuse to start, naming the setting, and must
 //! not open a single connection (anything sent without the protection or
 //! credentials the application gave is the defect this guards against).
 //! What is implemented (TLS, SASL PLAIN/SCRAM/OAUTHBEARER with unsecured
@@ -17,9 +17,11 @@ const SASL_PROTOCOLS: &[&str] = &["sasl_plaintext", "SASL_PLAINTEXT", "sasl_ssl"
 /// Settings this build still cannot honour, with a value a user would
 /// plausibly give (secrets among them).
 const SETTINGS: &[(&str, &str)] = &[
-    ("ssl.keystore.location", "/etc/ssl/client.p12"),
-    ("ssl.keystore.password", "s3cret-store-pass"),
-    ("ssl.sigalgs.list", "RSA-PSS+SHA256"),
+    ("ssl.ca.certificate.stores", "CA"),
+    (
+        "sasl.oauthbearer.metadata.authentication.type",
+        "azure_imds",
+    ),
     ("ssl.engine.location", "/usr/lib/engine.so"),
     ("ssl.providers", "default"),
     ("sasl.kerberos.keytab", "/etc/krb5.keytab"),
@@ -42,6 +44,11 @@ const IMPLEMENTED: &[(&str, &str)] = &[
     ("ssl.certificate.location", "/etc/ssl/client.pem"),
     ("ssl.key.location", "/etc/ssl/client.key"),
     ("ssl.key.password", "s3cret-key-pass"),
+    ("ssl.keystore.location", "/etc/ssl/client.p12"),
+    ("ssl.keystore.password", "s3cret-store-pass"),
+    ("ssl.sigalgs.list", "RSA-PSS+SHA256"),
+    ("ssl.cipher.suites", "ECDHE-RSA-AES128-GCM-SHA256"),
+    ("ssl.curves.list", "X25519:P-256"),
     ("ssl_password", "s3cret-key-pass"),
     ("ssl.endpoint.identification.algorithm", "none"),
     ("enable.ssl.certificate.verification", "false"),
