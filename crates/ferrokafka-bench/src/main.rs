@@ -12,11 +12,13 @@
 //! ferrokafka-bench consume              # the consumer matrix (prefilled topic)
 //! ferrokafka-bench consume --rdkafka-set fetch.queue.backoff.ms=10   # librdkafka tuned
 //! ferrokafka-bench kafka --count 1000000  # against Apache Kafka, with Java's perf tools
+//! ferrokafka-bench tls --count 1000000    # TLS: ferrokafka vs librdkafka (kcat), and vs plaintext
 //! ferrokafka-bench serve --broker ferrokafka-mock [--store 1]
 //! ferrokafka-bench client --lib ferrokafka --bootstrap HOST:PORT [--mode consume] [...]
 //! ```
 
 mod apache_kafka;
+mod tls;
 
 use bytes::Bytes;
 use ferrokafka::producer::{DeliveryFuture, Histogram, Producer, ProducerRecord};
@@ -108,6 +110,14 @@ struct Opts {
     /// Extra librdkafka properties, `k=v,k=v` (consumer runs).
     #[arg(long = "rdkafka-set")]
     rdkafka_set: Option<String>,
+    /// Extra ferrokafka properties, `k=v,k=v` (`client`; the TLS runs'
+    /// security settings).
+    #[arg(long = "client-set")]
+    client_set: Option<String>,
+    /// Serve TLS with `cert.pem` and `key.pem` from this directory
+    /// (`serve`).
+    #[arg(long = "tls-dir")]
+    tls_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, clap::Parser)]
@@ -137,6 +147,9 @@ enum Cmd {
     /// Producer and consumer rows against one Apache Kafka node, with Java's
     /// ProducerPerformance / ConsumerPerformance beside the Rust clients.
     Kafka(Opts),
+    /// Produce and consume over TLS: ferrokafka beside librdkafka (kcat)
+    /// on the same TLS listener, and ferrokafka over TLS beside plaintext.
+    Tls(Opts),
 }
 
 fn workload(m: &Opts) -> Workload {
@@ -154,11 +167,18 @@ fn workload(m: &Opts) -> Workload {
 fn main() -> ExitCode {
     let cli = <Cli as clap::Parser>::parse();
     let r = match cli.cmd {
-        Some(Cmd::Serve(m)) => serve(&m.broker, m.partitions, &m.topic, m.store != 0),
+        Some(Cmd::Serve(m)) => serve(
+            &m.broker,
+            m.partitions,
+            &m.topic,
+            m.store != 0,
+            m.tls_dir.as_deref(),
+        ),
         Some(Cmd::Client(m)) => client(&m),
         Some(Cmd::Consume(m)) => run_consume(&m),
         Some(Cmd::Run(m)) => run(&m),
         Some(Cmd::Kafka(m)) => apache_kafka::run_kafka(&m),
+        Some(Cmd::Tls(m)) => tls::run_tls(&m),
         None => run(&cli.opts),
     };
     match r {
@@ -172,15 +192,30 @@ fn main() -> ExitCode {
 
 /// Starts a broker, prints its bootstrap servers, serves until stdin closes.
 /// The ferrokafka mock stores records only with `store` (the consumer
-/// benchmarks); librdkafka's mock always stores them.
-fn serve(kind: &str, partitions: i32, topic: &str, store: bool) -> Result<(), String> {
+/// benchmarks); librdkafka's mock always stores them. `tls_dir` makes the
+/// ferrokafka mock serve TLS only.
+fn serve(
+    kind: &str,
+    partitions: i32,
+    topic: &str,
+    store: bool,
+    tls_dir: Option<&std::path::Path>,
+) -> Result<(), String> {
     let bootstrap;
+    if tls_dir.is_some() && kind != "ferrokafka-mock" {
+        return Err(format!("--tls-dir: {kind} cannot serve TLS here"));
+    }
     let _keep: Box<dyn std::any::Any> = match kind {
         "ferrokafka-mock" => {
-            let c = ferrokafka_mock::MockCluster::builder()
+            let mut b = ferrokafka_mock::MockCluster::builder()
                 .brokers(3)
                 .blackhole(!store)
-                .topic(topic, partitions, 1)
+                .topic(topic, partitions, 1);
+            if let Some(dir) = tls_dir {
+                let (cert, key) = tls::server_tls(dir)?;
+                b = b.tls(&cert, &key);
+            }
+            let c = b
                 .build_blocking()
                 .map_err(|e| e.to_string())?;
             bootstrap = c.bootstrap_servers();
@@ -260,14 +295,28 @@ fn pace(start: Instant, i: u64, rate: u64) -> Option<Duration> {
     due.checked_duration_since(Instant::now())
 }
 
+/// `--client-set k=v,...` as pairs.
+fn extra_props(list: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    list.unwrap_or("")
+        .split(',')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| format!("--client-set {kv}: expected name=value"))
+        })
+        .collect()
+}
+
 fn client(m: &Opts) -> Result<(), String> {
     let w = workload(m);
+    let extra = extra_props(m.client_set.as_deref())?;
     let bootstrap = m.bootstrap.clone().ok_or("--bootstrap is required")?;
     let lib = m.lib.clone();
     if m.mode == "consume" {
         let partitions: i32 = m.partitions;
         let f = match lib.as_str() {
-            "ferrokafka" => consume_ferrokafka(&w, partitions, &bootstrap)?,
+            "ferrokafka" => consume_ferrokafka(&w, partitions, &bootstrap, &extra)?,
             #[cfg(feature = "librdkafka")]
             "librdkafka" => consume_librdkafka(
                 &w,
@@ -281,7 +330,7 @@ fn client(m: &Opts) -> Result<(), String> {
         return Ok(());
     }
     let f = match lib.as_str() {
-        "ferrokafka" => client_ferrokafka(&w, &bootstrap)?,
+        "ferrokafka" => client_ferrokafka(&w, &bootstrap, &extra)?,
         #[cfg(feature = "librdkafka")]
         "librdkafka" => client_librdkafka(&w, &bootstrap)?,
         other => return Err(format!("unknown client {other}")),
@@ -290,14 +339,26 @@ fn client(m: &Opts) -> Result<(), String> {
     Ok(())
 }
 
-fn client_ferrokafka(w: &Workload, bootstrap: &str) -> Result<Figures, String> {
-    let producer = Producer::new(
-        &ClientConfig::new()
+fn with_extra(mut c: ClientConfig, extra: &[(String, String)]) -> ClientConfig {
+    for (k, v) in extra {
+        c = c.set(k.clone(), v.clone());
+    }
+    c
+}
+
+fn client_ferrokafka(
+    w: &Workload,
+    bootstrap: &str,
+    extra: &[(String, String)],
+) -> Result<Figures, String> {
+    let producer = Producer::new(&with_extra(
+        ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("linger.ms", w.linger_ms.to_string())
             .set("acks", w.acks.clone())
             .set("compression.codec", w.codec.clone()),
-    )
+        extra,
+    ))
     .map_err(|e| e.to_string())?;
     // Metadata and connections before the clock starts, as for librdkafka.
     let _ = producer.partitions_for(&w.topic);
@@ -482,13 +543,15 @@ fn consume_ferrokafka(
     w: &Workload,
     partitions: i32,
     bootstrap: &str,
+    extra: &[(String, String)],
 ) -> Result<ConsumeFigures, String> {
     use ferrokafka::consumer::{Consumer, Offset};
-    let consumer = Consumer::new(
-        &ClientConfig::new()
+    let consumer = Consumer::new(&with_extra(
+        ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("enable.partition.eof", "true"),
-    )
+        extra,
+    ))
     .map_err(|e| e.to_string())?;
     // Metadata and a connection before the clock starts, as for librdkafka.
     let rt = tokio::runtime::Builder::new_current_thread()

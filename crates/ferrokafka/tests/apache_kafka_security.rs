@@ -9,8 +9,13 @@
 //! PLAINTEXT port and plaintext spoken to the SSL port. A second node
 //! (`ApacheKafka::launch_with`) requires client certificates on its SSL
 //! listener and limits SASL sessions with `connections.max.reauth.ms`:
-//! mutual TLS, and re-authentication (KIP-368) under a steady stream of
-//! produce requests.
+//! mutual TLS (PEM files, and a PKCS#12 keystore), and re-authentication
+//! (KIP-368) under a steady stream of produce requests. OIDC tokens
+//! (`sasl.oauthbearer.method=oidc`) come from a token endpoint the test
+//! serves on 127.0.0.1, handing out unsecured JWTs the broker's default
+//! validator accepts.
+
+mod token_endpoint;
 
 use ferrokafka::admin::AdminClient;
 use ferrokafka::consumer::{Consumer, Offset};
@@ -474,4 +479,70 @@ async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reau
     );
     read_back(&scram, "sec-reauth-scram", n_scram).await;
     read_back(&oauth, "sec-reauth-oauth", n_oauth).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_tokens_from_an_oidc_token_endpoint() {
+    let Some((kafka, _py)) = peers() else { return };
+    let _logs = kafka.logs_on_failure();
+    let l = kafka.listeners(1);
+    let endpoint = token_endpoint::TokenEndpoint::http(token_endpoint::grant(
+        USERS[0].0,
+        Duration::from_secs(600),
+    ))
+    .await;
+    for (listener, addr) in [
+        ("SASL_PLAINTEXT", &l.sasl_plaintext),
+        ("SASL_SSL", &l.sasl_ssl),
+    ] {
+        let topic = format!("sec-oidc-{}", listener.to_lowercase().replace('_', "-"));
+        kafka.create_topic(&topic, 1, 1, &[]);
+        let c = config(kafka, addr, listener, None, "")
+            .set("sasl.mechanisms", "OAUTHBEARER")
+            .set("sasl.oauthbearer.method", "oidc")
+            .set("sasl.oauthbearer.token.endpoint.url", &endpoint.url)
+            .set("sasl.oauthbearer.client.id", "ferrokafka-test")
+            .set("sasl.oauthbearer.client.secret", "oidc-secret")
+            .set("sasl.oauthbearer.scope", "kafka");
+        round_trip(&c, &topic, 10).await;
+    }
+    // A producer and a consumer per listener, each fetching one token.
+    let n = endpoint.requests().len();
+    assert_eq!(n, 4, "{n} token requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_with_a_pkcs12_keystore() {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKeyChain};
+    use rustls_pki_types::pem::PemObject;
+    let Some(kafka) = strict_node() else { return };
+    let _logs = kafka.logs_on_failure();
+    let l = kafka.listeners(1);
+    kafka.create_topic("sec-mtls-p12", 1, 1, &[]);
+    // The peer's client certificate and key, as a keystore made here.
+    let (cert, key) = kafka.client_cert_pem();
+    let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_file(key).unwrap();
+    let mut chain: Vec<Certificate> = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .map(|c| Certificate::from_der(&c.unwrap()).unwrap())
+        .collect();
+    for ca in rustls_pki_types::CertificateDer::pem_file_iter(kafka.ca_pem()).unwrap() {
+        chain.push(Certificate::from_der(&ca.unwrap()).unwrap());
+    }
+    let mut store = KeyStore::new();
+    store.add_entry(
+        "client",
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+            key.secret_pkcs8_der(),
+            b"client",
+            chain,
+        )),
+    );
+    let file = std::env::temp_dir().join(format!("ferrokafka-ak-{}.p12", std::process::id()));
+    std::fs::write(&file, store.writer("p12-pass").write().unwrap()).unwrap();
+    let c = config(kafka, &l.ssl, "SSL", None, "")
+        .set("ssl.keystore.location", file.display().to_string())
+        .set("ssl.keystore.password", "p12-pass");
+    round_trip(&c, "sec-mtls-p12", 10).await;
+    let _ = std::fs::remove_file(&file);
 }

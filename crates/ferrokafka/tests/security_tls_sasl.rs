@@ -4,7 +4,7 @@
 //! each must report clearly and within its timeouts (wrong password,
 //! untrusted CA, host name mismatch, expired certificate, TLS spoken to a
 //! plaintext port and the reverse). Certificates are made by the test
-//! with rcgen.
+//! with rcgen, PKCS#12 keystores with p12-keystore.
 
 use ferrokafka::admin::AdminClient;
 use ferrokafka::consumer::{Consumer, Offset};
@@ -734,4 +734,178 @@ async fn sessions_are_re_authenticated_before_they_expire() {
     // authenticated several times.
     assert!(auths >= 6, "{auths} authentications for {n} records");
     assert_eq!(c.high_watermark("reauth", 0), Some(n));
+}
+
+/// A PKCS#12 keystore holding `key_pem` with `chain_pem` (the client's
+/// certificate first), encrypted with `password`; `legacy` uses the 3DES
+/// and HMAC-SHA1 schemes of older keytool and OpenSSL versions instead of
+/// PBES2/AES-256 with HMAC-SHA256.
+fn keystore(chain_pem: &[&str], key_pem: &str, password: &str, legacy: bool) -> Vec<u8> {
+    use p12_keystore::{
+        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKeyChain,
+    };
+    use rustls_pki_types::pem::PemObject;
+    let key = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let chain: Vec<Certificate> = chain_pem
+        .iter()
+        .map(|pem| {
+            let der = rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+            Certificate::from_der(&der).unwrap()
+        })
+        .collect();
+    let mut store = KeyStore::new();
+    store.add_entry(
+        "client",
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(
+            key.secret_pkcs8_der(),
+            b"client-key-1",
+            chain,
+        )),
+    );
+    let mut w = store
+        .writer(password)
+        .encryption_iterations(2048)
+        .mac_iterations(2048);
+    if legacy {
+        w = w
+            .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
+            .mac_algorithm(MacAlgorithm::HmacSha1);
+    }
+    w.write().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_with_a_pkcs12_keystore() {
+    let pki = good_pki();
+    let (client_cert, client_key) = leaf(&pki.ca, &pki.ca_key, &["client"], false);
+    let dir = std::env::temp_dir().join(format!("ferrokafka-p12-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let modern = dir.join("client.p12");
+    let legacy = dir.join("client-legacy.p12");
+    let chain = [client_cert.as_str(), pki.ca_pem.as_str()];
+    std::fs::write(&modern, keystore(&chain, &client_key, "store-pass", false)).unwrap();
+    std::fs::write(&legacy, keystore(&chain, &client_key, "store-pass", true)).unwrap();
+    let c =
+        cluster(MockCluster::builder().tls_client_auth(&pki.cert_pem, &pki.key_pem, &pki.ca_pem))
+            .await;
+    let props = |file: &std::path::Path, password: &'static str| {
+        vec![
+            ("security.protocol", "ssl"),
+            ("ssl.ca.pem", pki.ca_pem.as_str()),
+            ("ssl.keystore.location", file.to_str().unwrap()),
+            ("ssl.keystore.password", password),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect::<Vec<_>>()
+    };
+    let modern_props = props(&modern, "store-pass");
+    let modern_refs: Vec<(&str, &str)> =
+        modern_props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    round_trip(&c, &modern_refs, "mtls-p12", 5).await;
+    let legacy_props = props(&legacy, "store-pass");
+    let legacy_refs: Vec<(&str, &str)> =
+        legacy_props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    AdminClient::new(&config(&c, &legacy_refs))
+        .unwrap()
+        .metadata(None, Duration::from_secs(5))
+        .await
+        .unwrap();
+
+    // A wrong password: refused at construction, naming it, quoting
+    // neither it nor the key.
+    let wrong = props(&modern, "wrong-pass-77");
+    let wrong_refs: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let e = AdminClient::new(&config(&c, &wrong_refs)).unwrap_err();
+    assert!(e.message().contains("ssl.keystore.password"), "{e}");
+    assert!(e.message().contains("wrong password"), "{e}");
+    assert!(!e.to_string().contains("wrong-pass-77"), "{e}");
+    // Not a keystore.
+    let junk = dir.join("junk.p12");
+    std::fs::write(&junk, b"not a keystore").unwrap();
+    let j = props(&junk, "store-pass");
+    let j_refs: Vec<(&str, &str)> = j.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let e = AdminClient::new(&config(&c, &j_refs)).unwrap_err();
+    assert!(e.message().contains("ssl.keystore.location"), "{e}");
+    assert!(e.message().contains("PKCS#12"), "{e}");
+    // A keystore and a PEM key: one way only.
+    let mut both = modern_refs.clone();
+    both.push(("ssl.key.pem", client_key.as_str()));
+    let e = AdminClient::new(&config(&c, &both)).unwrap_err();
+    assert!(e.message().contains("ssl.key.pem"), "{e}");
+    assert!(e.message().contains("ssl.keystore.location"), "{e}");
+    // A password without a keystore.
+    let e = AdminClient::new(&config(
+        &c,
+        &[
+            ("security.protocol", "ssl"),
+            ("ssl.keystore.password", "store-pass"),
+        ],
+    ))
+    .unwrap_err();
+    assert!(e.message().contains("ssl.keystore.password"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cipher_suites_groups_and_signature_algorithms_are_honoured() {
+    // The mock's certificates (rcgen's default) are ECDSA P-256.
+    let pki = good_pki();
+    let (client_cert, client_key) = leaf(&pki.ca, &pki.ca_key, &["client"], false);
+    let c =
+        cluster(MockCluster::builder().tls_client_auth(&pki.cert_pem, &pki.key_pem, &pki.ca_pem))
+            .await;
+    let base = [
+        ("security.protocol", "ssl"),
+        ("ssl.ca.pem", pki.ca_pem.as_str()),
+        ("ssl.certificate.pem", client_cert.as_str()),
+        ("ssl.key.pem", client_key.as_str()),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut p: Vec<(&str, &str)> = base.to_vec();
+        p.extend_from_slice(extra);
+        config(&c, &p)
+    };
+    // Usable settings, by OpenSSL's names: a TLS 1.3 suite; a TLS 1.2
+    // ECDSA suite; one group; the ECDSA P-256 signature for both sides.
+    for extra in [
+        &[("ssl.cipher.suites", "TLS_AES_256_GCM_SHA384")][..],
+        &[("ssl.cipher.suites", "ECDHE-ECDSA-AES128-GCM-SHA256")],
+        &[("ssl.cipher.suites", "ECDHE-ECDSA-CHACHA20-POLY1305")],
+        &[("ssl.curves.list", "secp384r1")],
+        &[("ssl.sigalgs.list", "ECDSA+SHA256")],
+        &[
+            ("ssl.sigalgs.list", "ecdsa_secp256r1_sha256"),
+            ("ssl.cipher.suites", "ECDHE-ECDSA-AES256-GCM-SHA384"),
+        ],
+    ] {
+        AdminClient::new(&with(extra))
+            .unwrap()
+            .metadata(None, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+    }
+    // Settings the broker's ECDSA certificate cannot meet: the lists are
+    // really what is offered, so the handshake fails.
+    for extra in [
+        &[("ssl.cipher.suites", "ECDHE-RSA-AES128-GCM-SHA256")][..],
+        &[("ssl.sigalgs.list", "RSA-PSS+SHA256:RSA+SHA256")],
+        &[("ssl.sigalgs.list", "ECDSA+SHA384")],
+    ] {
+        let e = metadata_error(with(extra), Duration::from_secs(3)).await;
+        assert_eq!(e.code(), ErrorCode::Ssl, "{extra:?}: {e}");
+        eprintln!("{extra:?}: {e}");
+    }
+    // Names rustls has no algorithm for: refused at construction, naming
+    // the value.
+    for (name, value) in [
+        ("ssl.cipher.suites", "AES128-SHA"),
+        ("ssl.curves.list", "X448"),
+        ("ssl.sigalgs.list", "RSA+SHA1"),
+    ] {
+        let e = AdminClient::new(&with(&[(name, value)])).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArg, "{e}");
+        assert!(e.message().contains(name), "{e}");
+        assert!(e.message().contains(&format!("{value:?}")), "{e}");
+    }
 }

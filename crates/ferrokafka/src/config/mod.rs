@@ -711,7 +711,7 @@ fn is_security_property(name: &str) -> bool {
 }
 
 /// Fails closed on security: a `security.protocol` the build cannot speak,
-/// a SASL mechanism or token method it does not have (GSSAPI, OIDC), or
+/// a SASL mechanism it does not have (GSSAPI), or
 /// any TLS/SASL setting it does not act on, is refused with
 /// `_NOT_IMPLEMENTED` naming it. Accepting them would connect without the
 /// protection or credentials the application believes it configured.
@@ -745,24 +745,15 @@ fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resul
             ),
         ));
     }
-    if c.get_str("sasl.oauthbearer.method") == "oidc" {
-        let (n, v) = shown("sasl.oauthbearer.method");
-        return Err(Error::new(
-            ErrorCode::NotImplemented,
-            format!(
-                "configuration property \"{n}\" = \"{v}\" is not implemented in this build: \
-                 OAUTHBEARER tokens come only from the unsecured JWT \
-                 (enable.sasl.oauthbearer.unsecure.jwt)"
-            ),
-        ));
-    }
     for (i, p) in PROPERTIES.iter().enumerate() {
         // A TLS or SASL setting the chosen protocol does not use is most
         // often a forgotten security.protocol: connecting anyway would
         // send in clear, or without the credentials, what the application
         // meant to protect. Refused (librdkafka and Java ignore it).
-        let unused = (p.name().starts_with("sasl.") && !sasl)
-            || (p.name().starts_with("ssl.") && !protocol.ends_with("ssl"));
+        // (https.* verifies the OIDC token endpoint, a SASL matter.)
+        let sasl_setting = p.name().starts_with("sasl.") || p.name().starts_with("https.");
+        let unused =
+            (sasl_setting && !sasl) || (p.name().starts_with("ssl.") && !protocol.ends_with("ssl"));
         if is_security_property(p.name())
             && p.status() == Status::Implemented
             && c.values[i].explicit
@@ -777,7 +768,7 @@ fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resul
                     "configuration property \"{n}\" is set, but \"{pn}\" = \"{pv}\" does not use it: \
                      set security.protocol to {} (or remove {n}); ferrokafka does not connect \
                      without the protection a setting asks for",
-                    if p.name().starts_with("sasl.") { "sasl_plaintext or sasl_ssl" } else { "ssl or sasl_ssl" }
+                    if sasl_setting { "sasl_plaintext or sasl_ssl" } else { "ssl or sasl_ssl" }
                 ),
             ));
         }

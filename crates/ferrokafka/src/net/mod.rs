@@ -13,7 +13,8 @@
 //!
 //! Transport security plugs in where the socket is opened and handshaken
 //! (`connection::open`): TLS (`tls`) wraps the TCP stream before the first
-//! byte, SASL (`sasl`, `scram`) authenticates after ApiVersions; everything
+//! byte, SASL (`sasl`, `scram`; `oidc` fetches OAUTHBEARER tokens with
+//! the small `http` client) authenticates after ApiVersions; everything
 //! after works on any `AsyncRead + AsyncWrite` pair. No setting ever falls
 //! back to plaintext or to no authentication.
 
@@ -21,6 +22,8 @@ pub mod backoff;
 pub mod connection;
 #[cfg(any(test, feature = "unstable-fuzzing"))]
 pub mod fuzzing;
+mod http;
+mod oidc;
 pub mod runtime;
 pub mod sasl;
 mod scram;

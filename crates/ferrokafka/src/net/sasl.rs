@@ -11,12 +11,13 @@
 //!
 //! Mechanisms: PLAIN; SCRAM-SHA-256/512 (`scram`); OAUTHBEARER (RFC 7628)
 //! with the built-in unsecured JWT (`enable.sasl.oauthbearer.unsecure.jwt`
-//! and `sasl.oauthbearer.config`) or an application's
-//! [`OAuthTokenProvider`] (asked again at 80% of a token's lifetime), with
-//! SASL extensions (KIP-342). A session lifetime stated by the broker
-//! (SaslAuthenticate v1, KIP-368) makes the connection authenticate again
-//! before it ends (`connection::Task::serve`). GSSAPI and OIDC token
-//! retrieval are not built; the configuration refuses them.
+//! and `sasl.oauthbearer.config`), an application's [`OAuthTokenProvider`]
+//! or an OIDC token endpoint (`sasl.oauthbearer.method=oidc`, `oidc`), each
+//! token asked again at 80% of its lifetime, with SASL extensions
+//! (KIP-342). A session lifetime stated by the broker (SaslAuthenticate
+//! v1, KIP-368) makes the connection authenticate again before it ends
+//! (`connection::Task::serve`). GSSAPI is not built; the configuration
+//! refuses it.
 //!
 //! Secrets (the password, the token) are never logged or shown by `Debug`.
 
@@ -91,6 +92,22 @@ impl OAuthToken {
         self.extensions.push((key.into(), value.into()));
         self
     }
+
+    /// How long the token is valid from when it was obtained.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// The principal the token names.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+}
+
+/// Whether a token obtained `at` is still used at `now`: under 80% of its
+/// lifetime, so that a new one is fetched well before it expires.
+pub(crate) fn still_fresh(t: &OAuthToken, at: SystemTime, now: SystemTime) -> bool {
+    now.duration_since(at).unwrap_or_default() < t.lifetime.mul_f64(0.8)
 }
 
 /// Where OAUTHBEARER tokens come from: set with
@@ -122,7 +139,7 @@ impl ProvidedTokens {
     fn current(&self, now: SystemTime) -> Result<OAuthToken> {
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((t, at)) = &*cached {
-            if now.duration_since(*at).unwrap_or_default() < t.lifetime.mul_f64(0.8) {
+            if still_fresh(t, *at, now) {
                 return Ok(t.clone());
             }
         }
@@ -162,6 +179,7 @@ pub struct SaslSettings {
     password: String,
     jwt: Option<UnsecuredJwt>,
     provider: Option<ProvidedTokens>,
+    oidc: Option<super::oidc::Oidc>,
 }
 
 impl fmt::Debug for SaslSettings {
@@ -170,6 +188,7 @@ impl fmt::Debug for SaslSettings {
             .field("mechanism", &self.mechanism.name())
             .field("username", &self.username)
             .field("password", &"[redacted]")
+            .field("oidc", &self.oidc)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +224,21 @@ impl SaslSettings {
         let password = c.get_str("sasl.password").to_string();
         let mut jwt = None;
         let mut provider = None;
+        let mut oidc = None;
+        let method_oidc = c.get_str("sasl.oauthbearer.method") == "oidc";
+        if !method_oidc || mechanism != Mechanism::OAuthBearer {
+            // Read only by the OIDC method: set otherwise, ignored.
+            if let Some(name) = super::oidc::OIDC_ONLY
+                .iter()
+                .find(|n| c.get_opt_str(n).is_some())
+            {
+                return Err(config_error(
+                    name,
+                    "is set, but only sasl.mechanisms=OAUTHBEARER with \
+                     sasl.oauthbearer.method=oidc uses it",
+                ));
+            }
+        }
         match mechanism {
             Mechanism::Plain | Mechanism::Scram(_) => {
                 if username.is_empty() {
@@ -213,6 +247,21 @@ impl SaslSettings {
                         format!("{} needs a user name", mechanism.name()),
                     ));
                 }
+            }
+            Mechanism::OAuthBearer if method_oidc => {
+                if c.get_bool("enable.sasl.oauthbearer.unsecure.jwt") {
+                    return Err(config_error(
+                        "enable.sasl.oauthbearer.unsecure.jwt",
+                        "true, and sasl.oauthbearer.method=oidc: choose one",
+                    ));
+                }
+                if c.oauth_provider().is_some() {
+                    return Err(config_error(
+                        "sasl.oauthbearer.method",
+                        "oidc, and a token provider is set: choose one",
+                    ));
+                }
+                oidc = Some(super::oidc::Oidc::from_config(c)?);
             }
             Mechanism::OAuthBearer => {
                 let unsecured = c.get_bool("enable.sasl.oauthbearer.unsecure.jwt");
@@ -238,8 +287,8 @@ impl SaslSettings {
                             "sasl.mechanisms=OAUTHBEARER needs a token source: \
                              ClientConfig::set_oauthbearer_token_provider, or the unsecured JWT \
                              (enable.sasl.oauthbearer.unsecure.jwt=true with \
-                             sasl.oauthbearer.config); OIDC (sasl.oauthbearer.method=oidc) is not \
-                             implemented",
+                             sasl.oauthbearer.config), or an OIDC token endpoint \
+                             (sasl.oauthbearer.method=oidc)",
                         ))
                     }
                 }
@@ -251,6 +300,7 @@ impl SaslSettings {
             password,
             jwt,
             provider,
+            oidc,
         }))
     }
 
@@ -259,7 +309,22 @@ impl SaslSettings {
         self.mechanism.name()
     }
 
-    /// Starts one exchange: the state and the client's first message.
+    /// Starts one exchange: the state and the client's first message,
+    /// fetching an OIDC token first when the cached one is due.
+    pub(crate) async fn begin(&self, now: SystemTime) -> Result<(Session, Vec<u8>)> {
+        match &self.oidc {
+            Some(oidc) => {
+                let t = oidc.token(now).await?;
+                Ok((
+                    Session::OAuth { failed: None },
+                    oauth_initial(&t.value, &t.extensions),
+                ))
+            }
+            None => self.start(now),
+        }
+    }
+
+    /// Starts one exchange with a mechanism that needs no I/O to begin.
     pub(crate) fn start(&self, now: SystemTime) -> Result<(Session, Vec<u8>)> {
         Ok(match self.mechanism {
             Mechanism::Plain => {
@@ -283,7 +348,12 @@ impl SaslSettings {
                         oauth_initial(&t.value, &t.extensions)
                     }
                     (None, Some(jwt)) => oauth_initial(&unsecured_token(jwt, now), &jwt.extensions),
-                    (None, None) => unreachable!("from_config requires a token source"),
+                    (None, None) => {
+                        return Err(Error::new(
+                            ErrorCode::Authentication,
+                            "OAUTHBEARER: no token source (an OIDC token is fetched by begin)",
+                        ))
+                    }
                 };
                 (Session::OAuth { failed: None }, message)
             }
@@ -350,7 +420,7 @@ fn parse_unsecured(text: &str) -> Result<UnsecuredJwt> {
 
 /// RFC 7628 key and value rules (KIP-342): keys are letters, `auth` is
 /// reserved; values are printable ASCII, space, tab, CR and LF.
-fn check_extension(key: &str, value: &str) -> Result<()> {
+pub(crate) fn check_extension(key: &str, value: &str) -> Result<()> {
     const NAME: &str = "sasl.oauthbearer.config";
     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphabetic()) || key == "auth" {
         return Err(config_error(

@@ -5,8 +5,10 @@
 //! This module owns turning the `ssl.*` properties into one rustls client
 //! configuration, built once per client: the roots that verify brokers
 //! (`ssl.ca.location` as a file, a directory or `probe`, `ssl.ca.pem`, else
-//! the system store), the client certificate for mutual TLS, the cipher
-//! suites and key-exchange groups offered, revocation lists, and the two
+//! the system store), the client certificate for mutual TLS (PEM, or a
+//! PKCS#12 keystore read with `p12-keystore`), the cipher
+//! suites, key-exchange groups and signature algorithms offered (OpenSSL's
+//! names mapped onto rustls's), revocation lists, and the two
 //! verification switches (`enable.ssl.certificate.verification`,
 //! `ssl.endpoint.identification.algorithm`). It also turns a failed
 //! handshake into an error that names the reason (unknown issuer, name
@@ -77,11 +79,15 @@ impl TlsSettings {
         if let Some(list) = c.get_opt_str("ssl.curves.list") {
             prov.kx_groups = kx_groups(list)?;
         }
+        let sigalgs = c
+            .get_opt_str("ssl.sigalgs.list")
+            .map(sig_schemes)
+            .transpose()?;
         let prov = Arc::new(prov);
         let verify = c.get_bool("enable.ssl.certificate.verification");
         let check_name = c.get_str("ssl.endpoint.identification.algorithm") == "https";
         let webpki = if verify {
-            let roots = Arc::new(roots(c)?);
+            let roots = Arc::new(roots(c, "ssl.ca.location", "ssl.ca.pem")?);
             let mut b = WebPkiServerVerifier::builder_with_provider(roots, prov.clone());
             if let Some(path) = c.get_opt_str("ssl.crl.location") {
                 let crls: Vec<CertificateRevocationListDer<'static>> =
@@ -108,8 +114,9 @@ impl TlsSettings {
             webpki,
             check_name,
             provider: prov.clone(),
+            schemes: sigalgs.clone(),
         });
-        let builder = rustls::ClientConfig::builder_with_provider(prov)
+        let builder = rustls::ClientConfig::builder_with_provider(prov.clone())
             .with_protocol_versions(rustls::ALL_VERSIONS)
             .map_err(|e| {
                 config_error(
@@ -119,11 +126,29 @@ impl TlsSettings {
             })?
             .dangerous()
             .with_custom_certificate_verifier(verifier);
-        let config = match client_identity(c)? {
-            Some((chain, key)) => builder
+        let config = match (client_identity(c)?, sigalgs) {
+            (Some((chain, key)), None) => builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| config_error("ssl.key.location", format!("{e}")))?,
-            None => builder.with_no_client_auth(),
+            (Some((chain, key)), Some(schemes)) => {
+                // The client's handshake signature, too, uses only the
+                // listed schemes (as OpenSSL's sigalgs list does).
+                let signer = prov
+                    .key_provider
+                    .load_private_key(key)
+                    .map_err(|e| config_error("ssl.key.location", format!("{e}")))?;
+                let key = rustls::sign::CertifiedKey::new(
+                    chain,
+                    Arc::new(FilteredKey {
+                        inner: signer,
+                        schemes,
+                    }),
+                );
+                key.keys_match()
+                    .map_err(|e| config_error("ssl.key.location", format!("{e}")))?;
+                builder.with_client_cert_resolver(Arc::new(FixedClientCert(Arc::new(key))))
+            }
+            (None, _) => builder.with_no_client_auth(),
         };
         Ok(Some(TlsSettings {
             config: Arc::new(config),
@@ -164,9 +189,17 @@ fn handshake_error(host: &str, e: &std::io::Error) -> Error {
         Some(rustls::Error::InvalidCertificate(ce)) => {
             format!("certificate verify failed: {}", certificate_reason(ce))
         }
+        Some(rustls::Error::AlertReceived(a @ rustls::AlertDescription::HandshakeFailure)) => {
+            format!(
+                "the broker refused the handshake with alert {a:?}: no cipher suite, group \
+                 or signature algorithm in common (see ssl.cipher.suites, ssl.curves.list, \
+                 ssl.sigalgs.list), or it requires a client certificate"
+            )
+        }
         Some(rustls::Error::AlertReceived(a)) => format!(
             "the broker refused the handshake with alert {a:?} (for a client certificate \
-             it requires: set ssl.certificate.location and ssl.key.location)"
+             it requires: set ssl.certificate.location and ssl.key.location, or \
+             ssl.keystore.location)"
         ),
         Some(rustls::Error::InvalidMessage(m)) => {
             format!("the broker did not answer with TLS ({m:?}): is this a plaintext listener?")
@@ -222,6 +255,19 @@ struct Verifier {
     webpki: Option<Arc<WebPkiServerVerifier>>,
     check_name: bool,
     provider: Arc<CryptoProvider>,
+    /// `ssl.sigalgs.list`: the only schemes offered and accepted.
+    schemes: Option<Vec<SignatureScheme>>,
+}
+
+impl Verifier {
+    fn scheme_allowed(&self, s: SignatureScheme) -> std::result::Result<(), rustls::Error> {
+        match &self.schemes {
+            Some(list) if !list.contains(&s) => Err(rustls::Error::PeerMisbehaved(
+                rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ServerCertVerifier for Verifier {
@@ -251,6 +297,7 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.scheme_allowed(dss.scheme)?;
         rustls::crypto::verify_tls12_signature(
             message,
             cert,
@@ -265,6 +312,7 @@ impl ServerCertVerifier for Verifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.scheme_allowed(dss.scheme)?;
         rustls::crypto::verify_tls13_signature(
             message,
             cert,
@@ -274,19 +322,82 @@ impl ServerCertVerifier for Verifier {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
+        let all = self
+            .provider
             .signature_verification_algorithms
-            .supported_schemes()
+            .supported_schemes();
+        match &self.schemes {
+            Some(list) => list.iter().filter(|s| all.contains(s)).copied().collect(),
+            None => all,
+        }
     }
 }
 
-/// The roots that verify brokers: `ssl.ca.location` (a PEM file, a
-/// directory of them, or `probe` for the system store) and `ssl.ca.pem`;
-/// the system store when neither is set.
-fn roots(c: &Config) -> Result<RootCertStore> {
+/// The client's key, signing only with the `ssl.sigalgs.list` schemes.
+#[derive(Debug)]
+struct FilteredKey {
+    inner: Arc<dyn rustls::sign::SigningKey>,
+    schemes: Vec<SignatureScheme>,
+}
+
+impl rustls::sign::SigningKey for FilteredKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+        let both: Vec<SignatureScheme> = offered
+            .iter()
+            .filter(|s| self.schemes.contains(s))
+            .copied()
+            .collect();
+        self.inner.choose_scheme(&both)
+    }
+
+    fn public_key(&self) -> Option<rustls_pki_types::SubjectPublicKeyInfoDer<'_>> {
+        self.inner.public_key()
+    }
+
+    fn algorithm(&self) -> rustls::SignatureAlgorithm {
+        self.inner.algorithm()
+    }
+}
+
+/// The one client certificate, whatever the server asks.
+#[derive(Debug)]
+struct FixedClientCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for FixedClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The TLS configuration for HTTPS endpoints (the OIDC token endpoint):
+/// roots from `https.ca.location` / `https.ca.pem`, else the system store;
+/// the chain and the host name are always verified; no client certificate.
+pub(crate) fn https_client_config(c: &Config) -> Result<Arc<rustls::ClientConfig>> {
+    let prov = Arc::new(provider::default_provider());
+    let roots = roots(c, "https.ca.location", "https.ca.pem")?;
+    let config = rustls::ClientConfig::builder_with_provider(prov)
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|e| config_error("https.ca.location", e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The roots named by a `*.ca.location` property (a PEM file, a directory
+/// of them, or `probe` for the system store) and its `*.ca.pem`; the
+/// system store when neither is set.
+fn roots(c: &Config, location_name: &str, pem_name: &str) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
-    let location = c.get_opt_str("ssl.ca.location");
-    let pem = c.get_opt_str("ssl.ca.pem");
+    let location = c.get_opt_str(location_name);
+    let pem = c.get_opt_str(pem_name);
     fn add(
         store: &mut RootCertStore,
         name: &str,
@@ -312,10 +423,10 @@ fn roots(c: &Config) -> Result<RootCertStore> {
         let (added, _) = store.add_parsable_certificates(found.certs);
         if added == 0 {
             return Err(config_error(
-                "ssl.ca.location",
+                location_name,
                 format!(
                     "no CA certificate found in the system store ({n} read, errors: {:?}); \
-                     set ssl.ca.location to a PEM file or directory, or ssl.ca.pem",
+                     set {location_name} to a PEM file or directory, or {pem_name}",
                     found
                         .errors
                         .iter()
@@ -330,7 +441,7 @@ fn roots(c: &Config) -> Result<RootCertStore> {
         let certs = if p.is_dir() {
             let mut certs = Vec::new();
             let entries = std::fs::read_dir(p)
-                .map_err(|e| config_error("ssl.ca.location", format!("{path}: {e}")))?;
+                .map_err(|e| config_error(location_name, format!("{path}: {e}")))?;
             for entry in entries.flatten() {
                 let f = entry.path();
                 // Files without certificates (an OpenSSL hash directory's
@@ -345,23 +456,49 @@ fn roots(c: &Config) -> Result<RootCertStore> {
         } else {
             CertificateDer::pem_file_iter(p)
                 .and_then(|i| i.collect())
-                .map_err(|e| config_error("ssl.ca.location", format!("{path}: {e}")))?
+                .map_err(|e| config_error(location_name, format!("{path}: {e}")))?
         };
-        add(&mut store, "ssl.ca.location", certs, path)?;
+        add(&mut store, location_name, certs, path)?;
     }
     if let Some(pem) = pem {
         let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| config_error("ssl.ca.pem", e))?;
-        add(&mut store, "ssl.ca.pem", certs, "the value")?;
+            .map_err(|e| config_error(pem_name, e))?;
+        add(&mut store, pem_name, certs, "the value")?;
     }
     Ok(store)
 }
 
 type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
-/// The client certificate chain and key for mutual TLS, if configured.
+/// The client certificate chain and key for mutual TLS, if configured:
+/// PEM (`ssl.certificate.*` with `ssl.key.*`) or a PKCS#12 keystore
+/// (`ssl.keystore.location`), not both.
 fn client_identity(c: &Config) -> Result<Option<Identity>> {
+    if let Some(path) = c.get_opt_str("ssl.keystore.location") {
+        for other in [
+            "ssl.certificate.location",
+            "ssl.certificate.pem",
+            "ssl.key.location",
+            "ssl.key.pem",
+            "ssl.key.password",
+        ] {
+            if c.get_opt_str(other).is_some() {
+                return Err(config_error(
+                    other,
+                    "is set with ssl.keystore.location: give the client certificate one way",
+                ));
+            }
+        }
+        return keystore_identity(path, c.get_opt_str("ssl.keystore.password").unwrap_or(""))
+            .map(Some);
+    }
+    if c.get_opt_str("ssl.keystore.password").is_some() {
+        return Err(config_error(
+            "ssl.keystore.password",
+            "is set without ssl.keystore.location",
+        ));
+    }
     let chain: Option<Vec<CertificateDer<'static>>> = if let Some(path) =
         c.get_opt_str("ssl.certificate.location")
     {
@@ -424,6 +561,48 @@ fn client_identity(c: &Config) -> Result<Option<Identity>> {
              ssl.certificate.pem",
         )),
     }
+}
+
+/// The key and chain of the PKCS#12 keystore at `path`: its one private
+/// key entry (PKCS#8) with the certificates stored for it, the client's
+/// own first. The MAC is checked with `password`, so a wrong password is
+/// told apart from a damaged file only as far as the format allows; errors
+/// never quote the password or key material.
+fn keystore_identity(path: &str, password: &str) -> Result<Identity> {
+    const NAME: &str = "ssl.keystore.location";
+    let data = std::fs::read(path).map_err(|e| config_error(NAME, format!("{path}: {e}")))?;
+    let store = p12_keystore::KeyStore::from_pkcs12(&data, password).map_err(|e| {
+        use p12_keystore::error::Error as P12;
+        let why = match e {
+            P12::MacError(_) => {
+                "cannot open the keystore with ssl.keystore.password (wrong password)".to_string()
+            }
+            P12::UnsupportedEncryptionScheme | P12::UnsupportedMacAlgorithm => {
+                format!("the keystore uses an unsupported scheme ({e})")
+            }
+            _ => "not a readable PKCS#12 keystore (or a wrong ssl.keystore.password)".to_string(),
+        };
+        config_error(NAME, format!("{path}: {why}"))
+    })?;
+    let Some((_, chain)) = store.private_key_chain() else {
+        return Err(config_error(
+            NAME,
+            format!("{path}: the keystore holds no private key entry"),
+        ));
+    };
+    if chain.chain().is_empty() {
+        return Err(config_error(
+            NAME,
+            format!("{path}: the keystore's key entry has no certificate"),
+        ));
+    }
+    let certs = chain
+        .chain()
+        .iter()
+        .map(|c| CertificateDer::from(c.as_der().to_vec()))
+        .collect();
+    let key = PrivateKeyDer::Pkcs8(chain.key().to_vec().into());
+    Ok((certs, key))
 }
 
 /// The private key in PEM `text`: unencrypted PKCS#8, PKCS#1 or SEC1, or
@@ -585,9 +764,107 @@ fn kx_groups(list: &str) -> Result<Vec<&'static dyn rustls::crypto::SupportedKxG
     Ok(out)
 }
 
+/// The signature schemes rustls (ring) verifies and signs with, by
+/// OpenSSL's names: the TLS 1.3 style (`rsa_pss_rsae_sha256`) and the
+/// `ALG+HASH` style (`RSA-PSS+SHA256`), beside rustls's own
+/// (`RSA_PSS_SHA256`).
+const SIGALG_NAMES: &[(&[&str], SignatureScheme)] = &[
+    (
+        &["rsa_pkcs1_sha256", "RSA+SHA256"],
+        SignatureScheme::RSA_PKCS1_SHA256,
+    ),
+    (
+        &["rsa_pkcs1_sha384", "RSA+SHA384"],
+        SignatureScheme::RSA_PKCS1_SHA384,
+    ),
+    (
+        &["rsa_pkcs1_sha512", "RSA+SHA512"],
+        SignatureScheme::RSA_PKCS1_SHA512,
+    ),
+    (
+        &["rsa_pss_rsae_sha256", "RSA-PSS+SHA256", "PSS+SHA256"],
+        SignatureScheme::RSA_PSS_SHA256,
+    ),
+    (
+        &["rsa_pss_rsae_sha384", "RSA-PSS+SHA384", "PSS+SHA384"],
+        SignatureScheme::RSA_PSS_SHA384,
+    ),
+    (
+        &["rsa_pss_rsae_sha512", "RSA-PSS+SHA512", "PSS+SHA512"],
+        SignatureScheme::RSA_PSS_SHA512,
+    ),
+    (
+        &["ecdsa_secp256r1_sha256", "ECDSA+SHA256"],
+        SignatureScheme::ECDSA_NISTP256_SHA256,
+    ),
+    (
+        &["ecdsa_secp384r1_sha384", "ECDSA+SHA384"],
+        SignatureScheme::ECDSA_NISTP384_SHA384,
+    ),
+    (&["ed25519"], SignatureScheme::ED25519),
+];
+
+/// `ssl.sigalgs.list` as rustls signature schemes, in the order given.
+/// Schemes rustls does not have (SHA-1, P-521, Ed448, RSA-PSS with PSS
+/// keys) are refused by name.
+fn sig_schemes(list: &str) -> Result<Vec<SignatureScheme>> {
+    let mut out = Vec::new();
+    for item in list_items(list) {
+        let found = SIGALG_NAMES.iter().find(|(names, scheme)| {
+            names.iter().any(|n| n.eq_ignore_ascii_case(item))
+                || format!("{scheme:?}").eq_ignore_ascii_case(item)
+        });
+        let Some((_, scheme)) = found else {
+            return Err(config_error(
+                "ssl.sigalgs.list",
+                format!(
+                    "{item:?} is not a signature algorithm this build offers (RSA+SHA256/384/512, \
+                     RSA-PSS+SHA256/384/512, ECDSA+SHA256, ECDSA+SHA384, ed25519, or their TLS 1.3 \
+                     names such as rsa_pss_rsae_sha256 and ecdsa_secp256r1_sha256)"
+                ),
+            ));
+        };
+        if !out.contains(scheme) {
+            out.push(*scheme);
+        }
+    }
+    if out.is_empty() {
+        return Err(config_error(
+            "ssl.sigalgs.list",
+            "names no signature algorithm",
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sigalgs_take_openssl_and_rustls_names() {
+        let s =
+            sig_schemes("RSA-PSS+SHA256:ecdsa_secp384r1_sha384:ED25519:RSA_PKCS1_SHA512").unwrap();
+        assert_eq!(
+            s,
+            [
+                SignatureScheme::RSA_PSS_SHA256,
+                SignatureScheme::ECDSA_NISTP384_SHA384,
+                SignatureScheme::ED25519,
+                SignatureScheme::RSA_PKCS1_SHA512
+            ]
+        );
+        for bad in [
+            "RSA+SHA1",
+            "ecdsa_secp521r1_sha512",
+            "ed448",
+            "rsa_pss_pss_sha256",
+        ] {
+            let e = sig_schemes(bad).unwrap_err();
+            assert!(e.message().contains("ssl.sigalgs.list"), "{e}");
+            assert!(e.message().contains(&format!("{bad:?}")), "{e}");
+        }
+    }
 
     #[test]
     fn cipher_suites_take_rustls_and_openssl_names() {

@@ -96,7 +96,7 @@ impl Task {
             .await?;
         let peer = self.shared.addr.to_string();
         sasl::handshake_response(resp, handshake_v, mechanism, &peer)?;
-        let (mut session, mut out) = sasl.start(std::time::SystemTime::now())?;
+        let (mut session, mut out) = sasl.begin(std::time::SystemTime::now()).await?;
         let mut lifetime_ms = 0;
         // Every mechanism here ends within three round trips; bounded.
         for _ in 0..4 {
