@@ -387,3 +387,110 @@ fn acl_verbs() {
     let out = run(&b, &["describe-acls", "--operation", "fly"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// `alter-scram` creates a user that then logs in over SASL_PLAINTEXT with
+/// SCRAM (a `describe-cluster` as that user succeeds); `describe-scram`
+/// shows it; a bad iteration count and a missing credential each exit 1
+/// naming the user; after `delete-scram` the login fails.
+#[test]
+fn scram_verbs_create_a_user_that_logs_in() {
+    let c = MockCluster::builder()
+        .brokers(1)
+        .sasl_user("admin", "admin-secret")
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let as_user = |mech: &str, user: &str, pw: &str, args: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "-X",
+            "security.protocol=sasl_plaintext",
+            "-X",
+            &format!("sasl.mechanisms={mech}"),
+            "-X",
+            &format!("sasl.username={user}"),
+            "-X",
+            &format!("sasl.password={pw}"),
+            "--timeout-ms",
+            "5000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    let admin = |args: &[&str]| as_user("SCRAM-SHA-256", "admin", "admin-secret", args);
+
+    let a = admin(&[
+        "alter-scram",
+        "alice",
+        "--mechanism",
+        "SCRAM-SHA-512",
+        "--password",
+        "alice-pw",
+        "--iterations",
+        "8192",
+    ]);
+    let j = ok_json(&b, &strs(&a));
+    assert!(j[0]["error"].is_null() && j[0]["name"] == "alice", "{j}");
+    let j = ok_json(&b, &strs(&admin(&["describe-scram", "alice"])));
+    assert_eq!(j[0]["credentials"][0]["mechanism"], "SCRAM-SHA-512", "{j}");
+    assert_eq!(j[0]["credentials"][0]["iterations"], 8192, "{j}");
+
+    let login = as_user("SCRAM-SHA-512", "alice", "alice-pw", &["describe-cluster"]);
+    let j = ok_json(&b, &strs(&login));
+    assert!(j["brokers"].as_array().is_some_and(|v| v.len() == 1), "{j}");
+    assert!(c
+        .authentications()
+        .iter()
+        .any(|a| a.principal == "alice" && a.mechanism == "SCRAM-SHA-512"));
+
+    let err = failing(
+        &b,
+        &strs(&admin(&[
+            "alter-scram",
+            "bob",
+            "--mechanism",
+            "SCRAM-SHA-256",
+            "--password",
+            "x",
+            "--iterations",
+            "100",
+        ])),
+    );
+    assert!(
+        err.contains("UNACCEPTABLE_CREDENTIAL") && err.contains("bob"),
+        "{err}"
+    );
+    let err = failing(
+        &b,
+        &strs(&admin(&[
+            "delete-scram",
+            "bob",
+            "--mechanism",
+            "SCRAM-SHA-256",
+        ])),
+    );
+    assert!(
+        err.contains("RESOURCE_NOT_FOUND") && err.contains("bob"),
+        "{err}"
+    );
+
+    ok_json(
+        &b,
+        &strs(&admin(&[
+            "delete-scram",
+            "alice",
+            "--mechanism",
+            "SCRAM-SHA-512",
+        ])),
+    );
+    let err = failing(&b, &strs(&admin(&["describe-scram", "alice"])));
+    assert!(err.contains("RESOURCE_NOT_FOUND"), "{err}");
+    let out = run(&b, &strs(&login));
+    assert!(!out.status.success(), "alice logged in after delete-scram");
+}

@@ -59,6 +59,10 @@ impl Shared {
             .iter()
             .map(|b| (b.id, watch::channel(true).0))
             .collect();
+        let security = crate::security::State::default();
+        if let Some(users) = &config.listener.users {
+            security.seed_scram(users);
+        }
         Self {
             config,
             state: Mutex::new(state),
@@ -66,7 +70,7 @@ impl Shared {
             coordinator: coordinator::State::default(),
             broker_up,
             fetch_sessions: Default::default(),
-            security: Default::default(),
+            security,
         }
     }
 

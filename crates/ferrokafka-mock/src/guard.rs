@@ -287,6 +287,31 @@ mod tests {
                     .with_partitions(vec![0, 1])],
                 )))
             }
+            // The later admin APIs (schemas in ferrokafka's protocol/admin_shapes.rs).
+            ApiKey::DescribeUserScramCredentials => R::DescribeUserScramCredentials(
+                DescribeUserScramCredentialsRequest::default().with_users(Some(vec![
+                    describe_user_scram_credentials_request::UserName::default()
+                        .with_name(s("alice"));
+                    2
+                ])),
+            ),
+            ApiKey::AlterUserScramCredentials => R::AlterUserScramCredentials(
+                AlterUserScramCredentialsRequest::default()
+                    .with_deletions(vec![
+                        alter_user_scram_credentials_request::ScramCredentialDeletion::default()
+                            .with_name(s("a"))
+                            .with_mechanism(1),
+                    ])
+                    .with_upsertions(vec![
+                        alter_user_scram_credentials_request::ScramCredentialUpsertion::default()
+                            .with_name(s("b"))
+                            .with_mechanism(2)
+                            .with_iterations(4096)
+                            .with_salt(B::from_static(b"salt"))
+                            .with_salted_password(B::from_static(b"x"));
+                        2
+                    ]),
+            ),
             _ => return None,
         })
     }

@@ -557,6 +557,12 @@ async fn dispatch(
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(api::admin::describe_cluster(shared, v, r))
         }
+        RequestKind::DescribeUserScramCredentials(r) => {
+            ResponseKind::DescribeUserScramCredentials(api::scram::describe(shared, r))
+        }
+        RequestKind::AlterUserScramCredentials(r) => {
+            ResponseKind::AlterUserScramCredentials(api::scram::alter(shared, r))
+        }
         other => return coordinator::handle(shared, broker_id, header, other).await,
     })
 }

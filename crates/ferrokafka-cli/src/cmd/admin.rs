@@ -11,6 +11,8 @@ use ferrokafka::admin::{
     OffsetSpec, PatternType,
 };
 use ferrokafka::Error;
+
+mod scram;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -180,6 +182,15 @@ enum Verb {
     DescribeAcls(AclArgs),
     /// Delete the ACLs a filter selects (give at least one option).
     DeleteAcls(AclArgs),
+    /// Create or replace a user's SCRAM credential.
+    AlterScram(scram::AlterScram),
+    /// Delete a user's SCRAM credential for one mechanism.
+    DeleteScram(scram::DeleteScram),
+    /// The SCRAM credentials of users (every user when none is named).
+    DescribeScram {
+        /// User names.
+        users: Vec<String>,
+    },
 }
 
 /// The ACL options of kafka-acls.sh.
@@ -1124,6 +1135,9 @@ fn execute(
                 failures,
             }
         }
+        Verb::AlterScram(a) => scram::alter(admin, a, &opts)?,
+        Verb::DeleteScram(a) => scram::delete(admin, a, &opts)?,
+        Verb::DescribeScram { users } => scram::describe(admin, users, &opts)?,
         Verb::DescribeCluster => {
             let d = admin.describe_cluster_blocking(&opts)?;
             let rows: Vec<Vec<String>> = d

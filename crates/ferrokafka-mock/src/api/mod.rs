@@ -15,6 +15,7 @@ pub(crate) mod log_dirs;
 pub(crate) mod metadata;
 pub(crate) mod offsets;
 pub(crate) mod produce;
+pub(crate) mod scram;
 pub(crate) mod versions;
 
 use kafka_protocol::messages::{ApiKey, TopicName};
@@ -40,6 +41,8 @@ const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 /// The version range of `key` if this module serves it.

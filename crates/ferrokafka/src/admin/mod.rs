@@ -1,5 +1,5 @@
 //! The admin client: cluster metadata and the Admin API (topics, configs,
-//! records and offsets, consumer groups, cluster).
+//! records and offsets, consumer groups, cluster, ACLs, SCRAM credentials).
 //!
 //! An [`AdminClient`] works from async code (`.await` its methods inside a
 //! tokio runtime) and from plain threads (the `*_blocking` methods). Created
@@ -44,6 +44,7 @@ mod cluster;
 mod configs;
 mod groups;
 mod records;
+mod scram;
 mod topics;
 
 pub use acl::{
@@ -55,6 +56,7 @@ pub use configs::{
 };
 pub use groups::{GroupDescription, GroupListing, GroupMember, MemberToRemove};
 pub use records::{IsolationLevel, ListedOffset, OffsetSpec};
+pub use scram::{ScramAlteration, ScramCredentialInfo, ScramMechanism, SCRAM_DEFAULT_ITERATIONS};
 pub use topics::{NewPartitions, NewTopic, TopicDescription, TopicId, TopicPartitionInfo};
 
 use crate::cluster::{Cluster, ClusterSettings, Metadata};

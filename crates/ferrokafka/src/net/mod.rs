@@ -23,7 +23,7 @@ pub mod connection;
 pub mod fuzzing;
 pub mod runtime;
 pub mod sasl;
-mod scram;
+pub(crate) mod scram;
 pub mod tls;
 
 pub use backoff::Backoff;

@@ -532,7 +532,8 @@ pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
         | ApiKey::EndTxn
         | ApiKey::DescribeCluster
         | ApiKey::DescribeAcls => NO_ARRAYS,
-        _ => return None,
+        // The later admin APIs' schemas live in `admin_shapes`.
+        _ => return super::admin_shapes::request_schema(key),
     })
 }
 
@@ -1102,7 +1103,8 @@ pub fn response_schema(key: ApiKey) -> Option<&'static [F]> {
         | ApiKey::AddOffsetsToTxn
         | ApiKey::EndTxn
         | ApiKey::SaslAuthenticate => NO_ARRAYS,
-        _ => return None,
+        // The later admin APIs' schemas live in `admin_shapes`.
+        _ => return super::admin_shapes::response_schema(key),
     })
 }
 

@@ -10,6 +10,7 @@
 //! batches inside Produce and Fetch bodies belong to `record`; sockets and
 //! pipelining to `net`.
 
+mod admin_shapes;
 pub(crate) mod frame;
 #[doc(hidden)]
 pub mod guard;
