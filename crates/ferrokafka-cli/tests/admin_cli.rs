@@ -494,3 +494,82 @@ fn scram_verbs_create_a_user_that_logs_in() {
     let out = run(&b, &strs(&login));
     assert!(!out.status.success(), "alice logged in after delete-scram");
 }
+
+/// `elect-leaders`, `reassign-partitions`, `describe-features`,
+/// `update-features`, `alter-quotas` and `describe-quotas`: effects seen in
+/// the mock or read back, failures exit 1 naming the resource.
+#[test]
+fn replica_feature_and_quota_verbs() {
+    let c = MockCluster::builder()
+        .brokers(3)
+        .topic("r", 1, 3)
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let preferred = ok_json(&b, &["describe-topic", "r"])[0]["partitions"][0]["replicas"][0]
+        .as_i64()
+        .unwrap() as i32;
+    let other = c
+        .broker_ids()
+        .into_iter()
+        .find(|id| *id != preferred)
+        .unwrap();
+    c.move_leader("r", 0, other).unwrap();
+    let j = ok_json(&b, &["elect-leaders", "r:0"]);
+    assert_eq!(j[0]["elected"], true, "{j}");
+    assert_eq!(c.partition_leader("r", 0), Some(preferred));
+    let j = ok_json(&b, &["elect-leaders", "r:0"]);
+    assert_eq!(j[0]["elected"], false, "not needed is not a failure: {j}");
+    let err = failing(&b, &["elect-leaders", "--unclean", "r:0", "gone:3"]);
+    assert!(
+        err.contains("UNKNOWN_TOPIC_OR_PARTITION") && err.contains("gone:3"),
+        "{err}"
+    );
+
+    ok_json(&b, &["reassign-partitions", &format!("r:0={other}")]);
+    assert_eq!(c.partition_leader("r", 0), Some(other));
+    let err = failing(&b, &["reassign-partitions", "--cancel", "r:0"]);
+    assert!(err.contains("NO_REASSIGNMENT_IN_PROGRESS"), "{err}");
+
+    let j = ok_json(&b, &["describe-features"]);
+    assert!(
+        j["finalized"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "metadata.version"),
+        "{j}"
+    );
+    ok_json(
+        &b,
+        &["update-features", "--feature", "transaction.version=2"],
+    );
+    let j = ok_json(&b, &["describe-features"]);
+    assert!(j["finalized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "transaction.version" && f["level"] == 2));
+    let err = failing(
+        &b,
+        &["update-features", "--feature", "transaction.version=1"],
+    );
+    assert!(err.contains("INVALID_UPDATE_VERSION"), "{err}");
+
+    ok_json(
+        &b,
+        &[
+            "alter-quotas",
+            "user=alice",
+            "--set",
+            "producer_byte_rate=1024",
+        ],
+    );
+    let j = ok_json(&b, &["describe-quotas", "--entity", "user=alice"]);
+    assert_eq!(j[0]["quotas"]["producer_byte_rate"], 1024.0, "{j}");
+    let err = failing(&b, &["alter-quotas", "user=alice", "--set", "bogus=1"]);
+    assert!(
+        err.contains("INVALID_REQUEST") && err.contains("bogus"),
+        "{err}"
+    );
+}

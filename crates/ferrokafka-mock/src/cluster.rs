@@ -50,6 +50,10 @@ pub(crate) struct Shared {
     pub(crate) fetch_sessions: crate::api::fetch_session::Sessions,
     /// Authentication faults and the record of who authenticated.
     pub(crate) security: crate::security::State,
+    /// Finalized feature levels (see `api::features`).
+    pub(crate) features: crate::api::features::Features,
+    /// Client quotas (see `api::quotas`).
+    pub(crate) quotas: crate::api::quotas::Quotas,
 }
 
 impl Shared {
@@ -71,6 +75,8 @@ impl Shared {
             broker_up,
             fetch_sessions: Default::default(),
             security,
+            features: Default::default(),
+            quotas: Default::default(),
         }
     }
 

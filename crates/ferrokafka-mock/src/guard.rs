@@ -312,6 +312,65 @@ mod tests {
                         2
                     ]),
             ),
+            ApiKey::UpdateFeatures => {
+                R::UpdateFeatures(UpdateFeaturesRequest::default().with_feature_updates(vec![
+                    update_features_request::FeatureUpdateKey::default()
+                        .with_feature(s("group.version"))
+                        .with_max_version_level(1);
+                    2
+                ]))
+            }
+            ApiKey::ElectLeaders => R::ElectLeaders(ElectLeadersRequest::default().with_topic_partitions(
+                Some(vec![elect_leaders_request::TopicPartitions::default()
+                    .with_topic(t("a"))
+                    .with_partitions(vec![0, 1]); 2]),
+            )),
+            ApiKey::AlterPartitionReassignments => R::AlterPartitionReassignments(
+                AlterPartitionReassignmentsRequest::default().with_topics(vec![
+                    alter_partition_reassignments_request::ReassignableTopic::default()
+                        .with_name(t("a"))
+                        .with_partitions(vec![
+                            alter_partition_reassignments_request::ReassignablePartition::default()
+                                .with_replicas(Some(vec![BrokerId(1), BrokerId(2)])),
+                            alter_partition_reassignments_request::ReassignablePartition::default()
+                                .with_replicas(None),
+                        ]),
+                ]),
+            ),
+            ApiKey::ListPartitionReassignments => R::ListPartitionReassignments(
+                ListPartitionReassignmentsRequest::default().with_topics(Some(vec![
+                    list_partition_reassignments_request::ListPartitionReassignmentsTopics::default()
+                        .with_name(t("a"))
+                        .with_partition_indexes(vec![0, 1]);
+                    2
+                ])),
+            ),
+            ApiKey::DescribeClientQuotas => R::DescribeClientQuotas(
+                DescribeClientQuotasRequest::default().with_components(vec![
+                    describe_client_quotas_request::ComponentData::default()
+                        .with_entity_type(s("user"))
+                        .with_match(Some(s("a")));
+                    2
+                ]),
+            ),
+            ApiKey::AlterClientQuotas => R::AlterClientQuotas(
+                AlterClientQuotasRequest::default().with_entries(vec![
+                    alter_client_quotas_request::EntryData::default()
+                        .with_entity(vec![
+                            alter_client_quotas_request::EntityData::default()
+                                .with_entity_type(s("user"))
+                                .with_entity_name(Some(s("a")));
+                            2
+                        ])
+                        .with_ops(vec![
+                            alter_client_quotas_request::OpData::default()
+                                .with_key(s("producer_byte_rate"))
+                                .with_value(1.0);
+                            2
+                        ]);
+                    2
+                ]),
+            ),
             _ => return None,
         })
     }

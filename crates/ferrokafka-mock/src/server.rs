@@ -563,6 +563,24 @@ async fn dispatch(
         RequestKind::AlterUserScramCredentials(r) => {
             ResponseKind::AlterUserScramCredentials(api::scram::alter(shared, r))
         }
+        RequestKind::UpdateFeatures(r) => {
+            ResponseKind::UpdateFeatures(shared.features.update(v, r))
+        }
+        RequestKind::ElectLeaders(r) => {
+            ResponseKind::ElectLeaders(api::replicas::elect_leaders(shared, r))
+        }
+        RequestKind::AlterPartitionReassignments(r) => ResponseKind::AlterPartitionReassignments(
+            api::replicas::alter_partition_reassignments(shared, v, r),
+        ),
+        RequestKind::ListPartitionReassignments(r) => {
+            ResponseKind::ListPartitionReassignments(api::replicas::list_partition_reassignments(r))
+        }
+        RequestKind::DescribeClientQuotas(r) => {
+            ResponseKind::DescribeClientQuotas(shared.quotas.describe(r))
+        }
+        RequestKind::AlterClientQuotas(r) => {
+            ResponseKind::AlterClientQuotas(shared.quotas.alter(r))
+        }
         other => return coordinator::handle(shared, broker_id, header, other).await,
     })
 }

@@ -12,6 +12,7 @@ use ferrokafka::admin::{
 };
 use ferrokafka::Error;
 
+mod replicas;
 mod scram;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -191,6 +192,31 @@ enum Verb {
         /// User names.
         users: Vec<String>,
     },
+    /// Elect partition leaders (preferred replica, or unclean).
+    ElectLeaders {
+        /// Unclean election: any live replica when no in-sync one is left.
+        #[arg(long)]
+        unclean: bool,
+        /// `TOPIC:PARTITION` (repeatable; none: every partition).
+        #[arg(value_name = "TOPIC:PARTITION")]
+        partitions: Vec<String>,
+    },
+    /// Move partitions to new replica sets, or cancel their moves.
+    ReassignPartitions(replicas::Reassign),
+    /// Ongoing partition reassignments.
+    ListReassignments {
+        /// `TOPIC:PARTITION` (repeatable; none: every partition).
+        #[arg(value_name = "TOPIC:PARTITION")]
+        partitions: Vec<String>,
+    },
+    /// Supported and finalized cluster features.
+    DescribeFeatures,
+    /// Change finalized feature levels.
+    UpdateFeatures(replicas::UpdateFeatures),
+    /// Client quotas of users, client ids and ips.
+    DescribeQuotas(replicas::DescribeQuotas),
+    /// Set or remove an entity's client quotas.
+    AlterQuotas(replicas::AlterQuotas),
 }
 
 /// The ACL options of kafka-acls.sh.
@@ -1138,6 +1164,18 @@ fn execute(
         Verb::AlterScram(a) => scram::alter(admin, a, &opts)?,
         Verb::DeleteScram(a) => scram::delete(admin, a, &opts)?,
         Verb::DescribeScram { users } => scram::describe(admin, users, &opts)?,
+        Verb::ElectLeaders {
+            unclean,
+            partitions,
+        } => replicas::elect(admin, unclean, partitions, &opts)?,
+        Verb::ReassignPartitions(a) => replicas::reassign(admin, a, &opts)?,
+        Verb::ListReassignments { partitions } => {
+            replicas::list_reassignments(admin, partitions, &opts)?
+        }
+        Verb::DescribeFeatures => replicas::describe_features(admin, &opts)?,
+        Verb::UpdateFeatures(a) => replicas::update_features(admin, a, &opts)?,
+        Verb::DescribeQuotas(a) => replicas::describe_quotas(admin, a, &opts)?,
+        Verb::AlterQuotas(a) => replicas::alter_quotas(admin, a, &opts)?,
         Verb::DescribeCluster => {
             let d = admin.describe_cluster_blocking(&opts)?;
             let rows: Vec<Vec<String>> = d

@@ -42,8 +42,11 @@
 mod acl;
 mod cluster;
 mod configs;
+mod features;
 mod groups;
+mod quotas;
 mod records;
+mod replicas;
 mod scram;
 mod topics;
 
@@ -54,8 +57,13 @@ pub use cluster::{ClusterBroker, ClusterDescription, LogDirDescription};
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource, ConfigSynonym, ResourceType,
 };
+pub use features::{
+    FeatureMetadata, FeatureUpdate, FeatureUpgradeType, FinalizedFeature, SupportedFeature,
+};
 pub use groups::{GroupDescription, GroupListing, GroupMember, MemberToRemove};
+pub use quotas::{QuotaAlteration, QuotaEntity, QuotaEntry, QuotaFilterComponent, QuotaMatch};
 pub use records::{IsolationLevel, ListedOffset, OffsetSpec};
+pub use replicas::{ElectionType, PartitionReassignment, Reassignment};
 pub use scram::{ScramAlteration, ScramCredentialInfo, ScramMechanism, SCRAM_DEFAULT_ITERATIONS};
 pub use topics::{NewPartitions, NewTopic, TopicDescription, TopicId, TopicPartitionInfo};
 
