@@ -573,3 +573,50 @@ fn replica_feature_and_quota_verbs() {
         "{err}"
     );
 }
+
+/// `describe-producers` shows an idempotent producer's state on the
+/// partition it wrote; `fence-producers` registers a transactional id
+/// (InitProducerId) that `list-transactions` and `describe-transactions`
+/// then show; an unknown transactional id exits 1 naming it.
+#[test]
+fn transaction_verbs() {
+    let c = MockCluster::builder()
+        .brokers(3)
+        .topic("p", 1, 1)
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let p = Producer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("enable.idempotence", "true"),
+    )
+    .unwrap();
+    for i in 0..3 {
+        let _d = p
+            .send(ProducerRecord::new("p").partition(0).value(format!("v{i}")))
+            .unwrap();
+    }
+    p.flush(Duration::from_secs(10)).unwrap();
+    let j = ok_json(&b, &["describe-producers", "p:0"]);
+    let producers = j[0]["producers"].as_array().unwrap();
+    assert_eq!(producers.len(), 1, "{j}");
+    assert_eq!(producers[0]["last_sequence"], 2, "{j}");
+    assert!(producers[0]["current_txn_start_offset"].is_null(), "{j}");
+    let err = failing(&b, &["describe-producers", "p:7"]);
+    assert!(err.contains("UNKNOWN_TOPIC_OR_PARTITION"), "{err}");
+
+    let j = ok_json(&b, &["list-transactions"]);
+    assert_eq!(j, serde_json::json!([]));
+    let j = ok_json(&b, &["fence-producers", "etl"]);
+    assert!(j[0]["producer_id"].as_i64().is_some(), "{j}");
+    let j = ok_json(&b, &["list-transactions", "--state", "Empty"]);
+    assert_eq!(j[0]["transactional_id"], "etl", "{j}");
+    let j = ok_json(&b, &["describe-transactions", "etl"]);
+    assert_eq!(j[0]["state"], "Empty", "{j}");
+    let err = failing(&b, &["describe-transactions", "ghost"]);
+    assert!(
+        err.contains("TRANSACTIONAL_ID_NOT_FOUND") && err.contains("ghost"),
+        "{err}"
+    );
+}

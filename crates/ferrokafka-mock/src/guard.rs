@@ -371,6 +371,35 @@ mod tests {
                     2
                 ]),
             ),
+            ApiKey::DescribeProducers => R::DescribeProducers(
+                DescribeProducersRequest::default().with_topics(vec![
+                    describe_producers_request::TopicRequest::default()
+                        .with_name(t("a"))
+                        .with_partition_indexes(vec![0, 1]);
+                    2
+                ]),
+            ),
+            ApiKey::WriteTxnMarkers => R::WriteTxnMarkers(
+                WriteTxnMarkersRequest::default().with_markers(vec![
+                    write_txn_markers_request::WritableTxnMarker::default()
+                        .with_topics(vec![
+                            write_txn_markers_request::WritableTxnMarkerTopic::default()
+                                .with_name(t("a"))
+                                .with_partition_indexes(vec![0, 1]);
+                            2
+                        ]);
+                    2
+                ]),
+            ),
+            ApiKey::ListTransactions => R::ListTransactions(
+                ListTransactionsRequest::default()
+                    .with_state_filters(vec![s("Ongoing"), s("Empty")])
+                    .with_producer_id_filters(vec![ProducerId(1), ProducerId(2)]),
+            ),
+            ApiKey::DescribeTransactions => R::DescribeTransactions(
+                DescribeTransactionsRequest::default()
+                    .with_transactional_ids(vec![TransactionalId(s("x")), TransactionalId(s("y"))]),
+            ),
             _ => return None,
         })
     }

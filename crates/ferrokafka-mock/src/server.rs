@@ -581,6 +581,18 @@ async fn dispatch(
         RequestKind::AlterClientQuotas(r) => {
             ResponseKind::AlterClientQuotas(shared.quotas.alter(r))
         }
+        RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(
+            api::producers::describe_producers(shared, broker_id, r),
+        ),
+        RequestKind::WriteTxnMarkers(r) => {
+            ResponseKind::WriteTxnMarkers(api::producers::write_txn_markers(shared, broker_id, r))
+        }
+        RequestKind::ListTransactions(r) => ResponseKind::ListTransactions(
+            coordinator::txn_admin::list_transactions(shared, broker_id, r),
+        ),
+        RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(
+            coordinator::txn_admin::describe_transactions(shared, broker_id, r),
+        ),
         other => return coordinator::handle(shared, broker_id, header, other).await,
     })
 }

@@ -14,6 +14,7 @@ use ferrokafka::Error;
 
 mod replicas;
 mod scram;
+mod transactions;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -217,6 +218,28 @@ enum Verb {
     DescribeQuotas(replicas::DescribeQuotas),
     /// Set or remove an entity's client quotas.
     AlterQuotas(replicas::AlterQuotas),
+    /// Transactions every broker coordinates.
+    ListTransactions(transactions::List),
+    /// Describe transactional ids at their coordinators.
+    DescribeTransactions {
+        /// Transactional ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// The producers writing to partitions, with their open transactions.
+    DescribeProducers {
+        /// `TOPIC:PARTITION` (repeatable).
+        #[arg(required = true, value_name = "TOPIC:PARTITION")]
+        partitions: Vec<String>,
+    },
+    /// Fence the producers of transactional ids (bumps their epoch).
+    FenceProducers {
+        /// Transactional ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Abort a hanging transaction on one partition.
+    AbortTransaction(transactions::Abort),
 }
 
 /// The ACL options of kafka-acls.sh.
@@ -1176,6 +1199,13 @@ fn execute(
         Verb::UpdateFeatures(a) => replicas::update_features(admin, a, &opts)?,
         Verb::DescribeQuotas(a) => replicas::describe_quotas(admin, a, &opts)?,
         Verb::AlterQuotas(a) => replicas::alter_quotas(admin, a, &opts)?,
+        Verb::ListTransactions(a) => transactions::list(admin, a, &opts)?,
+        Verb::DescribeTransactions { ids } => transactions::describe(admin, ids, &opts)?,
+        Verb::DescribeProducers { partitions } => {
+            transactions::describe_producers(admin, partitions, &opts)?
+        }
+        Verb::FenceProducers { ids } => transactions::fence(admin, ids, &opts)?,
+        Verb::AbortTransaction(a) => transactions::abort(admin, a, &opts)?,
         Verb::DescribeCluster => {
             let d = admin.describe_cluster_blocking(&opts)?;
             let rows: Vec<Vec<String>> = d

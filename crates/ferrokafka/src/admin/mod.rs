@@ -49,6 +49,7 @@ mod records;
 mod replicas;
 mod scram;
 mod topics;
+mod transactions;
 
 pub use acl::{
     AclBinding, AclBindingFilter, AclOperation, AclPermission, AclResourceType, PatternType,
@@ -66,6 +67,9 @@ pub use records::{IsolationLevel, ListedOffset, OffsetSpec};
 pub use replicas::{ElectionType, PartitionReassignment, Reassignment};
 pub use scram::{ScramAlteration, ScramCredentialInfo, ScramMechanism, SCRAM_DEFAULT_ITERATIONS};
 pub use topics::{NewPartitions, NewTopic, TopicDescription, TopicId, TopicPartitionInfo};
+pub use transactions::{
+    AbortTransactionSpec, FencedProducer, ProducerState, TransactionDescription, TransactionListing,
+};
 
 use crate::cluster::{Cluster, ClusterSettings, Metadata};
 use crate::config::{ClientConfig, ClientRole};
