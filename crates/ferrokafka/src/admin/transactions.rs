@@ -94,6 +94,17 @@ fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
+/// Kafka's CONCURRENT_TRANSACTIONS.
+const CONCURRENT_TRANSACTIONS: i16 = 51;
+
+/// Whether a coordinator lookup failed only for now.
+fn coordinator_unavailable(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::CoordinatorNotAvailable | ErrorCode::CoordinatorLoadInProgress
+    )
+}
+
 /// Kafka's coordinator-routing codes: COORDINATOR_LOAD_IN_PROGRESS (14),
 /// COORDINATOR_NOT_AVAILABLE (15), NOT_COORDINATOR (16).
 fn coordinator_moved(code: i16) -> bool {
@@ -102,17 +113,25 @@ fn coordinator_moved(code: i16) -> bool {
 
 impl AdminClient {
     /// Sends a request to the transaction coordinator of `id`, re-routing
-    /// while `code` of the response is a coordinator-routing error.
+    /// while `code` of the response is a coordinator-routing error, and
+    /// retrying (until the deadline) while the coordinator is not yet
+    /// available (a new cluster creates `__transaction_state` on first
+    /// use) or, with `concurrent_retries`, while another operation on the
+    /// transaction is finishing (CONCURRENT_TRANSACTIONS, as when
+    /// InitProducerId waits for the abort it started).
     async fn call_txn_coordinator<R: ApiRequest>(
         &self,
         id: &str,
         deadline: Instant,
+        concurrent_retries: bool,
         build: impl Fn(i16) -> Result<R>,
         code: impl Fn(&R::Response) -> i16,
     ) -> Result<(i32, R::Response)> {
         let mut tries = 0;
         loop {
-            let broker = self
+            tries += 1;
+            let pause = Duration::from_millis((50 * tries as u64).min(500));
+            let found = self
                 .cluster
                 .coordinator(
                     CoordinatorType::Transaction,
@@ -122,21 +141,31 @@ impl AdminClient {
                         &format!("finding the coordinator of transactional id {id:?}"),
                     )?,
                 )
-                .await?;
+                .await;
+            let broker = match found {
+                Ok(b) => b,
+                Err(e)
+                    if coordinator_unavailable(e.code()) && Instant::now() + pause < deadline =>
+                {
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let (_, resp) = self
                 .call_at(broker, ConnectionKind::Admin, deadline, &build)
                 .await?;
-            tries += 1;
             let c = code(&resp);
-            if !coordinator_moved(c) || tries >= super::MAX_REROUTES {
+            let retry = (coordinator_moved(c) && tries < super::MAX_REROUTES)
+                || (concurrent_retries && c == CONCURRENT_TRANSACTIONS);
+            if !retry || Instant::now() + pause >= deadline {
                 return Ok((broker, resp));
             }
-            if c != 14 {
+            if c == 15 || c == 16 {
                 self.cluster
                     .invalidate_coordinator(CoordinatorType::Transaction, id);
             }
-            let pause = Duration::from_millis(50 * tries as u64);
-            tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
+            tokio::time::sleep(pause).await;
         }
     }
 
@@ -232,7 +261,7 @@ impl AdminClient {
                 Ok(req)
             };
             let (broker, r) = self
-                .call_txn_coordinator(id, deadline, build, |r| {
+                .call_txn_coordinator(id, deadline, false, build, |r| {
                     r.transaction_states.first().map_or(0, |t| t.error_code)
                 })
                 .await?;
@@ -376,7 +405,7 @@ impl AdminClient {
                 Ok(req)
             };
             let (_, r) = self
-                .call_txn_coordinator(id, deadline, build, |r| r.error_code)
+                .call_txn_coordinator(id, deadline, true, build, |r| r.error_code)
                 .await?;
             let what = format!("fence producers of transactional id {id:?}");
             out.push((
