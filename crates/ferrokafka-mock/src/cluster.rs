@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) fetch_session_slots: usize,
     /// TLS and SASL of every broker's listener.
     pub(crate) listener: crate::security::Listener,
+    /// With `Some(super users)`, ACLs are enforced (see `api::authorizer`).
+    pub(crate) authorizer: Option<std::sync::Arc<Vec<String>>>,
 }
 
 /// State shared by every broker task of one cluster.

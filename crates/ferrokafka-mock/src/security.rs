@@ -281,6 +281,8 @@ pub(crate) struct SaslServer {
     mechanism: String,
     users: Arc<HashMap<String, String>>,
     stage: Stage,
+    /// The principal once authenticated.
+    authenticated: Option<String>,
 }
 
 fn bad_credentials(mechanism: &str) -> Failed {
@@ -296,6 +298,7 @@ impl SaslServer {
             mechanism: mechanism.to_string(),
             users,
             stage: Stage::Start,
+            authenticated: None,
         })
     }
 
@@ -340,17 +343,30 @@ impl SaslServer {
                 }
                 let server_key = hash.hmac(&salted, b"Server Key");
                 let server_signature = hash.hmac(&server_key, auth_message.as_bytes());
-                state.record(Authentication {
-                    mechanism: self.mechanism.clone(),
-                    principal: user,
-                    extensions: Vec::new(),
-                });
+                self.record(
+                    state,
+                    Authentication {
+                        mechanism: self.mechanism.clone(),
+                        principal: user,
+                        extensions: Vec::new(),
+                    },
+                );
                 Ok(Answer::Done(
                     format!("v={}", B64.encode(server_signature)).into_bytes(),
                 ))
             }
             Stage::OAuthFailed(why) => Err(Failed(why)),
         }
+    }
+
+    /// The authenticated principal (`User:name`), once the exchange is done.
+    pub(crate) fn principal(&self) -> Option<String> {
+        self.authenticated.as_ref().map(|n| format!("User:{n}"))
+    }
+
+    fn record(&mut self, state: &State, a: Authentication) {
+        self.authenticated = Some(a.principal.clone());
+        state.record(a);
     }
 
     fn plain(&mut self, state: &State, token: &[u8]) -> Result<Answer, Failed> {
@@ -367,11 +383,14 @@ impl SaslServer {
                 "Authentication failed: Invalid username or password".into(),
             ));
         }
-        state.record(Authentication {
-            mechanism: "PLAIN".into(),
-            principal: user,
-            extensions: Vec::new(),
-        });
+        self.record(
+            state,
+            Authentication {
+                mechanism: "PLAIN".into(),
+                principal: user,
+                extensions: Vec::new(),
+            },
+        );
         Ok(Answer::Done(Vec::new()))
     }
 
@@ -469,11 +488,14 @@ impl SaslServer {
         if state.take_failure() {
             return refuse(self, "rejected by fault injection");
         }
-        state.record(Authentication {
-            mechanism: "OAUTHBEARER".into(),
-            principal: sub.to_string(),
-            extensions,
-        });
+        self.record(
+            state,
+            Authentication {
+                mechanism: "OAUTHBEARER".into(),
+                principal: sub.to_string(),
+                extensions,
+            },
+        );
         Ok(Answer::Done(Vec::new()))
     }
 }

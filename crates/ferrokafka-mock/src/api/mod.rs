@@ -7,6 +7,7 @@
 
 pub(crate) mod acls;
 pub(crate) mod admin;
+pub(crate) mod authorizer;
 pub(crate) mod configs;
 pub(crate) mod errors;
 pub(crate) mod features;
