@@ -387,3 +387,236 @@ fn acl_verbs() {
     let out = run(&b, &["describe-acls", "--operation", "fly"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// `alter-scram` creates a user that then logs in over SASL_PLAINTEXT with
+/// SCRAM (a `describe-cluster` as that user succeeds); `describe-scram`
+/// shows it; a bad iteration count and a missing credential each exit 1
+/// naming the user; after `delete-scram` the login fails.
+#[test]
+fn scram_verbs_create_a_user_that_logs_in() {
+    let c = MockCluster::builder()
+        .brokers(1)
+        .sasl_user("admin", "admin-secret")
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let as_user = |mech: &str, user: &str, pw: &str, args: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "-X",
+            "security.protocol=sasl_plaintext",
+            "-X",
+            &format!("sasl.mechanisms={mech}"),
+            "-X",
+            &format!("sasl.username={user}"),
+            "-X",
+            &format!("sasl.password={pw}"),
+            "--timeout-ms",
+            "5000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    let admin = |args: &[&str]| as_user("SCRAM-SHA-256", "admin", "admin-secret", args);
+
+    let a = admin(&[
+        "alter-scram",
+        "alice",
+        "--mechanism",
+        "SCRAM-SHA-512",
+        "--password",
+        "alice-pw",
+        "--iterations",
+        "8192",
+    ]);
+    let j = ok_json(&b, &strs(&a));
+    assert!(j[0]["error"].is_null() && j[0]["name"] == "alice", "{j}");
+    let j = ok_json(&b, &strs(&admin(&["describe-scram", "alice"])));
+    assert_eq!(j[0]["credentials"][0]["mechanism"], "SCRAM-SHA-512", "{j}");
+    assert_eq!(j[0]["credentials"][0]["iterations"], 8192, "{j}");
+
+    let login = as_user("SCRAM-SHA-512", "alice", "alice-pw", &["describe-cluster"]);
+    let j = ok_json(&b, &strs(&login));
+    assert!(j["brokers"].as_array().is_some_and(|v| v.len() == 1), "{j}");
+    assert!(c
+        .authentications()
+        .iter()
+        .any(|a| a.principal == "alice" && a.mechanism == "SCRAM-SHA-512"));
+
+    let err = failing(
+        &b,
+        &strs(&admin(&[
+            "alter-scram",
+            "bob",
+            "--mechanism",
+            "SCRAM-SHA-256",
+            "--password",
+            "x",
+            "--iterations",
+            "100",
+        ])),
+    );
+    assert!(
+        err.contains("UNACCEPTABLE_CREDENTIAL") && err.contains("bob"),
+        "{err}"
+    );
+    let err = failing(
+        &b,
+        &strs(&admin(&[
+            "delete-scram",
+            "bob",
+            "--mechanism",
+            "SCRAM-SHA-256",
+        ])),
+    );
+    assert!(
+        err.contains("RESOURCE_NOT_FOUND") && err.contains("bob"),
+        "{err}"
+    );
+
+    ok_json(
+        &b,
+        &strs(&admin(&[
+            "delete-scram",
+            "alice",
+            "--mechanism",
+            "SCRAM-SHA-512",
+        ])),
+    );
+    let err = failing(&b, &strs(&admin(&["describe-scram", "alice"])));
+    assert!(err.contains("RESOURCE_NOT_FOUND"), "{err}");
+    let out = run(&b, &strs(&login));
+    assert!(!out.status.success(), "alice logged in after delete-scram");
+}
+
+/// `elect-leaders`, `reassign-partitions`, `describe-features`,
+/// `update-features`, `alter-quotas` and `describe-quotas`: effects seen in
+/// the mock or read back, failures exit 1 naming the resource.
+#[test]
+fn replica_feature_and_quota_verbs() {
+    let c = MockCluster::builder()
+        .brokers(3)
+        .topic("r", 1, 3)
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let preferred = ok_json(&b, &["describe-topic", "r"])[0]["partitions"][0]["replicas"][0]
+        .as_i64()
+        .unwrap() as i32;
+    let other = c
+        .broker_ids()
+        .into_iter()
+        .find(|id| *id != preferred)
+        .unwrap();
+    c.move_leader("r", 0, other).unwrap();
+    let j = ok_json(&b, &["elect-leaders", "r:0"]);
+    assert_eq!(j[0]["elected"], true, "{j}");
+    assert_eq!(c.partition_leader("r", 0), Some(preferred));
+    let j = ok_json(&b, &["elect-leaders", "r:0"]);
+    assert_eq!(j[0]["elected"], false, "not needed is not a failure: {j}");
+    let err = failing(&b, &["elect-leaders", "--unclean", "r:0", "gone:3"]);
+    assert!(
+        err.contains("UNKNOWN_TOPIC_OR_PARTITION") && err.contains("gone:3"),
+        "{err}"
+    );
+
+    ok_json(&b, &["reassign-partitions", &format!("r:0={other}")]);
+    assert_eq!(c.partition_leader("r", 0), Some(other));
+    let err = failing(&b, &["reassign-partitions", "--cancel", "r:0"]);
+    assert!(err.contains("NO_REASSIGNMENT_IN_PROGRESS"), "{err}");
+
+    let j = ok_json(&b, &["describe-features"]);
+    assert!(
+        j["finalized"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "metadata.version"),
+        "{j}"
+    );
+    ok_json(
+        &b,
+        &["update-features", "--feature", "transaction.version=2"],
+    );
+    let j = ok_json(&b, &["describe-features"]);
+    assert!(j["finalized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "transaction.version" && f["level"] == 2));
+    let err = failing(
+        &b,
+        &["update-features", "--feature", "transaction.version=1"],
+    );
+    assert!(err.contains("INVALID_UPDATE_VERSION"), "{err}");
+
+    ok_json(
+        &b,
+        &[
+            "alter-quotas",
+            "user=alice",
+            "--set",
+            "producer_byte_rate=1024",
+        ],
+    );
+    let j = ok_json(&b, &["describe-quotas", "--entity", "user=alice"]);
+    assert_eq!(j[0]["quotas"]["producer_byte_rate"], 1024.0, "{j}");
+    let err = failing(&b, &["alter-quotas", "user=alice", "--set", "bogus=1"]);
+    assert!(
+        err.contains("INVALID_REQUEST") && err.contains("bogus"),
+        "{err}"
+    );
+}
+
+/// `describe-producers` shows an idempotent producer's state on the
+/// partition it wrote; `fence-producers` registers a transactional id
+/// (InitProducerId) that `list-transactions` and `describe-transactions`
+/// then show; an unknown transactional id exits 1 naming it.
+#[test]
+fn transaction_verbs() {
+    let c = MockCluster::builder()
+        .brokers(3)
+        .topic("p", 1, 1)
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let p = Producer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("enable.idempotence", "true"),
+    )
+    .unwrap();
+    for i in 0..3 {
+        let _d = p
+            .send(ProducerRecord::new("p").partition(0).value(format!("v{i}")))
+            .unwrap();
+    }
+    p.flush(Duration::from_secs(10)).unwrap();
+    let j = ok_json(&b, &["describe-producers", "p:0"]);
+    let producers = j[0]["producers"].as_array().unwrap();
+    assert_eq!(producers.len(), 1, "{j}");
+    assert_eq!(producers[0]["last_sequence"], 2, "{j}");
+    assert!(producers[0]["current_txn_start_offset"].is_null(), "{j}");
+    let err = failing(&b, &["describe-producers", "p:7"]);
+    assert!(err.contains("UNKNOWN_TOPIC_OR_PARTITION"), "{err}");
+
+    let j = ok_json(&b, &["list-transactions"]);
+    assert_eq!(j, serde_json::json!([]));
+    let j = ok_json(&b, &["fence-producers", "etl"]);
+    assert!(j[0]["producer_id"].as_i64().is_some(), "{j}");
+    let j = ok_json(&b, &["list-transactions", "--state", "Empty"]);
+    assert_eq!(j[0]["transactional_id"], "etl", "{j}");
+    let j = ok_json(&b, &["describe-transactions", "etl"]);
+    assert_eq!(j[0]["state"], "Empty", "{j}");
+    let err = failing(&b, &["describe-transactions", "ghost"]);
+    assert!(
+        err.contains("TRANSACTIONAL_ID_NOT_FOUND") && err.contains("ghost"),
+        "{err}"
+    );
+}

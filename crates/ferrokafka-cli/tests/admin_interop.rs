@@ -259,3 +259,60 @@ fn tansu_serves_the_topic_config_and_cluster_verbs() {
     assert_eq!(code, Some(0));
     assert!(!j.to_string().contains("\"tz\""), "deleted: {j}");
 }
+
+/// The later admin verbs against Tansu. Tansu in the venv serves
+/// ApiVersions' features (describe-features), AlterUserScramCredentials,
+/// ListPartitionReassignments and InitProducerId (fence-producers); its
+/// DescribeUserScramCredentials answer is cut short (8 bytes), which the
+/// client refuses as BAD_MSG; it advertises none of UpdateFeatures,
+/// ElectLeaders, AlterPartitionReassignments, the client quota APIs,
+/// ListTransactions, DescribeTransactions and DescribeProducers, which
+/// must fail by name (UNSUPPORTED_VERSION) -- or succeed in a newer Tansu.
+/// Never a hang or a panic.
+#[test]
+fn tansu_answers_the_later_admin_verbs_or_refuses_them_by_name() {
+    let Some(tansu) = ferrokafka_peers::Tansu::start() else {
+        return;
+    };
+    let b = tansu.bootstrap().to_string();
+    let (code, _, err) = cli_any(&b, &["create-topic", "tl", "-p", "1", "-r", "1"]);
+    assert_eq!(code, Some(0), "{err}");
+    for args in [
+        &["describe-features"][..],
+        &[
+            "alter-scram",
+            "zed",
+            "--mechanism",
+            "SCRAM-SHA-256",
+            "--password",
+            "p",
+        ],
+        &["list-reassignments"],
+        &["fence-producers", "tz-app"],
+    ] {
+        let (code, _, err) = cli_any(&b, args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    }
+    let (code, _, err) = cli_any(&b, &["describe-scram"]);
+    assert!(
+        code == Some(0) || (code == Some(1) && err.contains("BAD_MSG")),
+        "describe-scram: exit {code:?} {err}"
+    );
+    let unadvertised: &[&[&str]] = &[
+        &["update-features", "--feature", "transaction.version=2"],
+        &["elect-leaders", "tl:0"],
+        &["reassign-partitions", "tl:0=1"],
+        &["alter-quotas", "user=zed", "--set", "producer_byte_rate=1"],
+        &["describe-quotas"],
+        &["list-transactions"],
+        &["describe-transactions", "nobody"],
+        &["describe-producers", "tl:0"],
+    ];
+    for args in unadvertised {
+        let (code, _, err) = cli_any(&b, args);
+        assert!(
+            code == Some(0) || (code == Some(1) && err.contains("UNSUPPORTED_VERSION")),
+            "{args:?}: exit {code:?}\n{err}"
+        );
+    }
+}

@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) fetch_session_slots: usize,
     /// TLS and SASL of every broker's listener.
     pub(crate) listener: crate::security::Listener,
+    /// With `Some(super users)`, ACLs are enforced (see `api::authorizer`).
+    pub(crate) authorizer: Option<std::sync::Arc<Vec<String>>>,
 }
 
 /// State shared by every broker task of one cluster.
@@ -50,6 +52,10 @@ pub(crate) struct Shared {
     pub(crate) fetch_sessions: crate::api::fetch_session::Sessions,
     /// Authentication faults and the record of who authenticated.
     pub(crate) security: crate::security::State,
+    /// Finalized feature levels (see `api::features`).
+    pub(crate) features: crate::api::features::Features,
+    /// Client quotas (see `api::quotas`).
+    pub(crate) quotas: crate::api::quotas::Quotas,
 }
 
 impl Shared {
@@ -59,6 +65,10 @@ impl Shared {
             .iter()
             .map(|b| (b.id, watch::channel(true).0))
             .collect();
+        let security = crate::security::State::default();
+        if let Some(users) = &config.listener.users {
+            security.seed_scram(users);
+        }
         Self {
             config,
             state: Mutex::new(state),
@@ -66,7 +76,9 @@ impl Shared {
             coordinator: coordinator::State::default(),
             broker_up,
             fetch_sessions: Default::default(),
-            security: Default::default(),
+            security,
+            features: Default::default(),
+            quotas: Default::default(),
         }
     }
 

@@ -287,6 +287,119 @@ mod tests {
                     .with_partitions(vec![0, 1])],
                 )))
             }
+            // The later admin APIs (schemas in ferrokafka-wire).
+            ApiKey::DescribeUserScramCredentials => R::DescribeUserScramCredentials(
+                DescribeUserScramCredentialsRequest::default().with_users(Some(vec![
+                    describe_user_scram_credentials_request::UserName::default()
+                        .with_name(s("alice"));
+                    2
+                ])),
+            ),
+            ApiKey::AlterUserScramCredentials => R::AlterUserScramCredentials(
+                AlterUserScramCredentialsRequest::default()
+                    .with_deletions(vec![
+                        alter_user_scram_credentials_request::ScramCredentialDeletion::default()
+                            .with_name(s("a"))
+                            .with_mechanism(1),
+                    ])
+                    .with_upsertions(vec![
+                        alter_user_scram_credentials_request::ScramCredentialUpsertion::default()
+                            .with_name(s("b"))
+                            .with_mechanism(2)
+                            .with_iterations(4096)
+                            .with_salt(B::from_static(b"salt"))
+                            .with_salted_password(B::from_static(b"x"));
+                        2
+                    ]),
+            ),
+            ApiKey::UpdateFeatures => {
+                R::UpdateFeatures(UpdateFeaturesRequest::default().with_feature_updates(vec![
+                    update_features_request::FeatureUpdateKey::default()
+                        .with_feature(s("group.version"))
+                        .with_max_version_level(1);
+                    2
+                ]))
+            }
+            ApiKey::ElectLeaders => R::ElectLeaders(ElectLeadersRequest::default().with_topic_partitions(
+                Some(vec![elect_leaders_request::TopicPartitions::default()
+                    .with_topic(t("a"))
+                    .with_partitions(vec![0, 1]); 2]),
+            )),
+            ApiKey::AlterPartitionReassignments => R::AlterPartitionReassignments(
+                AlterPartitionReassignmentsRequest::default().with_topics(vec![
+                    alter_partition_reassignments_request::ReassignableTopic::default()
+                        .with_name(t("a"))
+                        .with_partitions(vec![
+                            alter_partition_reassignments_request::ReassignablePartition::default()
+                                .with_replicas(Some(vec![BrokerId(1), BrokerId(2)])),
+                            alter_partition_reassignments_request::ReassignablePartition::default()
+                                .with_replicas(None),
+                        ]),
+                ]),
+            ),
+            ApiKey::ListPartitionReassignments => R::ListPartitionReassignments(
+                ListPartitionReassignmentsRequest::default().with_topics(Some(vec![
+                    list_partition_reassignments_request::ListPartitionReassignmentsTopics::default()
+                        .with_name(t("a"))
+                        .with_partition_indexes(vec![0, 1]);
+                    2
+                ])),
+            ),
+            ApiKey::DescribeClientQuotas => R::DescribeClientQuotas(
+                DescribeClientQuotasRequest::default().with_components(vec![
+                    describe_client_quotas_request::ComponentData::default()
+                        .with_entity_type(s("user"))
+                        .with_match(Some(s("a")));
+                    2
+                ]),
+            ),
+            ApiKey::AlterClientQuotas => R::AlterClientQuotas(
+                AlterClientQuotasRequest::default().with_entries(vec![
+                    alter_client_quotas_request::EntryData::default()
+                        .with_entity(vec![
+                            alter_client_quotas_request::EntityData::default()
+                                .with_entity_type(s("user"))
+                                .with_entity_name(Some(s("a")));
+                            2
+                        ])
+                        .with_ops(vec![
+                            alter_client_quotas_request::OpData::default()
+                                .with_key(s("producer_byte_rate"))
+                                .with_value(1.0);
+                            2
+                        ]);
+                    2
+                ]),
+            ),
+            ApiKey::DescribeProducers => R::DescribeProducers(
+                DescribeProducersRequest::default().with_topics(vec![
+                    describe_producers_request::TopicRequest::default()
+                        .with_name(t("a"))
+                        .with_partition_indexes(vec![0, 1]);
+                    2
+                ]),
+            ),
+            ApiKey::WriteTxnMarkers => R::WriteTxnMarkers(
+                WriteTxnMarkersRequest::default().with_markers(vec![
+                    write_txn_markers_request::WritableTxnMarker::default()
+                        .with_topics(vec![
+                            write_txn_markers_request::WritableTxnMarkerTopic::default()
+                                .with_name(t("a"))
+                                .with_partition_indexes(vec![0, 1]);
+                            2
+                        ]);
+                    2
+                ]),
+            ),
+            ApiKey::ListTransactions => R::ListTransactions(
+                ListTransactionsRequest::default()
+                    .with_state_filters(vec![s("Ongoing"), s("Empty")])
+                    .with_producer_id_filters(vec![ProducerId(1), ProducerId(2)]),
+            ),
+            ApiKey::DescribeTransactions => R::DescribeTransactions(
+                DescribeTransactionsRequest::default()
+                    .with_transactional_ids(vec![TransactionalId(s("x")), TransactionalId(s("y"))]),
+            ),
             _ => return None,
         })
     }

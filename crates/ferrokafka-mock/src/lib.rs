@@ -211,6 +211,18 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Enforces ACLs on topic operations (Metadata, Produce, Fetch,
+    /// ListOffsets, CreateTopics, DeleteTopics) for each connection's
+    /// principal, `User:name` after SASL and `User:ANONYMOUS` without, as
+    /// a broker with an authorizer and `allow.everyone.if.no.acl.found=false`
+    /// does; `super_users` (e.g. `User:admin`) pass every check.
+    pub fn authorizer(mut self, super_users: &[&str]) -> Self {
+        self.config.authorizer = Some(Arc::new(
+            super_users.iter().map(|s| s.to_string()).collect(),
+        ));
+        self
+    }
+
     /// Authenticated sessions last `lifetime` (the broker's
     /// `connections.max.reauth.ms`, KIP-368): SaslAuthenticate v1+ tells the
     /// client, and a request after it closes the connection unless the
@@ -343,6 +355,7 @@ impl MockCluster {
                 cluster_id: "ferrokafka-mock".into(),
                 fetch_session_slots: 1000,
                 listener: Default::default(),
+                authorizer: None,
             },
             error: None,
         }
@@ -713,6 +726,10 @@ pub fn fuzz_handle_frame(data: &[u8]) {
     let frame = bytes::Bytes::copy_from_slice(data);
     rt.block_on(async {
         // Long polls and coordinator waits are cut at their first wait.
-        let _ = tokio::time::timeout(Duration::ZERO, server::handle_frame(&shared, 1, frame)).await;
+        let _ = tokio::time::timeout(
+            Duration::ZERO,
+            server::handle_frame(&shared, 1, "User:ANONYMOUS", frame),
+        )
+        .await;
     });
 }

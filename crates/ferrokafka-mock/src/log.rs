@@ -857,3 +857,6 @@ pub(crate) mod tests {
         assert_eq!(log.read(0, 1, false, false).unwrap().records.len(), 0);
     }
 }
+
+// Read-only view of the producers, for DescribeProducers.
+mod producers;

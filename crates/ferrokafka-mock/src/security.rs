@@ -111,16 +111,64 @@ pub struct Authentication {
     pub extensions: Vec<(String, String)>,
 }
 
-/// Authentication state shared by all brokers: the fault counter and the
-/// record of who authenticated.
+/// One stored SCRAM credential (KIP-554): what the broker keeps instead
+/// of the password.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ScramCredential {
+    pub(crate) salt: Vec<u8>,
+    pub(crate) iterations: u32,
+    /// `Hi(password, salt, iterations)` of RFC 5802.
+    pub(crate) salted: Vec<u8>,
+}
+
+impl fmt::Debug for ScramCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScramCredential")
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SCRAM credentials by (user, mechanism code: 1 SHA-256, 2 SHA-512).
+pub(crate) type ScramStore = std::collections::BTreeMap<(String, i8), ScramCredential>;
+
+/// Authentication state shared by all brokers: the fault counter, the
+/// record of who authenticated and the SCRAM credentials (those of the
+/// builder's users, and those AlterUserScramCredentials set).
 #[derive(Debug, Default)]
 pub(crate) struct State {
     fail_next: AtomicU32,
     log: Mutex<Vec<Authentication>>,
     expired: AtomicU32,
+    scram: Mutex<ScramStore>,
 }
 
 impl State {
+    /// Gives every configured user a SCRAM credential for both mechanisms
+    /// at the default iteration count, as `kafka-storage format
+    /// --add-scram` would.
+    pub(crate) fn seed_scram(&self, users: &HashMap<String, String>) {
+        let mut store = self.scram();
+        for (user, password) in users {
+            for (code, hash) in [(1, Hash::Sha256), (2, Hash::Sha512)] {
+                let salt: [u8; 16] = rand::random();
+                store.insert(
+                    (user.clone(), code),
+                    ScramCredential {
+                        salt: salt.to_vec(),
+                        iterations: ITERATIONS,
+                        salted: hash.salted(password.as_bytes(), &salt, ITERATIONS),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The SCRAM credential store, locked.
+    pub(crate) fn scram(&self) -> std::sync::MutexGuard<'_, ScramStore> {
+        self.scram.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Makes the next `n` authentications fail.
     pub(crate) fn fail_next(&self, n: u32) {
         self.fail_next.store(n, Ordering::SeqCst);
@@ -177,18 +225,25 @@ impl Hash {
             Hash::Sha512 => Sha512::digest(data).to_vec(),
         }
     }
-    fn salted(self, password: &[u8], salt: &[u8]) -> Vec<u8> {
+    fn salted(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
             Hash::Sha256 => {
                 let mut out = [0u8; 32];
-                pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, ITERATIONS, &mut out);
+                pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
                 out.to_vec()
             }
             Hash::Sha512 => {
                 let mut out = [0u8; 64];
-                pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, ITERATIONS, &mut out);
+                pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, iterations, &mut out);
                 out.to_vec()
             }
+        }
+    }
+    /// The KIP-554 mechanism code.
+    fn code(self) -> i8 {
+        match self {
+            Hash::Sha256 => 1,
+            Hash::Sha512 => 2,
         }
     }
 }
@@ -226,6 +281,8 @@ pub(crate) struct SaslServer {
     mechanism: String,
     users: Arc<HashMap<String, String>>,
     stage: Stage,
+    /// The principal once authenticated.
+    authenticated: Option<String>,
 }
 
 fn bad_credentials(mechanism: &str) -> Failed {
@@ -241,6 +298,7 @@ impl SaslServer {
             mechanism: mechanism.to_string(),
             users,
             stage: Stage::Start,
+            authenticated: None,
         })
     }
 
@@ -249,8 +307,8 @@ impl SaslServer {
         match std::mem::replace(&mut self.stage, Stage::Start) {
             Stage::Start => match self.mechanism.as_str() {
                 "PLAIN" => self.plain(state, token),
-                "SCRAM-SHA-256" => self.scram_first(Hash::Sha256, token),
-                "SCRAM-SHA-512" => self.scram_first(Hash::Sha512, token),
+                "SCRAM-SHA-256" => self.scram_first(state, Hash::Sha256, token),
+                "SCRAM-SHA-512" => self.scram_first(state, Hash::Sha512, token),
                 _ => self.oauth(state, token),
             },
             Stage::ScramFinal {
@@ -285,17 +343,30 @@ impl SaslServer {
                 }
                 let server_key = hash.hmac(&salted, b"Server Key");
                 let server_signature = hash.hmac(&server_key, auth_message.as_bytes());
-                state.record(Authentication {
-                    mechanism: self.mechanism.clone(),
-                    principal: user,
-                    extensions: Vec::new(),
-                });
+                self.record(
+                    state,
+                    Authentication {
+                        mechanism: self.mechanism.clone(),
+                        principal: user,
+                        extensions: Vec::new(),
+                    },
+                );
                 Ok(Answer::Done(
                     format!("v={}", B64.encode(server_signature)).into_bytes(),
                 ))
             }
             Stage::OAuthFailed(why) => Err(Failed(why)),
         }
+    }
+
+    /// The authenticated principal (`User:name`), once the exchange is done.
+    pub(crate) fn principal(&self) -> Option<String> {
+        self.authenticated.as_ref().map(|n| format!("User:{n}"))
+    }
+
+    fn record(&mut self, state: &State, a: Authentication) {
+        self.authenticated = Some(a.principal.clone());
+        state.record(a);
     }
 
     fn plain(&mut self, state: &State, token: &[u8]) -> Result<Answer, Failed> {
@@ -312,15 +383,18 @@ impl SaslServer {
                 "Authentication failed: Invalid username or password".into(),
             ));
         }
-        state.record(Authentication {
-            mechanism: "PLAIN".into(),
-            principal: user,
-            extensions: Vec::new(),
-        });
+        self.record(
+            state,
+            Authentication {
+                mechanism: "PLAIN".into(),
+                principal: user,
+                extensions: Vec::new(),
+            },
+        );
         Ok(Answer::Done(Vec::new()))
     }
 
-    fn scram_first(&mut self, hash: Hash, token: &[u8]) -> Result<Answer, Failed> {
+    fn scram_first(&mut self, state: &State, hash: Hash, token: &[u8]) -> Result<Answer, Failed> {
         let text = std::str::from_utf8(token).map_err(|_| bad_credentials(&self.mechanism))?;
         let bare = text
             .strip_prefix("n,,")
@@ -337,17 +411,21 @@ impl SaslServer {
         let (Some(user), Some(cnonce)) = (user, cnonce) else {
             return Err(Failed("SCRAM client-first-message lacks n or r".into()));
         };
-        // An unknown user gets a fake salt so that the exchange runs on and
-        // fails at the proof, as Kafka does.
-        let password = self.users.get(&user).cloned();
-        let salt: [u8; 16] = rand::random();
+        // A user without a credential for this mechanism gets a fake salt
+        // so that the exchange runs on and fails at the proof, as Kafka
+        // does.
+        let stored = state.scram().get(&(user.clone(), hash.code())).cloned();
+        let (salt, iterations, salted) = match stored {
+            Some(c) => (c.salt, c.iterations, c.salted),
+            None => (
+                rand::random::<[u8; 16]>().to_vec(),
+                ITERATIONS,
+                rand::random::<[u8; 32]>().to_vec(),
+            ),
+        };
         let snonce: [u8; 18] = rand::random();
         let nonce = format!("{cnonce}{}", B64.encode(snonce));
-        let server_first = format!("r={nonce},s={},i={ITERATIONS}", B64.encode(salt));
-        let salted = match &password {
-            Some(p) => hash.salted(p.as_bytes(), &salt),
-            None => rand::random::<[u8; 32]>().to_vec(),
-        };
+        let server_first = format!("r={nonce},s={},i={iterations}", B64.encode(&salt));
         self.stage = Stage::ScramFinal {
             hash,
             user,
@@ -410,11 +488,14 @@ impl SaslServer {
         if state.take_failure() {
             return refuse(self, "rejected by fault injection");
         }
-        state.record(Authentication {
-            mechanism: "OAUTHBEARER".into(),
-            principal: sub.to_string(),
-            extensions,
-        });
+        self.record(
+            state,
+            Authentication {
+                mechanism: "OAUTHBEARER".into(),
+                principal: sub.to_string(),
+                extensions,
+            },
+        );
         Ok(Answer::Done(Vec::new()))
     }
 }

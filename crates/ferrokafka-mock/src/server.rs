@@ -154,6 +154,8 @@ enum Auth {
     /// the listener sets a session lifetime, KIP-368).
     Open {
         expires: Option<tokio::time::Instant>,
+        /// `User:name` after SASL, `User:ANONYMOUS` without.
+        principal: String,
     },
     /// Waiting for SaslHandshake.
     Handshake,
@@ -188,7 +190,10 @@ fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) ->
         return match server.step(&shared.security, frame) {
             Ok(security::Answer::Continue(t)) => Gate::Answer(raw_frame(&t)),
             Ok(security::Answer::Done(t)) => {
-                *auth = Auth::Open { expires: None };
+                *auth = Auth::Open {
+                    expires: None,
+                    principal: server.principal().unwrap_or_else(anonymous),
+                };
                 Gate::Answer(raw_frame(&t))
             }
             Err(security::Failed(why)) => {
@@ -260,6 +265,7 @@ fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) ->
                     }
                     *auth = Auth::Open {
                         expires: lifetime.map(|l| tokio::time::Instant::now() + l),
+                        principal: server.principal().unwrap_or_else(anonymous),
                     };
                 }
                 Err(security::Failed(why)) => {
@@ -305,7 +311,10 @@ where
     let mut auth = if shared.config.listener.users.is_some() {
         Auth::Handshake
     } else {
-        Auth::Open { expires: None }
+        Auth::Open {
+            expires: None,
+            principal: anonymous(),
+        }
     };
     let max = shared.config.max_frame_bytes;
     loop {
@@ -326,7 +335,7 @@ where
             return;
         }
         let frame = Bytes::from(frame);
-        if let Auth::Open { expires } = auth {
+        if let Auth::Open { expires, .. } = auth {
             if shared.config.listener.users.is_some() && frame.len() >= 2 {
                 let key = i16::from_be_bytes([frame[0], frame[1]]);
                 if key == ApiKey::SaslHandshake as i16 {
@@ -361,7 +370,11 @@ where
         if !is_produce && wr.flush().await.is_err() {
             return;
         }
-        let outcome = handle_frame(shared, broker_id, frame).await;
+        let principal = match &auth {
+            Auth::Open { principal, .. } => principal.clone(),
+            _ => anonymous(),
+        };
+        let outcome = handle_frame(shared, broker_id, &principal, frame).await;
         let (rtt, close_now) = {
             let mut st = shared.state();
             match st.broker_mut(broker_id) {
@@ -429,8 +442,19 @@ pub(crate) fn all_supported() -> Vec<(ApiKey, i16, i16)> {
     v
 }
 
-/// Decodes, applies and answers one request frame (without its size prefix).
-pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) -> Outcome {
+/// The principal of a connection without SASL.
+pub(crate) fn anonymous() -> String {
+    "User:ANONYMOUS".to_string()
+}
+
+/// Decodes, applies and answers one request frame (without its size
+/// prefix) from a connection authenticated as `principal`.
+pub(crate) async fn handle_frame(
+    shared: &Shared,
+    broker_id: i32,
+    principal: &str,
+    frame: Bytes,
+) -> Outcome {
     if frame.len() < 8 {
         return Outcome::Close;
     }
@@ -468,6 +492,9 @@ pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) 
         Ok(r) => r,
         Err(_) => return Outcome::Close,
     };
+    // With the authorizer on, topics the principal may not touch leave the
+    // request here and come back as authorization errors below.
+    let (request, denied) = api::authorizer::screen(shared, principal, version, request);
     let acks_zero = matches!(&request, RequestKind::Produce(r) if r.acks == 0);
     let queued = shared.state().take_error(broker_id, key_raw);
     let response = if let Some(err) = queued {
@@ -481,9 +508,10 @@ pub(crate) async fn handle_frame(shared: &Shared, broker_id: i32, frame: Bytes) 
     } else {
         dispatch(shared, broker_id, &header, request).await
     };
-    let Some(response) = response else {
+    let Some(mut response) = response else {
         return Outcome::Silent;
     };
+    api::authorizer::answer(shared, principal, version, denied, &mut response);
     if acks_zero {
         // No response for acks=0; on an error Kafka closes the connection,
         // the only way such a producer can learn of it.
@@ -557,6 +585,42 @@ async fn dispatch(
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(api::admin::describe_cluster(shared, v, r))
         }
+        RequestKind::DescribeUserScramCredentials(r) => {
+            ResponseKind::DescribeUserScramCredentials(api::scram::describe(shared, r))
+        }
+        RequestKind::AlterUserScramCredentials(r) => {
+            ResponseKind::AlterUserScramCredentials(api::scram::alter(shared, r))
+        }
+        RequestKind::UpdateFeatures(r) => {
+            ResponseKind::UpdateFeatures(shared.features.update(v, r))
+        }
+        RequestKind::ElectLeaders(r) => {
+            ResponseKind::ElectLeaders(api::replicas::elect_leaders(shared, r))
+        }
+        RequestKind::AlterPartitionReassignments(r) => ResponseKind::AlterPartitionReassignments(
+            api::replicas::alter_partition_reassignments(shared, v, r),
+        ),
+        RequestKind::ListPartitionReassignments(r) => {
+            ResponseKind::ListPartitionReassignments(api::replicas::list_partition_reassignments(r))
+        }
+        RequestKind::DescribeClientQuotas(r) => {
+            ResponseKind::DescribeClientQuotas(shared.quotas.describe(r))
+        }
+        RequestKind::AlterClientQuotas(r) => {
+            ResponseKind::AlterClientQuotas(shared.quotas.alter(r))
+        }
+        RequestKind::DescribeProducers(r) => ResponseKind::DescribeProducers(
+            api::producers::describe_producers(shared, broker_id, r),
+        ),
+        RequestKind::WriteTxnMarkers(r) => {
+            ResponseKind::WriteTxnMarkers(api::producers::write_txn_markers(shared, broker_id, r))
+        }
+        RequestKind::ListTransactions(r) => ResponseKind::ListTransactions(
+            coordinator::txn_admin::list_transactions(shared, broker_id, r),
+        ),
+        RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(
+            coordinator::txn_admin::describe_transactions(shared, broker_id, r),
+        ),
         other => return coordinator::handle(shared, broker_id, header, other).await,
     })
 }

@@ -231,6 +231,77 @@ const DELETE_ACLS: &[F] = &[F(0, ALL, Arr(ACL_FILTER))];
 const LOG_DIR_TOPIC: &[F] = &[F(0, ALL, Str), F(0, ALL, ArrOf(4))];
 const DESCRIBE_LOG_DIRS: &[F] = &[F(0, ALL, Arr(LOG_DIR_TOPIC))];
 
+// The later admin APIs: SCRAM credentials, features, leader elections and
+// reassignments, client quotas, and the transaction admin APIs.
+const USER_NAME: &[F] = &[F(0, ALL, Str)];
+const DESCRIBE_USER_SCRAM: &[F] = &[F(0, ALL, Arr(USER_NAME))];
+
+const SCRAM_DELETION: &[F] = &[F(0, ALL, Str), F(0, ALL, Fixed(1))];
+const SCRAM_UPSERTION: &[F] = &[
+    F(0, ALL, Str),
+    F(0, ALL, Fixed(5)),
+    F(0, ALL, Bytes),
+    F(0, ALL, Bytes),
+];
+const ALTER_USER_SCRAM: &[F] = &[
+    F(0, ALL, Arr(SCRAM_DELETION)),
+    F(0, ALL, Arr(SCRAM_UPSERTION)),
+];
+
+const FEATURE_UPDATE: &[F] = &[
+    F(0, ALL, Str),
+    F(0, ALL, Fixed(2)),
+    F(0, 0, Fixed(1)),
+    F(1, ALL, Fixed(1)),
+];
+const UPDATE_FEATURES: &[F] = &[
+    F(0, ALL, Fixed(4)),
+    F(0, ALL, Arr(FEATURE_UPDATE)),
+    F(1, ALL, Fixed(1)),
+];
+
+/// A topic and an int32 array of its partitions (ElectLeaders,
+/// ListPartitionReassignments, DescribeProducers, WriteTxnMarkers).
+const TOPIC_PARTITIONS: &[F] = &[F(0, ALL, Str), F(0, ALL, ArrOf(4))];
+const ELECT_LEADERS: &[F] = &[
+    F(1, ALL, Fixed(1)),
+    F(0, ALL, Arr(TOPIC_PARTITIONS)),
+    F(0, ALL, Fixed(4)),
+];
+
+const REASSIGNABLE_PARTITION: &[F] = &[F(0, ALL, Fixed(4)), F(0, ALL, ArrOf(4))];
+const REASSIGNABLE_TOPIC: &[F] = &[F(0, ALL, Str), F(0, ALL, Arr(REASSIGNABLE_PARTITION))];
+const ALTER_PARTITION_REASSIGNMENTS: &[F] = &[
+    F(0, ALL, Fixed(4)),
+    F(1, ALL, Fixed(1)),
+    F(0, ALL, Arr(REASSIGNABLE_TOPIC)),
+];
+const LIST_PARTITION_REASSIGNMENTS: &[F] = &[F(0, ALL, Fixed(4)), F(0, ALL, Arr(TOPIC_PARTITIONS))];
+
+const QUOTA_COMPONENT: &[F] = &[F(0, ALL, Str), F(0, ALL, Fixed(1)), F(0, ALL, Str)];
+const DESCRIBE_CLIENT_QUOTAS: &[F] = &[F(0, ALL, Arr(QUOTA_COMPONENT)), F(0, ALL, Fixed(1))];
+
+const QUOTA_ENTITY: &[F] = &[F(0, ALL, Str), F(0, ALL, Str)];
+const QUOTA_OP: &[F] = &[F(0, ALL, Str), F(0, ALL, Fixed(9))];
+const QUOTA_ENTRY: &[F] = &[F(0, ALL, Arr(QUOTA_ENTITY)), F(0, ALL, Arr(QUOTA_OP))];
+const ALTER_CLIENT_QUOTAS: &[F] = &[F(0, ALL, Arr(QUOTA_ENTRY)), F(0, ALL, Fixed(1))];
+
+const DESCRIBE_PRODUCERS: &[F] = &[F(0, ALL, Arr(TOPIC_PARTITIONS))];
+const DESCRIBE_TRANSACTIONS: &[F] = &[F(0, ALL, ArrStr)];
+const LIST_TRANSACTIONS: &[F] = &[
+    F(0, ALL, ArrStr),
+    F(0, ALL, ArrOf(8)),
+    F(1, ALL, Fixed(8)),
+    F(2, ALL, Str),
+];
+
+const TXN_MARKER: &[F] = &[
+    F(0, ALL, Fixed(11)),
+    F(0, ALL, Arr(TOPIC_PARTITIONS)),
+    F(0, ALL, Fixed(4)),
+];
+const WRITE_TXN_MARKERS: &[F] = &[F(0, ALL, Arr(TXN_MARKER))];
+
 /// The schema of a request body; APIs without arrays map to [`NO_ARRAYS`].
 pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
     Some(match key {
@@ -261,6 +332,18 @@ pub fn request_schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::CreateAcls => CREATE_ACLS,
         ApiKey::DescribeLogDirs => DESCRIBE_LOG_DIRS,
         ApiKey::DeleteAcls => DELETE_ACLS,
+        ApiKey::DescribeUserScramCredentials => DESCRIBE_USER_SCRAM,
+        ApiKey::AlterUserScramCredentials => ALTER_USER_SCRAM,
+        ApiKey::UpdateFeatures => UPDATE_FEATURES,
+        ApiKey::ElectLeaders => ELECT_LEADERS,
+        ApiKey::AlterPartitionReassignments => ALTER_PARTITION_REASSIGNMENTS,
+        ApiKey::ListPartitionReassignments => LIST_PARTITION_REASSIGNMENTS,
+        ApiKey::DescribeClientQuotas => DESCRIBE_CLIENT_QUOTAS,
+        ApiKey::AlterClientQuotas => ALTER_CLIENT_QUOTAS,
+        ApiKey::DescribeProducers => DESCRIBE_PRODUCERS,
+        ApiKey::DescribeTransactions => DESCRIBE_TRANSACTIONS,
+        ApiKey::ListTransactions => LIST_TRANSACTIONS,
+        ApiKey::WriteTxnMarkers => WRITE_TXN_MARKERS,
         ApiKey::ApiVersions
         | ApiKey::Heartbeat
         | ApiKey::InitProducerId

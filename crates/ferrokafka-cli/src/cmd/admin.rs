@@ -11,6 +11,10 @@ use ferrokafka::admin::{
     OffsetSpec, PatternType,
 };
 use ferrokafka::Error;
+
+mod replicas;
+mod scram;
+mod transactions;
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -180,6 +184,62 @@ enum Verb {
     DescribeAcls(AclArgs),
     /// Delete the ACLs a filter selects (give at least one option).
     DeleteAcls(AclArgs),
+    /// Create or replace a user's SCRAM credential.
+    AlterScram(scram::AlterScram),
+    /// Delete a user's SCRAM credential for one mechanism.
+    DeleteScram(scram::DeleteScram),
+    /// The SCRAM credentials of users (every user when none is named).
+    DescribeScram {
+        /// User names.
+        users: Vec<String>,
+    },
+    /// Elect partition leaders (preferred replica, or unclean).
+    ElectLeaders {
+        /// Unclean election: any live replica when no in-sync one is left.
+        #[arg(long)]
+        unclean: bool,
+        /// `TOPIC:PARTITION` (repeatable; none: every partition).
+        #[arg(value_name = "TOPIC:PARTITION")]
+        partitions: Vec<String>,
+    },
+    /// Move partitions to new replica sets, or cancel their moves.
+    ReassignPartitions(replicas::Reassign),
+    /// Ongoing partition reassignments.
+    ListReassignments {
+        /// `TOPIC:PARTITION` (repeatable; none: every partition).
+        #[arg(value_name = "TOPIC:PARTITION")]
+        partitions: Vec<String>,
+    },
+    /// Supported and finalized cluster features.
+    DescribeFeatures,
+    /// Change finalized feature levels.
+    UpdateFeatures(replicas::UpdateFeatures),
+    /// Client quotas of users, client ids and ips.
+    DescribeQuotas(replicas::DescribeQuotas),
+    /// Set or remove an entity's client quotas.
+    AlterQuotas(replicas::AlterQuotas),
+    /// Transactions every broker coordinates.
+    ListTransactions(transactions::List),
+    /// Describe transactional ids at their coordinators.
+    DescribeTransactions {
+        /// Transactional ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// The producers writing to partitions, with their open transactions.
+    DescribeProducers {
+        /// `TOPIC:PARTITION` (repeatable).
+        #[arg(required = true, value_name = "TOPIC:PARTITION")]
+        partitions: Vec<String>,
+    },
+    /// Fence the producers of transactional ids (bumps their epoch).
+    FenceProducers {
+        /// Transactional ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Abort a hanging transaction on one partition.
+    AbortTransaction(transactions::Abort),
 }
 
 /// The ACL options of kafka-acls.sh.
@@ -1124,6 +1184,28 @@ fn execute(
                 failures,
             }
         }
+        Verb::AlterScram(a) => scram::alter(admin, a, &opts)?,
+        Verb::DeleteScram(a) => scram::delete(admin, a, &opts)?,
+        Verb::DescribeScram { users } => scram::describe(admin, users, &opts)?,
+        Verb::ElectLeaders {
+            unclean,
+            partitions,
+        } => replicas::elect(admin, unclean, partitions, &opts)?,
+        Verb::ReassignPartitions(a) => replicas::reassign(admin, a, &opts)?,
+        Verb::ListReassignments { partitions } => {
+            replicas::list_reassignments(admin, partitions, &opts)?
+        }
+        Verb::DescribeFeatures => replicas::describe_features(admin, &opts)?,
+        Verb::UpdateFeatures(a) => replicas::update_features(admin, a, &opts)?,
+        Verb::DescribeQuotas(a) => replicas::describe_quotas(admin, a, &opts)?,
+        Verb::AlterQuotas(a) => replicas::alter_quotas(admin, a, &opts)?,
+        Verb::ListTransactions(a) => transactions::list(admin, a, &opts)?,
+        Verb::DescribeTransactions { ids } => transactions::describe(admin, ids, &opts)?,
+        Verb::DescribeProducers { partitions } => {
+            transactions::describe_producers(admin, partitions, &opts)?
+        }
+        Verb::FenceProducers { ids } => transactions::fence(admin, ids, &opts)?,
+        Verb::AbortTransaction(a) => transactions::abort(admin, a, &opts)?,
         Verb::DescribeCluster => {
             let d = admin.describe_cluster_blocking(&opts)?;
             let rows: Vec<Vec<String>> = d

@@ -2,8 +2,9 @@
 //! store, with Kafka's validation (no ANY/UNKNOWN/MATCH in a binding, a
 //! `Type:name` principal, the cluster resource named `kafka-cluster`) and
 //! its filter semantics (ANY matches everything; MATCH also matches
-//! wildcard literals and covering prefixes). ACLs are stored and described,
-//! not enforced: requests are not authorized against them.
+//! wildcard literals and covering prefixes). [`allowed`] decides a check
+//! by Kafka's rules; `api::authorizer` enforces them on topic operations
+//! when the cluster is built with an authorizer.
 
 use kafka_protocol::messages::{
     create_acls_response, delete_acls_response, describe_acls_response, CreateAclsRequest,
@@ -215,6 +216,59 @@ pub(crate) fn delete_acls(shared: &Shared, req: DeleteAclsRequest) -> DeleteAcls
     resp
 }
 
+/// Operation codes the authorizer checks.
+pub(crate) const READ: i8 = 3;
+pub(crate) const WRITE: i8 = 4;
+pub(crate) const CREATE: i8 = 5;
+pub(crate) const DELETE: i8 = 6;
+pub(crate) const DESCRIBE: i8 = 8;
+/// The TOPIC resource type.
+pub(crate) const TOPIC: i8 = 2;
+
+/// Whether `principal` may do `op` on the resource, by Kafka's rules: a
+/// matching DENY wins, else a matching ALLOW is needed; ALL matches every
+/// operation; READ, WRITE, DELETE and ALTER imply DESCRIBE; `*` names
+/// every resource, a PREFIXED binding every name it starts; `User:*`
+/// every principal. Hosts are not checked (every connection is local).
+pub(crate) fn allowed(
+    acls: &[Acl],
+    principal: &str,
+    resource_type: i8,
+    name: &str,
+    op: i8,
+) -> bool {
+    let implied: &[i8] = match op {
+        DESCRIBE => &[DESCRIBE, READ, WRITE, DELETE, 7],
+        o => std::slice::from_ref(match o {
+            READ => &READ,
+            WRITE => &WRITE,
+            CREATE => &CREATE,
+            DELETE => &DELETE,
+            _ => return false,
+        }),
+    };
+    let matching = |a: &&Acl| {
+        a.resource_type == resource_type
+            && match a.pattern {
+                LITERAL => a.name == name || a.name == "*",
+                PREFIXED => name.starts_with(&a.name),
+                _ => false,
+            }
+            && (a.principal == principal || a.principal == "User:*")
+    };
+    let mut allow = false;
+    for a in acls.iter().filter(matching) {
+        let deny_covers = a.operation == 2 || a.operation == op;
+        if a.permission == 2 && deny_covers {
+            return false;
+        }
+        if a.permission == 3 && (a.operation == 2 || implied.contains(&a.operation)) {
+            allow = true;
+        }
+    }
+    allow
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +305,30 @@ mod tests {
         let mut bad = acl("x", LITERAL);
         bad.principal = "alice".into();
         assert!(validate(&bad).unwrap_err().contains("Type:name"));
+    }
+
+    #[test]
+    fn deny_wins_and_write_implies_describe() {
+        let a = |op, perm, name: &str, pattern| Acl {
+            resource_type: TOPIC,
+            name: name.into(),
+            pattern,
+            principal: "User:bob".into(),
+            host: "*".into(),
+            operation: op,
+            permission: perm,
+        };
+        let acls = vec![
+            a(WRITE, 3, "t", LITERAL),
+            a(2, 3, "p-", PREFIXED),
+            a(READ, 2, "p-x", LITERAL),
+        ];
+        assert!(allowed(&acls, "User:bob", TOPIC, "t", DESCRIBE));
+        assert!(allowed(&acls, "User:bob", TOPIC, "t", WRITE));
+        assert!(!allowed(&acls, "User:bob", TOPIC, "t", READ));
+        assert!(!allowed(&acls, "User:eve", TOPIC, "t", WRITE));
+        assert!(allowed(&acls, "User:bob", TOPIC, "p-y", READ));
+        assert!(!allowed(&acls, "User:bob", TOPIC, "p-x", READ), "DENY wins");
+        assert!(allowed(&acls, "User:bob", TOPIC, "p-x", WRITE));
     }
 }

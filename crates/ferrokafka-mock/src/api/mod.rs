@@ -7,14 +7,20 @@
 
 pub(crate) mod acls;
 pub(crate) mod admin;
+pub(crate) mod authorizer;
 pub(crate) mod configs;
 pub(crate) mod errors;
+pub(crate) mod features;
 pub(crate) mod fetch;
 pub(crate) mod fetch_session;
 pub(crate) mod log_dirs;
 pub(crate) mod metadata;
 pub(crate) mod offsets;
 pub(crate) mod produce;
+pub(crate) mod producers;
+pub(crate) mod quotas;
+pub(crate) mod replicas;
+pub(crate) mod scram;
 pub(crate) mod versions;
 
 use kafka_protocol::messages::{ApiKey, TopicName};
@@ -40,6 +46,18 @@ const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
+    (ApiKey::UpdateFeatures, 0, 2),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
+    (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::ListTransactions, 0, 2),
+    (ApiKey::DescribeTransactions, 0, 0),
 ];
 
 /// The version range of `key` if this module serves it.

@@ -22,6 +22,7 @@ pub(crate) fn handle(shared: &crate::cluster::Shared) -> ApiVersionsResponse {
             v
         })
         .collect();
+    shared.features.fill(&mut r);
     r
 }
 

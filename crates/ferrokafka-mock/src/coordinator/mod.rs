@@ -20,6 +20,7 @@
 #[allow(missing_docs)]
 pub(crate) mod group;
 pub(crate) mod txn;
+pub(crate) mod txn_admin;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};

@@ -665,3 +665,6 @@ mod tests {
         assert_eq!(e, 0);
     }
 }
+
+// Read-only accessors for the transaction admin APIs.
+pub(crate) mod view;

@@ -183,6 +183,13 @@ const R_DESCRIBE_CLUSTER: &[F] = &[
     F(0, ALL, Fixed(4)),
 ];
 
+const R_FEATURE_RESULT: &[F] = &[F(0, ALL, Str), F(0, ALL, Fixed(2)), F(0, ALL, Str)];
+const R_UPDATE_FEATURES: &[F] = &[
+    F(0, ALL, Fixed(6)),
+    F(0, ALL, Str),
+    F(0, 1, Arr(R_FEATURE_RESULT)),
+];
+
 /// The schema of a response of this family; `None` for other APIs.
 pub(super) fn schema(key: ApiKey) -> Option<&'static [F]> {
     Some(match key {
@@ -205,6 +212,7 @@ pub(super) fn schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::DescribeUserScramCredentials => R_DESCRIBE_USER_SCRAM_CREDENTIALS,
         ApiKey::AlterUserScramCredentials => R_ALTER_USER_SCRAM_CREDENTIALS,
         ApiKey::DescribeCluster => R_DESCRIBE_CLUSTER,
+        ApiKey::UpdateFeatures => R_UPDATE_FEATURES,
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! Schemas of the transaction responses: adding partitions and offsets
-//! to a transaction, and describing producers and transactions.
+//! to a transaction, describing producers and transactions, and writing
+//! transaction markers (the admin call that aborts a hanging transaction).
 
 use super::R_PARTITION_ERROR;
 use crate::walker::{ALL, F, K::*, NO_ARRAYS};
@@ -42,6 +43,10 @@ const R_LIST_TRANSACTIONS: &[F] = &[
     F(0, ALL, Arr(R_LISTED_TXN)),
 ];
 
+const R_TXN_MARKER_TOPIC: &[F] = &[F(0, ALL, Str), F(0, ALL, Arr(R_PARTITION_ERROR))];
+const R_TXN_MARKER: &[F] = &[F(0, ALL, Fixed(8)), F(0, ALL, Arr(R_TXN_MARKER_TOPIC))];
+const R_WRITE_TXN_MARKERS: &[F] = &[F(0, ALL, Arr(R_TXN_MARKER))];
+
 /// The schema of a response of this family; `None` for other APIs.
 pub(super) fn schema(key: ApiKey) -> Option<&'static [F]> {
     Some(match key {
@@ -50,6 +55,7 @@ pub(super) fn schema(key: ApiKey) -> Option<&'static [F]> {
         ApiKey::DescribeProducers => R_DESCRIBE_PRODUCERS,
         ApiKey::DescribeTransactions => R_DESCRIBE_TRANSACTIONS,
         ApiKey::ListTransactions => R_LIST_TRANSACTIONS,
+        ApiKey::WriteTxnMarkers => R_WRITE_TXN_MARKERS,
         ApiKey::InitProducerId | ApiKey::AddOffsetsToTxn | ApiKey::EndTxn => NO_ARRAYS,
         _ => return None,
     })

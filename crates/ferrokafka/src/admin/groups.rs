@@ -311,7 +311,10 @@ impl AdminClient {
     ) -> Result<R::Response> {
         let mut tries = 0;
         loop {
-            let id = self
+            // A new cluster creates `__consumer_offsets` on the first
+            // lookup and answers COORDINATOR_NOT_AVAILABLE until it is
+            // ready: wait for it within the deadline.
+            let found = self
                 .cluster
                 .coordinator(
                     CoordinatorType::Group,
@@ -321,7 +324,20 @@ impl AdminClient {
                         &format!("finding the coordinator of group {group:?}"),
                     )?,
                 )
-                .await?;
+                .await;
+            let id = match found {
+                Ok(id) => id,
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        ErrorCode::CoordinatorNotAvailable | ErrorCode::CoordinatorLoadInProgress
+                    ) && Instant::now() + Duration::from_millis(200) < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let (_, resp) = self
                 .call_at(id, ConnectionKind::Group, deadline, &build)
                 .await?;

@@ -1,5 +1,5 @@
 //! The admin client: cluster metadata and the Admin API (topics, configs,
-//! records and offsets, consumer groups, cluster).
+//! records and offsets, consumer groups, cluster, ACLs, SCRAM credentials).
 //!
 //! An [`AdminClient`] works from async code (`.await` its methods inside a
 //! tokio runtime) and from plain threads (the `*_blocking` methods). Created
@@ -42,9 +42,14 @@
 mod acl;
 mod cluster;
 mod configs;
+mod features;
 mod groups;
+mod quotas;
 mod records;
+mod replicas;
+mod scram;
 mod topics;
+mod transactions;
 
 pub use acl::{
     AclBinding, AclBindingFilter, AclOperation, AclPermission, AclResourceType, PatternType,
@@ -53,9 +58,18 @@ pub use cluster::{ClusterBroker, ClusterDescription, LogDirDescription};
 pub use configs::{
     AlterConfigOp, ConfigEntry, ConfigResource, ConfigSource, ConfigSynonym, ResourceType,
 };
+pub use features::{
+    FeatureMetadata, FeatureUpdate, FeatureUpgradeType, FinalizedFeature, SupportedFeature,
+};
 pub use groups::{GroupDescription, GroupListing, GroupMember, MemberToRemove};
+pub use quotas::{QuotaAlteration, QuotaEntity, QuotaEntry, QuotaFilterComponent, QuotaMatch};
 pub use records::{IsolationLevel, ListedOffset, OffsetSpec};
+pub use replicas::{ElectionType, PartitionReassignment, Reassignment};
+pub use scram::{ScramAlteration, ScramCredentialInfo, ScramMechanism, SCRAM_DEFAULT_ITERATIONS};
 pub use topics::{NewPartitions, NewTopic, TopicDescription, TopicId, TopicPartitionInfo};
+pub use transactions::{
+    AbortTransactionSpec, FencedProducer, ProducerState, TransactionDescription, TransactionListing,
+};
 
 use crate::cluster::{Cluster, ClusterSettings, Metadata};
 use crate::config::{ClientConfig, ClientRole};

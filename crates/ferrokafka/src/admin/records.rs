@@ -68,7 +68,7 @@ pub struct ListedOffset {
 }
 
 /// A (topic, partition) key.
-type Tp = (String, i32);
+pub(super) type Tp = (String, i32);
 
 /// Leader error codes after which a partition is worth one retry at its
 /// new leader: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE,
@@ -132,7 +132,7 @@ impl AdminClient {
     /// Runs a per-partition request at each partition's leader: `send`
     /// answers `(tp, code, value)` for the partitions it was given; leader
     /// moves are retried once.
-    async fn at_leaders<T, F, Fut>(
+    pub(super) async fn at_leaders<T, F, Fut>(
         &self,
         parts: &[Tp],
         opts: &AdminOptions,

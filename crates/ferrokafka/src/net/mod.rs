@@ -26,7 +26,7 @@ mod http;
 mod oidc;
 pub mod runtime;
 pub mod sasl;
-mod scram;
+pub(crate) mod scram;
 pub mod tls;
 
 pub use backoff::Backoff;

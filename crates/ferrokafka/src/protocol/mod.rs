@@ -126,4 +126,6 @@ api_requests! {
     DescribeProducers: DescribeProducersRequest => DescribeProducersResponse,
     DescribeTransactions: DescribeTransactionsRequest => DescribeTransactionsResponse,
     ListTransactions: ListTransactionsRequest => ListTransactionsResponse,
+    UpdateFeatures: UpdateFeaturesRequest => UpdateFeaturesResponse,
+    WriteTxnMarkers: WriteTxnMarkersRequest => WriteTxnMarkersResponse,
 }

@@ -65,6 +65,8 @@ pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeProducers, 0, 0),
     (ApiKey::DescribeTransactions, 0, 0),
     (ApiKey::ListTransactions, 0, 1),
+    (ApiKey::UpdateFeatures, 0, 2),
+    (ApiKey::WriteTxnMarkers, 1, 1),
 ];
 
 /// The highest ApiVersions version we send first; answered with

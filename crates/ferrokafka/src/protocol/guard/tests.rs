@@ -579,6 +579,30 @@ fn populated(key: ApiKey, v: i16) -> Option<Vec<u8>> {
                 v,
             )
         }
+        ApiKey::UpdateFeatures => {
+            use update_features_response::*;
+            let r = UpdatableFeatureResult::default()
+                .with_feature(s("f"))
+                .with_error_message(Some(s("no")));
+            let resp = UpdateFeaturesResponse::default().with_error_message(Some(s("e")));
+            enc(
+                if v <= 1 {
+                    resp.with_results(vec![r.clone(), r])
+                } else {
+                    resp
+                },
+                v,
+            )
+        }
+        ApiKey::WriteTxnMarkers => {
+            use write_txn_markers_response::*;
+            let p = WritableTxnMarkerPartitionResult::default().with_error_code(3);
+            let tp = WritableTxnMarkerTopicResult::default()
+                .with_name(t("a"))
+                .with_partitions(vec![p; 2]);
+            let m = WritableTxnMarkerResult::default().with_topics(vec![tp.clone(), tp]);
+            enc(WriteTxnMarkersResponse::default().with_markers(vec![m.clone(), m]), v)
+        }
         _ => return None,
     })
 }
@@ -768,6 +792,8 @@ fn decode_any(key: ApiKey, v: i16, body: &[u8]) -> bool {
         ApiKey::DescribeProducers => d!(DescribeProducersResponse),
         ApiKey::DescribeTransactions => d!(DescribeTransactionsResponse),
         ApiKey::ListTransactions => d!(ListTransactionsResponse),
+        ApiKey::UpdateFeatures => d!(UpdateFeaturesResponse),
+        ApiKey::WriteTxnMarkers => d!(WriteTxnMarkersResponse),
         other => panic!("{other:?}: add it to decode_any"),
     }
 }

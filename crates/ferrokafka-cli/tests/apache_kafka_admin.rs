@@ -1,0 +1,839 @@
+//! Every `ferrokafka admin` verb against Apache Kafka 4.4 (one KRaft node
+//! with the StandardAuthorizer, `super.users` = the PLAINTEXT listener's
+//! ANONYMOUS and alice; started once for this binary), each effect checked
+//! with Java's own admin tools (TopicCommand, ConfigCommand, AclCommand,
+//! ConsumerGroupCommand, GetOffsetShell, FeatureCommand,
+//! LeaderElectionCommand, ReassignPartitionsCommand, TransactionsCommand)
+//! or librdkafka, not with our client alone; and the failures the real
+//! broker names per resource (topic exists, invalid config with the
+//! broker's message, a partition count that does not grow, an unknown
+//! group, an authorization failure, an unacceptable SCRAM credential).
+//! A SCRAM user created with `alter-scram` logs in over SASL_PLAINTEXT,
+//! with ferrokafka and with librdkafka.
+
+use ferrokafka::producer::{Producer, ProducerRecord};
+use ferrokafka::ClientConfig;
+use ferrokafka_peers::{python_with, run_bounded, ApacheKafka};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// One test at a time: each runs Java tools (a JVM apiece) on a small
+/// machine, and they share the node.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn node() -> Option<&'static ApacheKafka> {
+    static NODE: OnceLock<Option<ApacheKafka>> = OnceLock::new();
+    NODE.get_or_init(|| {
+        ApacheKafka::launch_with(
+            1,
+            &[
+                (
+                    "authorizer.class.name",
+                    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                ),
+                ("super.users", "User:ANONYMOUS;User:alice"),
+            ],
+        )
+    })
+    .as_ref()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ferro(bootstrap: &str, args: &[&str]) -> Output {
+    run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_ferrokafka"))
+            .args(["admin", "-b", bootstrap, "--timeout-ms", "20000"])
+            .args(args),
+        Duration::from_secs(60),
+    )
+}
+
+/// A verb that must succeed; its JSON.
+fn ok(bootstrap: &str, args: &[&str]) -> Value {
+    let mut all = vec!["-J"];
+    all.extend_from_slice(args);
+    let out = ferro(bootstrap, &all);
+    assert!(
+        out.status.success(),
+        "ferrokafka admin {args:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: bad JSON ({e}): {}", text(&out.stdout)))
+}
+
+/// A verb that must exit 1; its stderr.
+fn fails(bootstrap: &str, args: &[&str]) -> String {
+    let out = ferro(bootstrap, args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "ferrokafka admin {args:?} should fail:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stderr)
+}
+
+/// A Java tool that must succeed; its stdout.
+fn java(kafka: &ApacheKafka, class: &str, args: &[&str]) -> String {
+    let out = kafka.java_output(class, args, Duration::from_secs(90));
+    assert!(
+        out.status.success(),
+        "{class} {args:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// `-X` options logging in as `user` over SASL_PLAINTEXT.
+fn sasl(mechanism: &str, user: &str, password: &str, args: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "-X".to_string(),
+        "security.protocol=sasl_plaintext".into(),
+        "-X".into(),
+        format!("sasl.mechanisms={mechanism}"),
+        "-X".into(),
+        format!("sasl.username={user}"),
+        "-X".into(),
+        format!("sasl.password={password}"),
+    ]
+    .to_vec();
+    v.extend(args.iter().map(|s| s.to_string()));
+    v
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn produce(bootstrap: &str, topic: &str, partition: i32, n: usize) {
+    let p = Producer::new(&ClientConfig::new().set("bootstrap.servers", bootstrap)).unwrap();
+    for i in 0..n {
+        let _d = p
+            .send(
+                ProducerRecord::new(topic.to_string())
+                    .partition(partition)
+                    .value(format!("v{i}")),
+            )
+            .unwrap();
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+#[test]
+fn topic_config_record_and_group_verbs_as_javas_tools_see_them() {
+    let Some(kafka) = node() else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+
+    let j = ok(
+        b,
+        &[
+            "create-topic",
+            "aa-t1",
+            "-p",
+            "2",
+            "-r",
+            "1",
+            "--config",
+            "retention.ms=3600000",
+        ],
+    );
+    assert!(j[0]["error"].is_null(), "{j}");
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--bootstrap-server", b, "--describe", "--topic", "aa-t1"],
+    );
+    assert!(
+        d.contains("PartitionCount: 2") && d.contains("retention.ms=3600000"),
+        "{d}"
+    );
+    let e = fails(b, &["create-topic", "aa-t1", "-p", "1", "-r", "1"]);
+    assert!(
+        e.contains("TOPIC_ALREADY_EXISTS") && e.contains("aa-t1"),
+        "{e}"
+    );
+    let e = fails(
+        b,
+        &[
+            "create-topic",
+            "aa-bad",
+            "-p",
+            "1",
+            "-r",
+            "1",
+            "--config",
+            "retention.ms=soon",
+        ],
+    );
+    assert!(
+        e.contains("INVALID_CONFIG") && e.contains("aa-bad") && e.contains("retention.ms"),
+        "the broker's message names the config: {e}"
+    );
+
+    ok(b, &["create-partitions", "aa-t1", "-p", "4"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--bootstrap-server", b, "--describe", "--topic", "aa-t1"],
+    );
+    assert!(d.contains("PartitionCount: 4"), "{d}");
+    let e = fails(b, &["create-partitions", "aa-t1", "-p", "3"]);
+    assert!(
+        e.contains("INVALID_PARTITIONS") && e.contains("aa-t1"),
+        "{e}"
+    );
+
+    ok(
+        b,
+        &[
+            "alter-configs",
+            "topic",
+            "aa-t1",
+            "--set",
+            "cleanup.policy=compact",
+            "--delete",
+            "retention.ms",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            "aa-t1",
+        ],
+    );
+    assert!(
+        d.contains("cleanup.policy=compact") && !d.contains("retention.ms=3600000"),
+        "{d}"
+    );
+    let e = fails(
+        b,
+        &[
+            "alter-configs",
+            "topic",
+            "aa-t1",
+            "--set",
+            "no.such.config=1",
+        ],
+    );
+    assert!(e.contains("aa-t1") && e.contains("no.such.config"), "{e}");
+
+    ok(
+        b,
+        &[
+            "alter-configs",
+            "topic",
+            "aa-t1",
+            "--set",
+            "cleanup.policy=delete",
+        ],
+    );
+    produce(b, "aa-t1", 0, 5);
+    let j = ok(b, &["delete-records", "aa-t1:0:3"]);
+    assert!(j[0]["error"].is_null(), "{j}");
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.GetOffsetShell",
+        &[
+            "--bootstrap-server",
+            b,
+            "--topic",
+            "aa-t1",
+            "--partitions",
+            "0",
+            "--time",
+            "-2",
+        ],
+    );
+    assert!(d.contains("aa-t1:0:3"), "Java's earliest offset: {d}");
+    let j = ok(b, &["list-offsets", "aa-t1"]);
+    let p0 = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "aa-t1:0")
+        .unwrap();
+    assert_eq!(p0["offset"], 5, "{j}");
+
+    ok(b, &["alter-group-offsets", "aa-g1", "aa-t1:0:4"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &["--bootstrap-server", b, "--describe", "--group", "aa-g1"],
+    );
+    let row = d
+        .lines()
+        .find(|l| l.contains("aa-t1") && l.split_whitespace().nth(2) == Some("0"))
+        .unwrap_or_else(|| panic!("no row for aa-t1 0: {d}"));
+    assert_eq!(row.split_whitespace().nth(3), Some("4"), "{d}");
+    let j = ok(b, &["group-offsets", "aa-g1"]);
+    assert!(j.to_string().contains("aa-t1"), "{j}");
+    let e = fails(b, &["delete-group", "aa-nobody"]);
+    assert!(
+        e.contains("GROUP_ID_NOT_FOUND") && e.contains("aa-nobody"),
+        "{e}"
+    );
+    ok(b, &["delete-group", "aa-g1"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &["--bootstrap-server", b, "--list"],
+    );
+    assert!(!d.lines().any(|l| l.trim() == "aa-g1"), "{d}");
+
+    ok(b, &["delete-topic", "aa-t1"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--bootstrap-server", b, "--list"],
+    );
+    assert!(!d.lines().any(|l| l.trim() == "aa-t1"), "{d}");
+}
+
+#[test]
+fn a_scram_user_made_with_alter_scram_logs_in_with_ferrokafka_and_librdkafka() {
+    let Some(kafka) = node() else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+    let sasl_addr = kafka.listeners(1).sasl_plaintext;
+
+    ok(
+        b,
+        &[
+            "alter-scram",
+            "carol",
+            "--mechanism",
+            "SCRAM-SHA-512",
+            "--password",
+            "carol-pw",
+            "--iterations",
+            "8192",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "carol",
+        ],
+    );
+    assert!(d.contains("SCRAM-SHA-512=iterations=8192"), "{d}");
+    let j = ok(b, &["describe-scram"]);
+    let users: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["user"].as_str())
+        .collect();
+    assert!(
+        ["alice", "bob", "carol"].iter().all(|u| users.contains(u)),
+        "{j}"
+    );
+
+    // ferrokafka logs in as carol.
+    let login = sasl("SCRAM-SHA-512", "carol", "carol-pw", &["describe-cluster"]);
+    let j = ok(&sasl_addr, &strs(&login));
+    assert!(
+        j["cluster_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{j}"
+    );
+    // So does librdkafka.
+    if let Some(py) = python_with(&["confluent_kafka"]) {
+        let out = py.run_timeout(
+            r#"
+import sys
+from confluent_kafka.admin import AdminClient
+a = AdminClient({"bootstrap.servers": sys.argv[1], "security.protocol": "SASL_PLAINTEXT",
+                 "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "carol",
+                 "sasl.password": sys.argv[2]})
+md = a.list_topics(timeout=20)
+print("brokers", len(md.brokers))
+"#,
+            &[&sasl_addr, "carol-pw"],
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success() && text(&out.stdout).contains("brokers 1"),
+            "librdkafka login as carol: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    let wrong = sasl("SCRAM-SHA-512", "carol", "nope", &["describe-cluster"]);
+    assert!(!ferro(&sasl_addr, &strs(&wrong)).status.success());
+
+    let e = fails(
+        b,
+        &[
+            "alter-scram",
+            "dave",
+            "--mechanism",
+            "SCRAM-SHA-256",
+            "--password",
+            "x",
+            "--iterations",
+            "100",
+        ],
+    );
+    assert!(
+        e.contains("UNACCEPTABLE_CREDENTIAL") && e.contains("dave"),
+        "{e}"
+    );
+    ok(
+        b,
+        &["delete-scram", "carol", "--mechanism", "SCRAM-SHA-512"],
+    );
+    let e = fails(b, &["describe-scram", "carol"]);
+    assert!(e.contains("RESOURCE_NOT_FOUND"), "{e}");
+    assert!(!ferro(&sasl_addr, &strs(&login)).status.success());
+}
+
+#[test]
+fn acls_made_by_create_acl_are_enforced_by_the_broker() {
+    let Some(kafka) = node() else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+    let sasl_addr = kafka.listeners(1).sasl_plaintext;
+    kafka.create_topic("aa-acl", 1, 1, &[]);
+    kafka.create_topic("aa-other", 1, 1, &[]);
+
+    let bob = |args: &[&str]| sasl("PLAIN", "bob", "bob-secret", args);
+    let e = fails(&sasl_addr, &strs(&bob(&["describe-topic", "aa-acl"])));
+    assert!(
+        e.contains("TOPIC_AUTHORIZATION_FAILED") && e.contains("aa-acl"),
+        "{e}"
+    );
+    ok(
+        b,
+        &[
+            "create-acl",
+            "--principal",
+            "User:bob",
+            "--operation",
+            "describe",
+            "--operation",
+            "read",
+            "--resource-type",
+            "topic",
+            "--resource-name",
+            "aa-acl",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.AclCommand",
+        &["--bootstrap-server", b, "--list", "--topic", "aa-acl"],
+    );
+    assert!(
+        d.contains("User:bob") && d.contains("READ") && d.contains("DESCRIBE"),
+        "{d}"
+    );
+    let j = ok(&sasl_addr, &strs(&bob(&["describe-topic", "aa-acl"])));
+    assert!(j[0]["error"].is_null(), "{j}");
+    let e = fails(&sasl_addr, &strs(&bob(&["describe-topic", "aa-other"])));
+    assert!(
+        e.contains("TOPIC_AUTHORIZATION_FAILED") && e.contains("aa-other"),
+        "{e}"
+    );
+    let e = fails(
+        &sasl_addr,
+        &strs(&bob(&["create-topic", "aa-bobs", "-p", "1", "-r", "1"])),
+    );
+    assert!(
+        e.contains("AUTHORIZATION_FAILED") && e.contains("aa-bobs"),
+        "{e}"
+    );
+
+    let j = ok(
+        b,
+        &[
+            "describe-acls",
+            "--principal",
+            "User:bob",
+            "--resource-type",
+            "topic",
+        ],
+    );
+    assert_eq!(j.as_array().unwrap().len(), 2, "{j}");
+    ok(
+        b,
+        &[
+            "delete-acls",
+            "--principal",
+            "User:bob",
+            "--resource-name",
+            "aa-acl",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.AclCommand",
+        &["--bootstrap-server", b, "--list", "--topic", "aa-acl"],
+    );
+    assert!(!d.contains("User:bob"), "{d}");
+    assert!(
+        !ferro(&sasl_addr, &strs(&bob(&["describe-topic", "aa-acl"])))
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn features_elections_reassignments_and_quotas_as_javas_tools_see_them() {
+    let Some(kafka) = node() else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+
+    let j = ok(b, &["describe-features"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.FeatureCommand",
+        &["--bootstrap-server", b, "describe"],
+    );
+    for f in j["finalized"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap();
+        let line = d
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("FeatureCommand lacks {name}: {d}"));
+        // FeatureCommand names metadata.version levels (4.4-IV2); the
+        // others are numbers.
+        if name != "metadata.version" {
+            let level = line
+                .split("FinalizedVersionLevel:")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next());
+            assert_eq!(
+                level,
+                Some(f["level"].to_string().as_str()),
+                "{name}: {line}"
+            );
+        }
+    }
+    let mv = j["finalized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "metadata.version")
+        .unwrap()["level"]
+        .as_i64()
+        .unwrap();
+    let j = ok(
+        b,
+        &[
+            "update-features",
+            "--feature",
+            &format!("metadata.version={mv}"),
+            "--validate-only",
+        ],
+    );
+    assert!(j[0]["error"].is_null(), "{j}");
+    let e = fails(b, &["update-features", "--feature", "metadata.version=1"]);
+    assert!(
+        e.contains("INVALID_UPDATE_VERSION") && e.contains("metadata.version"),
+        "{e}"
+    );
+
+    kafka.create_topic("aa-e", 1, 1, &[]);
+    let j = ok(b, &["elect-leaders", "aa-e:0"]);
+    assert_eq!(j[0]["elected"], false, "one node: already preferred: {j}");
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.LeaderElectionCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--election-type",
+            "preferred",
+            "--topic",
+            "aa-e",
+            "--partition",
+            "0",
+        ],
+    );
+    assert!(d.contains("already elected"), "Java agrees: {d}");
+    let j = ok(b, &["elect-leaders", "--unclean", "aa-e:0"]);
+    assert_eq!(j[0]["elected"], false, "{j}");
+    let e = fails(b, &["elect-leaders", "aa-gone:0"]);
+    assert!(
+        e.contains("UNKNOWN_TOPIC_OR_PARTITION") && e.contains("aa-gone:0"),
+        "{e}"
+    );
+
+    ok(b, &["reassign-partitions", "aa-e:0=1"]);
+    let e = fails(b, &["reassign-partitions", "aa-e:0=7"]);
+    assert!(e.contains("aa-e:0"), "{e}");
+    let j = ok(b, &["list-reassignments"]);
+    assert_eq!(j, serde_json::json!([]));
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
+        &["--bootstrap-server", b, "--list"],
+    );
+    assert!(d.contains("No partition reassignments found"), "{d}");
+
+    ok(
+        b,
+        &[
+            "alter-quotas",
+            "user=carol",
+            "--set",
+            "producer_byte_rate=1024",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "carol",
+        ],
+    );
+    assert!(d.contains("producer_byte_rate=1024"), "{d}");
+    java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--alter",
+            "--add-config",
+            "consumer_byte_rate=2048",
+            "--entity-type",
+            "clients",
+            "--entity-name",
+            "aa-app",
+        ],
+    );
+    let j = ok(b, &["describe-quotas", "--entity", "client-id=aa-app"]);
+    assert_eq!(j[0]["quotas"]["consumer_byte_rate"], 2048.0, "{j}");
+    let e = fails(b, &["alter-quotas", "user=carol", "--set", "bogus_rate=1"]);
+    assert!(e.contains("carol"), "{e}");
+    ok(
+        b,
+        &[
+            "alter-quotas",
+            "user=carol",
+            "--delete",
+            "producer_byte_rate",
+        ],
+    );
+    let j = ok(b, &["describe-quotas", "--entity", "user=carol"]);
+    assert_eq!(j, serde_json::json!([]));
+}
+
+/// Opens a transaction as `tid` with librdkafka, writes one record to
+/// `topic`/`part`, prints `ready` and waits for stdin to close.
+const HOLD_TXN: &str = r#"
+import sys
+from confluent_kafka import Producer
+bootstrap, tid, topic, part = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+p = Producer({"bootstrap.servers": bootstrap, "transactional.id": tid,
+              "transaction.timeout.ms": 120000})
+p.init_transactions(60)
+p.begin_transaction()
+p.produce(topic, b"v", partition=part)
+if p.flush(60) != 0:
+    raise SystemExit("not delivered")
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+struct Held(Child);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn hold(py: &ferrokafka_peers::Python, bootstrap: &str, tid: &str, topic: &str, part: i32) -> Held {
+    let mut child = py
+        .command()
+        .arg("-c")
+        .arg(HOLD_TXN)
+        .args([bootstrap, tid, topic, &part.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start python");
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let held = Held(child);
+    let line = rx
+        .recv_timeout(Duration::from_secs(90))
+        .expect("the transactional producer did not get ready within 90 s");
+    assert_eq!(line.trim(), "ready", "python said {line:?}");
+    held
+}
+
+#[test]
+fn transaction_verbs_as_javas_transactions_command_sees_them() {
+    let Some(kafka) = node() else { return };
+    let Some(py) = python_with(&["confluent_kafka"]) else {
+        return;
+    };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+    kafka.create_topic("aa-tx", 2, 1, &[]);
+    let _one_txn = hold(&py, b, "aa-app-1", "aa-tx", 0);
+    let _two_txn = hold(&py, b, "aa-app-2", "aa-tx", 1);
+
+    let j = ok(b, &["list-transactions", "--state", "Ongoing"]);
+    let ids: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["transactional_id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"aa-app-1") && ids.contains(&"aa-app-2"),
+        "{j}"
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &["--bootstrap-server", b, "list"],
+    );
+    assert!(d.contains("aa-app-1") && d.contains("aa-app-2"), "{d}");
+
+    let j = ok(b, &["describe-transactions", "aa-app-1"]);
+    assert_eq!(j[0]["state"], "Ongoing", "{j}");
+    let pid = j[0]["producer_id"].as_i64().unwrap();
+    let epoch = j[0]["producer_epoch"].as_i64().unwrap();
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "describe",
+            "--transactional-id",
+            "aa-app-1",
+        ],
+    );
+    assert!(d.contains(&pid.to_string()) && d.contains("Ongoing"), "{d}");
+
+    let j = ok(b, &["describe-producers", "aa-tx:0"]);
+    let p = &j[0]["producers"][0];
+    assert_eq!(p["producer_id"], pid, "{j}");
+    assert_eq!(p["current_txn_start_offset"], 0, "{j}");
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "describe-producers",
+            "--topic",
+            "aa-tx",
+            "--partition",
+            "0",
+        ],
+    );
+    assert!(d.contains(&pid.to_string()), "{d}");
+
+    let j = ok(b, &["fence-producers", "aa-app-1"]);
+    assert_eq!(j[0]["producer_id"], pid, "{j}");
+    assert!(j[0]["producer_epoch"].as_i64().unwrap() > epoch, "{j}");
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "describe",
+            "--transactional-id",
+            "aa-app-1",
+        ],
+    );
+    assert!(!d.contains("Ongoing"), "fenced: the transaction ended: {d}");
+
+    // aa-app-2's transaction hangs on aa-tx:1 until aborted there.
+    let j = ok(b, &["describe-producers", "aa-tx:1"]);
+    let p = j[0]["producers"][0].clone();
+    let (pid2, epoch2) = (
+        p["producer_id"].as_i64().unwrap().to_string(),
+        p["producer_epoch"].as_i64().unwrap().to_string(),
+    );
+    ok(
+        b,
+        &[
+            "abort-transaction",
+            "aa-tx:1",
+            "--producer-id",
+            &pid2,
+            "--producer-epoch",
+            &epoch2,
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "describe-producers",
+            "--topic",
+            "aa-tx",
+            "--partition",
+            "1",
+        ],
+    );
+    let row = d
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(pid2.as_str()))
+        .unwrap_or_else(|| panic!("no row for producer {pid2}: {d}"));
+    assert_eq!(
+        row.split_whitespace().last(),
+        Some("None"),
+        "no open transaction left on aa-tx:1: {d}"
+    );
+    let e = fails(b, &["describe-transactions", "aa-nobody"]);
+    assert!(e.contains("TRANSACTIONAL_ID_NOT_FOUND"), "{e}");
+}
