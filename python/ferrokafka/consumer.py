@@ -20,8 +20,14 @@ import time
 
 from . import _ferrokafka
 from . import errors as Errors
-from .producer import _core_config
-from .structs import OffsetAndMetadata, OffsetAndTimestamp, TopicPartition
+from .producer import _check_token_provider, _core_config
+from .structs import (
+    ConsumerGroupMetadata,
+    MemberState,
+    OffsetAndMetadata,
+    OffsetAndTimestamp,
+    TopicPartition,
+)
 
 __all__ = ["KafkaConsumer", "ConsumerRebalanceListener"]
 
@@ -106,6 +112,7 @@ _PY_KEYS = {
     "enable_incremental_fetch_sessions",
     "metric_group_prefix",
     "exclude_internal_topics",
+    "sasl_oauth_token_provider",
 }
 
 # kafka-python's assignor classes (by class name) and the core's names.
@@ -203,6 +210,7 @@ class KafkaConsumer:
     def __init__(self, *topics, **configs):
         self.config = dict(_DEFAULTS)
         self.config.update(configs)
+        _check_token_provider(configs)
         pairs = _core_config(configs, _DEFAULTS, _PY_KEYS, "KafkaConsumer")
         reset = self.config["auto_offset_reset"]
         if reset not in _RESETS:
@@ -219,7 +227,7 @@ class KafkaConsumer:
         self._reset = _RESETS[reset]
         self._key_deserializer = _deserializer(configs.get("key_deserializer"))
         self._value_deserializer = _deserializer(configs.get("value_deserializer"))
-        self._core = _ferrokafka.Consumer(pairs)
+        self._core = _ferrokafka.Consumer(pairs, configs.get("sasl_oauth_token_provider"))
         self._paused = set()
         self._buffer = []
         self._closed = False
@@ -243,6 +251,17 @@ class KafkaConsumer:
         kind = self._start()
         self._core.assign([(tp.topic, tp.partition, kind, 0) for tp in partitions])
         self._paused &= set(partitions)
+
+    def group_metadata(self):
+        """This consumer's group membership, for
+        KafkaProducer.send_offsets_to_transaction (KIP-447 fencing); without
+        a group_id, a ConsumerGroupMetadata with group_id None."""
+        g = self._core.group_metadata()
+        if g is None:
+            return ConsumerGroupMetadata(group_id=None)
+        group_id, generation, member_id, instance_id = g
+        state = MemberState.STABLE if generation >= 0 and member_id else MemberState.UNJOINED
+        return ConsumerGroupMetadata(group_id, generation, member_id, instance_id, state)
 
     def assignment(self):
         """The set of TopicPartitions assigned to this consumer."""

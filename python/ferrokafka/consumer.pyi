@@ -1,7 +1,7 @@
 import re
 from typing import Any, Callable, Iterator, Optional, Union
 
-from .structs import ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp, TopicPartition
+from .structs import ConsumerGroupMetadata, ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp, TopicPartition
 
 class ConsumerRebalanceListener:
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None: ...
@@ -21,6 +21,7 @@ class KafkaConsumer(Iterator[ConsumerRecord]):
     config: dict[str, Any]
     def __init__(self, *topics: str, **configs: Any) -> None: ...
     def assign(self, partitions: list[TopicPartition]) -> None: ...
+    def group_metadata(self) -> ConsumerGroupMetadata: ...
     def assignment(self) -> set[TopicPartition]: ...
     def subscribe(
         self,

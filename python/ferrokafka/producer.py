@@ -6,7 +6,7 @@ see CONFIGURATION.md). Python objects (serializers, a partitioner) are
 handled here. An unknown keyword raises ``UnrecognizedConfigError`` (both a
 ``KafkaConfigurationError`` and kafka-python 3's ``ValueError``); a keyword
 the client cannot honour (a TLS/SASL setting this build does not implement,
-an ``ssl_context`` object, ``transactional_id``) raises
+an ``ssl_context`` object) raises
 ``KafkaConfigurationError`` at construction, naming it.
 
 Threads and the GIL: ``send`` serializes and partitions on the calling
@@ -97,7 +97,6 @@ _DEFAULTS = {
 # Keywords whose value is a Python object this client cannot use.
 _PY_OBJECTS = {
     "ssl_context": "a Python SSLContext cannot be used; give ssl_cafile, ssl_certfile and ssl_keyfile",
-    "sasl_oauth_token_provider": "a Python token provider cannot be used by this build",
     "selector": "a Python selector class has no meaning here",
     "kafka_client": "a Python client class has no meaning here",
     "metric_reporters": "Python metric reporters cannot be loaded; read metrics() instead",
@@ -151,6 +150,17 @@ def _core_config(given, defaults, py_keys, client):
             continue
         pairs.append((_RENAMES.get(name, name), _text(name, value)))
     return pairs
+
+
+def _check_token_provider(given):
+    """sasl_oauth_token_provider must have a token() method (kafka-python
+    checks for its AbstractTokenProvider; any such object serves here)."""
+    p = given.get("sasl_oauth_token_provider")
+    if p is not None and not callable(getattr(p, "token", None)):
+        raise Errors.KafkaConfigurationError(
+            "sasl_oauth_token_provider must implement ferrokafka.sasl.oauth.AbstractTokenProvider "
+            "(a token() method), got %r" % (p,)
+        )
 
 
 def _idempotence(given):
@@ -211,11 +221,17 @@ class KafkaProducer:
     def __init__(self, **configs):
         self.config = dict(_DEFAULTS)
         self.config.update(configs)
-        if configs.get("transactional_id") is not None:
-            raise Errors.KafkaConfigurationError(
-                "transactional_id: transactions are not available in this build of ferrokafka"
-            )
-        py_keys = {"key_serializer", "value_serializer", "partitioner", "enable_idempotence"}
+        _check_token_provider(configs)
+        self._transactional = configs.get("transactional_id") is not None
+        if self._transactional and configs.get("enable_idempotence") is False:
+            raise Errors.KafkaConfigurationError("Cannot set transactional_id without enable_idempotence.")
+        py_keys = {
+            "key_serializer",
+            "value_serializer",
+            "partitioner",
+            "enable_idempotence",
+            "sasl_oauth_token_provider",
+        }
         pairs = _core_config(configs, _DEFAULTS, py_keys, "KafkaProducer")
         pairs.append(("enable.idempotence", "true" if _idempotence(configs) else "false"))
         partitioner = configs.get("partitioner")
@@ -233,7 +249,7 @@ class KafkaProducer:
         self._value_serializer = _serializer(configs.get("value_serializer"))
         self._raw_key_serializer = configs.get("key_serializer")
         self._raw_value_serializer = configs.get("value_serializer")
-        self._core = _ferrokafka.Producer(pairs)
+        self._core = _ferrokafka.Producer(pairs, configs.get("sasl_oauth_token_provider"))
         self._closed = False
         if self._key_serializer is None and self._value_serializer is None and self._partitioner is None:
             # Nothing to do in Python per record: the native method has
@@ -354,24 +370,74 @@ class KafkaProducer:
             out["ferrokafka"] = stats
         return out
 
-    # Transactions are not in this build: the methods fail as kafka-python's
-    # do without a transactional_id.
+    # Transactions (transactional_id set). Each call releases the GIL and
+    # can be interrupted with Ctrl-C; init_transactions, send_offsets and
+    # commit/abort wait up to max_block_ms (KafkaTimeoutError: call again to
+    # resume). Errors are kafka-python's classes: ProducerFencedError and
+    # the other fatal errors leave the producer unusable; after an abortable
+    # error call abort_transaction and go on.
+    def _transactions(self, what):
+        if not self._transactional:
+            raise Errors.IllegalStateError(what)
+
     def init_transactions(self):
-        raise Errors.IllegalStateError(
-            "Cannot call init_transactions without setting a transactional_id."
-        )
+        """Fences older producers with this transactional_id, completes or
+        aborts their open transaction, and takes the producer id and epoch.
+        Call once, before any other transactional method."""
+        self._transactions("Cannot call init_transactions without setting a transactional_id.")
+        self._core.init_transactions()
 
     def begin_transaction(self):
-        raise Errors.IllegalStateError("Cannot use transactional methods without enabling transactions")
+        """Starts a transaction: records sent from now on belong to it."""
+        self._transactions("Cannot use transactional methods without enabling transactions")
+        self._core.begin_transaction()
 
     def send_offsets_to_transaction(self, offsets, group_metadata):
-        raise Errors.IllegalStateError("Cannot use transactional methods without enabling transactions")
+        """Commits ``offsets`` ({TopicPartition: OffsetAndMetadata or int})
+        for the consumer group when the transaction commits.
+        ``group_metadata`` is KafkaConsumer.group_metadata() (the
+        coordinator then fences a replaced member) or a bare group id."""
+        self._transactions("Cannot use transactional methods without enabling transactions")
+        if isinstance(group_metadata, str):
+            group = (group_metadata, -1, "", None)
+        elif isinstance(group_metadata, tuple) and hasattr(group_metadata, "group_id"):
+            if group_metadata.group_id is None:
+                raise Errors.IllegalStateError("send_offsets_to_transaction: the consumer has no group_id")
+            group = (
+                group_metadata.group_id,
+                group_metadata.generation_id,
+                group_metadata.member_id or "",
+                group_metadata.group_instance_id,
+            )
+        else:
+            raise TypeError(
+                "send_offsets_to_transaction expects group_metadata to be a "
+                "ConsumerGroupMetadata or a group_id str, got %r" % (type(group_metadata),)
+            )
+        pairs = []
+        for tp, om in offsets.items():
+            offset = om if isinstance(om, int) else om.offset
+            metadata = None if isinstance(om, int) else om.metadata
+            if metadata:
+                # The transactional offset commit carries no metadata here:
+                # refused rather than dropped.
+                raise Errors.KafkaConfigurationError(
+                    "send_offsets_to_transaction: offset metadata is not supported (got %r for %s)"
+                    % (metadata, tp)
+                )
+            pairs.append((tp.topic, tp.partition, offset))
+        self._core.send_offsets_to_transaction(pairs, group)
 
     def commit_transaction(self):
-        raise Errors.IllegalStateError("Cannot commit transaction since transactions are not enabled")
+        """Flushes the transaction's records, then commits it."""
+        self._transactions("Cannot commit transaction since transactions are not enabled")
+        self._core.commit_transaction()
 
     def abort_transaction(self):
-        raise Errors.IllegalStateError("Cannot abort transaction since transactions are not enabled.")
+        """Aborts the transaction: its records are never read by
+        read_committed consumers and its offsets are not committed."""
+        self._transactions("Cannot abort transaction since transactions are not enabled.")
+        self._core.abort_transaction()
 
     def __enter__(self):
         return self

@@ -9,6 +9,8 @@ __all__ = [
     "OffsetAndTimestamp",
     "RecordMetadata",
     "ConsumerRecord",
+    "MemberState",
+    "ConsumerGroupMetadata",
 ]
 
 TopicPartition = namedtuple("TopicPartition", ["topic", "partition"])
@@ -66,3 +68,23 @@ ConsumerRecord = namedtuple(
 ConsumerRecord.__doc__ = """One consumed record. timestamp_type is 0 for
 CreateTime and 1 for LogAppendTime; headers is a list of (str, bytes) pairs;
 leader_epoch is -1 when unknown; checksum is None."""
+
+
+class MemberState:
+    """A consumer's group membership state, as kafka-python names it."""
+
+    UNJOINED = "<unjoined>"
+    REBALANCING = "<rebalancing>"
+    STABLE = "<stable>"
+
+
+ConsumerGroupMetadata = namedtuple(
+    "ConsumerGroupMetadata",
+    ["group_id", "generation_id", "member_id", "group_instance_id", "state"],
+    defaults=[None, -1, "", None, MemberState.UNJOINED],
+)
+ConsumerGroupMetadata.__doc__ = """A consumer's group membership, from
+KafkaConsumer.group_metadata(), for KafkaProducer.send_offsets_to_transaction:
+the coordinator refuses the offsets of a member a rebalance replaced
+(KIP-447). state is STABLE once the consumer holds a generation, UNJOINED
+before; it plays no part in fencing."""

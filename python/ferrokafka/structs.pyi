@@ -39,3 +39,15 @@ class ConsumerRecord(NamedTuple):
     serialized_key_size: int
     serialized_value_size: int
     serialized_header_size: int
+
+class MemberState:
+    UNJOINED: str
+    REBALANCING: str
+    STABLE: str
+
+class ConsumerGroupMetadata(NamedTuple):
+    group_id: Optional[str] = None
+    generation_id: int = -1
+    member_id: str = ""
+    group_instance_id: Optional[str] = None
+    state: str = "<unjoined>"

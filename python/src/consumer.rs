@@ -111,8 +111,13 @@ fn parts_ref(parts: &[(String, i32)]) -> Vec<(&str, i32)> {
 impl Consumer {
     /// A consumer from `(property, value)` pairs.
     #[new]
-    fn new(py: Python<'_>, config: Vec<(String, String)>) -> PyResult<Self> {
-        let cfg = client_config(config);
+    #[pyo3(signature = (config, token_provider=None))]
+    fn new(
+        py: Python<'_>,
+        config: Vec<(String, String)>,
+        token_provider: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let cfg = client_config(config, token_provider);
         let inner = py
             .detach(|| ferrokafka::consumer::Consumer::new(&cfg))
             .map_err(|e| to_pyerr(py, &e))?;
@@ -131,6 +136,20 @@ impl Consumer {
             v.push((t.as_str(), *p, offset_of(k, *o)?));
         }
         self.inner.assign(&v).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// `(group_id, generation_id, member_id, group_instance_id)` of the
+    /// group membership (generation -1 before the first join); None
+    /// without a group.
+    fn group_metadata(&self) -> Option<crate::txn::GroupMetadata> {
+        self.inner.group_metadata().map(|g| {
+            (
+                g.group_id().to_string(),
+                g.generation_id(),
+                g.member_id().to_string(),
+                g.group_instance_id().map(str::to_string),
+            )
+        })
     }
 
     /// The assigned partitions.

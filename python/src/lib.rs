@@ -22,6 +22,7 @@ use std::time::Duration;
 
 mod consumer;
 mod producer;
+mod txn;
 
 /// The longest a blocking call waits without checking for signals.
 pub(crate) const SLICE: Duration = Duration::from_millis(100);
@@ -123,13 +124,57 @@ pub(crate) fn local_error(py: Python<'_>, code: ferrokafka::ErrorCode, message: 
     to_pyerr(py, &ferrokafka::Error::new(code, message))
 }
 
-/// Builds a ClientConfig from `(name, value)` pairs the Python side mapped.
-pub(crate) fn client_config(pairs: Vec<(String, String)>) -> ferrokafka::ClientConfig {
+/// Builds a ClientConfig from `(name, value)` pairs the Python side mapped,
+/// and kafka-python's `sasl_oauth_token_provider` object if one was given.
+pub(crate) fn client_config(
+    pairs: Vec<(String, String)>,
+    token_provider: Option<Py<PyAny>>,
+) -> ferrokafka::ClientConfig {
     let mut c = ferrokafka::ClientConfig::new();
     for (k, v) in pairs {
         c.set_mut(k, v);
     }
-    c
+    match token_provider {
+        Some(p) => {
+            c.set_oauthbearer_token_provider(move || Python::attach(|py| python_token(py, &p)))
+        }
+        None => c,
+    }
+}
+
+/// A token from a kafka-python `AbstractTokenProvider`: `token()` gives the
+/// bearer token and the optional `extensions()` a dict of SASL extensions
+/// (KIP-342). kafka-python asks the provider on every authentication, so
+/// the token is given a lifetime of zero: it is never reused. Runs on the
+/// client's runtime thread with the GIL (every blocking call of this
+/// package releases the GIL, so it is never held against this thread).
+fn python_token(
+    py: Python<'_>,
+    provider: &Py<PyAny>,
+) -> ferrokafka::Result<ferrokafka::net::sasl::OAuthToken> {
+    let failed = |what: &str, e: PyErr| {
+        ferrokafka::Error::new(
+            ferrokafka::ErrorCode::Authentication,
+            format!("sasl_oauth_token_provider.{what}() failed: {e}"),
+        )
+    };
+    let token: String = provider
+        .call_method0(py, "token")
+        .and_then(|t| t.extract(py))
+        .map_err(|e| failed("token", e))?;
+    let mut t = ferrokafka::net::sasl::OAuthToken::new(token, "", Duration::ZERO);
+    if provider.bind(py).hasattr("extensions").unwrap_or(false) {
+        let ext: Option<std::collections::HashMap<String, String>> = provider
+            .call_method0(py, "extensions")
+            .and_then(|x| x.extract(py))
+            .map_err(|e| failed("extensions", e))?;
+        let mut ext: Vec<_> = ext.unwrap_or_default().into_iter().collect();
+        ext.sort();
+        for (k, v) in ext {
+            t = t.extension(k, v);
+        }
+    }
+    Ok(t)
 }
 
 /// Runs `callbacks` (callables taking one argument) with `arg`; an exception

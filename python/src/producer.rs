@@ -673,8 +673,13 @@ impl Producer {
     /// A producer from `(property, value)` pairs (ferrokafka's property
     /// names or their aliases).
     #[new]
-    fn new(py: Python<'_>, config: Vec<(String, String)>) -> PyResult<Self> {
-        let cfg = client_config(config);
+    #[pyo3(signature = (config, token_provider=None))]
+    fn new(
+        py: Python<'_>,
+        config: Vec<(String, String)>,
+        token_provider: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let cfg = client_config(config, token_provider);
         let validated = cfg
             .validate(ferrokafka::config::ClientRole::Producer)
             .map_err(|e| to_pyerr(py, &e))?;
@@ -807,6 +812,54 @@ impl Producer {
         let p = self.partitions(py, topic)?;
         self.remember(topic);
         Ok(p)
+    }
+
+    /// `init_transactions`: waits up to max_block_ms.
+    fn init_transactions(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_open(py)?;
+        let t = self.max_block;
+        crate::txn::call(py, &self.inner, move |p| p.init_transactions_blocking(t))
+    }
+
+    /// `begin_transaction` (local: no request is sent).
+    fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_open(py)?;
+        self.inner.begin_transaction().map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// `send_offsets_to_transaction`: `offsets` as `(topic, partition,
+    /// offset)`; waits up to max_block_ms.
+    fn send_offsets_to_transaction(
+        &self,
+        py: Python<'_>,
+        offsets: Vec<(String, i32, i64)>,
+        group: crate::txn::GroupMetadata,
+    ) -> PyResult<()> {
+        self.check_open(py)?;
+        let t = self.max_block;
+        let group = crate::txn::group_metadata(group);
+        crate::txn::call(py, &self.inner, move |p| {
+            let borrowed: Vec<(&str, i32, i64)> = offsets
+                .iter()
+                .map(|(t, p, o)| (t.as_str(), *p, *o))
+                .collect();
+            p.send_offsets_to_transaction_blocking(&borrowed, &group, t)
+        })
+    }
+
+    /// `commit_transaction`: flushes, then commits, within max_block_ms.
+    fn commit_transaction(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_open(py)?;
+        let t = self.max_block;
+        crate::txn::call(py, &self.inner, move |p| p.commit_transaction_blocking(t))
+    }
+
+    /// `abort_transaction`: drops what is queued, then aborts, within
+    /// max_block_ms.
+    fn abort_transaction(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_open(py)?;
+        let t = self.max_block;
+        crate::txn::call(py, &self.inner, move |p| p.abort_transaction_blocking(t))
     }
 
     /// Whether a broker answered: true once metadata arrived; otherwise

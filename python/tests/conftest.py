@@ -41,9 +41,9 @@ def _mock_binary():
 class Mock:
     """A running `ferrokafka mock` with its control channel."""
 
-    def __init__(self, brokers=3):
+    def __init__(self, brokers=3, args=()):
         self.proc = subprocess.Popen(
-            [_mock_binary(), "mock", "--brokers", str(brokers)],
+            [_mock_binary(), "mock", "--brokers", str(brokers), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -130,6 +130,22 @@ class ExternalBroker:
         self.admin.close()
 
 
+# The SASL user of `sasl_mock`.
+SASL_USER, SASL_PASSWORD = "alice", "alice-secret"
+
+
+@pytest.fixture(scope="session")
+def sasl_mock():
+    """A mock that requires SASL (PLAIN, SCRAM, OAUTHBEARER with unsecured
+    JWTs) with the user SASL_USER; tests needing it are skipped against an
+    external broker (its listener is plaintext)."""
+    if os.environ.get("FERROKAFKA_TEST_BOOTSTRAP"):
+        pytest.skip("needs the mock's SASL listener")
+    m = Mock(brokers=1, args=["--sasl-user", "%s:%s" % (SASL_USER, SASL_PASSWORD)])
+    yield m
+    m.close()
+
+
 @pytest.fixture(scope="session")
 def mock():
     external = os.environ.get("FERROKAFKA_TEST_BOOTSTRAP")
@@ -155,6 +171,11 @@ class Client:
         else:
             from ferrokafka import ConsumerRebalanceListener
         self.ConsumerRebalanceListener = ConsumerRebalanceListener
+        if name == "kafka":
+            from kafka.net.sasl.oauth import AbstractTokenProvider
+        else:
+            from ferrokafka.sasl.oauth import AbstractTokenProvider
+        self.AbstractTokenProvider = AbstractTokenProvider
 
     def __repr__(self):
         return self.name

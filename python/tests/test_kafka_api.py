@@ -6,10 +6,13 @@ records read back with headers and timestamps. Interop tests produce with
 one client and consume with the other.
 """
 
+import base64
+import json
 import threading
 import time
 
 import pytest
+from conftest import SASL_PASSWORD, SASL_USER
 from kafka.partitioner.default import murmur2 as reference_murmur2
 
 TS = 1_700_000_000_000
@@ -388,3 +391,118 @@ def test_out_of_range_without_reset_policy_raises_after_the_records(client, mock
     c.close()
     assert records == [b"v%d" % i for i in range(5)]
     assert raised and isinstance(raised[0], client.errors.OffsetOutOfRangeError), raised
+
+
+def test_transactions_copy_with_offsets_abort_and_commit(client, mock):
+    # A consume-transform-produce step in transactions: an aborted
+    # transaction's records and offsets vanish, a committed one's appear
+    # for read_committed readers (read_uncommitted readers see both).
+    src, dst = mock.topic(1, prefix="txin"), mock.topic(2, prefix="txout")
+    group = "g-" + src
+    p = producer(client, mock)
+    for i in range(4):
+        p.send(src, b"in%d" % i, partition=0)
+    p.flush(timeout=10)
+    p.close()
+
+    c = consumer(client, mock, group_id=group, enable_auto_commit=False,
+                 isolation_level="read_committed", session_timeout_ms=10000)
+    c.subscribe([src])
+    got = read_all(c, 4, timeout=30)
+    assert [r.value for r in got] == [b"in%d" % i for i in range(4)]
+    meta = c.group_metadata()
+    assert meta.group_id == group and meta.generation_id >= 0 and meta.member_id
+
+    tx = producer(client, mock, transactional_id="tx-" + src)
+    with pytest.raises(client.errors.IllegalStateError):
+        tx.begin_transaction()  # before init_transactions
+    tx.init_transactions()
+    tp = client.TopicPartition(src, 0)
+
+    tx.begin_transaction()
+    for r in got[:2]:
+        tx.send(dst, r.value.replace(b"in", b"aborted"), key=r.value)
+    tx.send_offsets_to_transaction({tp: client.OffsetAndMetadata(2, "", -1)}, meta)
+    tx.abort_transaction()
+
+    tx.begin_transaction()
+    for r in got:
+        tx.send(dst, r.value.replace(b"in", b"out"), key=r.value)
+    tx.send_offsets_to_transaction({tp: client.OffsetAndMetadata(4, "", -1)}, meta)
+    tx.commit_transaction()
+    tx.close()
+    assert c.committed(tp) == 4
+    c.close()
+
+    committed = consumer(client, mock, isolation_level="read_committed")
+    committed.subscribe([dst])
+    seen = read_all(committed, 4, timeout=30)
+    # Control records (markers) are never returned; nothing else arrives.
+    seen += read_all(committed, 1, timeout=1)
+    committed.close()
+    assert sorted(r.value for r in seen) == [b"out%d" % i for i in range(4)]
+    for r in seen:
+        assert r.partition == expected_partition(r.key, 2)
+
+    everything = consumer(client, mock, isolation_level="read_uncommitted")
+    everything.subscribe([dst])
+    raw = read_all(everything, 6, timeout=30)
+    everything.close()
+    assert sorted(r.value for r in raw) == sorted([b"aborted0", b"aborted1"] + [b"out%d" % i for i in range(4)])
+
+
+def _round_trip(client, broker, **security):
+    """Produces two records with `security` settings and reads them back."""
+    topic = broker.topic(1, prefix="sec")
+    p = producer(client, broker, **security)
+    f = [p.send(topic, b"v%d" % i, key=b"k", headers=[("h", b"x")]) for i in range(2)]
+    p.flush(timeout=10)
+    assert [x.get(timeout=10).offset for x in f] == [0, 1]
+    p.close()
+    c = consumer(client, broker, **security)
+    c.assign([client.TopicPartition(topic, 0)])
+    got = read_all(c, 2, timeout=20)
+    c.close()
+    assert [(r.key, r.value, r.headers) for r in got] == [(b"k", b"v%d" % i, [("h", b"x")]) for i in range(2)]
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_sasl_password_mechanisms_round_trip(client, sasl_mock, mechanism):
+    _round_trip(
+        client,
+        sasl_mock,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism=mechanism,
+        sasl_plain_username=SASL_USER,
+        sasl_plain_password=SASL_PASSWORD,
+    )
+
+
+def _unsecured_jwt(sub, lifetime_s=3600):
+    def b64(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    return "%s.%s." % (b64({"alg": "none"}), b64({"sub": sub, "iat": now, "exp": now + lifetime_s}))
+
+
+def test_sasl_oauthbearer_token_provider_round_trip(client, sasl_mock):
+    asked = []
+
+    class Provider(client.AbstractTokenProvider):
+        def token(self):
+            asked.append(threading.current_thread().name)
+            return _unsecured_jwt(SASL_USER)
+
+        def extensions(self):
+            return {"traceId": "abc"}
+
+    _round_trip(
+        client,
+        sasl_mock,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="OAUTHBEARER",
+        sasl_oauth_token_provider=Provider(),
+    )
+    # Asked at least once per client (producer and consumer).
+    assert len(asked) >= 2

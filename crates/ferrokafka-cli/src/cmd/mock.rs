@@ -55,6 +55,11 @@ pub struct Args {
     /// Serve until a signal only; ignore standard input.
     #[arg(long)]
     no_stdin: bool,
+    /// Require SASL (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER with unsecured
+    /// JWTs) on every listener and add this user, `NAME:PASSWORD`;
+    /// repeatable. Clients then connect with `security.protocol=sasl_plaintext`.
+    #[arg(long = "sasl-user", value_name = "NAME:PASSWORD")]
+    sasl_users: Vec<String>,
 }
 
 /// Parses `NAME:PARTITIONS[:REPLICATION]`.
@@ -90,6 +95,17 @@ pub fn run(args: Args) -> ExitCode {
             Ok((name, p, r)) => builder = builder.topic(&name, p, r),
             Err(e) => {
                 eprintln!("ferrokafka mock: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    for spec in &args.sasl_users {
+        match spec.split_once(':') {
+            Some((user, password)) if !user.is_empty() => {
+                builder = builder.sasl_user(user, password)
+            }
+            _ => {
+                eprintln!("ferrokafka mock: --sasl-user {spec:?}: expected NAME:PASSWORD");
                 return ExitCode::FAILURE;
             }
         }

@@ -316,7 +316,7 @@ pub(crate) static ALIASES: &[Alias] = &[
     py_unsupported("sasl_kerberos_domain_name",
         "the Kerberos host is the broker's host name; no override is available"),
     py_unsupported("sasl_oauth_token_provider",
-        "a Python token provider cannot be passed; use sasl.oauthbearer.method=oidc or the token API"),
+        "a Python object: the ferrokafka Python package hands it to the token API (ClientConfig::set_oauthbearer_token_provider); as text, use sasl.oauthbearer.method=oidc"),
     py_unsupported("proxy_url", "connecting through a proxy is not supported"),
     py_unsupported("socks5_proxy", "connecting through a proxy is not supported"),
     py_unsupported("kafka_client", "a Python client class has no meaning here"),

@@ -30,7 +30,12 @@ impl ConsumerGroupMetadata {
         }
     }
 
-    pub(crate) fn with_member(
+    /// Metadata of a group member, as [`Consumer::group_metadata`](crate::consumer::Consumer::group_metadata)
+    /// gives it. For callers that hold the membership in another form (a
+    /// language binding, a proxy relaying another process's consumer); the
+    /// coordinator checks the generation and member id when the transaction
+    /// commits the offsets.
+    pub fn with_member(
         group_id: String,
         generation_id: i32,
         member_id: String,

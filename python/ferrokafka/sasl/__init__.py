@@ -1,0 +1,1 @@
+"""SASL helpers with kafka-python's names (``ferrokafka.sasl.oauth``)."""
