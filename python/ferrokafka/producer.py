@@ -232,7 +232,15 @@ class KafkaProducer:
             "enable_idempotence",
             "sasl_oauth_token_provider",
         }
-        pairs = _core_config(configs, _DEFAULTS, py_keys, "KafkaProducer")
+        defaults = dict(_DEFAULTS)
+        if self._transactional and "delivery_timeout_ms" not in configs:
+            # A record may not outlive its transaction (the core refuses
+            # delivery_timeout_ms > transaction_timeout_ms): without an
+            # explicit value the delivery timeout is the transaction's, as
+            # librdkafka lowers message.timeout.ms.
+            defaults["delivery_timeout_ms"] = configs.get("transaction_timeout_ms") or 60000
+            self.config["delivery_timeout_ms"] = defaults["delivery_timeout_ms"]
+        pairs = _core_config(configs, defaults, py_keys, "KafkaProducer")
         pairs.append(("enable.idempotence", "true" if _idempotence(configs) else "false"))
         partitioner = configs.get("partitioner")
         if partitioner is None or isinstance(partitioner, DefaultPartitioner):
