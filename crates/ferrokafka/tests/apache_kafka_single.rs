@@ -144,11 +144,17 @@ const CODECS: [(&str, &str); 5] = [
     ("lz4", "10"),
     ("zstd", "12"),
 ];
+// acks=0 is not first: right after the topic is created the broker may
+// still refuse a partition it has not loaded (NOT_LEADER_OR_FOLLOWER). An
+// acked producer retries that; with acks=0 the broker answers an error by
+// closing the connection and the records are gone, as Kafka documents for
+// acks=0 (seen once under load: 10 of 600 records missing). The first run
+// of acks=1 proves every partition writable before any acks=0 run.
 const MODES: [(&str, &str, &str); 4] = [
-    ("acks0", "0", "false"),
     ("acks1", "1", "false"),
     ("acksall", "all", "false"),
     ("idempotent", "all", "true"),
+    ("acks0", "0", "false"),
 ];
 const PER_RUN: usize = 30;
 const A_PARTITIONS: i32 = 3;
