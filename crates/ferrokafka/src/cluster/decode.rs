@@ -9,7 +9,7 @@
 //! straight from a count on the wire, so a few garbage bytes can make them
 //! request gigabytes and abort.) Requests are still encoded with that crate.
 
-use super::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
+use super::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::codes;
 use crate::protocol::frame::Reader;
@@ -71,9 +71,11 @@ pub(crate) fn decode_metadata(body: &[u8], version: i16) -> Result<Metadata> {
     for _ in 0..n {
         let error = r.i16()?;
         let name = r.nullable_string(flex)?.map(str::to_string);
-        if version >= 10 {
-            r.skip(16)?; // topic_id
-        }
+        let topic_id = if version >= 10 {
+            TopicId::from_bytes(r.uuid()?)
+        } else {
+            None
+        };
         let is_internal = if version >= 1 { r.bool()? } else { false };
         // error, index, leader, replicas, isr: at least 12 bytes each
         let np = r.count(flex, 12)?;
@@ -103,9 +105,12 @@ pub(crate) fn decode_metadata(body: &[u8], version: i16) -> Result<Metadata> {
                 error: error_of(perr),
             });
         }
-        if version >= 8 {
-            r.i32()?; // topic_authorized_operations
-        }
+        // i32::MIN: not asked for (or not computed).
+        let authorized_operations = if version >= 8 {
+            Some(r.i32()?).filter(|&bits| bits != i32::MIN)
+        } else {
+            None
+        };
         if flex {
             r.skip_tagged_fields()?;
         }
@@ -115,7 +120,9 @@ pub(crate) fn decode_metadata(body: &[u8], version: i16) -> Result<Metadata> {
                 name,
                 error: error_of(error),
                 is_internal,
+                topic_id,
                 partitions,
+                authorized_operations,
             });
         }
     }
