@@ -944,7 +944,7 @@ fn reading_verbs_agree_with_javas_tools() {
             "broker",
             "1",
             "--set",
-            "log.cleaner.threads=2",
+            "log.cleaner.backoff.ms=20000",
         ],
     );
     let d = java(
@@ -960,16 +960,16 @@ fn reading_verbs_agree_with_javas_tools() {
             "1",
         ],
     );
-    assert!(d.contains("log.cleaner.threads=2"), "{d}");
+    assert!(d.contains("log.cleaner.backoff.ms=20000"), "{d}");
     let j = ok(b, &["describe-configs", "broker", "1"]);
     let entry = j["configs"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["name"] == "log.cleaner.threads")
+        .find(|e| e["name"] == "log.cleaner.backoff.ms")
         .cloned()
         .unwrap();
-    assert_eq!(entry["value"], "2", "{entry}");
+    assert_eq!(entry["value"], "20000", "{entry}");
     assert_eq!(entry["source"], "DYNAMIC_BROKER_CONFIG", "{entry}");
     ok(
         b,
@@ -978,7 +978,7 @@ fn reading_verbs_agree_with_javas_tools() {
             "broker",
             "1",
             "--delete",
-            "log.cleaner.threads",
+            "log.cleaner.backoff.ms",
         ],
     );
     let d = java(
@@ -994,7 +994,7 @@ fn reading_verbs_agree_with_javas_tools() {
             "1",
         ],
     );
-    assert!(!d.contains("log.cleaner.threads=2"), "{d}");
+    assert!(!d.contains("log.cleaner.backoff.ms=20000"), "{d}");
 
     let j = ok(b, &["describe-cluster"]);
     let d = java(
