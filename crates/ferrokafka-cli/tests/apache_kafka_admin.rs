@@ -723,6 +723,23 @@ fn transaction_verbs_as_javas_transactions_command_sees_them() {
     kafka.create_topic("aa-tx", 2, 1, &[]);
     let _one_txn = hold(&py, b, "aa-app-1", "aa-tx", 0);
     let _two_txn = hold(&py, b, "aa-app-2", "aa-tx", 1);
+    // read_committed stops at the open transactions (the last stable
+    // offset), read_uncommitted does not.
+    let offset_of = |j: &Value, name: &str| {
+        j.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["offset"].as_i64())
+            .unwrap_or_else(|| panic!("{name} missing: {j}"))
+    };
+    let j = ok(
+        b,
+        &["list-offsets", "aa-tx", "--isolation", "read_committed"],
+    );
+    let stable = offset_of(&j, "aa-tx:1");
+    let j = ok(b, &["list-offsets", "aa-tx"]);
+    assert!(offset_of(&j, "aa-tx:1") > stable, "{j} vs LSO {stable}");
 
     let j = ok(b, &["list-transactions", "--state", "Ongoing"]);
     let ids: Vec<&str> = j
@@ -800,6 +817,33 @@ fn transaction_verbs_as_javas_transactions_command_sees_them() {
     let (pid2, epoch2) = (
         p["producer_id"].as_i64().unwrap().to_string(),
         p["producer_epoch"].as_i64().unwrap().to_string(),
+    );
+    assert_eq!(
+        p["current_txn_start_offset"].as_i64(),
+        Some(stable),
+        "the read_committed end is where the open transaction starts: {j}"
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "describe-producers",
+            "--topic",
+            "aa-tx",
+            "--partition",
+            "1",
+        ],
+    );
+    let row = d
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(pid2.as_str()))
+        .unwrap_or_else(|| panic!("no row for producer {pid2}: {d}"));
+    assert_eq!(
+        row.split_whitespace().last(),
+        Some(stable.to_string().as_str()),
+        "Java's CurrentTransactionStartOffset: {d}"
     );
     ok(
         b,
