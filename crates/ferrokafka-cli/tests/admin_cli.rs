@@ -620,3 +620,259 @@ fn transaction_verbs() {
         "{err}"
     );
 }
+
+/// Runs a verb without `-J`, which must succeed; its table.
+fn ok_text(bootstrap: &str, args: &[&str]) -> String {
+    let out = run(bootstrap, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let t = text(&out.stdout);
+    assert!(
+        !t.trim_start().starts_with(['[', '{']),
+        "{args:?}: JSON without -J:\n{t}"
+    );
+    t
+}
+
+/// Every string a JSON answer names its resources with.
+fn named(j: &Value, out: &mut Vec<String>) {
+    match j {
+        Value::Array(v) => v.iter().for_each(|x| named(x, out)),
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    (
+                        "name" | "group" | "topic" | "user" | "transactional_id" | "principal",
+                        Value::String(s),
+                    ) => out.push(s.clone()),
+                    // A config's synonyms are for JSON readers only.
+                    ("synonyms", _) => {}
+                    _ => named(v, out),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every verb prints a readable table (or, for topics, kafka-topics.sh's
+/// lines) without `-J`: its header, and every resource the JSON form of
+/// the same call names. Verbs that change something are checked on a
+/// resource of their own, their effect read back.
+#[test]
+fn every_verb_prints_a_table_without_json() {
+    let c = MockCluster::builder()
+        .brokers(3)
+        .topic("tb", 2, 2)
+        .build_blocking()
+        .unwrap();
+    let b = c.bootstrap_servers();
+    let p = Producer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", &b)
+            .set("enable.idempotence", "true"),
+    )
+    .unwrap();
+    for i in 0..3 {
+        let _d = p
+            .send(
+                ProducerRecord::new("tb")
+                    .partition(0)
+                    .value(format!("v{i}")),
+            )
+            .unwrap();
+    }
+    p.flush(Duration::from_secs(10)).unwrap();
+
+    // Verbs that change something: (args, what the table must show).
+    let changes: &[(&[&str], &[&str])] = &[
+        (
+            &["create-topic", "tt", "-p", "1", "-r", "1"],
+            &["RESOURCE", "RESULT", "tt"],
+        ),
+        (&["create-partitions", "tt", "-p", "2"], &["RESOURCE", "tt"]),
+        (
+            &["alter-configs", "topic", "tt", "--set", "retention.ms=5000"],
+            &["RESOURCE", "tt"],
+        ),
+        (&["delete-records", "tb:0:1"], &["RESOURCE", "tb"]),
+        (
+            &["alter-group-offsets", "gtb", "tb:0:1", "tb:1:0"],
+            &["RESOURCE", "tb"],
+        ),
+        (
+            &["delete-group-offsets", "gtb", "tb:1"],
+            &["RESOURCE", "tb"],
+        ),
+        (
+            &[
+                "create-acl",
+                "--principal",
+                "User:tab",
+                "--operation",
+                "read",
+                "--resource-type",
+                "topic",
+                "--resource-name",
+                "tb",
+            ],
+            &["RESOURCE", "User:tab"],
+        ),
+        (
+            &[
+                "alter-scram",
+                "tabu",
+                "--mechanism",
+                "SCRAM-SHA-256",
+                "--password",
+                "p",
+            ],
+            &["RESOURCE", "tabu"],
+        ),
+        (&["elect-leaders", "tb:0"], &["RESOURCE", "tb:0"]),
+        (&["reassign-partitions", "tb:1=1,2"], &["RESOURCE", "tb:1"]),
+        (
+            &["update-features", "--feature", "transaction.version=2"],
+            &["RESOURCE", "transaction.version"],
+        ),
+        (
+            &[
+                "alter-quotas",
+                "user=tq",
+                "--set",
+                "producer_byte_rate=1024",
+            ],
+            &["RESOURCE", "tq"],
+        ),
+        (&["fence-producers", "txb"], &["RESOURCE", "txb"]),
+    ];
+    for (args, want) in changes {
+        let t = ok_text(&b, args);
+        for w in *want {
+            assert!(t.contains(w), "{args:?} lacks {w:?}:\n{t}");
+        }
+    }
+    assert!(c.topics().contains(&"tt".to_string()));
+    assert_eq!(c.log_start_offset("tb", 0), Some(1));
+
+    // Verbs that read: the table shows its header and whatever the JSON
+    // form names.
+    let reads: &[(&[&str], &[&str])] = &[
+        (
+            &["list-topics"],
+            &["TOPIC", "PARTITIONS", "REPLICATION", "tt"],
+        ),
+        (
+            &["describe-topic", "tb", "tt"],
+            &["Topic: tb", "Partition: 1", "Leader:", "Isr:"],
+        ),
+        (
+            &["describe-configs", "topic", "tt"],
+            &["NAME", "VALUE", "SOURCE", "retention.ms", "5000"],
+        ),
+        (
+            &["describe-configs", "broker", "1"],
+            &["NAME", "VALUE", "num.partitions"],
+        ),
+        (
+            &["list-offsets", "tb", "--time", "earliest"],
+            &["RESOURCE", "tb"],
+        ),
+        (&["list-groups"], &["GROUP", "STATE", "gtb"]),
+        (&["describe-group", "gtb"], &["gtb", "Empty"]),
+        (
+            &["group-offsets", "gtb"],
+            &["TOPIC", "PARTITION", "OFFSET", "tb"],
+        ),
+        (&["describe-cluster"], &["BROKER", "ADDRESS", "CONTROLLER"]),
+        (
+            &["describe-log-dirs"],
+            &["BROKER", "LOG-DIR", "REPLICA", "tb"],
+        ),
+        (
+            &["describe-acls"],
+            &["PRINCIPAL", "OPERATION", "User:tab", "READ"],
+        ),
+        (
+            &["describe-scram"],
+            &["USER", "MECHANISM", "tabu", "SCRAM-SHA-256"],
+        ),
+        (&["list-reassignments"], &["PARTITION", "REPLICAS"]),
+        (
+            &["describe-features"],
+            &["FEATURE", "SUPPORTED", "transaction.version"],
+        ),
+        (
+            &["describe-quotas"],
+            &["ENTITY", "QUOTA", "producer_byte_rate"],
+        ),
+        (&["list-transactions"], &["TRANSACTIONAL-ID", "txb"]),
+        (&["describe-transactions", "txb"], &["RESOURCE", "txb"]),
+        (&["describe-producers", "tb:0"], &["tb:0"]),
+    ];
+    for (args, want) in reads {
+        let t = ok_text(&b, args);
+        for w in *want {
+            assert!(t.contains(w), "{args:?} lacks {w:?}:\n{t}");
+        }
+        let mut names = Vec::new();
+        named(&ok_json(&b, args), &mut names);
+        for n in names {
+            assert!(t.contains(&n), "{args:?}: the table lacks {n:?}:\n{t}");
+        }
+    }
+
+    // abort-transaction writes an abort marker for the producer seen on
+    // tb:0 (idempotent, no transaction open: nothing to abort is no error).
+    let j = ok_json(&b, &["describe-producers", "tb:0"]);
+    let pr = &j[0]["producers"][0];
+    let (pid, epoch) = (
+        pr["producer_id"].to_string(),
+        pr["producer_epoch"].to_string(),
+    );
+    let t = ok_text(
+        &b,
+        &[
+            "abort-transaction",
+            "tb:0",
+            "--producer-id",
+            &pid,
+            "--producer-epoch",
+            &epoch,
+        ],
+    );
+    assert!(t.contains("RESOURCE") && t.contains("tb:0"), "{t}");
+
+    // And the verbs that take things away.
+    let removals: &[(&[&str], &[&str])] = &[
+        (
+            &["delete-acls", "--principal", "User:tab"],
+            &["PRINCIPAL", "User:tab"],
+        ),
+        (
+            &["delete-scram", "tabu", "--mechanism", "SCRAM-SHA-256"],
+            &["RESOURCE", "tabu"],
+        ),
+        (&["delete-group", "gtb"], &["RESOURCE", "gtb"]),
+        (&["delete-topic", "tt"], &["RESOURCE", "tt"]),
+    ];
+    for (args, want) in removals {
+        let t = ok_text(&b, args);
+        for w in *want {
+            assert!(t.contains(w), "{args:?} lacks {w:?}:\n{t}");
+        }
+    }
+    assert!(!c.topics().contains(&"tt".to_string()));
+    // A failed resource is a row of the table too, and exits 1.
+    let out = run(&b, &["delete-topic", "tt"]);
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("tt") && t.contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{t}"
+    );
+}

@@ -316,3 +316,74 @@ fn tansu_answers_the_later_admin_verbs_or_refuses_them_by_name() {
         );
     }
 }
+
+/// The group, ACL, broker-config and log-dir verbs against Tansu. Served
+/// by the Tansu in the venv: list-groups, describe-group, describe-acls
+/// (always empty), describe-configs of a broker (no entries) and
+/// list-offsets by time. Lacking, each refused by name or cut short,
+/// never a hang: DescribeLogDirs, DeleteAcls and DescribeProducers are
+/// not advertised (UNSUPPORTED_VERSION), CreateAcls answers 5 bytes
+/// (BAD_MSG), ListOffsets for the max timestamp closes the connection.
+/// A newer Tansu may serve them: success passes too.
+#[test]
+fn tansu_group_acl_config_and_log_dir_verbs() {
+    let Some(tansu) = ferrokafka_peers::Tansu::start() else {
+        return;
+    };
+    let b = tansu.bootstrap().to_string();
+    let (code, _, err) = cli_any(&b, &["create-topic", "tg", "-p", "2", "-r", "1"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = cli_any(&b, &["alter-group-offsets", "gt", "tg:0:0"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, j, err) = cli_any(&b, &["list-groups"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        j.as_array().unwrap().iter().any(|g| g["group"] == "gt"),
+        "{j}"
+    );
+    let (code, j, err) = cli_any(&b, &["describe-group", "gt"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(j["group"], "gt", "{j}");
+    let (code, j, err) = cli_any(&b, &["describe-cluster"]);
+    assert_eq!(code, Some(0), "{err}");
+    let id = j["brokers"][0]["id"].to_string();
+    let (code, j, err) = cli_any(&b, &["describe-configs", "broker", &id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(j["configs"].is_array(), "{j}");
+    let (code, j, err) = cli_any(&b, &["describe-acls"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(j.is_array(), "{j}");
+    let (code, j, err) = cli_any(&b, &["list-offsets", "tg", "--time", "0"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(j[0]["offset"], 0, "{j}");
+    let lacking: &[(&[&str], &str)] = &[
+        (&["describe-log-dirs"], "UNSUPPORTED_VERSION"),
+        (
+            &["delete-acls", "--principal", "User:a"],
+            "UNSUPPORTED_VERSION",
+        ),
+        (&["describe-producers", "tg:0"], "UNSUPPORTED_VERSION"),
+        (
+            &[
+                "create-acl",
+                "--principal",
+                "User:a",
+                "--operation",
+                "read",
+                "--resource-type",
+                "topic",
+                "--resource-name",
+                "tg",
+            ],
+            "BAD_MSG",
+        ),
+        (&["list-offsets", "tg", "--time", "max"], "% error:"),
+    ];
+    for (args, named) in lacking {
+        let (code, _, err) = cli_any(&b, args);
+        assert!(
+            code == Some(0) || (code == Some(1) && err.contains(named)),
+            "{args:?}: exit {code:?}\n{err}"
+        );
+    }
+}

@@ -723,6 +723,23 @@ fn transaction_verbs_as_javas_transactions_command_sees_them() {
     kafka.create_topic("aa-tx", 2, 1, &[]);
     let _one_txn = hold(&py, b, "aa-app-1", "aa-tx", 0);
     let _two_txn = hold(&py, b, "aa-app-2", "aa-tx", 1);
+    // read_committed stops at the open transactions (the last stable
+    // offset), read_uncommitted does not.
+    let offset_of = |j: &Value, name: &str| {
+        j.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["offset"].as_i64())
+            .unwrap_or_else(|| panic!("{name} missing: {j}"))
+    };
+    let j = ok(
+        b,
+        &["list-offsets", "aa-tx", "--isolation", "read_committed"],
+    );
+    let stable = offset_of(&j, "aa-tx:1");
+    let j = ok(b, &["list-offsets", "aa-tx"]);
+    assert!(offset_of(&j, "aa-tx:1") > stable, "{j} vs LSO {stable}");
 
     let j = ok(b, &["list-transactions", "--state", "Ongoing"]);
     let ids: Vec<&str> = j
@@ -801,6 +818,33 @@ fn transaction_verbs_as_javas_transactions_command_sees_them() {
         p["producer_id"].as_i64().unwrap().to_string(),
         p["producer_epoch"].as_i64().unwrap().to_string(),
     );
+    assert_eq!(
+        p["current_txn_start_offset"].as_i64(),
+        Some(stable),
+        "the read_committed end is where the open transaction starts: {j}"
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "describe-producers",
+            "--topic",
+            "aa-tx",
+            "--partition",
+            "1",
+        ],
+    );
+    let row = d
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(pid2.as_str()))
+        .unwrap_or_else(|| panic!("no row for producer {pid2}: {d}"));
+    assert_eq!(
+        row.split_whitespace().last(),
+        Some(stable.to_string().as_str()),
+        "Java's CurrentTransactionStartOffset: {d}"
+    );
     ok(
         b,
         &[
@@ -836,4 +880,452 @@ fn transaction_verbs_as_javas_transactions_command_sees_them() {
     );
     let e = fails(b, &["describe-transactions", "aa-nobody"]);
     assert!(e.contains("TRANSACTIONAL_ID_NOT_FOUND"), "{e}");
+}
+
+/// A topic id as Java prints it (`Uuid.toString`: URL-safe base64 of the
+/// 16 bytes, no padding), from our hyphenated form.
+fn java_uuid(hyphenated: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let hex: String = hyphenated.chars().filter(|c| *c != '-').collect();
+    let bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The reading verbs (`list-topics`, `describe-topic`, `describe-configs`
+/// of a topic and a broker, `describe-cluster`, `describe-log-dirs`,
+/// `list-offsets` at each --time, `list-groups`, `describe-group`) answer
+/// what Java's tools answer; `alter-configs` of a broker and
+/// `delete-group-offsets` change what Java's tools then show.
+#[test]
+fn reading_verbs_agree_with_javas_tools() {
+    let Some(kafka) = node() else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+    kafka.create_topic("aa-r", 2, 1, &[("retention.ms", "7200000")]);
+    produce(b, "aa-r", 0, 4);
+    std::thread::sleep(Duration::from_millis(50));
+    let mid = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(50));
+    produce(b, "aa-r", 0, 2);
+    produce(b, "aa-r", 1, 2);
+
+    let j = ok(b, &["list-topics"]);
+    let ours: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .filter(|n| !n.starts_with("__"))
+        .collect();
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--bootstrap-server", b, "--list", "--exclude-internal"],
+    );
+    let mut theirs: Vec<&str> = d.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut ours = ours;
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours, theirs, "list-topics against TopicCommand --list");
+
+    let j = ok(b, &["describe-topic", "aa-r"]);
+    let id = j[0]["topic_id"].as_str().expect("a topic id").to_string();
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--bootstrap-server", b, "--describe", "--topic", "aa-r"],
+    );
+    assert!(
+        d.contains(&format!("TopicId: {}", java_uuid(&id))),
+        "our id {id} is Java's: {d}"
+    );
+    for p in j[0]["partitions"].as_array().unwrap() {
+        let row = format!(
+            "Partition: {}\tLeader: {}\tReplicas: {}",
+            p["partition"], p["leader"], p["replicas"][0]
+        );
+        assert!(d.contains(&row), "{row:?} in {d}");
+    }
+    assert!(
+        j[0]["authorized_operations"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|x| x == "ALTER_CONFIGS")),
+        "a super user may do everything: {j}"
+    );
+
+    let j = ok(b, &["describe-configs", "topic", "aa-r"]);
+    let entry = j["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "retention.ms")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["value"], "7200000");
+    assert_eq!(entry["source"], "DYNAMIC_TOPIC_CONFIG");
+    ok(
+        b,
+        &[
+            "alter-configs",
+            "broker",
+            "1",
+            "--set",
+            "log.cleaner.backoff.ms=20000",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--entity-type",
+            "brokers",
+            "--entity-name",
+            "1",
+        ],
+    );
+    assert!(d.contains("log.cleaner.backoff.ms=20000"), "{d}");
+    let j = ok(b, &["describe-configs", "broker", "1"]);
+    let entry = j["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "log.cleaner.backoff.ms")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["value"], "20000", "{entry}");
+    assert_eq!(entry["source"], "DYNAMIC_BROKER_CONFIG", "{entry}");
+    ok(
+        b,
+        &[
+            "alter-configs",
+            "broker",
+            "1",
+            "--delete",
+            "log.cleaner.backoff.ms",
+        ],
+    );
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--entity-type",
+            "brokers",
+            "--entity-name",
+            "1",
+        ],
+    );
+    assert!(!d.contains("log.cleaner.backoff.ms=20000"), "{d}");
+
+    let j = ok(b, &["describe-cluster"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ClusterTool",
+        &["cluster-id", "--bootstrap-server", b],
+    );
+    let cid = j["cluster_id"].as_str().unwrap();
+    assert!(d.contains(&format!("Cluster ID: {cid}")), "{cid} vs {d}");
+    assert_eq!(j["brokers"][0]["id"], 1, "{j}");
+
+    let j = ok(b, &["describe-log-dirs"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.LogDirsCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--topic-list",
+            "aa-r",
+        ],
+    );
+    let theirs: Value = d
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON from LogDirsCommand: {d}"));
+    for dir in theirs["brokers"][0]["logDirs"].as_array().unwrap() {
+        let path = dir["logDir"].as_str().unwrap();
+        let mine = j
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["path"] == path)
+            .unwrap_or_else(|| panic!("log dir {path} missing: {j}"));
+        for p in dir["partitions"].as_array().unwrap() {
+            let name = p["partition"].as_str().unwrap();
+            let (t, n) = name.rsplit_once('-').unwrap();
+            let r = mine["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["topic"] == t && r["partition"].as_i64() == n.parse::<i64>().ok())
+                .unwrap_or_else(|| panic!("{name} missing in {mine}"));
+            assert_eq!(r["size"], p["size"], "{name}: {r} vs {p}");
+        }
+    }
+
+    for (ours, javas) in [
+        ("earliest", "-2"),
+        ("latest", "-1"),
+        ("max", "-3"),
+        (mid.as_str(), mid.as_str()),
+    ] {
+        let j = ok(b, &["list-offsets", "aa-r", "--time", ours]);
+        let d = java(
+            kafka,
+            "org.apache.kafka.tools.GetOffsetShell",
+            &["--bootstrap-server", b, "--topic", "aa-r", "--time", javas],
+        );
+        if ours == mid {
+            assert_eq!(j[0]["offset"], 4, "the first record after {mid}: {j}");
+        }
+        for r in j.as_array().unwrap() {
+            let line = format!("{}:{}", r["name"].as_str().unwrap(), r["offset"]);
+            assert!(
+                d.lines().any(|l| l.trim() == line),
+                "--time {ours}: {line} not in Java's {d}"
+            );
+        }
+    }
+
+    ok(b, &["alter-group-offsets", "aa-gr", "aa-r:0:3", "aa-r:1:1"]);
+    let j = ok(b, &["list-groups"]);
+    let g = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "aa-gr")
+        .cloned()
+        .unwrap_or_else(|| panic!("aa-gr not listed: {j}"));
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &["--bootstrap-server", b, "--list"],
+    );
+    assert!(d.lines().any(|l| l.trim() == "aa-gr"), "{d}");
+    let j = ok(b, &["describe-group", "aa-gr"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--group",
+            "aa-gr",
+            "--state",
+        ],
+    );
+    let state = j["state"].as_str().unwrap();
+    assert_eq!(g["state"], state);
+    let row = d
+        .lines()
+        .find(|l| l.starts_with("aa-gr"))
+        .unwrap_or_else(|| panic!("no state row: {d}"));
+    assert!(row.split_whitespace().any(|w| w == state), "{state} vs {d}");
+    ok(b, &["delete-group-offsets", "aa-gr", "aa-r:1"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        &["--bootstrap-server", b, "--describe", "--group", "aa-gr"],
+    );
+    let parts: Vec<&str> = d
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("aa-r"))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(parts, vec!["0"], "only aa-r:0 keeps its offset: {d}");
+    ok(b, &["delete-group", "aa-gr"]);
+    ok(b, &["delete-topic", "aa-r"]);
+}
+
+/// The library's operations no verb exposes, against the real broker, each
+/// effect read back by Java's tools: delete a topic by id, the legacy
+/// AlterConfigs (which replaces a topic's whole dynamic configuration),
+/// incremental append and subtract, broker logger configs, and removing a
+/// static member that left without a LeaveGroup.
+#[test]
+fn library_only_operations_as_javas_tools_see_them() {
+    use ferrokafka::admin::{AdminClient, AdminOptions, ConfigResource, MemberToRemove};
+    use ferrokafka::consumer::Consumer;
+    let Some(kafka) = node() else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _logs = kafka.logs_on_failure();
+    let b = kafka.bootstrap();
+    let b = b.as_str();
+    let a = AdminClient::new(&ClientConfig::new().set("bootstrap.servers", b)).unwrap();
+    let o = AdminOptions::new().request_timeout(Duration::from_secs(20));
+    let topic_configs = |name: &str| {
+        java(
+            kafka,
+            "org.apache.kafka.tools.ConfigCommand",
+            &[
+                "--bootstrap-server",
+                b,
+                "--describe",
+                "--entity-type",
+                "topics",
+                "--entity-name",
+                name,
+            ],
+        )
+    };
+
+    kafka.create_topic("aa-id", 1, 1, &[]);
+    let d = a.describe_topics_blocking(&["aa-id"], &o).unwrap();
+    let id = d[0]
+        .1
+        .as_ref()
+        .unwrap()
+        .topic_id
+        .expect("Kafka 4.4 sends ids");
+    let r = a.delete_topics_by_id_blocking(&[id], &o).unwrap();
+    assert_eq!(r[0].1.as_ref().unwrap(), "aa-id", "{r:?}");
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.TopicCommand",
+        &["--bootstrap-server", b, "--list"],
+    );
+    assert!(!d.lines().any(|l| l.trim() == "aa-id"), "{d}");
+
+    kafka.create_topic("aa-cf", 1, 1, &[("retention.ms", "7200000")]);
+    let r = a
+        .alter_configs_blocking(
+            &[(
+                ConfigResource::topic("aa-cf"),
+                vec![("segment.ms".to_string(), "3600000".to_string())],
+            )],
+            &o,
+        )
+        .unwrap();
+    assert!(r[0].1.is_ok(), "{r:?}");
+    let d = topic_configs("aa-cf");
+    assert!(
+        d.contains("segment.ms=3600000") && !d.contains("retention.ms=7200000"),
+        "the legacy alter replaced the whole dynamic configuration: {d}"
+    );
+    ok(
+        b,
+        &[
+            "alter-configs",
+            "topic",
+            "aa-cf",
+            "--append",
+            "cleanup.policy=compact",
+        ],
+    );
+    let d = topic_configs("aa-cf");
+    assert!(d.contains("cleanup.policy=delete,compact"), "{d}");
+    ok(
+        b,
+        &[
+            "alter-configs",
+            "topic",
+            "aa-cf",
+            "--subtract",
+            "cleanup.policy=delete",
+        ],
+    );
+    let d = topic_configs("aa-cf");
+    assert!(
+        d.contains("cleanup.policy=compact") && !d.contains("delete,compact"),
+        "{d}"
+    );
+
+    let j = ok(b, &["describe-configs", "broker-logger", "1"]);
+    let d = java(
+        kafka,
+        "org.apache.kafka.tools.ConfigCommand",
+        &[
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--entity-type",
+            "broker-loggers",
+            "--entity-name",
+            "1",
+        ],
+    );
+    let loggers = j["configs"].as_array().unwrap();
+    assert!(loggers.len() > 3, "{j}");
+    for l in loggers.iter().take(20) {
+        let line = format!(
+            "{}={}",
+            l["name"].as_str().unwrap(),
+            l["value"].as_str().unwrap()
+        );
+        assert!(d.contains(&line), "{line} not in Java's {d}");
+    }
+
+    // A static member that went away without leaving stays in its group
+    // until removed.
+    kafka.create_topic("aa-sm", 1, 1, &[]);
+    let c = Consumer::new(
+        &ClientConfig::new()
+            .set("bootstrap.servers", b)
+            .set("group.id", "aa-static")
+            .set("group.instance.id", "aa-inst")
+            .set("session.timeout.ms", "60000"),
+    )
+    .unwrap();
+    c.subscribe(&["aa-sm"]).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while c.assignment().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "never assigned");
+        let _ = c.try_recv();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.close_blocking(Duration::from_secs(20)).unwrap();
+    drop(c);
+    let members = || {
+        java(
+            kafka,
+            "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+            &[
+                "--bootstrap-server",
+                b,
+                "--describe",
+                "--group",
+                "aa-static",
+                "--members",
+            ],
+        )
+    };
+    let d = members();
+    assert!(d.contains("aa-inst"), "the static member stays: {d}");
+    let r = a
+        .remove_group_members_blocking(
+            "aa-static",
+            &[MemberToRemove::InstanceId("aa-inst".into())],
+            &o,
+        )
+        .unwrap();
+    assert!(r[0].1.is_ok(), "{r:?}");
+    let d = members();
+    assert!(!d.contains("aa-inst"), "removed: {d}");
+    ok(b, &["delete-group", "aa-static"]);
 }

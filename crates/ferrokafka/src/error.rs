@@ -6,7 +6,7 @@
 //! retriable — and the [`Error`] value that every fallible ferrokafka call
 //! returns. Deciding *when* an error is fatal or requires a transaction abort
 //! is left to the producer, consumer and transaction state machines; they say
-//! so with [`Error::fatal`] and [`Error::txn_abortable`].
+//! so with `Error::fatal` and `Error::txn_abortable`.
 //!
 //! # Classes of errors and what to do
 //!
@@ -21,7 +21,7 @@
 //! - **Transaction requires abort** ([`Error::txn_requires_abort`]): the
 //!   current transaction cannot commit; call `abort_transaction` and start a
 //!   new one. The client stays usable.
-//! - **Configuration** ([`ErrorCode::InvalidArg`], made by [`Error::config`]):
+//! - **Configuration** ([`ErrorCode::InvalidArg`], made by `Error::config`):
 //!   a property name or value was rejected; the message names the property,
 //!   the value given and what is allowed. Fix the configuration.
 //! - Everything else is a permanent failure of that one operation (for example

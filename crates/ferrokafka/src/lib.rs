@@ -23,7 +23,7 @@ pub(crate) mod protocol;
 pub mod record;
 
 pub use admin::AdminClient;
-pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
+pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 pub use config::ClientConfig;
 pub use error::{Error, ErrorCode, Result};
 

@@ -1050,7 +1050,10 @@ fn execute(
                     "group": group,
                     "offsets": o.iter().map(|(t, p, off)| json!({"topic": t, "partition": p, "offset": off})).collect::<Vec<_>>(),
                 }),
-                table(&["TOPIC", "PARTITION", "OFFSET"], &rows),
+                format!(
+                    "Committed offsets of group {group}:\n{}",
+                    table(&["TOPIC", "PARTITION", "OFFSET"], &rows)
+                ),
             )
         }
         Verb::AlterGroupOffsets { group, offsets } => {

@@ -11,9 +11,9 @@
 
 use super::{left, resource_error, resource_result, AdminClient, AdminOptions, PartitionResults};
 use crate::cluster::CoordinatorType;
-use crate::consumer::group::assignor;
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
+use crate::protocol::consumer_protocol;
 use crate::protocol::ApiRequest;
 use kafka_protocol::messages::{
     leave_group_request, offset_commit_request, offset_delete_request, DeleteGroupsRequest,
@@ -195,17 +195,15 @@ impl AdminClient {
         let deadline = Instant::now() + timeout;
         let mut out = Vec::with_capacity(groups.len());
         for g in groups {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let id = self
-                .cluster
-                .coordinator(CoordinatorType::Group, g, left)
-                .await?;
-            let mut req = DescribeGroupsRequest::default();
-            req.groups = vec![gid(g)];
-            let left = deadline.saturating_duration_since(Instant::now());
+            let build = |_v: i16| {
+                let mut req = DescribeGroupsRequest::default();
+                req.groups = vec![gid(g)];
+                Ok(req)
+            };
             let r = self
-                .cluster
-                .send(id, ConnectionKind::Group, &req, Some(left))
+                .call_coordinator(g, deadline, build, |r| {
+                    r.groups.first().map_or(0, |d| d.error_code)
+                })
                 .await?;
             for d in r.groups {
                 let consumer = d.protocol_type.as_str() == "consumer";
@@ -224,7 +222,7 @@ impl AdminClient {
                             client_id: m.client_id.to_string(),
                             client_host: m.client_host.to_string(),
                             assignment: if consumer {
-                                assignor::decode_assignment(&m.member_assignment)
+                                consumer_protocol::decode_assignment(&m.member_assignment)
                                     .unwrap_or_default()
                             } else {
                                 Vec::new()
@@ -245,17 +243,14 @@ impl AdminClient {
         timeout: Duration,
     ) -> Result<Vec<(String, i32, i64)>> {
         let deadline = Instant::now() + timeout;
-        let id = self
-            .cluster
-            .coordinator(CoordinatorType::Group, group, timeout)
-            .await?;
-        let mut req = OffsetFetchRequest::default();
-        req.group_id = gid(group);
-        req.topics = None;
-        let left = deadline.saturating_duration_since(Instant::now());
+        let build = |_v: i16| {
+            let mut req = OffsetFetchRequest::default();
+            req.group_id = gid(group);
+            req.topics = None;
+            Ok(req)
+        };
         let r = self
-            .cluster
-            .send(id, ConnectionKind::Group, &req, Some(left))
+            .call_coordinator(group, deadline, build, |r| r.error_code)
             .await?;
         if r.error_code != 0 {
             return Err(Error::from_kafka(

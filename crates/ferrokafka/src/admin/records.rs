@@ -48,6 +48,7 @@ impl OffsetSpec {
 
 /// Which records count for [`OffsetSpec::Latest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum IsolationLevel {
     /// Every record (the high watermark).
     #[default]

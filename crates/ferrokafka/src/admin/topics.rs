@@ -1,56 +1,16 @@
 //! Topic administration: CreateTopics, DeleteTopics (by name and by id)
 //! and CreatePartitions at the controller, and topic descriptions (with
-//! authorized operations) from a Metadata request to any broker.
+//! authorized operations) from Metadata, through the cluster layer's decoder.
 
-use super::{resource_error, resource_result, AdminClient, AdminOptions, NOT_CONTROLLER};
+pub use crate::cluster::TopicId;
+
+use super::{resource_result, AdminClient, AdminOptions, NOT_CONTROLLER};
 use crate::error::{Error, ErrorCode, Result};
 use kafka_protocol::messages::{
-    create_partitions_request, create_topics_request, delete_topics_request, metadata_request,
-    BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest,
-    TopicName,
+    create_partitions_request, create_topics_request, delete_topics_request, BrokerId,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use std::fmt;
-use std::str::FromStr;
-
-/// A topic id (KIP-516), printed as a UUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicId(pub [u8; 16]);
-
-impl TopicId {
-    /// Whether this is the all-zero id brokers send when there is none.
-    pub fn is_nil(&self) -> bool {
-        self.0 == [0; 16]
-    }
-    pub(crate) fn from_uuid(u: uuid::Uuid) -> Option<TopicId> {
-        let id = TopicId(*u.as_bytes());
-        (!id.is_nil()).then_some(id)
-    }
-    pub(crate) fn uuid(&self) -> uuid::Uuid {
-        uuid::Uuid::from_bytes(self.0)
-    }
-}
-
-impl fmt::Display for TopicId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.uuid().hyphenated(), f)
-    }
-}
-
-impl FromStr for TopicId {
-    type Err = Error;
-    /// Parses the hyphenated or plain hex UUID form.
-    fn from_str(s: &str) -> Result<TopicId> {
-        uuid::Uuid::try_parse(s)
-            .map(|u| TopicId(*u.as_bytes()))
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::InvalidArg,
-                    format!("topic id {s:?} is not a UUID: {e}"),
-                )
-            })
-    }
-}
 
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -511,65 +471,45 @@ impl AdminClient {
         opts: &AdminOptions,
     ) -> Result<Vec<(String, Result<TopicDescription>)>> {
         check_names("describe topics", topics.iter().copied())?;
-        let deadline = opts.deadline();
-        let build = |v: i16| {
-            let mut req = MetadataRequest::default();
-            req.topics = Some(
-                topics
-                    .iter()
-                    .map(|t| {
-                        let mut m = metadata_request::MetadataRequestTopic::default();
-                        m.name = Some(name(t));
-                        m
-                    })
-                    .collect(),
-            );
-            if v >= 4 {
-                req.allow_auto_topic_creation = false;
-            }
-            if v >= 8 {
-                req.include_topic_authorized_operations = true;
-            }
-            Ok(req)
-        };
-        let (v, resp) = self.call_any(deadline, build).await?;
-        let got = resp
+        let names: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        // The cluster layer's one Metadata decoder (brokers tried in turn
+        // within the request timeout); never auto-creates.
+        let md = self
+            .cluster
+            .metadata_with_operations(&names, opts.request_timeout)
+            .await?;
+        let got = md
             .topics
             .into_iter()
             .map(|t| {
-                let n = t.name.map(|n| n.0.to_string()).unwrap_or_default();
-                let what = format!("describe topic {n:?}");
+                let what = format!("describe topic {:?}", t.name);
                 let d = TopicDescription {
-                    name: n.clone(),
-                    topic_id: TopicId::from_uuid(t.topic_id),
+                    name: t.name.clone(),
+                    topic_id: t.topic_id,
                     is_internal: t.is_internal,
-                    partitions: {
-                        let mut p: Vec<_> = t
-                            .partitions
-                            .into_iter()
-                            .map(|p| TopicPartitionInfo {
-                                partition: p.partition_index,
-                                leader: (p.leader_id.0 >= 0).then_some(p.leader_id.0),
-                                replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
-                                isr: p.isr_nodes.iter().map(|b| b.0).collect(),
-                                error: resource_error(p.error_code, None, "").map(|e| e.code()),
-                            })
-                            .collect();
-                        p.sort_by_key(|p| p.partition);
-                        p
-                    },
-                    authorized_operations: (v >= 8)
-                        .then(|| super::AclOperation::from_bits(t.topic_authorized_operations))
-                        .flatten(),
+                    partitions: t
+                        .partitions
+                        .into_iter()
+                        .map(|p| TopicPartitionInfo {
+                            partition: p.id,
+                            leader: p.leader,
+                            replicas: p.replicas,
+                            isr: p.isr,
+                            error: p.error,
+                        })
+                        .collect(),
+                    authorized_operations: t
+                        .authorized_operations
+                        .and_then(super::AclOperation::from_bits),
                 };
-                (n, resource_result(t.error_code, None, &what, d))
+                let r = match t.error {
+                    None => Ok(d),
+                    Some(code) => Err(Error::new(code, format!("{what}: {}", code.description()))),
+                };
+                (t.name, r)
             })
             .collect();
-        Ok(in_order(
-            topics.iter().map(|t| t.to_string()),
-            got,
-            "describe topic",
-        ))
+        Ok(in_order(names.into_iter(), got, "describe topic"))
     }
 
     /// [`AdminClient::describe_topics`] for synchronous code.

@@ -9,7 +9,7 @@
 //! straight from a count on the wire, so a few garbage bytes can make them
 //! request gigabytes and abort.) Requests are still encoded with that crate.
 
-use super::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
+use super::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::codes;
 use crate::protocol::frame::Reader;
@@ -71,9 +71,11 @@ pub(crate) fn decode_metadata(body: &[u8], version: i16) -> Result<Metadata> {
     for _ in 0..n {
         let error = r.i16()?;
         let name = r.nullable_string(flex)?.map(str::to_string);
-        if version >= 10 {
-            r.skip(16)?; // topic_id
-        }
+        let topic_id = if version >= 10 {
+            TopicId::from_bytes(r.uuid()?)
+        } else {
+            None
+        };
         let is_internal = if version >= 1 { r.bool()? } else { false };
         // error, index, leader, replicas, isr: at least 12 bytes each
         let np = r.count(flex, 12)?;
@@ -103,9 +105,12 @@ pub(crate) fn decode_metadata(body: &[u8], version: i16) -> Result<Metadata> {
                 error: error_of(perr),
             });
         }
-        if version >= 8 {
-            r.i32()?; // topic_authorized_operations
-        }
+        // i32::MIN: not asked for (or not computed).
+        let authorized_operations = if version >= 8 {
+            Some(r.i32()?).filter(|&bits| bits != i32::MIN)
+        } else {
+            None
+        };
         if flex {
             r.skip_tagged_fields()?;
         }
@@ -115,7 +120,9 @@ pub(crate) fn decode_metadata(body: &[u8], version: i16) -> Result<Metadata> {
                 name,
                 error: error_of(error),
                 is_internal,
+                topic_id,
                 partitions,
+                authorized_operations,
             });
         }
     }
@@ -230,8 +237,9 @@ mod tests {
     use kafka_protocol::protocol::{Encodable, StrBytes};
     use proptest::prelude::*;
 
-    fn sample() -> MetadataResponse {
-        MetadataResponse::default()
+    /// The sample answer, with what version `v` can carry.
+    fn sample(v: i16) -> MetadataResponse {
+        let mut m = MetadataResponse::default()
             .with_brokers(vec![
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(2))
@@ -263,7 +271,15 @@ mod tests {
                 MetadataResponseTopic::default()
                     .with_name(Some(TopicName(StrBytes::from_static_str("missing"))))
                     .with_error_code(3),
-            ])
+            ]);
+        let t = &mut m.topics[0];
+        if v >= 10 {
+            t.topic_id = uuid::Uuid::from_bytes([7; 16]);
+        }
+        if v >= 8 {
+            t.topic_authorized_operations = 1 << 3;
+        }
+        m
     }
 
     fn encode<T: Encodable>(m: &T, v: i16) -> Vec<u8> {
@@ -275,7 +291,7 @@ mod tests {
     #[test]
     fn metadata_decodes_every_version_like_the_codec_crate_encodes_it() {
         for v in 0..=12 {
-            let md = decode_metadata(&encode(&sample(), v), v).unwrap();
+            let md = decode_metadata(&encode(&sample(v), v), v).unwrap();
             let ids: Vec<i32> = md.brokers.iter().map(|b| b.id).collect();
             assert_eq!(ids, vec![1, 2], "v{v}");
             assert_eq!(md.brokers[1].port, 9093);
@@ -294,6 +310,10 @@ mod tests {
             assert_eq!(t.partitions[1].leader_epoch, (v >= 7).then_some(7));
             assert_eq!(t.partitions[1].replicas, vec![2, 1]);
             assert_eq!(t.partitions[1].isr, vec![2]);
+            assert_eq!(t.topic_id, (v >= 10).then_some(TopicId([7; 16])), "v{v}");
+            assert_eq!(t.authorized_operations, (v >= 8).then_some(1 << 3), "v{v}");
+            // Not asked for: Kafka's INT32_MIN, read as none.
+            assert_eq!(missing.authorized_operations, None, "v{v}");
         }
     }
 
@@ -357,7 +377,7 @@ mod tests {
 
         #[test]
         fn truncations_of_a_valid_response_fail_cleanly(cut in 0usize..200, v in 0i16..=12) {
-            let full = encode(&sample(), v);
+            let full = encode(&sample(v), v);
             let cut = cut.min(full.len().saturating_sub(1));
             prop_assert!(decode_metadata(&full[..cut], v).is_err());
         }

@@ -10,7 +10,10 @@
 //! are re-exported at the crate root.
 
 pub(crate) mod decode;
+mod metadata;
 pub(crate) mod state;
+
+pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{
@@ -27,74 +30,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
-
-/// Brokers and topics of a cluster, as one broker described them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Metadata {
-    /// Every broker the answer listed, by id.
-    pub brokers: Vec<BrokerMetadata>,
-    /// The topics asked for (or every topic), by name.
-    pub topics: Vec<TopicMetadata>,
-    /// The cluster id (Metadata v2+).
-    pub cluster_id: Option<String>,
-    /// The controller broker's id (Metadata v1+).
-    pub controller_id: Option<i32>,
-    /// The broker that answered: its id (negative for a bootstrap address
-    /// not yet matched to an id) and address.
-    pub orig_broker_id: i32,
-    /// The address of the broker that answered.
-    pub orig_broker_name: String,
-}
-
-/// One broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BrokerMetadata {
-    /// Broker id (`node.id`).
-    pub id: i32,
-    /// Advertised host.
-    pub host: String,
-    /// Advertised port.
-    pub port: u16,
-    /// Rack, when the broker has `broker.rack` set.
-    pub rack: Option<String>,
-}
-
-/// One topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TopicMetadata {
-    /// Topic name.
-    pub name: String,
-    /// The topic-level error the broker reported, e.g.
-    /// `UnknownTopicOrPartition` for a topic that does not exist.
-    pub error: Option<ErrorCode>,
-    /// Whether this is an internal topic such as `__consumer_offsets`.
-    pub is_internal: bool,
-    /// Partitions, by id.
-    pub partitions: Vec<PartitionMetadata>,
-}
-
-/// One partition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PartitionMetadata {
-    /// Partition id.
-    pub id: i32,
-    /// The leader's broker id; `None` while there is no leader.
-    pub leader: Option<i32>,
-    /// The leader epoch (Metadata v7+, KIP-320).
-    pub leader_epoch: Option<i32>,
-    /// Replica broker ids.
-    pub replicas: Vec<i32>,
-    /// In-sync replica broker ids.
-    pub isr: Vec<i32>,
-    /// Offline replica broker ids (Metadata v5+).
-    pub offline_replicas: Vec<i32>,
-    /// The partition-level error the broker reported.
-    pub error: Option<ErrorCode>,
-}
 
 /// Settings of a [`Cluster`], taken from the configuration once.
 #[derive(Debug, Clone)]
@@ -393,16 +328,13 @@ impl Cluster {
         &self,
         id: i32,
         topics: Option<&[String]>,
-        allow_auto_create: bool,
+        ask: MetadataAsk,
         timeout: Duration,
     ) -> Result<Metadata> {
         let conn = self.connection(id, ConnectionKind::Admin)?;
         let versions = conn.api_versions(Some(timeout)).await?;
         let version = versions.require(ApiKey::Metadata)?;
-        let body = encode(
-            &metadata_request(topics, allow_auto_create, version),
-            version,
-        )?;
+        let body = encode(&metadata_request(topics, ask, version), version)?;
         let resp = conn
             .send_raw(ApiKey::Metadata, version, body, Some(timeout))
             .await?;
@@ -435,6 +367,31 @@ impl Cluster {
         topics: Option<&[String]>,
         timeout: Duration,
     ) -> Result<Metadata> {
+        self.metadata_asking(topics, MetadataAsk::default(), timeout)
+            .await
+    }
+
+    /// [`Self::metadata`] of `topics`, each with the operations this client
+    /// is authorized for on it (Metadata v8+; older brokers leave them out):
+    /// what the admin client's topic descriptions show.
+    pub(crate) async fn metadata_with_operations(
+        &self,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Result<Metadata> {
+        let ask = MetadataAsk {
+            topic_operations: true,
+            ..MetadataAsk::default()
+        };
+        self.metadata_asking(Some(topics), ask, timeout).await
+    }
+
+    async fn metadata_asking(
+        &self,
+        topics: Option<&[String]>,
+        ask: MetadataAsk,
+        timeout: Duration,
+    ) -> Result<Metadata> {
         let deadline = Instant::now() + timeout;
         let mut last: Option<Error> = None;
         let mut round = 0u32;
@@ -446,7 +403,7 @@ impl Cluster {
                 }
                 // One slow broker must not use up the whole budget.
                 let attempt = left.min(self.inner.settings.net.request_timeout);
-                match self.metadata_from(id, topics, false, attempt).await {
+                match self.metadata_from(id, topics, ask, attempt).await {
                     Ok(md) => {
                         self.absorb(&md, false);
                         return Ok(md);
@@ -748,12 +705,17 @@ fn encode<T: kafka_protocol::protocol::Encodable>(req: &T, version: i16) -> Resu
     Ok(buf.freeze())
 }
 
-/// The MetadataRequest for `topics` (all when `None`) at `version`.
-fn metadata_request(
-    topics: Option<&[String]>,
+/// What a Metadata request asks for besides its topics.
+#[derive(Debug, Clone, Copy, Default)]
+struct MetadataAsk {
+    /// Let the broker create a missing topic (v4+).
     allow_auto_create: bool,
-    version: i16,
-) -> MetadataRequest {
+    /// Each topic's authorized operations (v8+).
+    topic_operations: bool,
+}
+
+/// The MetadataRequest for `topics` (all when `None`) at `version`.
+fn metadata_request(topics: Option<&[String]>, ask: MetadataAsk, version: i16) -> MetadataRequest {
     let topics = match topics {
         // v0 has no null array: an empty one means "all topics".
         None if version == 0 => Some(Vec::new()),
@@ -772,7 +734,8 @@ fn metadata_request(
     // insists on the field's default (true).
     MetadataRequest::default()
         .with_topics(topics)
-        .with_allow_auto_topic_creation(allow_auto_create || version < 4)
+        .with_allow_auto_topic_creation(ask.allow_auto_create || version < 4)
+        .with_include_topic_authorized_operations(ask.topic_operations && version >= 8)
 }
 
 /// The driver: sends the refreshes the state machine asks for.
@@ -797,7 +760,10 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
                         .metadata_from(
                             id,
                             topics,
-                            cluster.inner.settings.allow_auto_create,
+                            MetadataAsk {
+                                allow_auto_create: cluster.inner.settings.allow_auto_create,
+                                ..MetadataAsk::default()
+                            },
                             timeout,
                         )
                         .await

@@ -459,6 +459,8 @@ mod tests {
     fn topic(name: &str, leaders: &[(i32, i32)]) -> TopicMetadata {
         TopicMetadata {
             name: name.into(),
+            topic_id: None,
+            authorized_operations: None,
             error: None,
             is_internal: false,
             partitions: leaders
@@ -480,6 +482,8 @@ mod tests {
     fn missing(name: &str, code: i16) -> TopicMetadata {
         TopicMetadata {
             name: name.into(),
+            topic_id: None,
+            authorized_operations: None,
             error: error_of(code),
             is_internal: false,
             partitions: vec![],

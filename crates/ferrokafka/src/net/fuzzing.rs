@@ -43,8 +43,8 @@ pub fn fuzz_frames(data: &[u8]) -> usize {
 /// protocol's embedded subscription and assignment decoders (other members'
 /// bytes, relayed by the coordinator). Must never panic.
 pub fn fuzz_responses(data: &[u8]) {
-    let _ = crate::consumer::group::assignor::decode_subscription("fuzz", data);
-    let _ = crate::consumer::group::assignor::decode_assignment(data);
+    let _ = crate::protocol::consumer_protocol::decode_subscription(data);
+    let _ = crate::protocol::consumer_protocol::decode_assignment(data);
     let Some((&v, body)) = data.split_first() else {
         return;
     };

@@ -644,6 +644,8 @@ mod tests {
     fn answer(leaders: &[(i32, i32)]) -> Arc<TopicMetadata> {
         Arc::new(TopicMetadata {
             name: "t".into(),
+            topic_id: None,
+            authorized_operations: None,
             error: None,
             is_internal: false,
             partitions: leaders

@@ -247,9 +247,11 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0] != 0)
     }
 
-    /// Skips `n` bytes.
-    pub(crate) fn skip(&mut self, n: usize) -> Result<()> {
-        self.take(n).map(|_| ())
+    /// A UUID (16 bytes, as Kafka's topic ids).
+    pub(crate) fn uuid(&mut self) -> Result<[u8; 16]> {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(self.take(16)?);
+        Ok(id)
     }
 
     /// A nullable string: i16 length, or compact (varint length + 1).

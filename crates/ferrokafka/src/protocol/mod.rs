@@ -11,6 +11,7 @@
 //! batches inside Produce and Fetch bodies belong to `record`; sockets and
 //! pipelining to `net`.
 
+pub(crate) mod consumer_protocol;
 pub(crate) mod decode;
 pub(crate) mod frame;
 pub(crate) mod guard;

@@ -13,23 +13,14 @@
 
 use super::membership::Part;
 use crate::error::{Error, ErrorCode, Result};
-use crate::protocol::decode_embedded;
-use crate::protocol::guard::Embedded;
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTp;
-use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTp;
-use kafka_protocol::messages::TopicName;
-use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
-use kafka_protocol::protocol::{Encodable, StrBytes};
+use crate::protocol::consumer_protocol;
+pub(crate) use crate::protocol::consumer_protocol::{
+    decode_assignment, encode_assignment, encode_subscription,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The assignors ferrokafka implements, by their protocol names.
 pub(crate) const NAMES: [&str; 3] = ["range", "roundrobin", "cooperative-sticky"];
-
-/// The highest subscription version we write and read; newer versions only
-/// append fields, which are ignored.
-const SUBSCRIPTION_VERSION: i16 = 3;
-const ASSIGNMENT_VERSION: i16 = 3;
 
 /// One member's subscription as the leader sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,124 +41,17 @@ impl Subscription {
     }
 }
 
-/// Encodes our subscription (topics sorted, owned partitions grouped by
-/// topic).
-pub(crate) fn encode_subscription(
-    topics: &[String],
-    owned: &[Part],
-    generation: i32,
-    rack: Option<&str>,
-) -> Result<Vec<u8>> {
-    let mut m = ConsumerProtocolSubscription::default();
-    let mut t: Vec<String> = topics.to_vec();
-    t.sort();
-    t.dedup();
-    m.topics = t.into_iter().map(StrBytes::from_string).collect();
-    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for (topic, p) in owned {
-        by_topic.entry(topic).or_default().push(*p);
-    }
-    m.owned_partitions = by_topic
-        .into_iter()
-        .map(|(topic, partitions)| {
-            let mut x = OwnedTp::default();
-            x.topic = TopicName(StrBytes::from_string(topic.to_string()));
-            x.partitions = partitions;
-            x
-        })
-        .collect();
-    m.generation_id = generation;
-    m.rack_id = rack.map(|r| StrBytes::from_string(r.to_string()));
-    let mut buf = BytesMut::new();
-    buf.put_i16(SUBSCRIPTION_VERSION);
-    m.encode(&mut buf, SUBSCRIPTION_VERSION)
-        .map_err(|e| Error::new(ErrorCode::Fail, format!("encode subscription: {e}")))?;
-    Ok(buf.to_vec())
-}
-
-fn bad(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorCode::BadMsg,
-        format!("undecodable consumer protocol {what}: {e}"),
-    )
-}
-
 /// Decodes a member's subscription from its JoinGroup metadata.
 pub(crate) fn decode_subscription(member_id: &str, data: &[u8]) -> Result<Subscription> {
-    let mut b = Bytes::copy_from_slice(data);
-    if b.remaining() < 2 {
-        return Err(bad("subscription", "shorter than its version"));
-    }
-    let v = b.get_i16();
-    if v < 0 {
-        return Err(bad("subscription", format!("version {v}")));
-    }
-    let v_read = v.min(SUBSCRIPTION_VERSION);
-    let m: ConsumerProtocolSubscription =
-        decode_embedded(Embedded::ConsumerSubscription, v_read, b)
-            .map_err(|why| bad("subscription", why))?;
-    let mut owned = Vec::new();
-    for t in &m.owned_partitions {
-        for p in &t.partitions {
-            owned.push((t.topic.0.to_string(), *p));
-        }
-    }
+    let m = consumer_protocol::decode_subscription(data)?;
     Ok(Subscription {
         member_id: member_id.to_string(),
-        topics: m.topics.iter().map(|t| t.to_string()).collect(),
-        owned,
-        generation: if v >= 2 { m.generation_id } else { -1 },
-        rack: m.rack_id.map(|r| r.to_string()),
+        topics: m.topics,
+        owned: m.owned,
+        generation: m.generation,
+        rack: m.rack,
         instance_id: None,
     })
-}
-
-/// Encodes one member's assignment.
-pub(crate) fn encode_assignment(parts: &[Part]) -> Result<Vec<u8>> {
-    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for (topic, p) in parts {
-        by_topic.entry(topic).or_default().push(*p);
-    }
-    let mut m = ConsumerProtocolAssignment::default();
-    m.assigned_partitions = by_topic
-        .into_iter()
-        .map(|(topic, partitions)| {
-            let mut x = AssignedTp::default();
-            x.topic = TopicName(StrBytes::from_string(topic.to_string()));
-            x.partitions = partitions;
-            x
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    buf.put_i16(ASSIGNMENT_VERSION);
-    m.encode(&mut buf, ASSIGNMENT_VERSION)
-        .map_err(|e| Error::new(ErrorCode::Fail, format!("encode assignment: {e}")))?;
-    Ok(buf.to_vec())
-}
-
-/// Decodes our assignment from the SyncGroup answer (empty: nothing).
-pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<Part>> {
-    if data.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut b = Bytes::copy_from_slice(data);
-    if b.remaining() < 2 {
-        return Err(bad("assignment", "shorter than its version"));
-    }
-    let v = b.get_i16();
-    if v < 0 {
-        return Err(bad("assignment", format!("version {v}")));
-    }
-    let v_read = v.min(ASSIGNMENT_VERSION);
-    let m: ConsumerProtocolAssignment = decode_embedded(Embedded::ConsumerAssignment, v_read, b)
-        .map_err(|why| bad("assignment", why))?;
-    let mut out = Vec::new();
-    for t in &m.assigned_partitions {
-        for p in &t.partitions {
-            out.push((t.topic.0.to_string(), *p));
-        }
-    }
-    Ok(out)
 }
 
 /// The racks of each partition's replicas (partitions without a known
@@ -491,7 +375,6 @@ fn rack_align(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrokafka_wire as guard;
 
     fn sub(id: &str, topics: &[&str], owned: &[(&str, i32)]) -> Subscription {
         Subscription {
@@ -885,89 +768,5 @@ mod tests {
         union(&x);
         assert_eq!(x["a"], vec![tp("t", 1), tp("t", 2)], "{x:?}");
         assert_eq!(x["b"], vec![tp("t", 0), tp("t", 3)], "{x:?}");
-    }
-
-    #[test]
-    fn protocol_messages_round_trip() {
-        let owned = vec![("t".to_string(), 1), ("t".to_string(), 3)];
-        let enc = encode_subscription(&["t".into(), "a".into()], &owned, 4, Some("r")).unwrap();
-        let s = decode_subscription("m", &enc).unwrap();
-        assert_eq!(s.topics, vec!["a", "t"]);
-        assert_eq!(s.owned, owned);
-        assert_eq!(s.generation, 4);
-        assert_eq!(s.rack.as_deref(), Some("r"));
-        let a = encode_assignment(&owned).unwrap();
-        assert_eq!(decode_assignment(&a).unwrap(), owned);
-        assert!(decode_assignment(&[]).unwrap().is_empty());
-        assert!(decode_assignment(&[0]).is_err());
-        assert!(decode_subscription("m", &[0, 0, 0, 0, 0, 9]).is_err());
-    }
-
-    /// A member's metadata comes from another client through the broker: a
-    /// lying count in it is an error naming the message, never a
-    /// multi-gigabyte reservation.
-    #[test]
-    fn lying_counts_in_embedded_messages_are_refused() {
-        for v in 0..=3i16 {
-            let mut lie = v.to_be_bytes().to_vec();
-            lie.extend_from_slice(&i32::MAX.to_be_bytes());
-            lie.extend_from_slice(b"ab");
-            let e = decode_subscription("m", &lie).unwrap_err();
-            assert!(e.message().contains("subscription"), "{e}");
-            let e = decode_assignment(&lie).unwrap_err();
-            assert!(e.message().contains("assignment"), "{e}");
-            // One topic whose partition count lies.
-            let mut lie = v.to_be_bytes().to_vec();
-            lie.extend_from_slice(&1i32.to_be_bytes());
-            lie.extend_from_slice(&1i16.to_be_bytes());
-            lie.push(b't');
-            lie.extend_from_slice(&(i32::MAX / 4).to_be_bytes());
-            assert!(decode_assignment(&lie).is_err());
-        }
-    }
-
-    /// The embedded schemas match what the encoder writes at every version.
-    #[test]
-    fn embedded_schemas_walk_what_the_encoder_writes() {
-        let mut sub = ConsumerProtocolSubscription::default();
-        sub.topics = vec![
-            StrBytes::from_static_str("a"),
-            StrBytes::from_static_str("b"),
-        ];
-        sub.user_data = Some(Bytes::from_static(b"ud"));
-        let mut owned = OwnedTp::default();
-        owned.topic = TopicName(StrBytes::from_static_str("a"));
-        owned.partitions = vec![1, 2];
-        sub.owned_partitions = vec![owned];
-        sub.generation_id = 4;
-        sub.rack_id = Some(StrBytes::from_static_str("r"));
-        let mut asg = ConsumerProtocolAssignment::default();
-        let mut tp = AssignedTp::default();
-        tp.topic = TopicName(StrBytes::from_static_str("a"));
-        tp.partitions = vec![0, 3];
-        asg.assigned_partitions = vec![tp];
-        asg.user_data = Some(Bytes::from_static(b"x"));
-        for v in 0..=3i16 {
-            let mut buf = BytesMut::new();
-            sub.encode(&mut buf, v).unwrap();
-            let n = guard::walk(
-                guard::consumer_schema(Embedded::ConsumerSubscription),
-                v,
-                false,
-                &buf,
-            )
-            .unwrap();
-            assert_eq!(n, buf.len(), "subscription v{v}");
-            let mut buf = BytesMut::new();
-            asg.encode(&mut buf, v).unwrap();
-            let n = guard::walk(
-                guard::consumer_schema(Embedded::ConsumerAssignment),
-                v,
-                false,
-                &buf,
-            )
-            .unwrap();
-            assert_eq!(n, buf.len(), "assignment v{v}");
-        }
     }
 }
