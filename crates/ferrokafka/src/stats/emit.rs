@@ -113,7 +113,7 @@ impl Emitter {
 /// The statistics a client emits every `statistics.interval.ms`, as an
 /// async stream (a [`futures_core::Stream`] of [`Statistics`]); also
 /// readable with [`StatsStream::next`]. Ends when the client is dropped.
-/// A stream that falls [`STREAM_DEPTH`] emissions behind misses the next
+/// A stream that falls 16 emissions behind misses the next
 /// ones until it catches up.
 #[derive(Debug)]
 pub struct StatsStream {
