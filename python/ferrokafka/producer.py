@@ -362,16 +362,30 @@ class KafkaProducer:
         import json
 
         stats = json.loads(self._core.stats_json())
+        partitions = [
+            p
+            for t in stats.get("topics", {}).values()
+            for p in t.get("partitions", {}).values()
+        ]
+        # Every record produced to a partition is queued, in flight,
+        # delivered or failed: the failed ones are what is left.
+        failed = sum(
+            max(0, p["msgs"] - p["msgq_cnt"] - p["msgs_inflight"] - p["txmsgs"])
+            for p in partitions
+            if p["partition"] >= 0
+        )
         out = {
             "producer-metrics": {
                 "record-send-total": stats.get("txmsgs", 0),
-                "record-error-total": stats.get("txerrs", 0),
-                "byte-total": stats.get("txbytes", 0),
+                "record-error-total": failed,
+                "byte-total": stats.get("tx_bytes", 0),
                 "records-in-buffer": stats.get("msg_cnt", 0),
                 "buffer-available-bytes": max(
                     0, stats.get("msg_size_max", 0) - stats.get("msg_size", 0)
                 ),
-                "requests-in-flight": stats.get("inflight_cnt", 0),
+                "requests-in-flight": sum(
+                    b.get("waitresp_cnt", 0) for b in stats.get("brokers", {}).values()
+                ),
             }
         }
         if raw:

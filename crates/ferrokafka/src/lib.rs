@@ -21,6 +21,7 @@ pub mod net;
 pub mod producer;
 pub(crate) mod protocol;
 pub mod record;
+pub mod stats;
 
 pub use admin::AdminClient;
 pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};

@@ -82,6 +82,10 @@ pub struct Args {
     #[arg(short = 'q', long)]
     quiet: bool,
     /// A consumer property, `name=value` (repeatable).
+    /// Append the consumer's statistics to FILE, one JSON line per
+    /// `statistics.interval.ms` (default 1 s here) and one at exit.
+    #[arg(long, value_name = "FILE")]
+    stats_file: Option<std::path::PathBuf>,
     #[arg(short = 'X', value_name = "NAME=VALUE")]
     property: Vec<String>,
 }
@@ -348,8 +352,11 @@ async fn consume(
     output: &Output,
     shutdown: &Shutdown,
 ) -> Result<(), String> {
-    let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
+    let (consumer, stats_file) = new_consumer(args, config)?;
     let result = consume_assigned(args, &consumer, offset, output, shutdown).await;
+    if let Some(f) = &stats_file {
+        f.write(&consumer.stats());
+    }
     // With group.id and auto commit on, close commits what was consumed.
     let closed = consumer.close_within(CLOSE_TIMEOUT).await;
     result?;
@@ -495,7 +502,7 @@ async fn consume_group(
         };
         config = config.set("auto.offset.reset", reset);
     }
-    let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
+    let (consumer, stats_file) = new_consumer(args, config)?;
     if !args.quiet {
         let g = group.to_string();
         consumer.set_rebalance_callback(move |_, ev| match ev {
@@ -572,9 +579,41 @@ async fn consume_group(
         }
     }
     .await;
+    if let Some(f) = &stats_file {
+        f.write(&consumer.stats());
+    }
     let closed = consumer.close_within(CLOSE_TIMEOUT).await;
     result?;
     closed.map_err(|e| format!("close: {e}"))
+}
+
+/// The consumer of `config`, with `--stats-file` wired to it.
+fn new_consumer(
+    args: &Args,
+    config: ClientConfig,
+) -> Result<(Consumer, Option<super::StatsFile>), String> {
+    let stats_file = super::StatsFile::open(args.stats_file.as_deref())?;
+    let config = match &stats_file {
+        Some(f) => f.configure(config),
+        None => config,
+    };
+    let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
+    if let Some(f) = &stats_file {
+        consumer.set_stats_callback(f.callback());
+    }
+    Ok((consumer, stats_file))
+}
+
+/// Writes the consumer's last statistics to `--stats-file` when dropped
+/// (however the measurement ends).
+struct LastStats<'a>(&'a Consumer, Option<&'a super::StatsFile>);
+
+impl Drop for LastStats<'_> {
+    fn drop(&mut self) {
+        if let Some(f) = self.1 {
+            f.write(&self.0.stats());
+        }
+    }
 }
 
 /// What [`perf_consume`] measured.
@@ -597,16 +636,25 @@ pub fn perf_consume(
     topic: &str,
     count: Option<u64>,
     timeout: Duration,
+    stats_file: Option<&super::StatsFile>,
 ) -> Result<ConsumeStats, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let config = config.clone().set("enable.partition.eof", "true");
+    let mut config = config.clone().set("enable.partition.eof", "true");
+    if let Some(f) = stats_file {
+        config = f.configure(config);
+    }
     let topic = topic.to_string();
+    let stats_file = stats_file.cloned();
     rt.block_on(async move {
         let consumer = Consumer::new(&config).map_err(|e| e.to_string())?;
+        if let Some(f) = &stats_file {
+            consumer.set_stats_callback(f.callback());
+        }
+        let _last = LastStats(&consumer, stats_file.as_ref());
         let parts = consumer
             .partitions_for(&topic, timeout)
             .await

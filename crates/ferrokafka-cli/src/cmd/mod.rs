@@ -55,3 +55,58 @@ pub fn print_property_list() {
         );
     }
 }
+
+/// `--stats-file FILE`: every statistics emission of the client appended
+/// to FILE as one JSON line (librdkafka's STATISTICS.md layout), and a
+/// last one when the command ends. Without `-X statistics.interval.ms`
+/// the interval is one second.
+#[derive(Clone)]
+pub struct StatsFile {
+    file: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
+}
+
+/// The interval `--stats-file` uses unless one is configured.
+const STATS_FILE_INTERVAL_MS: &str = "1000";
+
+impl StatsFile {
+    /// Opens `path` for appending, when given.
+    pub fn open(path: Option<&std::path::Path>) -> Result<Option<StatsFile>, String> {
+        let Some(path) = path else { return Ok(None) };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("--stats-file {}: {e}", path.display()))?;
+        Ok(Some(StatsFile {
+            file: std::sync::Arc::new(std::sync::Mutex::new(file)),
+        }))
+    }
+
+    /// `config` with statistics turned on (the configured interval, else
+    /// one second).
+    pub fn configure(&self, config: ClientConfig) -> ClientConfig {
+        match config.get("statistics.interval.ms") {
+            Some(_) => config,
+            None => config.set("statistics.interval.ms", STATS_FILE_INTERVAL_MS),
+        }
+    }
+
+    /// Appends one emission.
+    pub fn write(&self, s: &ferrokafka::stats::Statistics) {
+        use std::io::Write;
+        let Ok(mut line) = serde_json::to_vec(s) else {
+            return;
+        };
+        line.push(b'\n');
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = f.write_all(&line) {
+            eprintln!("% --stats-file: {e}");
+        }
+    }
+
+    /// A statistics callback appending to the file.
+    pub fn callback(&self) -> impl Fn(&ferrokafka::stats::Statistics) + Send + Sync + 'static {
+        let me = self.clone();
+        move |s| me.write(s)
+    }
+}

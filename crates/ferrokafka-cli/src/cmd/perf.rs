@@ -78,6 +78,10 @@ struct ConsumeArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Append the client's statistics to FILE, one JSON line per
+    /// `statistics.interval.ms` (default 1 s here) and one at the end.
+    #[arg(long, value_name = "FILE")]
+    stats_file: Option<std::path::PathBuf>,
 }
 
 /// The figures of one `perf consume` run.
@@ -139,6 +143,10 @@ struct ProduceArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Append the client's statistics to FILE, one JSON line per
+    /// `statistics.interval.ms` (default 1 s here) and one at the end.
+    #[arg(long, value_name = "FILE")]
+    stats_file: Option<std::path::PathBuf>,
 }
 
 /// The figures of one run.
@@ -398,7 +406,14 @@ fn produce(a: &ProduceArgs) -> Result<Report, String> {
     for (k, v) in properties(&a.property)? {
         config = config.set(k, v);
     }
+    let stats_file = super::StatsFile::open(a.stats_file.as_deref())?;
+    if let Some(f) = &stats_file {
+        config = f.configure(config);
+    }
     let producer = Producer::new(&config).map_err(|e| e.to_string())?;
+    if let Some(f) = &stats_file {
+        producer.set_stats_callback(f.callback());
+    }
     let payload = Bytes::from(vec![b'x'; a.size]);
     let progress = std::io::stderr().is_terminal() && !a.json;
 
@@ -408,6 +423,9 @@ fn produce(a: &ProduceArgs) -> Result<Report, String> {
     let elapsed = start.elapsed().as_secs_f64();
     let cpu_after = cpu_times(&broker_threads);
     let stats = producer.stats();
+    if let Some(f) = &stats_file {
+        f.write(&stats);
+    }
     let batches = stats.topics.get(a.topic.as_str());
     let batch_records_avg = batches.map_or(0, |t| t.batchcnt.avg);
     let batch_bytes_avg = batches.map_or(0, |t| t.batchsize.avg);
@@ -508,11 +526,13 @@ fn consume(a: &ConsumeArgs) -> Result<ConsumeReport, String> {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let rss_before_kb = status_kb("VmRSS:");
     let cpu_before = cpu_times(&broker_threads);
+    let stats_file = super::StatsFile::open(a.stats_file.as_deref())?;
     let stats = super::consume::perf_consume(
         &config,
         &a.topic,
         Some(a.count),
         Duration::from_secs(a.timeout),
+        stats_file.as_ref(),
     )?;
     let cpu_after = cpu_times(&broker_threads);
     let peak_rss_kb = status_kb("VmHWM:");

@@ -49,6 +49,10 @@ pub struct Args {
     /// Print one JSON line per delivered record (partition, offset, key).
     #[arg(long)]
     delivery_report: bool,
+    /// Append the producer's statistics to FILE, one JSON line per
+    /// `statistics.interval.ms` (default 1 s here) and one at exit.
+    #[arg(long, value_name = "FILE")]
+    stats_file: Option<std::path::PathBuf>,
     /// Input file (default: standard input).
     file: Option<std::path::PathBuf>,
 }
@@ -216,7 +220,14 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
             Some(v.as_bytes().to_vec()),
         ));
     }
+    let stats_file = super::StatsFile::open(args.stats_file.as_deref())?;
+    if let Some(f) = &stats_file {
+        config = f.configure(config);
+    }
     let producer = Producer::new(&config).map_err(|e| e.to_string())?;
+    if let Some(f) = &stats_file {
+        producer.set_stats_callback(f.callback());
+    }
     let input: Box<dyn BufRead + Send> = match &args.file {
         Some(path) => Box::new(BufReader::new(
             std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -322,6 +333,9 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
         all_ok &= settle(s, args.delivery_report, &mut out);
     }
     let _ = out.flush();
+    if let Some(f) = &stats_file {
+        f.write(&producer.stats());
+    }
     if let Some(e) = send_error {
         return Err(e);
     }

@@ -20,11 +20,12 @@ use crate::net::{
     BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState, NetSettings,
 };
 use crate::protocol::{codes, ApiKey};
+use crate::stats::{BrokerStatistics, Histogram, TopparStatistics};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use state::{MetadataSettings, MetadataState, MetadataUpdate, RefreshScope, TopicLookup};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -268,6 +269,93 @@ impl Cluster {
         );
         *slot = Some(c.clone());
         Ok(c)
+    }
+
+    /// Per broker (keyed `host:port/id`), the statistics of every
+    /// connection to it summed, with `toppars` (the partitions the client
+    /// uses) listed under their leaders. `roll` starts new windows.
+    pub(crate) fn broker_statistics(
+        &self,
+        toppars: &[(&str, i32)],
+        roll: bool,
+    ) -> BTreeMap<String, BrokerStatistics> {
+        let now = Instant::now().into_std();
+        let mut leaders: HashMap<i32, Vec<(&str, i32)>> = HashMap::new();
+        {
+            let st = self.state();
+            for &(t, p) in toppars {
+                if let Some((l, _)) = st.leader(t, p) {
+                    leaders.entry(l).or_default().push((t, p));
+                }
+            }
+        }
+        let reg = self.registry();
+        let mut out = BTreeMap::new();
+        for (&id, e) in reg.iter() {
+            let nodename = e.addr.to_string();
+            let name = if id < 0 {
+                format!("{nodename}/bootstrap")
+            } else {
+                format!("{nodename}/{id}")
+            };
+            let mut b = BrokerStatistics {
+                name: name.clone(),
+                nodeid: id,
+                nodename,
+                source: if id < 0 { "configured" } else { "learned" }.into(),
+                txidle: -1,
+                rxidle: -1,
+                ..BrokerStatistics::default()
+            };
+            let mut merged: [Histogram; 3] = Default::default();
+            let mut state = ConnectionState::Idle;
+            let mut state_age = u64::MAX;
+            for c in e.conns.iter().flatten() {
+                c.counters().add_to(&mut b, &mut merged, roll, now);
+                state = best_state(state, c.state());
+                state_age = state_age.min(c.counters().state_age(now));
+            }
+            b.state = match state {
+                ConnectionState::Up => "UP",
+                ConnectionState::Connecting => "CONNECT",
+                ConnectionState::Down => "DOWN",
+                _ => "INIT",
+            }
+            .into();
+            b.stateage = if state_age == u64::MAX { 0 } else { state_age };
+            let [rtt, outbuf, throttle] = merged;
+            b.rtt = rtt.summary();
+            b.outbuf_latency = outbuf.summary();
+            b.throttle = throttle.summary();
+            b.int_latency = Histogram::default().summary();
+            for (t, p) in leaders.remove(&id).unwrap_or_default() {
+                b.toppars.insert(
+                    format!("{t}-{p}"),
+                    TopparStatistics {
+                        topic: t.to_string(),
+                        partition: p,
+                    },
+                );
+            }
+            out.insert(name, b);
+        }
+        out
+    }
+
+    /// Topics in the metadata cache.
+    pub(crate) fn metadata_cache_cnt(&self) -> u64 {
+        self.state().topic_count() as u64
+    }
+
+    /// Milliseconds since the client started using `topic` and since its
+    /// metadata was last updated (0 when never).
+    pub(crate) fn topic_ages(&self, topic: &str) -> (u64, u64) {
+        let now = Instant::now().into_std();
+        let ms = |t: std::time::Instant| now.saturating_duration_since(t).as_millis() as u64;
+        match self.state().topic_times(topic) {
+            Some((first, updated)) => (ms(first), updated.map_or(0, ms)),
+            None => (0, 0),
+        }
     }
 
     /// Encodes `req`, sends it to broker `id` and decodes the answer.
@@ -671,6 +759,22 @@ impl Cluster {
 /// metadata said, or the leader could not be reached), so that a request
 /// after a metadata refresh can succeed. One list for every client: the
 /// producer's Produce and the consumer's ListOffsets both refresh on these.
+/// The more alive of two connection states (a broker is up when any of
+/// its connections is).
+fn best_state(a: ConnectionState, b: ConnectionState) -> ConnectionState {
+    let rank = |s| match s {
+        ConnectionState::Up => 3,
+        ConnectionState::Connecting => 2,
+        ConnectionState::Down => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
 pub(crate) fn stale_leader(code: ErrorCode) -> bool {
     matches!(
         code,

@@ -401,7 +401,14 @@ impl MetadataState {
         self.generation = self.generation.wrapping_add(1);
     }
 
-    #[cfg(test)]
+    /// Since when `topic` is in use and when its metadata was last
+    /// updated (statistics: a topic's `age` and `metadata_age`).
+    pub(crate) fn topic_times(&self, topic: &str) -> Option<(Instant, Option<Instant>)> {
+        self.topics
+            .get(topic)
+            .map(|t| (t.first_referenced, t.updated))
+    }
+
     /// Number of topics known to the cache (tests, statistics).
     pub(crate) fn topic_count(&self) -> usize {
         self.topics.len()

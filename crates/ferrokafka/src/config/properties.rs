@@ -352,7 +352,7 @@ pub(crate) static PROPERTIES: &[Property] = &[
     p("broker.version.fallback", Global, Both, STR, "0.10.0",
       "Broker version assumed when API versions cannot be asked (api.version.request=false or request failure).").done(),
     p("statistics.interval.ms", Global, Both, ms(0, 86_400_000), "0",
-      "Interval at which statistics are emitted; 0 turns statistics off."),
+      "Interval at which statistics (librdkafka's STATISTICS.md layout) go to the statistics callback and stream; 0 turns the periodic emission off (stats() still answers).").done(),
     p("debug", Global, Both, Kind::EnumList(DEBUG_CONTEXTS), "",
       "Debug contexts to log (as tracing targets), comma-separated."),
     p("log_level", Global, Both, int(0, 7), "6",

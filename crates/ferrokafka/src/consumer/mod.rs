@@ -47,6 +47,7 @@ pub(crate) mod group;
 mod group_metadata;
 mod message;
 mod requests;
+mod statistics;
 
 pub use group::CommittedOffset;
 pub use group_metadata::ConsumerGroupMetadata;
@@ -79,6 +80,18 @@ pub(crate) struct Shared {
     timeout: Duration,
     /// Group membership (subscribe); inert without `group.id`.
     members: group::task::GroupShared,
+    /// Statistics: instance name and the periodic emission.
+    stats: StatsIdentity,
+}
+
+/// Who the consumer is in its statistics, and where they go.
+struct StatsIdentity {
+    name: String,
+    client_id: String,
+    created: std::time::Instant,
+    emitter: Arc<crate::stats::Emitter>,
+    /// The group state the statistics last saw, and since when.
+    group_state_seen: Mutex<Option<(&'static str, tokio::time::Instant)>>,
 }
 
 impl Shared {
@@ -142,6 +155,8 @@ pub(crate) struct ConsumerSettings {
     group: Option<GroupIdentity>,
     auto_commit: Option<Duration>,
     timeout: Duration,
+    /// `statistics.interval.ms`.
+    stats_interval: Duration,
 }
 
 /// The consumer's settings of a validated configuration.
@@ -169,6 +184,7 @@ pub(crate) fn all_settings(c: &Config) -> Result<ConsumerSettings> {
         group,
         auto_commit,
         timeout: c.get_duration("socket.timeout.ms"),
+        stats_interval: c.get_duration("statistics.interval.ms"),
     })
 }
 
@@ -226,7 +242,15 @@ impl Consumer {
             group,
             auto_commit,
             timeout,
+            stats_interval,
         } = all_settings(&c)?;
+        let stats = StatsIdentity {
+            name: crate::stats::instance_name("consumer"),
+            client_id: cluster_settings.net.client_id.clone(),
+            created: std::time::Instant::now(),
+            emitter: crate::stats::Emitter::new(stats_interval),
+            group_state_seen: Mutex::new(None),
+        };
         let rt = ClientRuntime::current_or_owned()?;
         let cluster = {
             let _guard = rt.handle().enter();
@@ -243,8 +267,13 @@ impl Consumer {
             auto_commit,
             timeout,
             members,
+            stats,
         });
         rt.spawn(driver::drive(Arc::downgrade(&shared), shared.wake.clone()));
+        let weak = Arc::downgrade(&shared);
+        shared.stats.emitter.spawn(rt.handle(), move || {
+            weak.upgrade().map(|sh| statistics::snapshot(&sh, true))
+        });
         Ok(Consumer { shared, rt })
     }
 
@@ -319,6 +348,30 @@ impl Consumer {
         self.shared.group().map(|g| {
             ConsumerGroupMetadata::with_member(g.group_id, g.generation, g.member_id, g.instance_id)
         })
+    }
+
+    /// The consumer's statistics now, in librdkafka's `STATISTICS.md`
+    /// layout (see [`crate::stats`]): per partition its fetch state,
+    /// positions, watermarks and lag; `cgrp` with `group.id`. Reading them
+    /// does not start new windows; only the periodic emission does.
+    pub fn stats(&self) -> crate::stats::Statistics {
+        statistics::snapshot(&self.shared, false)
+    }
+
+    /// Calls `callback` with every periodic statistics emission
+    /// (`statistics.interval.ms`; none when it is 0), on the consumer's
+    /// runtime: it should return quickly. Replaces an earlier one.
+    pub fn set_stats_callback(
+        &self,
+        callback: impl Fn(&crate::stats::Statistics) + Send + Sync + 'static,
+    ) {
+        self.shared.stats.emitter.set_callback(Arc::new(callback));
+    }
+
+    /// The periodic statistics emissions from now on, as an async stream
+    /// (never yielding when `statistics.interval.ms` is 0).
+    pub fn stats_stream(&self) -> crate::stats::StatsStream {
+        self.shared.stats.emitter.subscribe()
     }
 
     /// The assigned partitions, sorted.

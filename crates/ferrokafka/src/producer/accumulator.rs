@@ -41,8 +41,8 @@ use super::message::ProducerRecord;
 use super::partitioner::{Choice, FastRng, Partitioner, Sticky};
 use super::queue::{PartitionQueue, TopicQueue, Unassigned};
 use super::settings::Settings;
-use super::stats::{BrokerStats, Histogram, ProducerStats, TopicStats};
 use crate::error::{Error, ErrorCode};
+use crate::stats::Histogram;
 use bytes::Bytes;
 use indexmap::IndexMap;
 use std::collections::{HashMap, VecDeque};
@@ -78,7 +78,10 @@ pub(crate) struct Accumulator {
     pub(super) txmsgs: u64,
     pub(super) txmsg_bytes: u64,
     pub(super) txerrs: u64,
-    pub(super) brokers: HashMap<i32, (BrokerStats, Histogram)>,
+    pub(super) brokers: HashMap<i32, super::statistics::ProduceBroker>,
+    /// Statistics: when the idempotence and transaction states last
+    /// changed, as seen by the statistics.
+    pub(super) eos_seen: super::statistics::EosSeen,
     /// The idempotence manager, with `enable.idempotence`.
     pub(super) idem: Option<Idempotence>,
     /// The idempotence generation partitions were last re-based on.
@@ -162,6 +165,7 @@ impl Accumulator {
             txmsg_bytes: 0,
             txerrs: 0,
             brokers: HashMap::new(),
+            eos_seen: Default::default(),
         }
     }
 
@@ -672,39 +676,6 @@ impl Accumulator {
     pub(crate) fn take_purge_in_flight(&mut self) -> bool {
         std::mem::take(&mut self.purge_in_flight)
     }
-
-    /// A statistics snapshot.
-    pub(crate) fn stats(&self) -> ProducerStats {
-        let mut s = ProducerStats {
-            msg_cnt: self.queued_msgs as u64,
-            msg_size: self.queued_bytes as u64,
-            msg_max: self.cfg.queue_max_messages as u64,
-            msg_size_max: self.cfg.queue_max_bytes as u64,
-            inflight_cnt: self.inflight_msgs as u64,
-            txmsgs: self.txmsgs,
-            txmsg_bytes: self.txmsg_bytes,
-            txerrs: self.txerrs,
-            ..ProducerStats::default()
-        };
-        for (id, (b, h)) in &self.brokers {
-            let mut b = b.clone();
-            b.rtt = h.summary();
-            b.waitresp_cnt = self.broker_in_flight.get(id).copied().unwrap_or(0) as u64;
-            s.txbytes += b.txbytes;
-            s.brokers.insert(id.to_string(), b);
-        }
-        for t in self.topics.values() {
-            s.topics.insert(
-                t.name.to_string(),
-                TopicStats {
-                    topic: t.name.to_string(),
-                    batchsize: t.batchsize.summary(),
-                    batchcnt: t.batchcnt.summary(),
-                },
-            );
-        }
-        s
-    }
 }
 
 #[cfg(test)]
@@ -934,7 +905,7 @@ mod tests {
         assert_eq!(e.error.code(), ErrorCode::TopicAuthorizationFailed);
         assert_eq!(e.status, PersistenceStatus::NotPersisted);
         assert_eq!(e.record.unwrap().value_bytes().unwrap().as_ref(), b"v1");
-        assert_eq!(acc.stats().txerrs, 2);
+        assert_eq!(acc.txerrs, 2);
     }
 
     #[test]

@@ -195,6 +195,18 @@ impl Idempotence {
         self.fatal.as_ref()
     }
 
+    /// The state by librdkafka's name for it (statistics' `idemp_state`).
+    pub(crate) fn state_name(&self) -> &'static str {
+        match self.state {
+            State::NeedPid { .. } => "RequestPID",
+            State::Requesting { .. } => "WaitPID",
+            State::Assigned(_) => "Assigned",
+            State::Draining(_) => "DrainBump",
+            State::Fatal => "FatalError",
+            State::Unassigned => "Init",
+        }
+    }
+
     /// Whether an epoch bump waits for in-flight requests to drain.
     #[cfg(test)]
     pub(crate) fn draining(&self) -> bool {
@@ -720,7 +732,7 @@ impl Accumulator {
                     .position(|x| x.first_msgid > b.first_msgid)
                     .unwrap_or(pq.batches.len());
                 pq.batches.insert(pos, b);
-                self.broker_entry(broker).0.txretries += 1;
+                self.broker_entry(broker).txretries += 1;
             }
             Action::Fail | Action::Fatal => {
                 pq.seq.window.retain(|w| w.first_msgid != b.first_msgid);
@@ -736,7 +748,7 @@ impl Accumulator {
                     (Action::Fatal, Some(f)) => f,
                     _ => error.unwrap_or_else(|| Error::new(code, "produce failed")),
                 };
-                self.broker_entry(broker).0.txerrs += 1;
+                self.broker_entry(broker).txerrs += 1;
                 self.finish(b, BatchOutcome::Failed { error, status });
             }
         }

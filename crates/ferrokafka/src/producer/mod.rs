@@ -99,19 +99,20 @@ mod partitioner;
 mod queue;
 mod sender;
 mod settings;
-mod stats;
+mod statistics;
 mod transport;
 mod txn;
 
+pub use crate::stats::Histogram;
 pub use delivery::{
     DeliveryError, DeliveryFuture, DeliveryResult, PersistenceStatus, RecordMetadata,
 };
 pub use message::ProducerRecord;
 pub use partitioner::{murmur2, BuiltinPartitioner, Partitioner};
-pub use stats::{BrokerStats, Histogram, HistogramStats, ProducerStats, TopicStats};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorCode, Result};
+use crate::stats::{Statistics, StatsStream};
 use accumulator::Accumulator;
 use sender::{Shared, Transport};
 use std::sync::atomic::Ordering;
@@ -244,6 +245,9 @@ impl std::fmt::Debug for Producer {
 
 struct Inner {
     shared: Arc<Shared>,
+    /// Statistics: the cluster's connections, the instance name and the
+    /// periodic emission.
+    stats: Arc<StatsSource>,
     /// The transaction coordinator's client, with `transactional.id`.
     txn: Option<Arc<txn::Context>>,
     max_block: Duration,
@@ -294,14 +298,23 @@ impl Producer {
     fn build(config: &ClientConfig, partitioner: Option<Arc<dyn Partitioner>>) -> Result<Producer> {
         let (settings, cluster_settings) = transport::from_config(config)?;
         let runtime = crate::net::ClientRuntime::owned()?;
+        let client_id = cluster_settings.net.client_id.clone();
         let cluster = {
             let _guard = runtime.handle().enter();
             crate::cluster::Cluster::new(cluster_settings, runtime.clone())?
         };
         // The transaction coordinator is reached through the same cluster.
         let txn = txn::Context::new(&cluster, &settings);
+        let source = StatsSource::new(Some(cluster.clone()), client_id, settings.stats_interval);
         let transport = transport::connect(cluster, settings.acks);
-        Ok(Self::start(settings, partitioner, transport, runtime, txn))
+        Ok(Self::start(
+            settings,
+            partitioner,
+            transport,
+            runtime,
+            txn,
+            source,
+        ))
     }
 
     fn start(
@@ -310,6 +323,7 @@ impl Producer {
         transport: Arc<dyn Transport>,
         runtime: crate::net::ClientRuntime,
         txn: Option<Arc<txn::Context>>,
+        stats: Arc<StatsSource>,
     ) -> Producer {
         let max_block = settings.max_block;
         let shared = Arc::new(Shared::new(Accumulator::new(settings, partitioner)));
@@ -324,9 +338,21 @@ impl Producer {
         if let Some(ctx) = &txn {
             runtime.spawn(txn::drive(Arc::downgrade(&shared), ctx.clone()));
         }
+        {
+            let weak = Arc::downgrade(&shared);
+            let source = stats.clone();
+            stats.emitter.spawn(runtime.handle(), move || {
+                let shared = weak.upgrade()?;
+                if shared.shutdown.load(Ordering::Acquire) {
+                    return None;
+                }
+                Some(source.snapshot(&shared, true))
+            });
+        }
         Producer {
             inner: Arc::new(Inner {
                 shared,
+                stats,
                 txn,
                 max_block,
                 _runtime: runtime,
@@ -608,8 +634,71 @@ impl Producer {
         }
     }
 
-    /// A snapshot of the producer's statistics.
-    pub fn stats(&self) -> ProducerStats {
-        self.shared().lock().stats()
+    /// The producer's statistics now, in librdkafka's `STATISTICS.md`
+    /// layout (see [`crate::stats`]). Reading them does not start new
+    /// windows; only the periodic emission does.
+    pub fn stats(&self) -> Statistics {
+        self.inner.stats.snapshot(self.shared(), false)
+    }
+
+    /// Calls `callback` with every periodic statistics emission
+    /// (`statistics.interval.ms`; none when it is 0), on the producer's
+    /// runtime thread: it should return quickly. Replaces an earlier one.
+    pub fn set_stats_callback(&self, callback: impl Fn(&Statistics) + Send + Sync + 'static) {
+        self.inner.stats.emitter.set_callback(Arc::new(callback));
+    }
+
+    /// The periodic statistics emissions from now on, as an async stream
+    /// (empty, never yielding, when `statistics.interval.ms` is 0).
+    pub fn stats_stream(&self) -> StatsStream {
+        self.inner.stats.emitter.subscribe()
+    }
+}
+
+/// Where a producer's statistics come from besides the accumulator.
+struct StatsSource {
+    cluster: Option<crate::cluster::Cluster>,
+    name: String,
+    client_id: String,
+    created: Instant,
+    emitter: Arc<crate::stats::Emitter>,
+}
+
+impl StatsSource {
+    fn new(
+        cluster: Option<crate::cluster::Cluster>,
+        client_id: String,
+        interval: Duration,
+    ) -> Arc<Self> {
+        Arc::new(StatsSource {
+            cluster,
+            name: crate::stats::instance_name("producer"),
+            client_id,
+            created: Instant::now(),
+            emitter: crate::stats::Emitter::new(interval),
+        })
+    }
+
+    fn snapshot(&self, shared: &Shared, roll: bool) -> Statistics {
+        let mut s = crate::stats::header(&self.name, &self.client_id, "producer", self.created);
+        let parts = shared.lock().stats_partitions();
+        if let Some(c) = &self.cluster {
+            let toppars: Vec<(&str, i32)> = parts.iter().map(|(t, p)| (&**t, *p)).collect();
+            s.brokers = c.broker_statistics(&toppars, roll);
+            s.metadata_cache_cnt = c.metadata_cache_cnt();
+        }
+        shared.lock().fill_stats(&mut s, roll);
+        if let Some(c) = &self.cluster {
+            for t in s.topics.values_mut() {
+                (t.age, t.metadata_age) = c.topic_ages(&t.topic);
+            }
+        }
+        s.replyq = shared
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len() as u64;
+        s.sum_brokers();
+        s
     }
 }

@@ -6,7 +6,7 @@ use super::accumulator::Accumulator;
 use super::batch::{possibly_persisted, Batch, Done};
 use super::delivery::{BatchOutcome, PersistenceStatus};
 use super::queue::{PartitionResult, ProduceJob};
-use super::stats::{BrokerStats, Histogram};
+use super::statistics::ProduceBroker;
 use crate::cluster::stale_leader;
 use crate::error::{Error, ErrorCode};
 use std::time::{Duration, Instant};
@@ -26,20 +26,14 @@ impl Accumulator {
         let t = &mut self.topics[b.topic_idx];
         t.batchsize.record(encoded_len as u64);
         t.batchcnt.record(b.msgs.len() as u64);
-        let bs = &mut self.broker_entry(broker).0;
+        let waited = Instant::now().saturating_duration_since(b.created);
+        let bs = self.broker_entry(broker);
         bs.txbytes += encoded_len as u64;
+        bs.int_latency.record(waited.as_micros() as u64);
     }
 
-    pub(super) fn broker_entry(&mut self, broker: i32) -> &mut (BrokerStats, Histogram) {
-        self.brokers.entry(broker).or_insert_with(|| {
-            (
-                BrokerStats {
-                    nodeid: broker,
-                    ..BrokerStats::default()
-                },
-                Histogram::default(),
-            )
-        })
+    pub(super) fn broker_entry(&mut self, broker: i32) -> &mut ProduceBroker {
+        self.brokers.entry(broker).or_default()
     }
 
     /// The outcome of a job: `results` holds one entry per batch, in the
@@ -57,10 +51,10 @@ impl Accumulator {
             *n = n.saturating_sub(1);
         }
         {
-            let (bs, h) = self.broker_entry(broker);
+            let bs = self.broker_entry(broker);
             bs.tx += 1;
             if let Some(rtt) = rtt {
-                h.record(rtt.as_micros() as u64);
+                bs.rtt.record(rtt.as_micros() as u64);
             }
         }
         let mut results = results.into_iter();
@@ -123,7 +117,7 @@ impl Accumulator {
             let retriable = error.is_retriable() && self.cfg.acks != 0;
             let expired = b.deadline.is_some_and(|d| now >= d);
             if retriable && !expired && b.attempts <= self.cfg.retries {
-                self.broker_entry(broker).0.txretries += 1;
+                self.broker_entry(broker).txretries += 1;
                 b.retry_at = Some(now + self.cfg.backoff(b.attempts));
                 let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
                 // As with idempotence: drain, then restart from the oldest
@@ -138,7 +132,7 @@ impl Accumulator {
                 pq.batches.insert(pos, b);
                 continue;
             }
-            self.broker_entry(broker).0.txerrs += 1;
+            self.broker_entry(broker).txerrs += 1;
             let status = if b.maybe_persisted {
                 PersistenceStatus::PossiblyPersisted
             } else {
@@ -171,13 +165,23 @@ impl Accumulator {
         let n = b.msgs.len();
         self.queued_msgs -= n;
         self.queued_bytes -= b.cost + b.request_copy;
+        let pq = self.topics[b.topic_idx]
+            .partitions
+            .get_mut(b.partition as usize);
         match outcome {
             BatchOutcome::Delivered { .. } => {
                 self.txmsgs += n as u64;
                 self.txmsg_bytes += b.bytes as u64;
+                if let Some(pq) = pq {
+                    pq.txmsgs += n as u64;
+                    pq.txbytes += b.bytes as u64;
+                }
             }
             BatchOutcome::Failed { ref error, .. } => {
                 self.txerrs += n as u64;
+                if let Some(pq) = pq {
+                    pq.failed += n as u64;
+                }
                 if let Some(tx) = self.txn.as_mut() {
                     tx.on_delivery_failed(error);
                 }

@@ -7,8 +7,8 @@ use super::batch::{deadline, Batch, Msg};
 use super::delivery::{BatchOutcome, PersistenceStatus};
 use super::idempotence::{Idempotence, PartitionSequence, WindowEntry};
 use super::partitioner::Sticky;
-use super::stats::Histogram;
 use crate::error::{Error, ErrorCode};
+use crate::stats::Histogram;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +37,10 @@ pub(super) struct PartitionQueue {
     /// (the window drains, then restarts from the oldest unacknowledged
     /// batch), so nothing later is written before the failed batch.
     pub(super) recover: Option<u64>,
+    /// Statistics: records delivered, their bytes, records failed.
+    pub(super) txmsgs: u64,
+    pub(super) txbytes: u64,
+    pub(super) failed: u64,
 }
 
 impl PartitionQueue {
@@ -52,6 +56,9 @@ impl PartitionQueue {
             sent_to: None,
             seq: PartitionSequence::default(),
             recover: None,
+            txmsgs: 0,
+            txbytes: 0,
+            failed: 0,
         }
     }
 

@@ -59,6 +59,8 @@ pub(crate) struct Settings {
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms`.
     pub transaction_timeout: Duration,
+    /// `statistics.interval.ms` (zero: no periodic statistics).
+    pub stats_interval: Duration,
 }
 
 impl Default for Settings {
@@ -87,6 +89,7 @@ impl Default for Settings {
             gapless: false,
             transactional_id: None,
             transaction_timeout: Duration::from_millis(60_000),
+            stats_interval: Duration::ZERO,
         }
     }
 }
@@ -155,6 +158,7 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
             transaction_timeout: c.get_duration("transaction.timeout.ms"),
+            stats_interval: c.get_duration("statistics.interval.ms"),
         })
     }
 }

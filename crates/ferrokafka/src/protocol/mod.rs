@@ -67,17 +67,24 @@ pub trait ApiRequest: kafka_protocol::protocol::Encodable {
     const KEY: ApiKey;
     /// The response message.
     type Response: kafka_protocol::protocol::Decodable;
+    /// The throttle time a response reports (KIP-219), 0 for APIs without one.
+    fn throttle_time_ms(resp: &Self::Response) -> i32;
 }
 
 macro_rules! api_requests {
-    ($($key:ident: $req:ident => $resp:ident),* $(,)?) => {
+    ($($key:ident: $req:ident => $resp:ident $([$none:ident])?),* $(,)?) => {
         $(
             impl ApiRequest for kafka_protocol::messages::$req {
                 const KEY: ApiKey = ApiKey::$key;
                 type Response = kafka_protocol::messages::$resp;
+                fn throttle_time_ms(resp: &Self::Response) -> i32 {
+                    api_requests!(@throttle resp $($none)?)
+                }
             }
         )*
     };
+    (@throttle $r:ident) => { $r.throttle_time_ms };
+    (@throttle $r:ident unthrottled) => {{ let _ = $r; 0 }};
 }
 
 api_requests! {
@@ -94,7 +101,7 @@ api_requests! {
     SyncGroup: SyncGroupRequest => SyncGroupResponse,
     DescribeGroups: DescribeGroupsRequest => DescribeGroupsResponse,
     ListGroups: ListGroupsRequest => ListGroupsResponse,
-    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse,
+    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse [unthrottled],
     ApiVersions: ApiVersionsRequest => ApiVersionsResponse,
     CreateTopics: CreateTopicsRequest => CreateTopicsResponse,
     DeleteTopics: DeleteTopicsRequest => DeleteTopicsResponse,
@@ -111,7 +118,7 @@ api_requests! {
     DescribeConfigs: DescribeConfigsRequest => DescribeConfigsResponse,
     AlterConfigs: AlterConfigsRequest => AlterConfigsResponse,
     DescribeLogDirs: DescribeLogDirsRequest => DescribeLogDirsResponse,
-    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse,
+    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse [unthrottled],
     CreatePartitions: CreatePartitionsRequest => CreatePartitionsResponse,
     DeleteGroups: DeleteGroupsRequest => DeleteGroupsResponse,
     ElectLeaders: ElectLeadersRequest => ElectLeadersResponse,
@@ -128,5 +135,5 @@ api_requests! {
     DescribeTransactions: DescribeTransactionsRequest => DescribeTransactionsResponse,
     ListTransactions: ListTransactionsRequest => ListTransactionsResponse,
     UpdateFeatures: UpdateFeaturesRequest => UpdateFeaturesResponse,
-    WriteTxnMarkers: WriteTxnMarkersRequest => WriteTxnMarkersResponse,
+    WriteTxnMarkers: WriteTxnMarkersRequest => WriteTxnMarkersResponse [unthrottled],
 }

@@ -27,6 +27,7 @@
 mod offsets;
 mod partition;
 mod queue;
+mod statistics;
 
 use partition::{Part, Phase};
 use queue::Queued;
@@ -244,6 +245,8 @@ pub(crate) struct FetchState {
     /// Brokers with a fetch in flight: one at a time per broker, so that
     /// partitions becoming ready meanwhile join the next request together.
     busy: Vec<i32>,
+    /// Statistics: records and bytes received over the consumer's life.
+    rx_total: (u64, u64),
 }
 
 impl FetchState {
@@ -257,6 +260,7 @@ impl FetchState {
             refresh: Vec::new(),
             unblocked: false,
             busy: Vec::new(),
+            rx_total: (0, 0),
         }
     }
 
@@ -539,6 +543,10 @@ impl FetchState {
                     }
                     p.queued_msgs += n;
                     p.queued_bytes += bytes;
+                    p.rxmsgs += n as u64;
+                    p.rxbytes += bytes as u64;
+                    self.rx_total.0 += n as u64;
+                    self.rx_total.1 += bytes as u64;
                     self.queued_bytes += bytes;
                     if let Some(next) = decoded.next_offset {
                         if next > p.fetch_pos {

@@ -57,6 +57,9 @@ pub(super) struct Part {
     pub(super) queued_bytes: usize,
     pub(super) stored: Option<(i64, Option<i32>)>,
     pub(super) committed: Option<i64>,
+    /// Statistics: records and bytes received since assigned.
+    pub(super) rxmsgs: u64,
+    pub(super) rxbytes: u64,
 }
 
 impl FetchState {
@@ -89,6 +92,8 @@ impl FetchState {
             queued_bytes: 0,
             stored: None,
             committed: None,
+            rxmsgs: 0,
+            rxbytes: 0,
         };
         self.parts.insert(tp.clone(), part);
         self.start_at(&tp, offset);

@@ -321,6 +321,21 @@ impl Membership {
         self.owned.iter().cloned().collect()
     }
 
+    /// The phase by librdkafka's join-state names (statistics'
+    /// `join_state`).
+    pub(crate) fn join_state(&self) -> &'static str {
+        match self.phase {
+            Phase::Idle => "init",
+            Phase::NeedCoordinator | Phase::Finding => "wait-coord",
+            Phase::NeedJoin | Phase::Joining => "wait-join",
+            Phase::Assigning => "wait-metadata",
+            Phase::Syncing => "wait-sync",
+            Phase::Stable if self.callback.is_some() => "wait-assign-call",
+            Phase::Stable => "steady",
+            Phase::Failed => "failed",
+        }
+    }
+
     pub(crate) fn is_stable(&self) -> bool {
         self.phase == Phase::Stable
     }

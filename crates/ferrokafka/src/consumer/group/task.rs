@@ -61,6 +61,10 @@ pub(crate) struct Inner {
     /// already reported missing (one error per topic until it appears).
     pub known: BTreeSet<String>,
     pub reported: BTreeSet<String>,
+    /// Statistics: rebalances (assign, revoke or lost) so far, the last
+    /// one's time and kind.
+    pub rebalance_cnt: u64,
+    pub last_rebalance: Option<(Instant, &'static str)>,
 }
 
 impl GroupShared {
@@ -459,12 +463,17 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
                     }
                 }
                 Work::Callback(n) => {
-                    let ev = match n {
-                        Notice::Assigned(p) => Rebalance::Assigned(parts_of(&p)),
-                        Notice::Revoked(p) => Rebalance::Revoked(parts_of(&p)),
-                        Notice::Lost(p) => Rebalance::Lost(parts_of(&p)),
+                    let (ev, reason) = match n {
+                        Notice::Assigned(p) => (Rebalance::Assigned(parts_of(&p)), "assign"),
+                        Notice::Revoked(p) => (Rebalance::Revoked(parts_of(&p)), "revoke"),
+                        Notice::Lost(p) => (Rebalance::Lost(parts_of(&p)), "lost"),
                         Notice::Identity { .. } | Notice::Error(_) => continue,
                     };
+                    {
+                        let mut g = sh.members.lock();
+                        g.rebalance_cnt += 1;
+                        g.last_rebalance = Some((Instant::now(), reason));
+                    }
                     deliver(sh, &ev, hb.as_mut()).await;
                     if let Some(m) = sh.members.lock().membership.as_mut() {
                         m.on_callback_done(Instant::now().into_std());

@@ -36,8 +36,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+mod counters;
 mod open;
 mod outbox;
+pub(crate) use counters::Counters;
 use open::{reauth_deadline, Stream};
 use outbox::Outbox;
 
@@ -81,6 +83,8 @@ struct Request {
     deadline: Instant,
     /// `None`: the broker sends no response (Produce with acks=0).
     reply: Option<oneshot::Sender<Result<Bytes>>>,
+    /// When it was handed to the connection (outbuf_latency).
+    queued_at: Instant,
 }
 
 enum Command {
@@ -128,6 +132,7 @@ struct Shared {
     settings: Arc<NetSettings>,
     state: AtomicU8,
     versions: Mutex<Option<Arc<ApiVersionTable>>>,
+    counters: Counters,
 }
 
 /// A handle to one broker connection; cheap to clone. The connection task
@@ -164,6 +169,7 @@ impl Connection {
             settings: settings.clone(),
             state: AtomicU8::new(ConnectionState::Idle as u8),
             versions: Mutex::new(None),
+            counters: Counters::default(),
         });
         let task = Task {
             backoff: Backoff::new(settings.reconnect_backoff, settings.reconnect_backoff_max),
@@ -190,6 +196,11 @@ impl Connection {
     /// Where the connection is in its life.
     pub fn state(&self) -> ConnectionState {
         ConnectionState::from_u8(self.shared.state.load(Ordering::Relaxed))
+    }
+
+    /// This connection's statistics counters.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.shared.counters
     }
 
     /// The versions negotiated on the current (or last) socket, if any.
@@ -274,6 +285,7 @@ impl Connection {
             body,
             deadline,
             reply: Some(tx),
+            queued_at: Instant::now(),
         }))?;
         // The task enforces the deadline (and closes the socket first, so
         // that the next request goes to a fresh connection); this later
@@ -298,6 +310,7 @@ impl Connection {
             body,
             deadline,
             reply: None,
+            queued_at: Instant::now(),
         }))
     }
 
@@ -352,7 +365,13 @@ impl Connection {
         let api_key = R::KEY;
         let body = encode(req, version)?;
         let body = self.send_raw(api_key, version, body, timeout).await?;
-        crate::protocol::decode::<R>(version, body, &self.shared.addr.to_string())
+        let resp = crate::protocol::decode::<R>(version, body, &self.shared.addr.to_string())?;
+        let throttle = R::throttle_time_ms(&resp);
+        if throttle > 0 {
+            self.shared.counters.on_throttle(throttle);
+            tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, api = ?api_key, throttle_ms = throttle, "throttled by the broker (KIP-219)");
+        }
+        Ok(resp)
     }
 }
 
@@ -383,11 +402,18 @@ struct InFlight {
     api_key: ApiKey,
     version: i16,
     reply: oneshot::Sender<Result<Bytes>>,
+    /// When it was framed for writing (rtt).
+    sent_at: Instant,
 }
 
 impl Task {
     fn set_state(&self, s: ConnectionState) {
-        self.shared.state.store(s as u8, Ordering::Relaxed);
+        let old = self.shared.state.swap(s as u8, Ordering::Relaxed);
+        if old != s as u8 {
+            self.shared
+                .counters
+                .state_changed(Instant::now().into_std());
+        }
     }
 
     fn correlation_id(&mut self) -> i32 {
@@ -444,6 +470,10 @@ impl Task {
                 continue;
             }
             self.set_state(ConnectionState::Connecting);
+            self.shared
+                .counters
+                .connects
+                .fetch_add(1, Ordering::Relaxed);
             self.backoff
                 .on_attempt(Instant::now().into_std(), Backoff::random_jitter());
             let setup = tokio::time::timeout(self.settings.connect_timeout, self.open());
@@ -485,6 +515,10 @@ impl Task {
                     self.serve(rd, wr, versions, reauth_at).await
                 }
             };
+            self.shared
+                .counters
+                .disconnects
+                .fetch_add(1, Ordering::Relaxed);
             match served {
                 Ok(Exit::Shutdown) => return,
                 Ok(Exit::Idle) => self.set_state(ConnectionState::Idle),
@@ -570,16 +604,25 @@ impl Task {
                     continue;
                 }
                 let id = self.correlation_id();
-                if let Err(e) = out.push(
+                let framed = match out.push(
                     req.api_key,
                     req.version,
                     id,
                     Some(&self.settings.client_id),
                     &req.body,
                 ) {
-                    Command::Request(req).fail(e);
-                    continue;
-                }
+                    Ok(n) => n,
+                    Err(e) => {
+                        Command::Request(req).fail(e);
+                        continue;
+                    }
+                };
+                let now = Instant::now();
+                self.shared.counters.on_request(
+                    req.api_key as i16,
+                    framed,
+                    now.saturating_duration_since(req.queued_at),
+                );
                 // Without a reply channel the broker sends no response.
                 if let Some(reply) = req.reply {
                     deadlines.push(Reverse((req.deadline, id)));
@@ -589,6 +632,7 @@ impl Task {
                             api_key: req.api_key,
                             version: req.version,
                             reply,
+                            sent_at: now,
                         },
                     );
                 }
@@ -605,6 +649,14 @@ impl Task {
             let idle_at = (!self.settings.idle_timeout.is_zero() && idle)
                 .then(|| last_activity + self.settings.idle_timeout);
             let accepting = self.queue.len() < max_in_flight;
+            let counters = &self.shared.counters;
+            counters.wakeups.fetch_add(1, Ordering::Relaxed);
+            counters
+                .outbuf_cnt
+                .store(self.queue.len() as u64, Ordering::Relaxed);
+            counters
+                .waitresp_cnt
+                .store(inflight.len() as u64, Ordering::Relaxed);
             if rbuf.capacity() - rbuf.len() < 1024 {
                 rbuf.reserve(READ_CHUNK);
             }
@@ -652,6 +704,8 @@ impl Task {
                     }
                     if !expired.is_empty() {
                         let n = expired.len();
+                        let counters = &self.shared.counters;
+                        counters.req_timeouts.fetch_add(n as u64, Ordering::Relaxed);
                         for f in expired {
                             let _ = f.reply.send(Err(Error::new(codes::TIMED_OUT, format!(
                                 "{:?} v{} request to broker {} timed out",
@@ -681,6 +735,11 @@ impl Task {
             }
             Err(e) => e.clone(),
         };
+        let counters = &self.shared.counters;
+        counters
+            .txerrs
+            .fetch_add(inflight.len() as u64, Ordering::Relaxed);
+        counters.waitresp_cnt.store(0, Ordering::Relaxed);
         for (_, f) in inflight.drain() {
             let _ = f.reply.send(Err(err.clone()));
         }
@@ -697,6 +756,10 @@ impl Task {
         while let Some(f) = reader.next_frame(rbuf)? {
             let id = frame::correlation_id(&f).unwrap_or(-1);
             let Some(req) = inflight.remove(&id) else {
+                self.shared
+                    .counters
+                    .rxcorriderrs
+                    .fetch_add(1, Ordering::Relaxed);
                 return Err(Error::new(
                     codes::BAD_MSG,
                     format!(
@@ -705,12 +768,16 @@ impl Task {
                     ),
                 ));
             };
+            self.shared
+                .counters
+                .on_response(f.len() + 4, req.sent_at.elapsed());
             let hv = frame::response_header_version(req.api_key, req.version);
             match frame::response_body(f, hv) {
                 Ok(body) => {
                     let _ = req.reply.send(Ok(body));
                 }
                 Err(e) => {
+                    self.shared.counters.rxerrs.fetch_add(1, Ordering::Relaxed);
                     let _ = req.reply.send(Err(e.clone()));
                     return Err(e);
                 }

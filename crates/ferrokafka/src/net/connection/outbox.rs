@@ -30,17 +30,20 @@ impl Outbox {
         correlation_id: i32,
         client_id: Option<&str>,
         body: &Bytes,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         if body.len() < ZERO_COPY_MIN {
-            return frame::encode_request(
+            let before = self.buf.len();
+            frame::encode_request(
                 &mut self.buf,
                 api_key,
                 version,
                 correlation_id,
                 client_id,
                 body,
-            );
+            )?;
+            return Ok(self.buf.len() - before);
         }
+        let before = self.buf.len();
         frame::encode_request_header(
             &mut self.buf,
             api_key,
@@ -49,9 +52,10 @@ impl Outbox {
             client_id,
             body.len(),
         )?;
+        let n = self.buf.len() - before + body.len();
         self.chunks.push_back(self.buf.split().freeze());
         self.chunks.push_back(body.clone());
-        Ok(())
+        Ok(n)
     }
 
     /// Writes what the socket takes; cancel-safe (state changes only after

@@ -1,12 +1,7 @@
-//! Producer statistics: counters, per-topic batch histograms and per-broker
-//! request round-trip times, named as librdkafka's STATISTICS.md names them.
-//!
-//! Owns the [`Histogram`] (fixed log-linear buckets, no allocation per sample)
-//! and the serialisable snapshot [`ProducerStats`]. The accumulator and the
-//! sender update them; [`Producer::stats`](super::Producer::stats) reads them.
+//! The [`Histogram`] behind every statistics window (fixed log-linear
+//! buckets, no allocation per sample) and its summary, [`Window`].
 
-use serde::Serialize;
-use std::collections::BTreeMap;
+use super::Window;
 
 /// Sub-buckets per power of two: relative error about 1/16.
 const SUB: usize = 16;
@@ -17,7 +12,7 @@ const BUCKETS: usize = 64 * SUB;
 /// never allocates.
 ///
 /// ```
-/// let mut h = ferrokafka::producer::Histogram::default();
+/// let mut h = ferrokafka::stats::Histogram::default();
 /// for v in 1..=100 { h.record(v); }
 /// assert!((48..=53).contains(&h.quantile(0.5)));
 /// ```
@@ -110,107 +105,56 @@ impl Histogram {
         self.max = self.max.max(other.max);
     }
 
+    /// Number of samples recorded.
+    pub fn count(&self) -> u64 {
+        self.cnt
+    }
+
+    /// Standard deviation over the bucket values (as librdkafka's is, from
+    /// its histogram), 0 when empty.
+    fn stddev(&self) -> u64 {
+        if self.cnt == 0 {
+            return 0;
+        }
+        let mean = self.sum as f64 / self.cnt as f64;
+        let mut acc = 0.0;
+        for (b, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                let d = bucket_value(b).clamp(self.min, self.max) as f64 - mean;
+                acc += d * d * c as f64;
+            }
+        }
+        (acc / self.cnt as f64).sqrt() as u64
+    }
+
     /// A serialisable summary.
-    pub fn summary(&self) -> HistogramStats {
-        HistogramStats {
+    pub fn summary(&self) -> Window {
+        Window {
             min: if self.cnt == 0 { 0 } else { self.min },
             max: self.max,
             avg: self.sum.checked_div(self.cnt).unwrap_or(0),
             sum: self.sum,
-            cnt: self.cnt,
+            stddev: self.stddev(),
             p50: self.quantile(0.50),
             p75: self.quantile(0.75),
             p90: self.quantile(0.90),
             p95: self.quantile(0.95),
             p99: self.quantile(0.99),
             p99_99: self.quantile(0.9999),
+            // Every u64 fits a bucket: nothing is out of range.
+            outofrange: 0,
+            hdrsize: (BUCKETS * std::mem::size_of::<u64>()) as u64,
+            cnt: self.cnt,
         }
     }
-}
 
-/// A histogram summary, as librdkafka's statistics window objects.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct HistogramStats {
-    /// Smallest sample.
-    pub min: u64,
-    /// Largest sample.
-    pub max: u64,
-    /// Mean.
-    pub avg: u64,
-    /// Sum of samples.
-    pub sum: u64,
-    /// Number of samples.
-    pub cnt: u64,
-    /// Median.
-    pub p50: u64,
-    /// 75th percentile.
-    pub p75: u64,
-    /// 90th percentile.
-    pub p90: u64,
-    /// 95th percentile.
-    pub p95: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// 99.99th percentile.
-    pub p99_99: u64,
-}
-
-/// Statistics of one broker connection as the producer sees it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BrokerStats {
-    /// Broker id.
-    pub nodeid: i32,
-    /// ProduceRequests sent.
-    pub tx: u64,
-    /// Bytes of record batches sent.
-    pub txbytes: u64,
-    /// ProduceRequests that failed (transport or request errors).
-    pub txerrs: u64,
-    /// Retried batches.
-    pub txretries: u64,
-    /// Requests waiting for a response.
-    pub waitresp_cnt: u64,
-    /// Request round-trip time in microseconds.
-    pub rtt: HistogramStats,
-}
-
-/// Statistics of one topic.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TopicStats {
-    /// Topic name.
-    pub topic: String,
-    /// Batch sizes in bytes (after compression).
-    pub batchsize: HistogramStats,
-    /// Records per batch.
-    pub batchcnt: HistogramStats,
-}
-
-/// A snapshot of the producer's statistics, serialisable to JSON with
-/// librdkafka's field names where librdkafka has the figure.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ProducerStats {
-    /// Records in the producer (queued or in flight, not yet reported).
-    pub msg_cnt: u64,
-    /// Bytes of those records (keys, values, headers).
-    pub msg_size: u64,
-    /// `queue.buffering.max.messages`.
-    pub msg_max: u64,
-    /// `queue.buffering.max.kbytes` in bytes.
-    pub msg_size_max: u64,
-    /// Records in requests waiting for a response.
-    pub inflight_cnt: u64,
-    /// Records delivered (acknowledged, or written with acks=0).
-    pub txmsgs: u64,
-    /// Bytes of the records delivered (keys, values, headers).
-    pub txmsg_bytes: u64,
-    /// Bytes of record batches sent (including retries).
-    pub txbytes: u64,
-    /// Records whose delivery failed.
-    pub txerrs: u64,
-    /// Per broker id.
-    pub brokers: BTreeMap<String, BrokerStats>,
-    /// Per topic name.
-    pub topics: BTreeMap<String, TopicStats>,
+    /// The summary of the samples so far, starting a new window (the
+    /// periodic emission rolls its windows, as librdkafka's do).
+    pub fn roll(&mut self) -> Window {
+        let w = self.summary();
+        *self = Histogram::default();
+        w
+    }
 }
 
 #[cfg(test)]
