@@ -648,6 +648,17 @@ fn every_implemented_property_is_read_by_each_role_it_applies_to() {
             ("enable.ssl.certificate.verification", "false"),
         ],
         &[
+            ("security.protocol", "sasl_ssl"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("sasl.oauthbearer.method", "oidc"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://127.0.0.1:8443/token"),
+            ("sasl.oauthbearer.client.id", "client"),
+            ("sasl.oauthbearer.client.secret", "secret"),
+            ("sasl.oauthbearer.scope", "kafka"),
+            ("https.ca.pem", &cert),
+            ("ssl.ca.pem", &cert),
+        ],
+        &[
             ("security.protocol", "ssl"),
             ("ssl.ca.pem", &cert),
             ("ssl.certificate.pem", &cert),
