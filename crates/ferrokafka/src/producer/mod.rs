@@ -300,7 +300,8 @@ impl Producer {
         };
         // The transaction coordinator is reached through the same cluster.
         let txn = txn::Context::new(&cluster, &settings);
-        let transport = transport::connect(cluster, settings.acks);
+        let v2 = txn.as_ref().map(|t| t.v2_flag());
+        let transport = transport::connect(cluster, settings.acks, v2);
         Ok(Self::start(settings, partitioner, transport, runtime, txn))
     }
 

@@ -601,7 +601,10 @@ fn populated(key: ApiKey, v: i16) -> Option<Vec<u8>> {
                 .with_name(t("a"))
                 .with_partitions(vec![p; 2]);
             let m = WritableTxnMarkerResult::default().with_topics(vec![tp.clone(), tp]);
-            enc(WriteTxnMarkersResponse::default().with_markers(vec![m.clone(), m]), v)
+            enc(
+                WriteTxnMarkersResponse::default().with_markers(vec![m.clone(), m]),
+                v,
+            )
         }
         _ => return None,
     })
