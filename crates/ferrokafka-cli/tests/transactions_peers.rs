@@ -478,15 +478,18 @@ fn a_fenced_producer_fails_fatally_and_commits_nothing_more_on_apache_kafka() {
         p.init_transactions_blocking(t).unwrap();
         p
     };
+    // Delivery is proven by the commit (a failed record fails it).
     let send = |p: &Producer, v: &str| {
         p.send_blocking(ProducerRecord::new(topic).key("k").value(v.to_string()))
+            .map(drop)
+            .map_err(|e| e.error)
     };
     let old = producer();
     old.begin_transaction().unwrap();
-    let _d = send(&old, "old-committed").unwrap();
+    send(&old, "old-committed").unwrap();
     old.commit_transaction_blocking(t).unwrap();
     old.begin_transaction().unwrap();
-    let _d = send(&old, "old-open").unwrap();
+    send(&old, "old-open").unwrap();
     old.flush(t).unwrap();
     // A newer instance with the same transactional id: its
     // InitProducerId aborts the old open transaction and bumps the epoch.
@@ -496,10 +499,10 @@ fn a_fenced_producer_fails_fatally_and_commits_nothing_more_on_apache_kafka() {
     assert_eq!(e.code(), ErrorCode::ProducerFenced, "{e:?}");
     // The zombie can write nothing more.
     assert!(old.begin_transaction().unwrap_err().is_fatal());
-    assert!(send(&old, "old-after").unwrap_err().error.is_fatal());
+    assert!(send(&old, "old-after").unwrap_err().is_fatal());
     assert!(old.abort_transaction_blocking(t).unwrap_err().is_fatal());
     new.begin_transaction().unwrap();
-    let _d = send(&new, "new-committed").unwrap();
+    send(&new, "new-committed").unwrap();
     new.commit_transaction_blocking(t).unwrap();
     let seen = read_ferrokafka(kafka, topic, 2);
     let want: BTreeMap<String, usize> = [("k/old-committed/", 1), ("k/new-committed/", 1)]
@@ -627,7 +630,7 @@ fn epochs_over_transactions(
             .producer_epoch
     };
     let mut out = vec![epoch()];
-    let group = ConsumerGroupMetadata::new(&format!("{id}-group"));
+    let group = ConsumerGroupMetadata::new(format!("{id}-group"));
     for i in 0..3i64 {
         p.begin_transaction().unwrap();
         for j in 0..10 {
