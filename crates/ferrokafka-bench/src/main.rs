@@ -13,12 +13,14 @@
 //! ferrokafka-bench consume --rdkafka-set fetch.queue.backoff.ms=10   # librdkafka tuned
 //! ferrokafka-bench kafka --count 1000000  # against Apache Kafka, with Java's perf tools
 //! ferrokafka-bench tls --count 1000000    # TLS: ferrokafka vs librdkafka (kcat), and vs plaintext
+//! ferrokafka-bench txn --count 200000     # transactions of 100 and 10,000 records on Apache Kafka
 //! ferrokafka-bench serve --broker ferrokafka-mock [--store 1]
 //! ferrokafka-bench client --lib ferrokafka --bootstrap HOST:PORT [--mode consume] [...]
 //! ```
 
 mod apache_kafka;
 mod tls;
+mod txn;
 
 use bytes::Bytes;
 use ferrokafka::producer::{DeliveryFuture, Histogram, Producer, ProducerRecord};
@@ -105,8 +107,11 @@ struct Opts {
     #[arg(long, default_value = "ferrokafka", value_parser = ["ferrokafka", "librdkafka"])]
     lib: String,
     /// What a client does (`client`).
-    #[arg(long, default_value = "produce", value_parser = ["produce", "consume"])]
+    #[arg(long, default_value = "produce", value_parser = ["produce", "consume", "txn"])]
     mode: String,
+    /// Records per transaction (`client --mode txn`).
+    #[arg(long = "txn-size", default_value_t = 100)]
+    txn_size: u64,
     /// Extra librdkafka properties, `k=v,k=v` (consumer runs).
     #[arg(long = "rdkafka-set")]
     rdkafka_set: Option<String>,
@@ -150,6 +155,9 @@ enum Cmd {
     /// Produce and consume over TLS: ferrokafka beside librdkafka (kcat)
     /// on the same TLS listener, and ferrokafka over TLS beside plaintext.
     Tls(Opts),
+    /// Transactional produce throughput against one Apache Kafka node,
+    /// transactions of 100 and 10,000 records, ferrokafka beside librdkafka.
+    Txn(Opts),
 }
 
 fn workload(m: &Opts) -> Workload {
@@ -179,6 +187,7 @@ fn main() -> ExitCode {
         Some(Cmd::Run(m)) => run(&m),
         Some(Cmd::Kafka(m)) => apache_kafka::run_kafka(&m),
         Some(Cmd::Tls(m)) => tls::run_tls(&m),
+        Some(Cmd::Txn(m)) => txn::run_txn(&m),
         None => run(&cli.opts),
     };
     match r {
@@ -313,6 +322,9 @@ fn client(m: &Opts) -> Result<(), String> {
     let extra = extra_props(m.client_set.as_deref())?;
     let bootstrap = m.bootstrap.clone().ok_or("--bootstrap is required")?;
     let lib = m.lib.clone();
+    if m.mode == "txn" {
+        return txn::client(m, &bootstrap);
+    }
     if m.mode == "consume" {
         let partitions: i32 = m.partitions;
         let f = match lib.as_str() {

@@ -22,8 +22,9 @@ const INVALID_REQUEST: i16 = 42;
 const INVALID_UPDATE_VERSION: i16 = 95;
 
 /// `(name, min, max, finalized at start)`: Kafka 4.0's features, with
-/// `transaction.version` finalized at 0 because the mock's coordinator
-/// speaks the classic transaction protocol.
+/// `transaction.version` finalized at 0 (the classic protocol); finalizing
+/// 2 (UpdateFeatures) turns on KIP-890's transaction version 2 for clients
+/// that speak EndTxn v5, TxnOffsetCommit v5 and Produce v12.
 const SUPPORTED: &[(&str, i16, i16, i16)] = &[
     ("group.version", 0, 1, 1),
     ("kraft.version", 0, 1, 0),
@@ -53,6 +54,17 @@ impl Default for Features {
 impl Features {
     fn lock(&self) -> std::sync::MutexGuard<'_, (i64, BTreeMap<String, i16>)> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The finalized level of feature `name` (0 when not finalized).
+    pub(crate) fn level(&self, name: &str) -> i16 {
+        self.lock().1.get(name).copied().unwrap_or(0)
+    }
+
+    /// Whether the coordinators follow KIP-890's transaction version 2
+    /// for clients speaking its request versions.
+    pub(crate) fn transaction_v2(&self) -> bool {
+        self.level("transaction.version") >= 2
     }
 
     /// Fills the feature fields of an ApiVersions response (sent from v3).

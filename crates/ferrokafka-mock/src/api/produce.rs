@@ -20,7 +20,7 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 pub(crate) fn handle(
     shared: &Shared,
     broker_id: i32,
-    _version: i16,
+    version: i16,
     req: ProduceRequest,
 ) -> ProduceResponse {
     let config = &shared.config;
@@ -30,10 +30,14 @@ pub(crate) fn handle(
     {
         let mut st = shared.state();
         let check_sequences = !st.faults.skip_sequence_checks;
-        let has_txn_id = req
+        let txn_id = req
             .transactional_id
             .as_ref()
-            .is_some_and(|t| !t.0.is_empty());
+            .map(|t| t.0.to_string())
+            .filter(|t| !t.is_empty());
+        // KIP-890 transaction version 2: Produce v12+ adds a transactional
+        // batch's partition to the transaction itself.
+        let implicit = version >= 12 && shared.features.transaction_v2();
         for t in req.topic_data {
             let name = t.name.0.to_string();
             let exists = st.auto_create(config, &name);
@@ -57,7 +61,10 @@ pub(crate) fn handle(
                     Some(part) => {
                         let records = p.records.as_deref().unwrap_or(&[]);
                         let r = log::validate_batch(records, config.max_message_bytes)
-                            .and_then(|h| fence(shared, &name, p.index, &h, has_txn_id).map(|()| h))
+                            .and_then(|h| {
+                                fence(shared, &name, p.index, &h, txn_id.as_deref(), implicit)
+                                    .map(|()| h)
+                            })
                             .and_then(|h| {
                                 part.log.append(
                                     records,
@@ -98,15 +105,17 @@ pub(crate) fn handle(
 /// older than the one InitProducerId handed out is fenced, and a
 /// transactional batch must go to a partition added to the transaction,
 /// in a request naming its transactional id (Kafka refuses transactional
-/// records without one as not authorised).
+/// records without one as not authorised); with `implicit` (transaction
+/// version 2) the partition is added here instead.
 fn fence(
     shared: &Shared,
     topic: &str,
     partition: i32,
     h: &log::BatchHeader,
-    has_txn_id: bool,
+    txn_id: Option<&str>,
+    implicit: bool,
 ) -> Result<(), i16> {
-    if h.is_transactional() && !has_txn_id {
+    if h.is_transactional() && txn_id.is_none() {
         return Err(TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     }
     if h.producer_id < 0 {
@@ -122,6 +131,16 @@ fn fence(
             .coordinator
             .in_transaction(h.producer_id, h.producer_epoch, topic, partition)
     {
+        if let (true, Some(id)) = (implicit, txn_id) {
+            let code = shared.coordinator.add_partition_implicitly(
+                id,
+                h.producer_id,
+                h.producer_epoch,
+                topic,
+                partition,
+            );
+            return if code == 0 { Ok(()) } else { Err(code) };
+        }
         return Err(INVALID_TXN_STATE);
     }
     Ok(())

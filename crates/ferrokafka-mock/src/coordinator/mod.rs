@@ -1,6 +1,8 @@
 //! Group and transaction coordinator of the mock cluster: FindCoordinator,
 //! classic consumer groups and their offsets, InitProducerId and
-//! transactions.
+//! transactions: version 1, and KIP-890's version 2 for EndTxn v5 and
+//! TxnOffsetCommit v5 (and Produce v12, in `api::produce`) once
+//! `transaction.version` 2 is finalized.
 //!
 //! The decisions live in two state machines without I/O, [`group`] and
 //! [`txn`]; this file only turns wire requests into their inputs, waits for
@@ -117,6 +119,28 @@ impl State {
         self.lock().txns.producer_epoch(producer_id)
     }
 
+    /// Produce v12+ under transaction version 2: adds `topic`/`partition`
+    /// to the ongoing transaction of `transactional_id` (KIP-890); `NONE`
+    /// or the error code to answer.
+    pub(crate) fn add_partition_implicitly(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> i16 {
+        let now = self.now();
+        self.lock().txns.add_partition_implicitly(
+            now,
+            transactional_id,
+            producer_id,
+            epoch,
+            topic,
+            partition,
+        )
+    }
+
     /// Whether a transactional batch of `producer_id`/`epoch` may go to
     /// `topic`/`partition`: the partition was added to its ongoing
     /// transaction with AddPartitionsToTxn.
@@ -168,11 +192,11 @@ pub(crate) fn api_versions() -> Vec<(ApiKey, i16, i16)> {
         (ApiKey::InitProducerId, 0, 5),
         (ApiKey::AddPartitionsToTxn, 0, 5),
         (ApiKey::AddOffsetsToTxn, 0, 4),
-        // EndTxn v5 and TxnOffsetCommit v5 belong to KIP-890's transaction
-        // version 2 (an epoch bump per transaction), which the mock does
-        // not implement.
-        (ApiKey::EndTxn, 0, 4),
-        (ApiKey::TxnOffsetCommit, 0, 4),
+        // EndTxn v5 and TxnOffsetCommit v5 follow KIP-890's transaction
+        // version 2 (an epoch bump per transaction, groups added
+        // implicitly) once `transaction.version` 2 is finalized.
+        (ApiKey::EndTxn, 0, 5),
+        (ApiKey::TxnOffsetCommit, 0, 5),
     ]
 }
 
@@ -313,9 +337,9 @@ pub(crate) async fn handle(
         RequestKind::AddOffsetsToTxn(r) => {
             ResponseKind::AddOffsetsToTxn(add_offsets_to_txn(shared, broker_id, r))
         }
-        RequestKind::EndTxn(r) => ResponseKind::EndTxn(end_txn(shared, broker_id, r)),
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(end_txn(shared, broker_id, v, r)),
         RequestKind::TxnOffsetCommit(r) => {
-            ResponseKind::TxnOffsetCommit(txn_offset_commit(shared, broker_id, r))
+            ResponseKind::TxnOffsetCommit(txn_offset_commit(shared, broker_id, v, r))
         }
         _ => return None,
     })
@@ -1153,12 +1177,31 @@ fn add_offsets_to_txn(
     AddOffsetsToTxnResponse::default().with_error_code(code)
 }
 
-fn end_txn(shared: &Shared, broker_id: i32, r: EndTxnRequest) -> EndTxnResponse {
+fn end_txn(shared: &Shared, broker_id: i32, version: i16, r: EndTxnRequest) -> EndTxnResponse {
     let mut resp = EndTxnResponse::default()
         .with_producer_id(r.producer_id)
         .with_producer_epoch(r.producer_epoch);
     if let Err(code) = check_coordinator(shared, broker_id, &r.transactional_id) {
         resp.error_code = code;
+        return resp;
+    }
+    if version >= 5 && shared.features.transaction_v2() {
+        let outcome = shared.coordinator.lock().txns.end_txn_v2(
+            &r.transactional_id,
+            r.producer_id.0,
+            r.producer_epoch,
+            r.committed,
+        );
+        match outcome {
+            Ok((end, (pid, epoch))) => {
+                if let Some(end) = end {
+                    carry_out(shared, &end);
+                }
+                resp.producer_id = ProducerId(pid);
+                resp.producer_epoch = epoch;
+            }
+            Err(code) => resp.error_code = code,
+        }
         return resp;
     }
     let outcome = shared.coordinator.lock().txns.end_txn(
@@ -1178,14 +1221,30 @@ fn end_txn(shared: &Shared, broker_id: i32, r: EndTxnRequest) -> EndTxnResponse 
 fn txn_offset_commit(
     shared: &Shared,
     broker_id: i32,
+    version: i16,
     r: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
     let group_check = check_coordinator(shared, broker_id, &r.group_id);
     let asks: Vec<CommitAsk> = commit_asks!(r.topics);
     let exists = existing(shared, commit_partitions(&asks));
+    let implicit = version >= 5 && shared.features.transaction_v2();
     let state = &shared.coordinator;
     let mut inner = state.lock();
     let check = group_check.and_then(|()| {
+        // Transaction version 2: the group joins the transaction with its
+        // first TxnOffsetCommit, without AddOffsetsToTxn (KIP-890).
+        if implicit {
+            let code = inner.txns.add_offsets(
+                state.now(),
+                &r.transactional_id,
+                r.producer_id.0,
+                r.producer_epoch,
+                &r.group_id,
+            );
+            if code != NONE {
+                return Err(code);
+            }
+        }
         let code = inner.txns.check_offset_commit(
             &r.transactional_id,
             r.producer_id.0,

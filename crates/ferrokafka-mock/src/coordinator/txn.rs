@@ -76,6 +76,10 @@ struct TxnMeta {
     groups: BTreeSet<String>,
     /// An Ongoing transaction is aborted when `now` reaches this.
     deadline: u64,
+    /// The last transaction was ended by a transaction-version-2 EndTxn,
+    /// which bumped the epoch: an EndTxn retried with the epoch before
+    /// that bump gets the same answer again (KIP-890).
+    ended_v2: Option<bool>,
 }
 
 /// Producer ids and transactional ids of the cluster.
@@ -185,6 +189,7 @@ impl Transactions {
                     partitions: BTreeSet::new(),
                     groups: BTreeSet::new(),
                     deadline: 0,
+                    ended_v2: None,
                 },
             );
             return (Ok((pid, 0)), None);
@@ -229,6 +234,7 @@ impl Transactions {
         meta.timeout_ms = timeout_ms;
         meta.partitions.clear();
         meta.groups.clear();
+        meta.ended_v2 = None;
         (Ok((meta.producer_id, meta.epoch)), aborted)
     }
 
@@ -282,6 +288,7 @@ impl Transactions {
         let meta = self.txns.get_mut(txn_id)?;
         if meta.state != TxnState::Ongoing {
             meta.state = TxnState::Ongoing;
+            meta.ended_v2 = None;
             meta.partitions.clear();
             meta.groups.clear();
             meta.deadline = now.saturating_add(meta.timeout_ms.max(0) as u64);
@@ -386,6 +393,79 @@ impl Transactions {
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(None),
             _ => Err(E::InvalidTxnState.code()),
         }
+    }
+
+    /// Handles EndTxn under transaction version 2 (KIP-890, EndTxn v5+
+    /// with `transaction.version` >= 2 finalized): as
+    /// [`end_txn`](Self::end_txn), but ending a transaction bumps the
+    /// epoch first (its markers carry the new epoch, so a zombie's late
+    /// batch of the old epoch is fenced), and the answer names the
+    /// producer id and epoch the client goes on with. An EndTxn retried
+    /// with the epoch before that bump gets the same answer again.
+    pub(crate) fn end_txn_v2(
+        &mut self,
+        txn_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+    ) -> Result<(Option<TxnEnd>, (i64, i16)), i16> {
+        if let Some(meta) = self.txns.get(txn_id) {
+            let retried = meta.ended_v2 == Some(commit)
+                && meta.last_epoch == Some((epoch, true))
+                && meta.producer_id == producer_id;
+            if retried {
+                return Ok((None, (meta.producer_id, meta.epoch)));
+            }
+        }
+        self.check(txn_id, producer_id, epoch)?;
+        let Some(meta) = self.txns.get_mut(txn_id) else {
+            return Err(E::InvalidProducerIdMapping.code());
+        };
+        match meta.state {
+            TxnState::Ongoing => {
+                let old_pid = meta.producer_id;
+                bump_epoch(meta, true, &mut self.next_producer_id, &mut self.epochs);
+                meta.state = if commit {
+                    TxnState::PrepareCommit
+                } else {
+                    TxnState::PrepareAbort
+                };
+                meta.ended_v2 = Some(commit);
+                // A new producer id (epoch exhaustion) still ends the old
+                // id's transaction.
+                let (pid, marker_epoch) = if meta.producer_id == old_pid {
+                    (meta.producer_id, meta.epoch)
+                } else {
+                    (old_pid, i16::MAX)
+                };
+                let end = end_of(txn_id, meta, pid, marker_epoch, commit);
+                Ok((Some(end), (meta.producer_id, meta.epoch)))
+            }
+            _ => Err(E::InvalidTxnState.code()),
+        }
+    }
+
+    /// Produce v12+ under transaction version 2: a transactional batch's
+    /// partition joins the producer's transaction implicitly (KIP-890),
+    /// opening one if none is ongoing. `NONE` or the error to answer.
+    pub(crate) fn add_partition_implicitly(
+        &mut self,
+        now: u64,
+        txn_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> i16 {
+        let codes = self.add_partitions(
+            now,
+            txn_id,
+            producer_id,
+            epoch,
+            &[(topic.to_string(), partition)],
+            |_, _| true,
+        );
+        codes.first().copied().unwrap_or(NONE)
     }
 
     /// Completes a transaction handed out by [`end_txn`](Self::end_txn),
@@ -531,6 +611,50 @@ mod tests {
             t.end_txn("tx", pid, epoch, false),
             Err(E::InvalidTxnState.code())
         );
+    }
+
+    #[test]
+    fn transaction_version_2_bumps_the_epoch_at_every_end_and_answers_retries_alike() {
+        let mut t = Transactions::default();
+        let (pid, e0) = t
+            .init_producer_id(Some("tx"), 60_000, -1, -1)
+            .0
+            .expect("init");
+        assert_eq!(t.add_partition_implicitly(1, "tx", pid, e0, "a", 0), NONE);
+        assert_eq!(t.state("tx"), Some(TxnState::Ongoing));
+        assert!(t.in_transaction(pid, e0, "a", 0));
+        let (end, next) = t.end_txn_v2("tx", pid, e0, true).expect("accepted");
+        let end = end.expect("work to do");
+        assert_eq!(next, (pid, e0 + 1));
+        assert!(end
+            .markers
+            .iter()
+            .all(|m| m.commit && m.producer_epoch == e0 + 1));
+        assert_eq!(t.producer_epoch(pid), Some(e0 + 1));
+        t.finish(&end);
+        // A retry with the old epoch gets the same answer; an abort with
+        // it, or an EndTxn with nothing ongoing, does not.
+        assert_eq!(t.end_txn_v2("tx", pid, e0, true), Ok((None, next)));
+        assert_eq!(
+            t.end_txn_v2("tx", pid, e0, false),
+            Err(E::InvalidProducerEpoch.code())
+        );
+        assert_eq!(
+            t.end_txn_v2("tx", pid, e0 + 1, true),
+            Err(E::InvalidTxnState.code())
+        );
+        // The next transaction runs at the new epoch; the old one is fenced.
+        assert_eq!(
+            t.add_partition_implicitly(2, "tx", pid, e0, "a", 0),
+            E::InvalidProducerEpoch.code()
+        );
+        assert_eq!(
+            t.add_partition_implicitly(2, "tx", pid, e0 + 1, "a", 1),
+            NONE
+        );
+        let (end, next) = t.end_txn_v2("tx", pid, e0 + 1, false).expect("abort");
+        assert_eq!(next, (pid, e0 + 2));
+        assert!(end.expect("work").markers.iter().all(|m| !m.commit));
     }
 
     #[test]

@@ -306,7 +306,8 @@ impl Producer {
         // The transaction coordinator is reached through the same cluster.
         let txn = txn::Context::new(&cluster, &settings);
         let source = StatsSource::new(Some(cluster.clone()), client_id, settings.stats_interval);
-        let transport = transport::connect(cluster, settings.acks);
+        let v2 = txn.as_ref().map(|t| t.v2_flag());
+        let transport = transport::connect(cluster, settings.acks, v2);
         Ok(Self::start(
             settings,
             partitioner,

@@ -38,12 +38,31 @@ pub(crate) fn all_settings(c: &Config) -> Result<(Settings, ClusterSettings)> {
 }
 
 /// The transport of a producer sitting on `cluster`.
-pub(crate) fn connect(cluster: Cluster, acks: i16) -> Arc<dyn Transport> {
+/// `txn_v2` is the transactional producer's flag for KIP-890's
+/// transaction version 2, under which its Produce requests go at v12
+/// (partitions added implicitly); every other Produce stays at most v10.
+pub(crate) fn connect(
+    cluster: Cluster,
+    acks: i16,
+    txn_v2: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> Arc<dyn Transport> {
     Arc::new(NetTransport {
         cluster,
         acks,
         waiting: Mutex::new(HashMap::new()),
+        txn_v2,
     })
+}
+
+/// The highest Produce version for `request`.
+fn produce_max(txn_v2: Option<&std::sync::atomic::AtomicBool>, request: &ProduceRequest) -> i16 {
+    use super::txn::coordinator::{PRODUCE_V1_MAX, PRODUCE_V2};
+    let v2 = txn_v2.is_some_and(|f| f.load(Ordering::Acquire));
+    if v2 && request.transactional_id.is_some() {
+        PRODUCE_V2
+    } else {
+        PRODUCE_V1_MAX
+    }
 }
 
 /// Queues a ProduceRequest on `conn` right now, when the connection is up
@@ -59,6 +78,7 @@ pub(crate) fn connect(cluster: Cluster, acks: i16) -> Arc<dyn Transport> {
 fn submit_now(
     conn: &Connection,
     request: ProduceRequest,
+    max: i16,
 ) -> std::result::Result<BoxFuture<Result<Option<ProduceResponse>>>, ProduceRequest> {
     if conn.state() != ConnectionState::Up {
         return Err(request);
@@ -66,6 +86,7 @@ fn submit_now(
     let Some(version) = conn
         .negotiated()
         .and_then(|v| v.require(ApiKey::Produce).ok())
+        .map(|v| v.min(max))
     else {
         return Err(request);
     };
@@ -97,6 +118,8 @@ struct NetTransport {
     /// Per broker: Produce requests waiting for the connection before being
     /// queued (`can_send` holds later ones back meanwhile).
     waiting: Mutex<HashMap<i32, Arc<AtomicUsize>>>,
+    /// A transactional producer's transaction-version-2 flag.
+    txn_v2: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl NetTransport {
@@ -157,7 +180,8 @@ impl Transport for NetTransport {
                 Ok(None)
             });
         }
-        let request = match submit_now(&conn, request) {
+        let max = produce_max(self.txn_v2.as_deref(), &request);
+        let request = match submit_now(&conn, request, max) {
             Ok(early) => return early,
             Err(request) => request,
         };
@@ -170,7 +194,7 @@ impl Transport for NetTransport {
         Box::pin(async move {
             let ready = conn.api_versions(None).await;
             let queued = match &ready {
-                Ok(_) => submit_now(&conn, request).ok(),
+                Ok(_) => submit_now(&conn, request, max).ok(),
                 Err(_) => None,
             };
             drop(guard);

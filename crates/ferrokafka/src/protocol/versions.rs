@@ -15,11 +15,14 @@ use kafka_protocol::messages::ApiKey;
 ///
 /// The lower bounds follow what the `kafka-protocol` crate can encode (Kafka
 /// 4 dropped the oldest versions of Produce and Fetch). Upper bounds stop
-/// before versions that change semantics we do not implement yet: Produce
-/// v11+/EndTxn v5+ (KIP-890 transactions v2), Fetch v13+ (topic ids instead
-/// of names), FindCoordinator v5+ (share groups).
+/// before versions that change semantics we do not implement yet: Fetch
+/// v13+ (topic ids instead of names), FindCoordinator v5+ (share groups),
+/// Produce v13+ (topic ids). Produce v11-12, EndTxn v4-5 and
+/// TxnOffsetCommit v4-5 are KIP-890's: the producer caps them per request
+/// (`producer::txn::coordinator`), using them only under transaction
+/// version 2.
 pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 10),
+    (ApiKey::Produce, 3, 12),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
     (ApiKey::Metadata, 0, 12),
@@ -41,8 +44,8 @@ pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::AddPartitionsToTxn, 0, 3),
     (ApiKey::AddOffsetsToTxn, 0, 3),
-    (ApiKey::EndTxn, 0, 3),
-    (ApiKey::TxnOffsetCommit, 0, 3),
+    (ApiKey::EndTxn, 0, 5),
+    (ApiKey::TxnOffsetCommit, 0, 5),
     (ApiKey::DescribeAcls, 1, 3),
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),

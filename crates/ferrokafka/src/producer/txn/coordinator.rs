@@ -7,10 +7,17 @@
 //! retriable, looking the coordinator up again after NOT_COORDINATOR,
 //! COORDINATOR_NOT_AVAILABLE or a broken connection (the coordinator moved
 //! or its broker died); anything else comes back as an error flagged
-//! abortable or fatal. Versions stay within transaction version 1
-//! (AddPartitionsToTxn ≤ v3, EndTxn and TxnOffsetCommit ≤ v3, Produce ≤
-//! v10: `protocol::versions`), so a broker offering KIP-890's version 2
-//! treats this client as a version-1 client.
+//! abortable or fatal.
+//!
+//! Transaction version (KIP-890): [`TxnWire::detect_version`] asks the
+//! coordinator for its finalized `transaction.version` (ApiVersions v3+).
+//! At 2 or more, and when the coordinator speaks EndTxn v5,
+//! TxnOffsetCommit v5 and Produce v12, the producer runs version 2:
+//! Produce v12 adds partitions implicitly (no AddPartitionsToTxn),
+//! TxnOffsetCommit v5 adds the group implicitly (no AddOffsetsToTxn), and
+//! EndTxn v5 answers the bumped epoch the next transaction uses.
+//! Otherwise it stays at version 1 with the versions it always used
+//! (EndTxn and TxnOffsetCommit ≤ v3, Produce ≤ v10).
 
 use super::state::{classify, error_for, Api, Disposition, Tp};
 use crate::cluster::{Cluster, CoordinatorType};
@@ -27,9 +34,23 @@ use kafka_protocol::messages::{
     InitProducerIdRequest, ProducerId as KafkaProducerId, TopicName, TransactionalId,
     TxnOffsetCommitRequest,
 };
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 use kafka_protocol::protocol::StrBytes;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// The highest EndTxn and TxnOffsetCommit versions of transaction
+/// version 1 (v4 adds TRANSACTION_ABORTABLE, v5 is version 2).
+const V1_TXN_MAX: i16 = 3;
+/// EndTxn and TxnOffsetCommit under transaction version 2.
+const V2_TXN: i16 = 5;
+/// The highest Produce version of a version-1 transactional producer,
+/// and of every other producer.
+pub(crate) const PRODUCE_V1_MAX: i16 = 10;
+/// Produce under transaction version 2 (partitions added implicitly).
+pub(crate) const PRODUCE_V2: i16 = 12;
 
 fn sb(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
@@ -42,6 +63,9 @@ pub(crate) struct TxnWire {
     txn_id: String,
     timeout_ms: i32,
     backoff: Duration,
+    /// Transaction version 2 is in use (shared with the producer's
+    /// transport, which then sends Produce v12).
+    v2: Arc<AtomicBool>,
 }
 
 /// One attempt's outcome: the answer's error code (0 for none) and what
@@ -60,7 +84,80 @@ impl TxnWire {
             txn_id,
             timeout_ms: transaction_timeout.as_millis().min(i32::MAX as u128) as i32,
             backoff: backoff.clamp(Duration::from_millis(10), Duration::from_millis(500)),
+            v2: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Whether transaction version 2 is in use.
+    pub(crate) fn v2(&self) -> bool {
+        self.v2.load(Ordering::Acquire)
+    }
+
+    /// The flag the transport reads to pick the Produce version.
+    pub(crate) fn v2_flag(&self) -> Arc<AtomicBool> {
+        self.v2.clone()
+    }
+
+    /// The version of `key` to send to `broker`: the negotiated one, at
+    /// most `v2_version` under transaction version 2 and [`V1_TXN_MAX`]
+    /// otherwise.
+    async fn txn_version(
+        cluster: &Cluster,
+        broker: i32,
+        key: ApiKey,
+        v2: bool,
+        left: Duration,
+    ) -> Result<i16> {
+        let conn = cluster.connection(broker, ConnectionKind::Group)?;
+        let v = conn.api_versions(Some(left)).await?.require(key)?;
+        Ok(v.min(if v2 { V2_TXN } else { V1_TXN_MAX }))
+    }
+
+    /// Finds the transaction version to use (KIP-890) from the
+    /// coordinator's finalized `transaction.version` and the versions it
+    /// speaks, and records it; `true` for version 2.
+    pub(crate) async fn detect_version(&self, deadline: Instant) -> Result<bool> {
+        let cluster = self.cluster.clone();
+        let v2 = self
+            .retrying(
+                Api::InitProducerId,
+                "ApiVersions (transaction.version)",
+                CoordinatorType::Transaction,
+                &self.txn_id,
+                deadline,
+                |broker, left| {
+                    let cluster = cluster.clone();
+                    async move {
+                        let conn = cluster.connection(broker, ConnectionKind::Group)?;
+                        let table = conn.api_versions(Some(left)).await?;
+                        let speaks = [
+                            (ApiKey::EndTxn, V2_TXN),
+                            (ApiKey::TxnOffsetCommit, V2_TXN),
+                            (ApiKey::Produce, PRODUCE_V2),
+                        ]
+                        .iter()
+                        .all(|(k, v)| table.version(*k).is_some_and(|n| n >= *v));
+                        if !speaks || table.version(ApiKey::ApiVersions).unwrap_or(0) < 3 {
+                            return Ok((0, false));
+                        }
+                        let mut req = ApiVersionsRequest::default();
+                        req.client_software_name = sb("ferrokafka");
+                        req.client_software_version = sb(env!("CARGO_PKG_VERSION"));
+                        let r = cluster
+                            .send(broker, ConnectionKind::Group, &req, Some(left))
+                            .await?;
+                        let level = r
+                            .finalized_features
+                            .iter()
+                            .find(|f| f.name.as_str() == "transaction.version")
+                            .map_or(0, |f| f.max_version_level);
+                        Ok((r.error_code, level >= 2))
+                    }
+                },
+            )
+            .await?;
+        self.v2.store(v2, Ordering::Release);
+        Ok(v2)
     }
 
     pub(crate) fn transactional_id(&self) -> &str {
@@ -344,6 +441,7 @@ impl TxnWire {
             .with_group_instance_id(group.group_instance_id().map(sb))
             .with_topics(topics);
         let cluster = self.cluster.clone();
+        let v2 = self.v2();
         self.retrying(
             Api::TxnOffsetCommit,
             "TxnOffsetCommit",
@@ -354,8 +452,10 @@ impl TxnWire {
                 let cluster = cluster.clone();
                 let req = req.clone();
                 async move {
+                    let v = Self::txn_version(&cluster, broker, ApiKey::TxnOffsetCommit, v2, left)
+                        .await?;
                     let r = cluster
-                        .send(broker, ConnectionKind::Group, &req, Some(left))
+                        .send_version(broker, ConnectionKind::Group, &req, v, Some(left))
                         .await?;
                     // The first failing partition speaks for the request:
                     // the coordinator judges a commit as a whole.
@@ -373,19 +473,21 @@ impl TxnWire {
         .await
     }
 
-    /// EndTxn: commit or abort the transaction.
+    /// EndTxn: commit or abort the transaction. Under transaction version
+    /// 2 the answer carries the producer id and bumped epoch to go on with.
     pub(crate) async fn end_txn(
         &self,
         pid: ProducerId,
         commit: bool,
         deadline: Instant,
-    ) -> Result<()> {
+    ) -> Result<Option<ProducerId>> {
         let req = EndTxnRequest::default()
             .with_transactional_id(self.tid())
             .with_producer_id(KafkaProducerId(pid.id))
             .with_producer_epoch(pid.epoch)
             .with_committed(commit);
         let cluster = self.cluster.clone();
+        let v2 = self.v2();
         self.retrying(
             Api::EndTxn,
             if commit {
@@ -400,10 +502,25 @@ impl TxnWire {
                 let cluster = cluster.clone();
                 let req = req.clone();
                 async move {
+                    let v = Self::txn_version(&cluster, broker, ApiKey::EndTxn, v2, left).await?;
                     let r = cluster
-                        .send(broker, ConnectionKind::Group, &req, Some(left))
+                        .send_version(broker, ConnectionKind::Group, &req, v, Some(left))
                         .await?;
-                    Ok((r.error_code, ()))
+                    let next = (v >= V2_TXN).then_some(ProducerId {
+                        id: r.producer_id.0,
+                        epoch: r.producer_epoch,
+                    });
+                    let bad = next.filter(|n| r.error_code == 0 && (n.id < 0 || n.epoch < 0));
+                    if let Some(n) = bad {
+                        return Err(Error::new(
+                            ErrorCode::BadMsg,
+                            format!(
+                                "EndTxn v{v} from broker {broker} answered producer id {} epoch {}",
+                                n.id, n.epoch
+                            ),
+                        ));
+                    }
+                    Ok((r.error_code, next))
                 }
             },
         )

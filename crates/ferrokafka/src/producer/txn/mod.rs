@@ -27,8 +27,13 @@
 //! - a fatal error (fenced by a newer instance, not authorised) makes the
 //!   producer unusable, like an idempotent producer's fatal error.
 //!
-//! Transaction version 2 (KIP-890 part 2) is not implemented: requests
-//! stay at version-1 versions and brokers treat this client as such.
+//! Transaction version 2 (KIP-890 part 2) is used when the coordinator has
+//! `transaction.version` >= 2 finalized and speaks its request versions
+//! (found by `init_transactions`): partitions and the group join the
+//! transaction implicitly with Produce v12 and TxnOffsetCommit v5 (no
+//! AddPartitionsToTxn, no AddOffsetsToTxn), and every EndTxn v5 answers
+//! the bumped epoch the next transaction runs at, so a late Produce of an
+//! ended transaction is fenced by the broker. Otherwise version 1.
 
 pub(crate) mod coordinator;
 pub(crate) mod state;
@@ -70,6 +75,11 @@ impl Context {
             ),
             ops: tokio::sync::Mutex::new(()),
         }))
+    }
+
+    /// The flag that tells the transport transaction version 2 is in use.
+    pub(crate) fn v2_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.wire.v2_flag()
     }
 }
 
@@ -299,6 +309,10 @@ impl Producer {
         let _op = ctx.ops.lock().await;
         let deadline = Instant::now() + timeout;
         self.with_txn(|t| t.check_init())??;
+        let v2 = match ctx.wire.detect_version(deadline).await {
+            Ok(v2) => v2,
+            Err(e) => return Err(self.txn_failed(Api::InitProducerId, e)),
+        };
         match ctx.wire.init_producer_id(None, deadline).await {
             Ok(pid) => {
                 let mut acc = self.shared().lock();
@@ -306,9 +320,10 @@ impl Producer {
                     m.assign(pid);
                 }
                 if let Some(t) = acc.txn() {
+                    t.set_implicit_partitions(v2);
                     t.on_initialized();
                 }
-                tracing::debug!(target: "ferrokafka::producer::txn", "transactional id {} has producer id {} epoch {}", ctx.wire.transactional_id(), pid.id, pid.epoch);
+                tracing::debug!(target: "ferrokafka::producer::txn", "transactional id {} has producer id {} epoch {} (transaction version {})", ctx.wire.transactional_id(), pid.id, pid.epoch, if v2 { 2 } else { 1 });
                 Ok(())
             }
             Err(e) => Err(self.txn_failed(Api::InitProducerId, e)),
@@ -372,8 +387,11 @@ impl Producer {
             ));
         }
         let pid = self.producer_id()?;
-        if let Err(e) = ctx.wire.add_offsets(pid, group.group_id(), deadline).await {
-            return Err(self.txn_failed(Api::AddOffsetsToTxn, e));
+        // Transaction version 2: TxnOffsetCommit adds the group itself.
+        if !ctx.wire.v2() {
+            if let Err(e) = ctx.wire.add_offsets(pid, group.group_id(), deadline).await {
+                return Err(self.txn_failed(Api::AddOffsetsToTxn, e));
+            }
         }
         self.with_txn(|t| t.on_offsets_added())?;
         let owned: Vec<(String, i32, i64)> = offsets
@@ -451,8 +469,9 @@ impl Producer {
         if work {
             let pid = self.producer_id()?;
             self.with_txn(|t| t.on_commit_sent())?;
-            if let Err(e) = ctx.wire.end_txn(pid, true, deadline).await {
-                return Err(self.txn_failed(Api::EndTxn, e));
+            match ctx.wire.end_txn(pid, true, deadline).await {
+                Ok(next) => self.go_on_with(next),
+                Err(e) => return Err(self.txn_failed(Api::EndTxn, e)),
             }
         }
         self.with_txn(|t| t.on_ended())?;
@@ -512,7 +531,7 @@ impl Producer {
             self.bump_epoch(&ctx, pid, deadline).await?;
         } else if work {
             match ctx.wire.end_txn(pid, false, deadline).await {
-                Ok(()) => {}
+                Ok(next) => self.go_on_with(next),
                 // The coordinator aborted it already on its timeout and
                 // bumped the epoch (KIP-588): recover the session.
                 Err(e) if classify(Api::EndTxn, e.code()) == Disposition::AbortableBump => {
@@ -523,6 +542,18 @@ impl Producer {
         }
         self.with_txn(|t| t.on_ended())?;
         Ok(())
+    }
+
+    /// Transaction version 2: the producer id and epoch EndTxn answered
+    /// (bumped) are the next transaction's; sequences restart with them.
+    fn go_on_with(&self, next: Option<super::idempotence::ProducerId>) {
+        if let Some(next) = next {
+            tracing::debug!(target: "ferrokafka::producer::txn", "EndTxn: producer id {} epoch {}", next.id, next.epoch);
+            let mut acc = self.shared().lock();
+            if let Some(m) = acc.idempotence() {
+                m.assign(next);
+            }
+        }
     }
 
     /// KIP-360: the next epoch of this producer id, which also aborts its

@@ -142,6 +142,9 @@ pub(crate) struct Transaction {
     /// only another commit may follow (an abort could meet a completed
     /// commit).
     commit_sent: bool,
+    /// Transaction version 2 (KIP-890): Produce adds partitions itself, so
+    /// a partition is in the transaction once its first batch goes out.
+    implicit_partitions: bool,
 }
 
 impl Transaction {
@@ -155,7 +158,13 @@ impl Transaction {
             added: BTreeSet::new(),
             offsets_added: false,
             commit_sent: false,
+            implicit_partitions: false,
         }
+    }
+
+    /// Transaction version 2 (`true`) or 1, from `init_transactions`.
+    pub(crate) fn set_implicit_partitions(&mut self, implicit: bool) {
+        self.implicit_partitions = implicit;
     }
 
     pub(crate) fn state(&self) -> State {
@@ -250,10 +259,17 @@ impl Transaction {
 
     /// The sender has a batch for `tp`: whether it may go out (its partition
     /// is in the transaction). A partition seen for the first time becomes
-    /// pending for the next AddPartitionsToTxn.
+    /// pending for the next AddPartitionsToTxn, or, under transaction
+    /// version 2, is in the transaction as its batch goes out.
     pub(crate) fn may_send(&mut self, topic: &Arc<str>, partition: i32) -> bool {
         let tp = (topic.clone(), partition);
         if self.added.contains(&tp) {
+            return true;
+        }
+        if self.implicit_partitions
+            && matches!(self.state, State::InTransaction | State::Committing)
+        {
+            self.added.insert(tp);
             return true;
         }
         if matches!(self.state, State::InTransaction | State::Committing)
