@@ -107,3 +107,53 @@ fn metadata_and_produce_over_sasl_ssl_with_x_options() {
     assert!(!stderr.contains("wrong-pw"), "{stderr}");
     let _ = std::fs::remove_file(&ca_file);
 }
+
+#[test]
+fn the_system_store_serves_when_no_ca_is_set_or_ssl_ca_location_is_probe() {
+    // The system store is read with rustls-native-certs, which takes
+    // SSL_CERT_FILE instead of the platform's store when it is set: the
+    // child process's store is this test's CA, or another one.
+    let (ca, cert, key) = pki();
+    let (other_ca, _, _) = pki();
+    let dir = std::env::temp_dir().join(format!("ferrokafka-cli-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    let other_file = dir.join("other.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    std::fs::write(&other_file, &other_ca).unwrap();
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .tls(&cert, &key)
+        .topic("cli-probe", 1, 1)
+        .build_blocking()
+        .unwrap();
+    let metadata = |store: &std::path::Path, extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokafka"));
+        cmd.args(["metadata", "-b", &cluster.bootstrap_servers()])
+            .args(["-X", "security.protocol=SSL"])
+            .args(["-X", "socket.connection.setup.timeout.ms=5000"])
+            .env("SSL_CERT_FILE", store)
+            .env_remove("SSL_CERT_DIR");
+        for x in extra {
+            cmd.args(["-X", x]);
+        }
+        run_bounded(&mut cmd, Duration::from_secs(60))
+    };
+    for extra in [&[][..], &["ssl.ca.location=probe"]] {
+        let out = metadata(&ca_file, extra);
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("cli-probe"),
+            "{extra:?}: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = metadata(&other_file, extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{extra:?}: an untrusted store must fail"
+        );
+        assert!(stderr.contains("unknown issuer"), "{extra:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

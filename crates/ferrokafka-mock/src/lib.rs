@@ -542,6 +542,18 @@ impl MockCluster {
         self.shared.security.expired_sessions()
     }
 
+    /// SASL exchanges that failed so far (wrong credentials, injected
+    /// failures, malformed tokens): how often a client tried.
+    pub fn failed_authentications(&self) -> u32 {
+        self.shared.security.failed_authentications()
+    }
+
+    /// The SNI host name of every TLS handshake completed so far, oldest
+    /// first (`None` when the client sent none, as for an IP address).
+    pub fn tls_server_names(&self) -> Vec<Option<String>> {
+        self.shared.security.tls_server_names()
+    }
+
     /// Every successful SASL authentication so far, oldest first.
     pub fn authentications(&self) -> Vec<Authentication> {
         self.shared.security.log()

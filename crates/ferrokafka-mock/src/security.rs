@@ -140,6 +140,8 @@ pub(crate) struct State {
     fail_next: AtomicU32,
     log: Mutex<Vec<Authentication>>,
     expired: AtomicU32,
+    failed: AtomicU32,
+    server_names: Mutex<Vec<Option<String>>>,
     scram: Mutex<ScramStore>,
 }
 
@@ -181,6 +183,32 @@ impl State {
 
     pub(crate) fn expired_sessions(&self) -> u32 {
         self.expired.load(Ordering::SeqCst)
+    }
+
+    /// A SASL exchange failed (wrong credentials, an injected failure, a
+    /// malformed token).
+    pub(crate) fn authentication_failed(&self) {
+        self.failed.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn failed_authentications(&self) -> u32 {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    /// A TLS handshake completed; `name` is the SNI host name the client
+    /// sent, if any.
+    pub(crate) fn tls_accepted(&self, name: Option<String>) {
+        self.server_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name);
+    }
+
+    pub(crate) fn tls_server_names(&self) -> Vec<Option<String>> {
+        self.server_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn take_failure(&self) -> bool {

@@ -138,6 +138,8 @@ async fn serve(shared: &Shared, broker_id: i32, stream: TcpStream) {
             let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
             match timeout(TLS_HANDSHAKE, accept).await {
                 Ok(Ok(s)) => {
+                    let sni = s.get_ref().1.server_name().map(str::to_string);
+                    shared.security.tls_accepted(sni);
                     let (rd, wr) = tokio::io::split(s);
                     serve_halves(shared, broker_id, rd, wr).await
                 }
@@ -198,6 +200,7 @@ fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) ->
             }
             Err(security::Failed(why)) => {
                 tracing::debug!(broker_id, "mock: SASL authentication failed: {why}");
+                shared.security.authentication_failed();
                 Gate::Close
             }
         };
@@ -269,6 +272,7 @@ fn sasl_gate(shared: &Shared, broker_id: i32, auth: &mut Auth, frame: &Bytes) ->
                     };
                 }
                 Err(security::Failed(why)) => {
+                    shared.security.authentication_failed();
                     r.error_code = crate::log::code::SASL_AUTHENTICATION_FAILED;
                     r.error_message = Some(StrBytes::from_string(why));
                     // A failed exchange starts over with a new handshake.

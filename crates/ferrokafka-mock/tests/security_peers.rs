@@ -1,7 +1,8 @@
 //! librdkafka (confluent-kafka) as a client of the mock's TLS and SASL
 //! listeners: SSL, SASL_PLAINTEXT and SASL_SSL with PLAIN, SCRAM-SHA-256 and
 //! SCRAM-SHA-512 round trips, and a wrong password reported as
-//! `_AUTHENTICATION`. That a client nobody here wrote gets through proves
+//! `_AUTHENTICATION`; kafka-python over SSL, SASL_PLAINTEXT and SASL_SSL
+//! with PLAIN and SCRAM. That a client nobody here wrote gets through proves
 //! the mock speaks Kafka's TLS and SASL, not just ferrokafka's dialect.
 //!
 //! Without the peer the test prints why and skips, unless
@@ -139,7 +140,7 @@ fn confluent_kafka_over_ssl_and_sasl() {
 }
 
 #[test]
-fn kafka_python_over_sasl_ssl() {
+fn kafka_python_over_ssl_sasl_plaintext_and_sasl_ssl() {
     let Some(python) = python_with(&["kafka"]) else {
         return;
     };
@@ -148,6 +149,7 @@ fn kafka_python_over_sasl_ssl() {
     std::fs::create_dir_all(&dir).unwrap();
     let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, &ca).unwrap();
+    let ca_path = ca_file.to_str().unwrap();
     let script: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
         "tests",
@@ -156,21 +158,39 @@ fn kafka_python_over_sasl_ssl() {
     ]
     .iter()
     .collect();
-    let cluster = MockCluster::builder()
+    let ssl = MockCluster::builder()
+        .brokers(1)
+        .tls(&cert, &key)
+        .build_blocking()
+        .unwrap();
+    let sasl = MockCluster::builder()
+        .brokers(1)
+        .sasl_user("kp", "kp-pw")
+        .build_blocking()
+        .unwrap();
+    let sasl_ssl = MockCluster::builder()
         .brokers(1)
         .tls(&cert, &key)
         .sasl_user("kp", "kp-pw")
         .build_blocking()
         .unwrap();
-    for mech in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+    let cases: [(&MockCluster, &str, &str, &str); 5] = [
+        (&ssl, "SSL", ca_path, "-"),
+        (&sasl, "SASL_PLAINTEXT", "-", "PLAIN"),
+        (&sasl, "SASL_PLAINTEXT", "-", "SCRAM-SHA-512"),
+        (&sasl_ssl, "SASL_SSL", ca_path, "PLAIN"),
+        (&sasl_ssl, "SASL_SSL", ca_path, "SCRAM-SHA-256"),
+    ];
+    for (i, (cluster, protocol, ca, mech)) in cases.into_iter().enumerate() {
         let out = run_bounded(
             python.command().arg(&script).args([
                 &cluster.bootstrap_servers(),
-                ca_file.to_str().unwrap(),
+                protocol,
+                ca,
                 mech,
                 "kp",
                 "kp-pw",
-                &format!("kp-{mech}"),
+                &format!("kp-{i}"),
             ]),
             Duration::from_secs(90),
         );
@@ -178,13 +198,16 @@ fn kafka_python_over_sasl_ssl() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success() && stdout.contains("PASS"),
-            "kafka-python {mech} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            "kafka-python {protocol} {mech} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
             out.status
         );
-        assert!(cluster
-            .authentications()
-            .iter()
-            .any(|a| a.mechanism == mech));
+        if mech != "-" {
+            assert!(cluster
+                .authentications()
+                .iter()
+                .any(|a| a.mechanism == mech && a.principal == "kp"));
+        }
     }
+    assert!(!ssl.tls_server_names().is_empty(), "kafka-python spoke TLS");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,7 +10,8 @@
 //! (`ApacheKafka::launch_with`) requires client certificates on its SSL
 //! listener and limits SASL sessions with `connections.max.reauth.ms`:
 //! mutual TLS (PEM files, and a PKCS#12 keystore), and re-authentication
-//! (KIP-368) under a steady stream of produce requests. OIDC tokens
+//! (KIP-368) under a steady stream of produce requests and long-polling
+//! fetches, with no connection lost. OIDC tokens
 //! (`sasl.oauthbearer.method=oidc`) come from a token endpoint the test
 //! serves on 127.0.0.1, handing out unsecured JWTs the broker's default
 //! validator accepts.
@@ -426,10 +427,62 @@ async fn read_back(c: &ClientConfig, topic: &str, n: usize) {
     }
 }
 
+/// The client's log lines (`ferrokafka::broker` at DEBUG: each connection
+/// made, failed or closed), for tests that must see no connection lost.
+fn client_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex};
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || Sink(sink.clone()))
+            .with_ansi(false)
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+/// Reads `topic` partition 0 from the beginning for `for_how_long`, with
+/// fetches long-polling `fetch.wait.max.ms=500` (so one is in flight
+/// whenever a session comes due); returns how many records, checked in
+/// order.
+async fn read_while_writing(c: &ClientConfig, topic: &str, for_how_long: Duration) -> usize {
+    let consumer = Consumer::new(&c.clone().set("fetch.wait.max.ms", "500")).unwrap();
+    consumer.assign(&[(topic, 0, Offset::Beginning)]).unwrap();
+    let until = Instant::now() + for_how_long;
+    let mut got = 0;
+    while Instant::now() < until {
+        match timeout(Duration::from_millis(600), consumer.recv()).await {
+            Ok(Ok(m)) => {
+                assert_eq!(m.offset, got as i64, "{topic}");
+                got += 1;
+            }
+            Ok(Err(e)) if e.is_eof() => {}
+            Ok(Err(e)) => panic!("{topic}: consumer error after {got}: {e}"),
+            Err(_) => {}
+        }
+    }
+    got
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reauth_ms() {
     let Some(kafka) = strict_node() else { return };
     let _logs = kafka.logs_on_failure();
+    let client_logs = client_logs();
     let l = kafka.listeners(1);
     kafka.create_topic("sec-reauth-scram", 1, 1, &[]);
     kafka.create_topic("sec-reauth-oauth", 1, 1, &[]);
@@ -457,7 +510,7 @@ async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reau
             .count()
     };
     let before = validations();
-    let (n_scram, n_oauth, first) = tokio::join!(
+    let (n_scram, n_oauth, first, read_meanwhile) = tokio::join!(
         produce_across_sessions(&scram, "sec-reauth-scram"),
         produce_across_sessions(&oauth, "sec-reauth-oauth"),
         async {
@@ -466,6 +519,11 @@ async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reau
             tokio::time::sleep(Duration::from_millis(1500)).await;
             validations() - before
         },
+        read_while_writing(
+            &scram,
+            "sec-reauth-scram",
+            Duration::from_millis(3 * REAUTH_MS + 1000)
+        ),
     );
     // Nine seconds over 3 s sessions: each of the producer's connections
     // authenticated again (three times) on the same socket; a failed or
@@ -477,6 +535,28 @@ async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reau
         first >= 1 && again >= 2 * first,
         "{first} first OAUTHBEARER authentications, {again} later ones, in {n_oauth} records"
     );
+    // The consumer, its fetches long-polling across each session's end,
+    // kept up, and none of the clients' SASL connections to this node was
+    // lost: the broker closes one that sends a request after its session
+    // expired.
+    assert!(
+        read_meanwhile + 5 >= n_scram,
+        "read {read_meanwhile} of {n_scram} while they were written"
+    );
+    let text = String::from_utf8_lossy(&client_logs.lock().unwrap()).into_owned();
+    for addr in [&l.sasl_ssl, &l.sasl_plaintext] {
+        let port = format!(":{}", addr.rsplit(':').next().unwrap());
+        let lost: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains(&port) && line.contains("connection closed"))
+            .collect();
+        assert!(lost.is_empty(), "connections to {addr} lost: {lost:#?}");
+        assert!(
+            text.lines()
+                .any(|line| line.contains(&port) && line.contains("connected")),
+            "the client's logs name {addr}"
+        );
+    }
     read_back(&scram, "sec-reauth-scram", n_scram).await;
     read_back(&oauth, "sec-reauth-oauth", n_oauth).await;
 }

@@ -1,18 +1,21 @@
-"""kafka-python as a client of the mock's SASL_SSL listener: produce and
-consume back with SCRAM or PLAIN. Prints PASS on success."""
+"""kafka-python as a client of the mock's SSL, SASL_PLAINTEXT and SASL_SSL
+listeners: produce and consume back, with SCRAM or PLAIN over SASL.
+Arguments: bootstrap, protocol, CA file ("-" without TLS), mechanism ("-"
+without SASL), user, password, topic. Prints PASS on success."""
 import sys
 
 from kafka import KafkaConsumer, KafkaProducer
 
-bootstrap, ca, mechanism, user, password, topic = sys.argv[1:7]
-conf = dict(
-    bootstrap_servers=bootstrap.split(","),
-    security_protocol="SASL_SSL",
-    ssl_cafile=ca,
-    sasl_mechanism=mechanism,
-    sasl_plain_username=user,
-    sasl_plain_password=password,
-)
+bootstrap, protocol, ca, mechanism, user, password, topic = sys.argv[1:8]
+conf = dict(bootstrap_servers=bootstrap.split(","), security_protocol=protocol)
+if ca != "-":
+    conf["ssl_cafile"] = ca
+if mechanism != "-":
+    conf.update(
+        sasl_mechanism=mechanism,
+        sasl_plain_username=user,
+        sasl_plain_password=password,
+    )
 n = 20
 p = KafkaProducer(**conf)
 for i in range(n):
@@ -27,4 +30,4 @@ for m in c:
         break
 c.close()
 assert len(seen) == n, f"read {len(seen)} of {n}"
-print("PASS kafka-python", mechanism)
+print("PASS kafka-python", protocol, mechanism)

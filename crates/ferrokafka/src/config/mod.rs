@@ -159,7 +159,7 @@ impl ClientRole {
 #[derive(Clone, Default)]
 pub struct ClientConfig {
     props: Vec<(String, String)>,
-    oauth_provider: Option<std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>>,
+    oauth_provider: Option<crate::net::sasl::TokenSource>,
 }
 
 impl ClientConfig {
@@ -244,7 +244,40 @@ impl ClientConfig {
         mut self,
         provider: impl crate::net::sasl::OAuthTokenProvider,
     ) -> Self {
-        self.oauth_provider = Some(std::sync::Arc::new(provider));
+        self.oauth_provider = Some(crate::net::sasl::TokenSource::Call(std::sync::Arc::new(
+            provider,
+        )));
+        self
+    }
+
+    /// Sets an async source of OAUTHBEARER tokens: as
+    /// [`set_oauthbearer_token_provider`](Self::set_oauthbearer_token_provider),
+    /// but the future `provider` returns is awaited on the connection's
+    /// task, so the source may do I/O (ask an identity service) without
+    /// holding up the client's other connections. While one token is
+    /// awaited, the client's other connections wait for the same one.
+    ///
+    /// ```
+    /// use ferrokafka::net::sasl::OAuthToken;
+    /// use std::time::Duration;
+    /// let config = ferrokafka::ClientConfig::new()
+    ///     .set("bootstrap.servers", "broker:9093")
+    ///     .set("security.protocol", "sasl_ssl")
+    ///     .set("sasl.mechanisms", "OAUTHBEARER")
+    ///     .set_oauthbearer_token_provider_async(|| async {
+    ///         // e.g. an HTTP request to the identity service
+    ///         Ok(OAuthToken::new("eyJ...", "alice", Duration::from_secs(3600)))
+    ///     });
+    /// ```
+    pub fn set_oauthbearer_token_provider_async<F, Fut>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = crate::Result<crate::net::sasl::OAuthToken>>
+            + Send
+            + 'static,
+    {
+        let f = move || -> crate::net::sasl::TokenFuture { Box::pin(provider()) };
+        self.oauth_provider = Some(crate::net::sasl::TokenSource::Await(std::sync::Arc::new(f)));
         self
     }
 }
@@ -282,7 +315,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ClientConfig {
 pub struct Config {
     role: ClientRole,
     values: Vec<Resolved>,
-    oauth_provider: Option<std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>>,
+    oauth_provider: Option<crate::net::sasl::TokenSource>,
     /// Which properties some accessor read (the settings test checks that
     /// every implemented property is read by the roles it applies to).
     #[cfg(test)]
@@ -309,10 +342,9 @@ enum Typed {
 
 impl Config {
     /// The OAUTHBEARER token source set with
-    /// [`ClientConfig::set_oauthbearer_token_provider`].
-    pub(crate) fn oauth_provider(
-        &self,
-    ) -> Option<&std::sync::Arc<dyn crate::net::sasl::OAuthTokenProvider>> {
+    /// [`ClientConfig::set_oauthbearer_token_provider`] or
+    /// [`ClientConfig::set_oauthbearer_token_provider_async`].
+    pub(crate) fn oauth_provider(&self) -> Option<&crate::net::sasl::TokenSource> {
         self.oauth_provider.as_ref()
     }
 

@@ -112,7 +112,8 @@ pub(crate) fn still_fresh(t: &OAuthToken, at: SystemTime, now: SystemTime) -> bo
 
 /// Where OAUTHBEARER tokens come from: set with
 /// `ClientConfig::set_oauthbearer_token_provider`. Any
-/// `Fn() -> Result<OAuthToken>` closure is one.
+/// `Fn() -> Result<OAuthToken>` closure is one; an async source is set with
+/// `ClientConfig::set_oauthbearer_token_provider_async`.
 pub trait OAuthTokenProvider: Send + Sync + 'static {
     /// A fresh token. An error fails the authentication with its message.
     fn token(&self) -> Result<OAuthToken>;
@@ -127,23 +128,42 @@ where
     }
 }
 
-/// An application provider with the token it last gave and when.
+/// The future an async token source returns.
+pub(crate) type TokenFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<OAuthToken>> + Send>>;
+
+/// An application's source of OAUTHBEARER tokens, as the configuration
+/// holds it: a closure called in place, or an async function awaited on
+/// the connection's task (for a source that does I/O).
+#[derive(Clone)]
+pub(crate) enum TokenSource {
+    Call(std::sync::Arc<dyn OAuthTokenProvider>),
+    Await(std::sync::Arc<dyn Fn() -> TokenFuture + Send + Sync>),
+}
+
+/// An application's source with the token it last gave and when. The lock
+/// is held while a new token is awaited: a client's connections share one
+/// request.
 #[derive(Clone)]
 struct ProvidedTokens {
-    provider: std::sync::Arc<dyn OAuthTokenProvider>,
-    cached: std::sync::Arc<std::sync::Mutex<Option<(OAuthToken, SystemTime)>>>,
+    source: TokenSource,
+    cached: std::sync::Arc<tokio::sync::Mutex<Option<(OAuthToken, SystemTime)>>>,
 }
 
 impl ProvidedTokens {
     /// The cached token while under 80% of its lifetime, else a new one.
-    fn current(&self, now: SystemTime) -> Result<OAuthToken> {
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+    async fn current(&self, now: SystemTime) -> Result<OAuthToken> {
+        let mut cached = self.cached.lock().await;
         if let Some((t, at)) = &*cached {
             if still_fresh(t, *at, now) {
                 return Ok(t.clone());
             }
         }
-        let t = self.provider.token().map_err(|e| {
+        let got = match &self.source {
+            TokenSource::Call(p) => p.token(),
+            TokenSource::Await(f) => f().await,
+        };
+        let t = got.map_err(|e| {
             Error::new(
                 ErrorCode::Authentication,
                 format!("the OAUTHBEARER token provider failed: {}", e.message()),
@@ -153,6 +173,7 @@ impl ProvidedTokens {
             check_extension(k, v)
                 .map_err(|e| Error::new(ErrorCode::Authentication, e.message().to_string()))?;
         }
+        tracing::debug!(target: "ferrokafka::security", principal = %t.principal, lifetime_ms = t.lifetime.as_millis() as u64, "OAUTHBEARER token from the application's provider");
         *cached = Some((t.clone(), now));
         Ok(t)
     }
@@ -274,7 +295,7 @@ impl SaslSettings {
                     }
                     (Some(p), false) => {
                         provider = Some(ProvidedTokens {
-                            provider: p.clone(),
+                            source: p.clone(),
                             cached: Default::default(),
                         })
                     }
@@ -310,21 +331,22 @@ impl SaslSettings {
     }
 
     /// Starts one exchange: the state and the client's first message,
-    /// fetching an OIDC token first when the cached one is due.
+    /// asking the OIDC endpoint or the application's provider for a token
+    /// first when the cached one is due.
     pub(crate) async fn begin(&self, now: SystemTime) -> Result<(Session, Vec<u8>)> {
-        match &self.oidc {
-            Some(oidc) => {
-                let t = oidc.token(now).await?;
-                Ok((
-                    Session::OAuth { failed: None },
-                    oauth_initial(&t.value, &t.extensions),
-                ))
-            }
-            None => self.start(now),
-        }
+        let t = match (&self.oidc, &self.provider) {
+            (Some(oidc), _) => oidc.token(now).await?,
+            (None, Some(p)) => p.current(now).await?,
+            (None, None) => return self.start(now),
+        };
+        Ok((
+            Session::OAuth { failed: None },
+            oauth_initial(&t.value, &t.extensions),
+        ))
     }
 
-    /// Starts one exchange with a mechanism that needs no I/O to begin.
+    /// Starts one exchange with a mechanism whose first message needs no
+    /// token source (PLAIN, SCRAM, the unsecured JWT).
     pub(crate) fn start(&self, now: SystemTime) -> Result<(Session, Vec<u8>)> {
         Ok(match self.mechanism {
             Mechanism::Plain => {
@@ -342,16 +364,13 @@ impl SaslSettings {
                 (Session::ScramFirst(Box::new(s)), first)
             }
             Mechanism::OAuthBearer => {
-                let message = match (&self.provider, &self.jwt) {
-                    (Some(p), _) => {
-                        let t = p.current(now)?;
-                        oauth_initial(&t.value, &t.extensions)
-                    }
-                    (None, Some(jwt)) => oauth_initial(&unsecured_token(jwt, now), &jwt.extensions),
-                    (None, None) => {
+                let message = match &self.jwt {
+                    Some(jwt) => oauth_initial(&unsecured_token(jwt, now), &jwt.extensions),
+                    None => {
                         return Err(Error::new(
                             ErrorCode::Authentication,
-                            "OAUTHBEARER: no token source (an OIDC token is fetched by begin)",
+                            "OAUTHBEARER: no unsecured JWT (provided and OIDC tokens come \
+                             through begin)",
                         ))
                     }
                 };
@@ -685,8 +704,8 @@ mod tests {
         assert_eq!(sess.server_error(), Some(r#"{"status":"invalid_token"}"#));
     }
 
-    #[test]
-    fn provided_tokens_are_kept_until_eighty_percent_of_their_lifetime() {
+    #[tokio::test]
+    async fn provided_tokens_are_kept_until_eighty_percent_of_their_lifetime() {
         use std::sync::atomic::{AtomicU32, Ordering};
         use std::sync::Arc;
         let calls = Arc::new(AtomicU32::new(0));
@@ -706,14 +725,17 @@ mod tests {
             .unwrap()
             .unwrap();
         let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let first = |at| String::from_utf8(s.start(at).unwrap().1).unwrap();
-        assert_eq!(first(t0), "n,,\x01auth=Bearer tok0\x01k=v\x01\x01");
+        let first = |at| {
+            let s = s.clone();
+            async move { String::from_utf8(s.begin(at).await.unwrap().1).unwrap() }
+        };
+        assert_eq!(first(t0).await, "n,,\x01auth=Bearer tok0\x01k=v\x01\x01");
         assert_eq!(
-            first(t0 + Duration::from_secs(79)),
+            first(t0 + Duration::from_secs(79)).await,
             "n,,\x01auth=Bearer tok0\x01k=v\x01\x01"
         );
         assert_eq!(
-            first(t0 + Duration::from_secs(81)),
+            first(t0 + Duration::from_secs(81)).await,
             "n,,\x01auth=Bearer tok1\x01k=v\x01\x01"
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
