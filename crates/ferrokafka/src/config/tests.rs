@@ -651,7 +651,10 @@ fn every_implemented_property_is_read_by_each_role_it_applies_to() {
             ("security.protocol", "sasl_ssl"),
             ("sasl.mechanisms", "OAUTHBEARER"),
             ("sasl.oauthbearer.method", "oidc"),
-            ("sasl.oauthbearer.token.endpoint.url", "https://127.0.0.1:8443/token"),
+            (
+                "sasl.oauthbearer.token.endpoint.url",
+                "https://127.0.0.1:8443/token",
+            ),
             ("sasl.oauthbearer.client.id", "client"),
             ("sasl.oauthbearer.client.secret", "secret"),
             ("sasl.oauthbearer.scope", "kafka"),
