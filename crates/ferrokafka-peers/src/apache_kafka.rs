@@ -816,6 +816,12 @@ fn random_cluster_id() -> String {
     if n > 0 {
         out.push(ALPHABET[((bits << (6 - n)) & 63) as usize] as char);
     }
+    // An id starting with '-' reads as an option to kafka-storage's
+    // argument parser ("--cluster-id: expected one argument", one start in
+    // 64); Kafka's own random ids avoid a leading '-' too.
+    if out.starts_with('-') {
+        out.replace_range(..1, "A");
+    }
     out
 }
 
@@ -837,6 +843,9 @@ fn tail(path: &Path, lines: usize) -> String {
 mod tests {
     #[test]
     fn cluster_ids_are_22_url_safe_base64_characters_and_differ() {
+        for _ in 0..2000 {
+            assert!(!super::random_cluster_id().starts_with('-'));
+        }
         let (a, b) = (super::random_cluster_id(), super::random_cluster_id());
         assert_eq!(a.len(), 22, "{a}");
         assert!(a
