@@ -168,6 +168,54 @@ async fn offsets_sent_to_a_committed_transaction_are_committed_for_the_group() {
     );
 }
 
+/// KIP-447: a read_committed consumer asks OffsetFetch for stable offsets
+/// only, so while a transaction holds offsets for its group it waits for the
+/// transaction's end instead of starting from the offset before it (which
+/// would re-read what the transaction consumed). read_uncommitted does not
+/// wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_offsets_pending_in_a_transaction_are_awaited_by_read_committed() {
+    let c = mock(1, "t", 1).await;
+    c.create_topic("in", 1, 1).unwrap();
+    let p = ready(&c, "tx-stable").await;
+    p.begin_transaction().unwrap();
+    send(&p, "t", 1, &values("s", 2));
+    let group = ConsumerGroupMetadata::new("g-stable");
+    p.send_offsets_to_transaction(&[("in", 0, 5)], &group, T)
+        .await
+        .unwrap();
+    let consumer = |isolation: &str| {
+        Consumer::new(
+            &ClientConfig::new()
+                .set("bootstrap.servers", c.bootstrap_servers())
+                .set("group.id", "g-stable")
+                .set("isolation.level", isolation),
+        )
+        .unwrap()
+    };
+    let uncommitted = consumer("read_uncommitted");
+    let got = uncommitted.committed(&[("in", 0)], T).await.unwrap();
+    assert_eq!(got, vec![("in".to_string(), 0, None)], "read_uncommitted");
+    let committed = consumer("read_committed");
+    let waiting = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let got = committed.committed(&[("in", 0)], T).await;
+        (got, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        !waiting.is_finished(),
+        "read_committed returned before the commit"
+    );
+    p.commit_transaction(T).await.unwrap();
+    let (got, waited) = waiting.await.unwrap();
+    assert_eq!(got.unwrap(), vec![("in".to_string(), 0, Some(5))]);
+    assert!(
+        waited >= Duration::from_millis(300),
+        "waited only {waited:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_sent_to_an_aborted_transaction_are_not_committed() {
     let c = mock(1, "t", 1).await;

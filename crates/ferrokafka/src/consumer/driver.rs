@@ -284,13 +284,15 @@ fn start(
         let cluster = sh.cluster.clone();
         let group = sh.group();
         let timeout = sh.timeout;
+        let stable = sh.wire.read_committed;
         tasks.spawn(async move {
             let tps: Vec<Tp> = committed.iter().map(|x| x.0.clone()).collect();
             let result = match group {
                 Some(g) => {
                     let tps = tps.clone();
                     guarded(async move {
-                        requests::fetch_committed(&cluster, &g.group_id, &tps, timeout).await
+                        requests::fetch_committed(&cluster, &g.group_id, &tps, stable, timeout)
+                            .await
                     })
                     .await
                 }

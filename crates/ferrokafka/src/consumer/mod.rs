@@ -704,6 +704,7 @@ impl Consumer {
                 &self.shared.cluster,
                 &who.group_id,
                 &tps,
+                self.shared.wire.read_committed,
                 timeout,
             ))
             .await?;

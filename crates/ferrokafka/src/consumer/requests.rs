@@ -478,6 +478,13 @@ fn coordinator_error(code: ErrorCode) -> bool {
     )
 }
 
+/// Errors after which the same request is sent again, to the same
+/// coordinator, once a backoff has passed: a transaction's offsets still
+/// pending (`UNSTABLE_OFFSET_COMMIT`, KIP-447) resolve when it ends.
+fn wait_error(code: ErrorCode) -> bool {
+    code == ErrorCode::UnstableOffsetCommit
+}
+
 /// Runs `op` against the group's coordinator, looking it up again after
 /// coordinator errors, until it succeeds or `timeout` passes.
 pub(crate) async fn with_coordinator<T, F, Fut>(
@@ -504,7 +511,7 @@ where
         match attempt {
             Ok(v) => return Ok(v),
             Err(e)
-                if (coordinator_error(e.code()) || e.code().is_local())
+                if (coordinator_error(e.code()) || wait_error(e.code()) || e.code().is_local())
                     && Instant::now() + backoff < deadline =>
             {
                 if coordinator_error(e.code()) || e.code() == ErrorCode::Transport {
@@ -524,17 +531,27 @@ pub(crate) async fn fetch_committed(
     cluster: &Cluster,
     group: &str,
     tps: &[Tp],
+    require_stable: bool,
     timeout: Duration,
 ) -> Result<Vec<(Tp, Option<EpochOffset>)>> {
-    let r = fetch_committed_with_metadata(cluster, group, tps, timeout).await?;
+    let r = fetch_committed_with_metadata(cluster, group, tps, require_stable, timeout).await?;
     Ok(r.into_iter().map(|(tp, o)| (tp, o.map(|x| x.0))).collect())
 }
 
 /// [`fetch_committed`] with each offset's commit metadata string.
+///
+/// With `require_stable` (a read_committed consumer, KIP-447) the request
+/// asks the coordinator to refuse partitions whose transactional offsets are
+/// still pending (`UNSTABLE_OFFSET_COMMIT`), and the call waits for the
+/// transaction to end instead of reading the offset from before it: a
+/// new member would otherwise re-consume what a committed transaction
+/// already covered. Brokers older than OffsetFetch v7 cannot be asked;
+/// there the last committed offset is all there is.
 pub(crate) async fn fetch_committed_with_metadata(
     cluster: &Cluster,
     group: &str,
     tps: &[Tp],
+    require_stable: bool,
     timeout: Duration,
 ) -> Result<Vec<(Tp, Option<(EpochOffset, String)>)>> {
     let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
@@ -553,10 +570,16 @@ pub(crate) async fn fetch_committed_with_metadata(
     req.group_id = GroupId(StrBytes::from_string(group.to_string()));
     req.topics = Some(topics);
     with_coordinator(cluster, group, timeout, |id, left| {
-        let req = req.clone();
+        let mut req = req.clone();
         async move {
+            let version = cluster
+                .connection(id, ConnectionKind::Group)?
+                .api_versions(Some(left))
+                .await?
+                .require(ApiKey::OffsetFetch)?;
+            req.require_stable = require_stable && version >= 7;
             let resp = cluster
-                .send(id, ConnectionKind::Group, &req, Some(left))
+                .send_version(id, ConnectionKind::Group, &req, version, Some(left))
                 .await?;
             if resp.error_code != 0 {
                 return Err(Error::from_kafka(

@@ -132,6 +132,7 @@ impl Consumer {
             &self.shared.cluster,
             &who.group_id,
             &tps,
+            self.shared.wire.read_committed,
             timeout,
         );
         let r = self.rt.entered(lookup).await?;
