@@ -389,10 +389,13 @@ fn copy_killed_with_sigkill_on_apache_kafka_leaves_every_record_exactly_once() {
     );
 }
 
+/// Two copies with one transactional id: the older one is fenced, fails
+/// fatally and writes nothing more. (It used to recover from the
+/// INVALID_PRODUCER_EPOCH its TxnOffsetCommit got with an epoch bump,
+/// which Kafka accepts for the epoch just before the current one: the two
+/// then fenced each other in turn, and a copy that exited fenced the other
+/// for good with input left uncopied.)
 #[test]
-#[ignore = "issue 16, open defect: once in 3 runs on Apache Kafka 4.4 (transaction version 2) \
-            the output lacked records after the fencing (missing [0, 1, 2, 3, 8], read 998 of \
-            2000): a possible exactly-once violation, not yet explained; run with --ignored"]
 fn a_second_copy_fences_the_first_on_apache_kafka() {
     let Some((kafka, _py, _shared)) = peers() else {
         return;
@@ -414,9 +417,7 @@ fn a_second_copy_fences_the_first_on_apache_kafka() {
     // the fencing bump, which Kafka's version-2 coordinator takes for a
     // retry of an EndTxn that ended otherwise. Both are fatal.
     assert!(
-        zerr.contains("PRODUCER_FENCED")
-            || zerr.contains("fenced")
-            || zerr.contains("INVALID_TXN_STATE: EndTxn(commit)"),
+        zerr.contains("PRODUCER_FENCED") || zerr.contains("INVALID_TXN_STATE: EndTxn(commit)"),
         "stderr: {zerr}"
     );
     let status = wait_bounded(&mut newer);

@@ -270,17 +270,42 @@ async fn invalid_txn_state_on_end_txn_is_fatal() {
     assert!(e.is_fatal(), "{e:?}");
 }
 
+/// An older epoch than the coordinator's on AddPartitionsToTxn means a
+/// newer instance took the transactional id: fatal, never recovered with
+/// an epoch bump (which would take the id back from the newer instance).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_producer_epoch_on_add_partitions_is_abortable_and_the_abort_bumps_the_epoch() {
+async fn invalid_producer_epoch_on_add_partitions_is_fatal_like_fencing() {
     let c = mock(1, "t", 1).await;
     let p = ready(&c, "f-epoch-add").await;
     p.begin_transaction().unwrap();
     c.push_request_errors(api::ADD_PARTITIONS_TO_TXN, &[code::INVALID_PRODUCER_EPOCH]);
     send(&p, "t", 1, &values("x", 2));
     let e = p.commit_transaction(T).await.unwrap_err();
-    assert!(e.txn_requires_abort(), "{e:?}");
-    p.abort_transaction(T).await.unwrap();
-    then_a_transaction_commits(&c, &p, vec![]).await;
+    assert!(e.is_fatal(), "{e:?}");
+    assert_eq!(e.code(), ErrorCode::ProducerFenced);
+    assert!(e.to_string().contains("INVALID_PRODUCER_EPOCH"), "{e}");
+    assert!(p.abort_transaction(T).await.unwrap_err().is_fatal());
+    assert!(p.begin_transaction().unwrap_err().is_fatal());
+}
+
+/// The same on TxnOffsetCommit: on Apache Kafka 4.4 a fenced copy got
+/// INVALID_PRODUCER_EPOCH there, and recovering with a bump let it fence
+/// the newer copy in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_producer_epoch_on_txn_offset_commit_is_fatal_like_fencing() {
+    let c = mock(1, "t", 1).await;
+    c.create_topic("in", 1, 1).unwrap();
+    let p = ready(&c, "f-epoch-offsets").await;
+    p.begin_transaction().unwrap();
+    send(&p, "t", 1, &values("x", 1));
+    c.push_request_errors(api::TXN_OFFSET_COMMIT, &[code::INVALID_PRODUCER_EPOCH]);
+    let e = p
+        .send_offsets_to_transaction(&[("in", 0, 1)], &ConsumerGroupMetadata::new("g-epoch"), T)
+        .await
+        .unwrap_err();
+    assert!(e.is_fatal(), "{e:?}");
+    assert_eq!(e.code(), ErrorCode::ProducerFenced);
+    assert!(p.abort_transaction(T).await.unwrap_err().is_fatal());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

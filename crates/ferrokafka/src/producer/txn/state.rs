@@ -88,6 +88,22 @@ pub(crate) fn classify(api: Api, code: ErrorCode) -> Disposition {
         | C::Fatal => Disposition::Fatal,
         // A bump attempt the broker refuses means another instance owns the id.
         C::InvalidProducerEpoch if api == Api::InitProducerId => Disposition::Fatal,
+        // An older epoch than the coordinators' on a request that adds to
+        // the transaction means a newer instance took the transactional
+        // id: fenced, as the Java client treats it. Recovering with a bump
+        // would be wrong here: KIP-360 accepts InitProducerId with the
+        // epoch just before the current one, so the fenced instance would
+        // take the id back from the newer one, and the two would go on
+        // fencing each other while both copy (seen on Apache Kafka 4.4
+        // under transaction version 2).
+        C::InvalidProducerEpoch
+            if matches!(
+                api,
+                Api::AddPartitionsToTxn | Api::AddOffsetsToTxn | Api::TxnOffsetCommit
+            ) =>
+        {
+            Disposition::Fatal
+        }
         // KIP-588: the coordinator aborted the transaction on its timeout
         // and bumped the epoch; the producer recovers with a bump.
         C::InvalidProducerEpoch | C::UnknownProducerId | C::InvalidProducerIdMapping => {
@@ -113,6 +129,16 @@ pub(crate) fn classify(api: Api, code: ErrorCode) -> Disposition {
 /// its disposition says (retriable, abortable or fatal).
 pub(crate) fn error_for(disposition: Disposition, e: &Error, what: &str) -> Error {
     let msg = format!("{what}: {}", e.message());
+    if disposition == Disposition::Fatal && e.code() == ErrorCode::InvalidProducerEpoch {
+        // Fencing, whatever the broker called it: one error to match on.
+        return Error::fatal(
+            ErrorCode::ProducerFenced,
+            format!(
+                "fenced: a newer instance with the same transactional id took over \
+                 (the broker answered INVALID_PRODUCER_EPOCH: {msg})"
+            ),
+        );
+    }
     match disposition {
         Disposition::Relookup | Disposition::Retry => {
             Error::new(e.code(), msg).with_retriable(true)
@@ -583,6 +609,17 @@ mod tests {
             classify(Api::InitProducerId, ErrorCode::InvalidProducerEpoch),
             D::Fatal
         );
+        for api in [
+            Api::AddPartitionsToTxn,
+            Api::AddOffsetsToTxn,
+            Api::TxnOffsetCommit,
+        ] {
+            assert_eq!(
+                classify(api, ErrorCode::InvalidProducerEpoch),
+                D::Fatal,
+                "{api:?}"
+            );
+        }
         assert_eq!(classify(Api::EndTxn, ErrorCode::ProducerFenced), D::Fatal);
         assert_eq!(
             classify(Api::EndTxn, ErrorCode::NotCoordinator),
