@@ -212,3 +212,41 @@ async fn under_version_2_a_newer_instance_fences_the_older_one_fatally() {
     want.extend(values("new", 2));
     assert_eq!(committed(&c, "t", 1).await, sorted(want));
 }
+
+/// Under version 2 TxnOffsetCommit adds the group itself, so after one
+/// that failed the client cannot know whether the coordinator has a
+/// transaction at all. The abort that follows must end it either way: an
+/// EndTxn(abort) the coordinator refuses for an empty transaction
+/// (INVALID_TXN_STATE) is replaced by an epoch bump, and the next
+/// transaction commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_version_2_an_abort_after_a_failed_txn_offset_commit_alone_recovers() {
+    let c = mock_v2(1, "t", 1).await;
+    c.create_topic("in", 1, 1).unwrap();
+    let p = ready(&c, "v2-empty-abort").await;
+    let start = epoch(&c, "v2-empty-abort").await;
+    p.begin_transaction().unwrap();
+    c.push_request_errors(api::TXN_OFFSET_COMMIT, &[code::GROUP_AUTHORIZATION_FAILED]);
+    let group = ConsumerGroupMetadata::new("g-empty-abort");
+    let e = p
+        .send_offsets_to_transaction(&[("in", 0, 3)], &group, T)
+        .await
+        .unwrap_err();
+    assert!(e.txn_requires_abort(), "{e:?}");
+    p.abort_transaction(T).await.unwrap();
+    assert!(
+        epoch(&c, "v2-empty-abort").await > start,
+        "the epoch moved on"
+    );
+    p.begin_transaction().unwrap();
+    send(&p, "t", 1, &values("after", 2));
+    p.send_offsets_to_transaction(&[("in", 0, 5)], &group, T)
+        .await
+        .unwrap();
+    p.commit_transaction(T).await.unwrap();
+    assert_eq!(committed(&c, "t", 1).await, values("after", 2));
+    assert_eq!(
+        group_offsets(&c, "g-empty-abort", &[("in", 0)]).await,
+        vec![Some(5)]
+    );
+}

@@ -537,6 +537,15 @@ impl Producer {
                 Err(e) if classify(Api::EndTxn, e.code()) == Disposition::AbortableBump => {
                     self.bump_epoch(&ctx, pid, deadline).await?;
                 }
+                // Transaction version 2 adds the group with TxnOffsetCommit
+                // itself, so after one that failed the client cannot know
+                // whether the transaction exists at the coordinator. If not,
+                // the abort is refused as INVALID_TXN_STATE; the bump ends
+                // whatever is open and starts a fresh epoch either way.
+                Err(e) if ctx.wire.v2() && e.code() == ErrorCode::InvalidTxnState => {
+                    tracing::debug!(target: "ferrokafka::producer::txn", "EndTxn(abort): {e}; bumping the epoch instead");
+                    self.bump_epoch(&ctx, pid, deadline).await?;
+                }
                 Err(e) => return Err(self.txn_failed(Api::EndTxn, e)),
             }
         }
