@@ -242,15 +242,20 @@ fn copy_survives_the_transaction_coordinators_node_being_killed() {
     let killed = Instant::now();
     while commits.load(std::sync::atomic::Ordering::Relaxed) < before + 3 {
         if killed.elapsed() > BOUND {
+            let exited = first.try_wait().unwrap();
             let _ = first.kill();
             let _ = first.wait();
             let err = first_err.join().unwrap_or_default();
-            let tail: Vec<&str> = err.lines().rev().take(300).collect();
+            let saved =
+                std::env::temp_dir().join(format!("ceos-copy-{}.stderr", std::process::id()));
+            let _ = std::fs::write(&saved, &err);
+            let tail: Vec<&str> = err.lines().rev().take(100).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             panic!(
                 "no 3 commits within {BOUND:?} after broker {coordinator} (the transaction \
-                 coordinator) was killed; {} before; the copy's stderr ends:\n{}",
-                before,
+                 coordinator) was killed; {before} before; the copy had exited: {exited:?}; \
+                 its stderr is in {}, ending:\n{}",
+                saved.display(),
                 tail.join("\n")
             );
         }
