@@ -201,9 +201,11 @@ fn check_once(who: &str, seen: &BTreeMap<String, usize>, n: usize) {
 }
 
 #[test]
-#[ignore = "issue 16, open defect: once in three runs under transaction version 2 the copy made \
-            no commit within 300 s after the coordinator's node was killed (passed the other \
-            two); run with --ignored"]
+#[ignore = "issue 16, open defect: under transaction version 2 the copy sometimes makes no \
+            commit within 300 s after the coordinator's node was killed (1 run in 3 in session \
+            5, 1 in 10 in session 6: the copy's log then ends with an epoch bump and a \
+            rebalance, then silence); on failure the copy's whole stderr is saved (path in \
+            the message); run with --ignored and RUST_LOG=ferrokafka=debug"]
 fn copy_survives_the_transaction_coordinators_node_being_killed() {
     let Some(kafka) = ApacheKafka::cluster(3) else {
         return;
