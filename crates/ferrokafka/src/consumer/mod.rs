@@ -48,10 +48,12 @@ mod group_metadata;
 mod message;
 mod requests;
 mod statistics;
+mod stream;
 
 pub use group::CommittedOffset;
 pub use group_metadata::ConsumerGroupMetadata;
 pub use message::{ConsumerError, Message, Offset, Rebalance, Timestamp};
+pub use stream::MessageStream;
 
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{ClientConfig, ClientRole, Config};
@@ -59,10 +61,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::net::ClientRuntime;
 use fetch::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
 use requests::{GroupIdentity, WireSettings};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -569,10 +568,7 @@ impl Consumer {
 
     /// The messages as a [`futures_core::Stream`] (never ends).
     pub fn stream(&self) -> MessageStream<'_> {
-        MessageStream {
-            consumer: self,
-            next: None,
-        }
+        MessageStream::new(self)
     }
 
     /// Messages and bytes currently held in the prefetch queue.
@@ -875,38 +871,6 @@ fn check_partitions<'a>(parts: impl Iterator<Item = (&'a str, i32)>) -> Result<(
         }
     }
     Ok(())
-}
-
-type RecvFuture<'a> =
-    Pin<Box<dyn Future<Output = std::result::Result<Message, ConsumerError>> + Send + 'a>>;
-
-/// The consumer's messages as a [`futures_core::Stream`]; see
-/// [`Consumer::stream`].
-pub struct MessageStream<'a> {
-    consumer: &'a Consumer,
-    next: Option<RecvFuture<'a>>,
-}
-
-impl std::fmt::Debug for MessageStream<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessageStream").finish_non_exhaustive()
-    }
-}
-
-impl futures_core::Stream for MessageStream<'_> {
-    type Item = std::result::Result<Message, ConsumerError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let consumer = self.consumer;
-        let fut = self.next.get_or_insert_with(|| Box::pin(consumer.recv()));
-        match fut.as_mut().poll(cx) {
-            Poll::Ready(item) => {
-                self.next = None;
-                Poll::Ready(Some(item))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
 }
 
 #[cfg(test)]
