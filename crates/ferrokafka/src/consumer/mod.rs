@@ -59,7 +59,8 @@ use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{ClientConfig, ClientRole, Config};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ClientRuntime;
-use fetch::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
+use crate::TopicPartition;
+use fetch::{CommitEntry, FetchSettings, FetchState, Reset};
 use requests::{GroupIdentity, WireSettings};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -374,19 +375,14 @@ impl Consumer {
     }
 
     /// The assigned partitions, sorted.
-    pub fn assignment(&self) -> Vec<(String, i32)> {
-        self.shared
-            .lock()
-            .assignment()
-            .into_iter()
-            .map(|(t, p)| (t.to_string(), p))
-            .collect()
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.shared.lock().assignment()
     }
 
     fn each_assigned(
         &self,
         partitions: &[(&str, i32)],
-        mut f: impl FnMut(&mut FetchState, &Tp) -> bool,
+        mut f: impl FnMut(&mut FetchState, &TopicPartition) -> bool,
     ) -> Result<()> {
         let missing: Vec<String> = {
             let mut st = self.shared.lock();
@@ -446,7 +442,7 @@ impl Consumer {
         self.rt.entered(self.watermarks_of(tp, timeout)).await
     }
 
-    async fn watermarks_of(&self, tp: Tp, timeout: Duration) -> Result<(i64, i64)> {
+    async fn watermarks_of(&self, tp: TopicPartition, timeout: Duration) -> Result<(i64, i64)> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut out = [0i64; 2];
         // A partition may appear once per ListOffsets request: two requests.
@@ -471,7 +467,7 @@ impl Consumer {
         partitions: &[(&str, i32, i64)],
         timeout: Duration,
     ) -> Result<Vec<(String, i32, i64)>> {
-        let q: Vec<(Tp, i64)> = partitions
+        let q: Vec<(TopicPartition, i64)> = partitions
             .iter()
             .map(|(t, p, ts)| (requests::tp(t, *p), *ts))
             .collect();
@@ -480,7 +476,9 @@ impl Consumer {
         let r = self.rt.entered(lookup).await?;
         let mut out = Vec::with_capacity(partitions.len());
         for (t, p, _) in partitions {
-            let found = r.iter().find(|(tp, _)| &*tp.0 == *t && tp.1 == *p);
+            let found = r
+                .iter()
+                .find(|(tp, _)| tp.topic() == *t && tp.partition() == *p);
             match found {
                 Some((_, Ok(o))) => out.push((t.to_string(), *p, *o)),
                 Some((_, Err(e))) => return Err(e.clone()),
@@ -690,7 +688,7 @@ impl Consumer {
         timeout: Duration,
     ) -> Result<Vec<(String, i32, Option<i64>)>> {
         let who = self.group_or_err()?;
-        let tps: Vec<Tp> = partitions
+        let tps: Vec<TopicPartition> = partitions
             .iter()
             .map(|(t, p)| requests::tp(t, *p))
             .collect();
@@ -704,7 +702,7 @@ impl Consumer {
             ))
             .await?;
         Ok(r.into_iter()
-            .map(|(tp, o)| (tp.0.to_string(), tp.1, o.map(|x| x.0)))
+            .map(|(tp, o)| (tp.topic().to_string(), tp.partition(), o.map(|x| x.0)))
             .collect())
     }
 
@@ -715,13 +713,16 @@ impl Consumer {
         partitions: &[(&str, i32)],
         timeout: Duration,
     ) -> Result<Vec<(String, i32, Option<i64>)>> {
-        let parts: Vec<(String, i32)> = partitions
+        let parts: Vec<TopicPartition> = partitions
             .iter()
-            .map(|(t, p)| (t.to_string(), *p))
+            .map(|(t, p)| TopicPartition::new(*t, *p))
             .collect();
         let c = self.handle();
         self.rt.block_on(async move {
-            let refs: Vec<(&str, i32)> = parts.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+            let refs: Vec<(&str, i32)> = parts
+                .iter()
+                .map(|tp| (tp.topic(), tp.partition()))
+                .collect();
             c.committed(&refs, timeout).await
         })
     }

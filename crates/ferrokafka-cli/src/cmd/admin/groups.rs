@@ -81,7 +81,7 @@ pub(super) fn describe(
                 m.client_host.clone(),
                 m.assignment
                     .iter()
-                    .map(|(t, p)| format!("{t}:{p}"))
+                    .map(|tp| tp.to_string())
                     .collect::<Vec<_>>()
                     .join(","),
             ]
@@ -94,7 +94,7 @@ pub(super) fn describe(
             "members": d.members.iter().map(|m| json!({
                 "member_id": m.member_id, "instance_id": m.instance_id,
                 "client_id": m.client_id, "client_host": m.client_host,
-                "assignment": m.assignment.iter().map(|(t, p)| json!({"topic": t, "partition": p})).collect::<Vec<_>>(),
+                "assignment": m.assignment.iter().map(|tp| json!({"topic": tp.topic(), "partition": tp.partition()})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         }),
         text: format!(
@@ -161,10 +161,7 @@ pub(super) fn alter_offsets(
         .map(|(t, p, o)| (t.as_str(), *p, *o))
         .collect();
     let r = admin.alter_group_offsets_blocking(&group, &o, opts)?;
-    let r = r
-        .into_iter()
-        .map(|((t, p), x)| (format!("{t}:{p}"), x))
-        .collect();
+    let r = r.into_iter().map(|(tp, x)| (tp.to_string(), x)).collect();
     Ok(per_resource(r, |_| "committed".into(), |_| json!({})))
 }
 
@@ -201,9 +198,6 @@ pub(super) fn delete_offsets(
     }
     let p: Vec<(&str, i32)> = parts.iter().map(|(t, p)| (t.as_str(), *p)).collect();
     let r = admin.delete_group_offsets_blocking(&group, &p, opts)?;
-    let r = r
-        .into_iter()
-        .map(|((t, p), x)| (format!("{t}:{p}"), x))
-        .collect();
+    let r = r.into_iter().map(|(tp, x)| (tp.to_string(), x)).collect();
     Ok(per_resource(r, |_| "deleted".into(), |_| json!({})))
 }

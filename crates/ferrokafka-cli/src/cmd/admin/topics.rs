@@ -222,10 +222,7 @@ pub(super) fn delete_records(
         .map(|(t, p, o)| (t.as_str(), *p, *o))
         .collect();
     let r = admin.delete_records_blocking(&o, opts)?;
-    let r = r
-        .into_iter()
-        .map(|((t, p), x)| (format!("{t}:{p}"), x))
-        .collect();
+    let r = r.into_iter().map(|(tp, x)| (tp.to_string(), x)).collect();
     Ok(per_resource(
         r,
         |low| format!("low watermark now {low}"),
@@ -276,10 +273,7 @@ pub(super) fn list_offsets(
         .map(|p| (topic.as_str(), p.partition, spec))
         .collect();
     let r = admin.list_offsets_blocking(&q, isolation, opts)?;
-    let r = r
-        .into_iter()
-        .map(|((t, p), x)| (format!("{t}:{p}"), x))
-        .collect();
+    let r = r.into_iter().map(|(tp, x)| (tp.to_string(), x)).collect();
     Ok(per_resource(
         r,
         |o| {
