@@ -13,7 +13,7 @@
 
 use crate::{client_config, hooks, local_error, to_pyerr, SLICE};
 use ferrokafka::consumer::{Offset, Rebalance, Timestamp};
-use ferrokafka::ErrorCode;
+use ferrokafka::{ErrorCode, TopicPartition};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use pyo3::BoundObject;
@@ -107,6 +107,15 @@ fn parts_ref(parts: &[(String, i32)]) -> Vec<(&str, i32)> {
     parts.iter().map(|(t, p)| (t.as_str(), *p)).collect()
 }
 
+/// Partitions as Python sees them: `(topic, partition)` tuples, which the
+/// Python package turns into kafka-python's `TopicPartition` namedtuple.
+fn pairs(parts: &[TopicPartition]) -> Vec<(String, i32)> {
+    parts
+        .iter()
+        .map(|tp| (tp.topic().to_string(), tp.partition()))
+        .collect()
+}
+
 #[pymethods]
 impl Consumer {
     /// A consumer from `(property, value)` pairs.
@@ -154,7 +163,7 @@ impl Consumer {
 
     /// The assigned partitions.
     fn assignment(&self) -> Vec<(String, i32)> {
-        self.inner.assignment()
+        pairs(&self.inner.assignment())
     }
 
     /// Joins the group for `topics` (names or `^regex`); `listener(kind,
@@ -177,7 +186,7 @@ impl Consumer {
                 };
                 // During interpreter shutdown there is no one to tell.
                 let _ = Python::try_attach(|py| {
-                    if let Err(e) = l.call1(py, (kind, parts.clone())) {
+                    if let Err(e) = l.call1(py, (kind, pairs(parts))) {
                         let logged =
                             hooks().and_then(|h| h.callback_failed.call1(py, (e.value(py),)));
                         if let Err(e2) = logged {

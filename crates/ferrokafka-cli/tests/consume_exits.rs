@@ -190,7 +190,7 @@ fn sigterm_closes_a_group_member(signal: &str) {
         "the second member gets one partition\n{}",
         a.stderr()
     );
-    let kept = 1 - b.assignment()[0].1;
+    let kept = 1 - b.assignment()[0].partition();
     // More records for the member's own partition, consumed, not committed.
     produce(&bootstrap, "sig", 2, 20..40);
     let share: Vec<String> = (20..40)

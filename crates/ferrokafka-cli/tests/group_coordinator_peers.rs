@@ -156,7 +156,7 @@ async fn a_close_during_the_outage_commits_once_the_coordinator_is_back() {
     let pos = |c: &Consumer| -> i64 {
         c.assignment()
             .iter()
-            .map(|(t, p)| c.position(t, *p).unwrap_or(0))
+            .map(|tp| c.position(tp.topic(), tp.partition()).unwrap_or(0))
             .sum()
     };
     let read = pump(&[&a], Duration::from_secs(30), || async { pos(&a) == 60 }).await;

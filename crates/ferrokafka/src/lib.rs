@@ -22,11 +22,13 @@ pub mod producer;
 pub(crate) mod protocol;
 pub mod record;
 pub mod stats;
+pub mod topic_partition;
 
 pub use admin::AdminClient;
 pub use cluster::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 pub use config::ClientConfig;
 pub use error::{Error, ErrorCode, Result};
+pub use topic_partition::TopicPartition;
 
 // The README's example is compiled and run as a doctest, so it cannot rot.
 #[cfg(doctest)]

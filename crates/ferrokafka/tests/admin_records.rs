@@ -4,6 +4,7 @@
 
 use ferrokafka::admin::{AdminClient, AdminOptions, IsolationLevel, OffsetSpec};
 use ferrokafka::producer::{Producer, ProducerRecord};
+use ferrokafka::TopicPartition;
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::time::Duration;
@@ -48,7 +49,7 @@ async fn list_offsets_and_delete_records() {
         )
         .await
         .unwrap();
-    assert_eq!(r[0].0, ("rec".to_string(), 0));
+    assert_eq!(r[0].0, TopicPartition::new("rec", 0));
     assert_eq!(r[0].1.as_ref().unwrap().offset, 10);
     assert_eq!(r[1].1.as_ref().unwrap().offset, 0);
     let r = a
@@ -114,7 +115,7 @@ async fn list_offsets_and_delete_records() {
         r[3].1.as_ref().unwrap_err().code(),
         ErrorCode::UnknownTopicOrPartition
     );
-    assert_eq!(r[3].0, ("nope".to_string(), 0));
+    assert_eq!(r[3].0, TopicPartition::new("nope", 0));
     assert_eq!(cluster.log_start_offset("rec", 0), Some(4));
     let r = a
         .list_offsets(

@@ -7,6 +7,7 @@ use ferrokafka::admin::{
     AdminClient, AdminOptions, ElectionType, FeatureUpdate, FeatureUpgradeType, QuotaAlteration,
     QuotaEntity, QuotaFilterComponent, QuotaMatch,
 };
+use ferrokafka::TopicPartition;
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::time::Duration;
@@ -19,8 +20,8 @@ fn opts() -> AdminOptions {
     AdminOptions::new().request_timeout(Duration::from_secs(10))
 }
 
-fn tp(t: &str, p: i32) -> (String, i32) {
-    (t.to_string(), p)
+fn tp(t: &str, p: i32) -> TopicPartition {
+    TopicPartition::new(t, p)
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 use ferrokafka::admin::{
     AbortTransactionSpec, AdminClient, AdminOptions, IsolationLevel, OffsetSpec,
 };
+use ferrokafka::TopicPartition;
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::io::{BufRead, BufReader};
@@ -114,7 +115,7 @@ async fn transactions_are_listed_described_fenced_and_aborted() {
         .unwrap();
     let one = d[0].1.as_ref().unwrap();
     assert_eq!(one.state, "Ongoing");
-    assert_eq!(one.partitions, vec![("tx".to_string(), 0)]);
+    assert_eq!(one.partitions, vec![TopicPartition::new("tx", 0)]);
     assert_eq!(one.coordinator, c.coordinator("app-1").unwrap());
     assert!(
         one.start_time_ms.is_some_and(|t| t > 1_600_000_000_000),
@@ -126,7 +127,10 @@ async fn transactions_are_listed_described_fenced_and_aborted() {
     );
 
     let p = admin
-        .describe_producers(&[("tx".to_string(), 0), ("tx".to_string(), 9)], &opts())
+        .describe_producers(
+            &[TopicPartition::new("tx", 0), TopicPartition::new("tx", 9)],
+            &opts(),
+        )
         .await
         .unwrap();
     let producers = p[0].1.as_ref().unwrap();
@@ -153,7 +157,7 @@ async fn transactions_are_listed_described_fenced_and_aborted() {
         "{after:?}"
     );
     let p = admin
-        .describe_producers(&[("tx".to_string(), 0)], &opts())
+        .describe_producers(&[TopicPartition::new("tx", 0)], &opts())
         .await
         .unwrap();
     assert_eq!(p[0].1.as_ref().unwrap()[0].current_txn_start_offset, None);
@@ -178,7 +182,7 @@ async fn transactions_are_listed_described_fenced_and_aborted() {
     };
     assert_eq!(lso(&admin).await, 0, "the open transaction holds the LSO");
     let producer = admin
-        .describe_producers(&[("tx".to_string(), 1)], &opts())
+        .describe_producers(&[TopicPartition::new("tx", 1)], &opts())
         .await
         .unwrap()[0]
         .1

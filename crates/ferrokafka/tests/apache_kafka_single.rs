@@ -975,7 +975,7 @@ impl RustMember {
         self.consumer
             .assignment()
             .into_iter()
-            .map(|(_, p)| p)
+            .map(|tp| tp.partition())
             .collect()
     }
 

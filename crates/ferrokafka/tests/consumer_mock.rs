@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use ferrokafka::consumer::{Consumer, ConsumerError, Message, Offset};
 use ferrokafka::producer::{Producer, ProducerRecord};
+use ferrokafka::TopicPartition;
 use ferrokafka::{ClientConfig, ErrorCode};
 use ferrokafka_mock::MockCluster;
 use std::collections::HashMap;
@@ -598,7 +599,7 @@ async fn stream_and_incremental_assignment() {
         .unwrap();
     assert_eq!(
         c.assignment(),
-        vec![("ia".to_string(), 0), ("ia".to_string(), 2)]
+        vec![TopicPartition::new("ia", 0), TopicPartition::new("ia", 2)]
     );
     let mut stream = c.stream();
     let mut got = Vec::new();
@@ -621,7 +622,7 @@ async fn stream_and_incremental_assignment() {
         .collect();
     assert_eq!(got, want);
     c.incremental_unassign(&[("ia", 0)]).unwrap();
-    assert_eq!(c.assignment(), vec![("ia".to_string(), 2)]);
+    assert_eq!(c.assignment(), vec![TopicPartition::new("ia", 2)]);
     assert!(
         c.incremental_unassign(&[("ia", 1)]).is_err(),
         "not assigned"

@@ -4,6 +4,7 @@
 use ferrokafka::admin::AdminClient;
 use ferrokafka::consumer::Consumer;
 use ferrokafka::ClientConfig;
+use ferrokafka::TopicPartition;
 use ferrokafka_mock::MockCluster;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -54,7 +55,9 @@ async fn list_describe_and_offsets_of_a_group() {
     parts.sort();
     assert_eq!(
         parts,
-        (0..3).map(|p| ("adm".to_string(), p)).collect::<Vec<_>>()
+        (0..3)
+            .map(|p| TopicPartition::new("adm", p))
+            .collect::<Vec<_>>()
     );
     let offsets = admin.list_group_offsets("g-adm", t).await.unwrap();
     assert_eq!(

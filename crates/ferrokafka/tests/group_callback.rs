@@ -6,7 +6,7 @@
 mod support;
 
 use ferrokafka::consumer::{Consumer, Message, Offset, Rebalance};
-use ferrokafka::ClientConfig;
+use ferrokafka::{ClientConfig, TopicPartition};
 use ferrokafka_mock::MockCluster;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,7 +54,7 @@ async fn receive(c: &Consumer, others: &[&Consumer], n: usize) -> Vec<Message> {
 /// What the callback saw of one `Revoked` event.
 #[derive(Debug)]
 struct Seen {
-    revoked: Vec<(String, i32)>,
+    revoked: Vec<TopicPartition>,
     still_assigned: bool,
     commit: Result<(), String>,
 }
@@ -145,7 +145,7 @@ async fn assigning_in_the_callback_sets_the_start_offset() {
         if let Rebalance::Assigned(parts) = ev {
             let from: Vec<(&str, i32, Offset)> = parts
                 .iter()
-                .map(|(t, p)| (t.as_str(), *p, Offset::Offset(7)))
+                .map(|tp| (tp.topic(), tp.partition(), Offset::Offset(7)))
                 .collect();
             c.incremental_assign(&from).unwrap();
         }

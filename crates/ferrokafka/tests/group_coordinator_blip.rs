@@ -169,7 +169,7 @@ async fn a_close_during_the_outage_makes_its_final_commit() {
     let pos = |c: &Consumer| -> i64 {
         c.assignment()
             .iter()
-            .map(|(t, p)| c.position(t, *p).unwrap_or(0))
+            .map(|tp| c.position(tp.topic(), tp.partition()).unwrap_or(0))
             .sum()
     };
     let all = pump(&[&a, &b], Duration::from_secs(20), || async {
@@ -262,7 +262,7 @@ async fn a_close_as_the_coordinator_goes_down_commits_and_leaves() {
     let pos = |c: &Consumer| -> i64 {
         c.assignment()
             .iter()
-            .map(|(t, p)| c.position(t, *p).unwrap_or(0))
+            .map(|tp| c.position(tp.topic(), tp.partition()).unwrap_or(0))
             .sum()
     };
     let all = pump(&[&a, &b], Duration::from_secs(20), || async {

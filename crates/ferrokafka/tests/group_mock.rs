@@ -116,7 +116,8 @@ async fn share_and_take_over(assignor: &str) {
             a.assignment(),
             b.assignment()
         );
-        for (t, p) in a.assignment().iter().chain(b.assignment().iter()) {
+        for tp in a.assignment().iter().chain(b.assignment().iter()) {
+            let (t, p) = (tp.topic(), &tp.partition());
             eprintln!(
                 "{t} {p}: a {:?} b {:?}",
                 a.position(t, *p),

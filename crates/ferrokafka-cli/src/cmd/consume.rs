@@ -19,7 +19,7 @@
 
 use super::shutdown::{Shutdown, CLOSE_TIMEOUT};
 use ferrokafka::consumer::{Consumer, ConsumerError, Message, Offset, Rebalance, Timestamp};
-use ferrokafka::{ClientConfig, ErrorCode};
+use ferrokafka::{ClientConfig, ErrorCode, TopicPartition};
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
@@ -467,8 +467,11 @@ async fn consume_assigned(
     Ok(())
 }
 
-fn list(parts: &[(String, i32)]) -> String {
-    let v: Vec<String> = parts.iter().map(|(t, p)| format!("{t} [{p}]")).collect();
+fn list(parts: &[TopicPartition]) -> String {
+    let v: Vec<String> = parts
+        .iter()
+        .map(|tp| format!("{} [{}]", tp.topic(), tp.partition()))
+        .collect();
     v.join(", ")
 }
 
@@ -516,7 +519,7 @@ async fn consume_group(
     let stdout = std::io::stdout();
     let mut n: u64 = 0;
     // Partitions whose end was reached and nothing read since (-e).
-    let mut at_end: HashSet<(String, i32)> = HashSet::new();
+    let mut at_end: HashSet<TopicPartition> = HashSet::new();
     let result: Result<(), String> = async {
         loop {
             if args.count.is_some_and(|c| n >= c) {
@@ -532,7 +535,7 @@ async fn consume_group(
             match item {
                 Ok(m) => {
                     if args.exit_at_end {
-                        at_end.remove(&(m.topic.to_string(), m.partition));
+                        at_end.remove(&TopicPartition::new(m.topic.clone(), m.partition));
                     }
                     let mut buf = Vec::new();
                     output.write(&mut buf, &m);
@@ -543,8 +546,8 @@ async fn consume_group(
                     n += 1;
                 }
                 Err(e) if e.is_eof() => {
-                    let tp = (
-                        e.topic().unwrap_or("").to_string(),
+                    let tp = TopicPartition::new(
+                        e.topic().unwrap_or(""),
                         e.partition_id().unwrap_or(-1),
                     );
                     at_end.insert(tp.clone());
@@ -558,8 +561,8 @@ async fn consume_group(
                         let tail = if all { ": exiting" } else { "" };
                         eprintln!(
                             "% Reached end of topic {} [{}] at offset {}{tail}",
-                            tp.0,
-                            tp.1,
+                            tp.topic(),
+                            tp.partition(),
                             e.offset().unwrap_or(-1)
                         );
                     }

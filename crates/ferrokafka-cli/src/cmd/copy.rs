@@ -147,7 +147,10 @@ async fn rewind(consumer: &Consumer) -> Result<(), String> {
     if assigned.is_empty() {
         return Ok(());
     }
-    let tps: Vec<(&str, i32)> = assigned.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+    let tps: Vec<(&str, i32)> = assigned
+        .iter()
+        .map(|tp| (tp.topic(), tp.partition()))
+        .collect();
     let committed = consumer
         .committed(&tps, TXN_TIMEOUT)
         .await

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
 use crate::protocol::consumer_protocol;
 use crate::protocol::ApiRequest;
+use crate::TopicPartition;
 use kafka_protocol::messages::{
     leave_group_request, offset_commit_request, offset_delete_request, DeleteGroupsRequest,
     DescribeGroupsRequest, GroupId, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
@@ -71,7 +72,7 @@ pub struct GroupMember {
     /// The member's host as the coordinator sees it.
     pub client_host: String,
     /// Its partitions (decoded for consumer groups).
-    pub assignment: Vec<(String, i32)>,
+    pub assignment: Vec<TopicPartition>,
 }
 
 /// A group as DescribeGroups reports it.
@@ -553,17 +554,20 @@ impl AdminClient {
                     .map_or(0, |p| p.error_code)
             })
             .await?;
-        let got: Vec<((String, i32), i16)> = r
+        let got: Vec<(TopicPartition, i16)> = r
             .topics
             .iter()
             .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .map(move |p| ((t.name.0.to_string(), p.partition_index), p.error_code))
+                t.partitions.iter().map(move |p| {
+                    (
+                        TopicPartition::new(t.name.as_str(), p.partition_index),
+                        p.error_code,
+                    )
+                })
             })
             .collect();
         Ok(per_partition(
-            offsets.iter().map(|(t, p, _)| (t.to_string(), *p)),
+            offsets.iter().map(|(t, p, _)| TopicPartition::new(*t, *p)),
             &got,
             0,
             &format!("alter offset of group {group:?} at"),
@@ -632,17 +636,20 @@ impl AdminClient {
         let r = self
             .call_coordinator(group, deadline, build, |r| r.error_code)
             .await?;
-        let got: Vec<((String, i32), i16)> = r
+        let got: Vec<(TopicPartition, i16)> = r
             .topics
             .iter()
             .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .map(move |p| ((t.name.0.to_string(), p.partition_index), p.error_code))
+                t.partitions.iter().map(move |p| {
+                    (
+                        TopicPartition::new(t.name.as_str(), p.partition_index),
+                        p.error_code,
+                    )
+                })
             })
             .collect();
         Ok(per_partition(
-            partitions.iter().map(|(t, p)| (t.to_string(), *p)),
+            partitions.iter().map(|(t, p)| TopicPartition::new(*t, *p)),
             &got,
             r.error_code,
             &format!("delete offset of group {group:?} at"),
@@ -656,13 +663,16 @@ impl AdminClient {
         partitions: &[(&str, i32)],
         opts: &AdminOptions,
     ) -> Result<PartitionResults<()>> {
-        let owned: Vec<(String, i32)> = partitions
+        let owned: Vec<TopicPartition> = partitions
             .iter()
-            .map(|(t, p)| (t.to_string(), *p))
+            .map(|(t, p)| TopicPartition::new(*t, *p))
             .collect();
         let (group, opts) = (group.to_string(), opts.clone());
         self.blocking(move |a| async move {
-            let o: Vec<(&str, i32)> = owned.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+            let o: Vec<(&str, i32)> = owned
+                .iter()
+                .map(|tp| (tp.topic(), tp.partition()))
+                .collect();
             a.delete_group_offsets(&group, &o, &opts).await
         })
     }
@@ -680,14 +690,14 @@ fn tname(s: &str) -> TopicName {
 /// fails all; otherwise each partition's code, or an error when the
 /// broker left it out.
 fn per_partition(
-    wanted: impl Iterator<Item = (String, i32)>,
-    got: &[((String, i32), i16)],
+    wanted: impl Iterator<Item = TopicPartition>,
+    got: &[(TopicPartition, i16)],
     group_code: i16,
     what: &str,
 ) -> PartitionResults<()> {
     wanted
         .map(|tp| {
-            let label = format!("{what} {}/{}", tp.0, tp.1);
+            let label = format!("{what} {}/{}", tp.topic(), tp.partition());
             let res = if let Some(e) = resource_error(group_code, None, &label) {
                 Err(e)
             } else {

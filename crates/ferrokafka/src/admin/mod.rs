@@ -76,6 +76,7 @@ use crate::config::{ClientConfig, ClientRole};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{ClientRuntime, ConnectionKind};
 use crate::protocol::ApiRequest;
+use crate::TopicPartition;
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -84,9 +85,9 @@ use tokio::time::Instant;
 /// in a multi-resource admin call.
 pub type ResourceResult<T> = Result<T>;
 
-/// One result per partition, keyed by `(topic, partition)`, in the order
+/// One result per partition, keyed by its [`TopicPartition`], in the order
 /// the partitions were given.
-pub type PartitionResults<T> = Vec<((String, i32), ResourceResult<T>)>;
+pub type PartitionResults<T> = Vec<(TopicPartition, ResourceResult<T>)>;
 
 /// Per-call options of the Admin API.
 ///

@@ -10,6 +10,7 @@
 use super::{left, resource_error, AdminClient, AdminOptions, PartitionResults};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
+use crate::TopicPartition;
 use kafka_protocol::messages::{
     delete_records_request, list_offsets_request, BrokerId, DeleteRecordsRequest,
     ListOffsetsRequest, TopicName,
@@ -68,9 +69,6 @@ pub struct ListedOffset {
     pub leader_epoch: Option<i32>,
 }
 
-/// A (topic, partition) key.
-pub(super) type Tp = (String, i32);
-
 /// Leader error codes after which a partition is worth one retry at its
 /// new leader: NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE,
 /// FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH.
@@ -86,44 +84,50 @@ impl AdminClient {
     /// The leader of each partition from fresh metadata, or its error.
     async fn leaders(
         &self,
-        parts: &[Tp],
+        parts: &[TopicPartition],
         deadline: Instant,
-    ) -> Result<(BTreeMap<i32, Vec<Tp>>, Vec<(Tp, Error)>)> {
-        let mut topics: Vec<String> = parts.iter().map(|(t, _)| t.clone()).collect();
+    ) -> Result<(
+        BTreeMap<i32, Vec<TopicPartition>>,
+        Vec<(TopicPartition, Error)>,
+    )> {
+        let mut topics: Vec<String> = parts.iter().map(|tp| tp.topic().to_string()).collect();
         topics.sort();
         topics.dedup();
         let md = self
             .cluster
             .metadata(Some(&topics), left(deadline, "finding partition leaders")?)
             .await?;
-        let mut by_leader: BTreeMap<i32, Vec<Tp>> = BTreeMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
         let mut failed = Vec::new();
         for tp in parts {
-            let Some(t) = md.topics.iter().find(|t| t.name == tp.0) else {
+            let Some(t) = md.topics.iter().find(|t| t.name == tp.topic()) else {
                 failed.push((
                     tp.clone(),
-                    Error::from_kafka(3, format!("{}/{}", tp.0, tp.1)),
+                    Error::from_kafka(3, format!("{}/{}", tp.topic(), tp.partition())),
                 ));
                 continue;
             };
             if let Some(e) = t.error {
                 failed.push((
                     tp.clone(),
-                    Error::new(e, format!("{}/{}: {}", tp.0, tp.1, e.description())),
+                    Error::new(
+                        e,
+                        format!("{}/{}: {}", tp.topic(), tp.partition(), e.description()),
+                    ),
                 ));
                 continue;
             }
-            match t.partitions.iter().find(|p| p.id == tp.1) {
+            match t.partitions.iter().find(|p| p.id == tp.partition()) {
                 Some(p) => match p.leader {
                     Some(l) if l >= 0 => by_leader.entry(l).or_default().push(tp.clone()),
                     _ => failed.push((
                         tp.clone(),
-                        Error::from_kafka(5, format!("{}/{}", tp.0, tp.1)),
+                        Error::from_kafka(5, format!("{}/{}", tp.topic(), tp.partition())),
                     )),
                 },
                 None => failed.push((
                     tp.clone(),
-                    Error::from_kafka(3, format!("{}/{}", tp.0, tp.1)),
+                    Error::from_kafka(3, format!("{}/{}", tp.topic(), tp.partition())),
                 )),
             }
         }
@@ -135,20 +139,20 @@ impl AdminClient {
     /// moves are retried once.
     pub(super) async fn at_leaders<T, F, Fut>(
         &self,
-        parts: &[Tp],
+        parts: &[TopicPartition],
         opts: &AdminOptions,
         send: F,
-    ) -> Result<Vec<(Tp, Result<T>)>>
+    ) -> Result<Vec<(TopicPartition, Result<T>)>>
     where
-        F: Fn(i32, Vec<Tp>, Instant) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<(Tp, i16, T)>>>,
+        F: Fn(i32, Vec<TopicPartition>, Instant) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<(TopicPartition, i16, T)>>>,
     {
         if parts.is_empty() {
             return Err(Error::new(ErrorCode::InvalidArg, "no partitions given"));
         }
         let deadline = opts.deadline();
-        let mut done: Vec<(Tp, Result<T>)> = Vec::new();
-        let mut todo: Vec<Tp> = parts.to_vec();
+        let mut done: Vec<(TopicPartition, Result<T>)> = Vec::new();
+        let mut todo: Vec<TopicPartition> = parts.to_vec();
         todo.sort();
         todo.dedup();
         for attempt in 0..2 {
@@ -161,7 +165,7 @@ impl AdminClient {
                         retry.push(tp);
                         continue;
                     }
-                    let what = format!("{}/{}", tp.0, tp.1);
+                    let what = format!("{}/{}", tp.topic(), tp.partition());
                     done.push(match resource_error(code, None, &what) {
                         None => (tp, Ok(v)),
                         Some(e) => (tp, Err(e)),
@@ -176,7 +180,7 @@ impl AdminClient {
         // In the caller's order.
         let mut out = Vec::with_capacity(parts.len());
         for tp in parts {
-            if out.iter().any(|(o, _): &(Tp, _)| o == tp) {
+            if out.iter().any(|(o, _): &(TopicPartition, _)| o == tp) {
                 continue;
             }
             match done.iter().position(|(d, _)| d == tp) {
@@ -187,7 +191,8 @@ impl AdminClient {
                         ErrorCode::BadMsg,
                         format!(
                             "{}/{}: the leader's response did not mention it",
-                            tp.0, tp.1
+                            tp.topic(),
+                            tp.partition()
                         ),
                     )),
                 )),
@@ -205,16 +210,16 @@ impl AdminClient {
         offsets: &[(&str, i32, i64)],
         opts: &AdminOptions,
     ) -> Result<PartitionResults<i64>> {
-        let wanted: BTreeMap<Tp, i64> = offsets
+        let wanted: BTreeMap<TopicPartition, i64> = offsets
             .iter()
-            .map(|(t, p, o)| ((t.to_string(), *p), *o))
+            .map(|(t, p, o)| (TopicPartition::new(*t, *p), *o))
             .collect();
-        let parts: Vec<Tp> = offsets
+        let parts: Vec<TopicPartition> = offsets
             .iter()
-            .map(|(t, p, _)| (t.to_string(), *p))
+            .map(|(t, p, _)| TopicPartition::new(*t, *p))
             .collect();
         let op_ms = opts.operation_ms();
-        let send = |leader: i32, tps: Vec<Tp>, deadline: Instant| {
+        let send = |leader: i32, tps: Vec<TopicPartition>, deadline: Instant| {
             let wanted = &wanted;
             async move {
                 let build = |_v: i16| {
@@ -226,9 +231,9 @@ impl AdminClient {
                     > = BTreeMap::new();
                     for tp in &tps {
                         let mut p = delete_records_request::DeleteRecordsPartition::default();
-                        p.partition_index = tp.1;
+                        p.partition_index = tp.partition();
                         p.offset = wanted[tp];
-                        topics.entry(&tp.0).or_default().push(p);
+                        topics.entry(tp.topic()).or_default().push(p);
                     }
                     req.topics = topics
                         .into_iter()
@@ -251,7 +256,7 @@ impl AdminClient {
                         let n = t.name.0.to_string();
                         t.partitions.into_iter().map(move |p| {
                             (
-                                (n.clone(), p.partition_index),
+                                TopicPartition::new(n.clone(), p.partition_index),
                                 p.error_code,
                                 p.low_watermark,
                             )
@@ -289,15 +294,15 @@ impl AdminClient {
         isolation: IsolationLevel,
         opts: &AdminOptions,
     ) -> Result<PartitionResults<ListedOffset>> {
-        let wanted: BTreeMap<Tp, OffsetSpec> = partitions
+        let wanted: BTreeMap<TopicPartition, OffsetSpec> = partitions
             .iter()
-            .map(|(t, p, s)| ((t.to_string(), *p), *s))
+            .map(|(t, p, s)| (TopicPartition::new(*t, *p), *s))
             .collect();
-        let parts: Vec<Tp> = partitions
+        let parts: Vec<TopicPartition> = partitions
             .iter()
-            .map(|(t, p, _)| (t.to_string(), *p))
+            .map(|(t, p, _)| TopicPartition::new(*t, *p))
             .collect();
-        let send = |leader: i32, tps: Vec<Tp>, deadline: Instant| {
+        let send = |leader: i32, tps: Vec<TopicPartition>, deadline: Instant| {
             let wanted = &wanted;
             async move {
                 let build = |v: i16| {
@@ -327,12 +332,12 @@ impl AdminClient {
                             ));
                         }
                         let mut p = list_offsets_request::ListOffsetsPartition::default();
-                        p.partition_index = tp.1;
+                        p.partition_index = tp.partition();
                         p.timestamp = spec.wire();
                         if v >= 4 {
                             p.current_leader_epoch = -1;
                         }
-                        topics.entry(&tp.0).or_default().push(p);
+                        topics.entry(tp.topic()).or_default().push(p);
                     }
                     req.topics = topics
                         .into_iter()
@@ -355,7 +360,7 @@ impl AdminClient {
                         let n = t.name.0.to_string();
                         t.partitions.into_iter().map(move |p| {
                             (
-                                (n.clone(), p.partition_index),
+                                TopicPartition::new(n.clone(), p.partition_index),
                                 p.error_code,
                                 ListedOffset {
                                     offset: p.offset,

@@ -7,6 +7,7 @@
 
 use super::{resource_error, resource_result, AdminClient, AdminOptions, PartitionResults};
 use crate::error::{Error, ErrorCode, Result};
+use crate::TopicPartition;
 use kafka_protocol::messages::{
     alter_partition_reassignments_request::{ReassignablePartition, ReassignableTopic},
     elect_leaders_request::TopicPartitions,
@@ -28,7 +29,7 @@ pub enum ElectionType {
 }
 
 /// A partition and its new replica set (`None`: cancel its reassignment).
-pub type Reassignment = ((String, i32), Option<Vec<i32>>);
+pub type Reassignment = (TopicPartition, Option<Vec<i32>>);
 
 /// An ongoing reassignment of one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +47,13 @@ fn topic_name(s: &str) -> TopicName {
 }
 
 /// Groups `(topic, partition)` pairs by topic, keeping first-seen order.
-fn by_topic(partitions: &[(String, i32)]) -> Vec<(String, Vec<i32>)> {
+fn by_topic(partitions: &[TopicPartition]) -> Vec<(String, Vec<i32>)> {
     let mut out: Vec<(String, Vec<i32>)> = Vec::new();
-    for (t, p) in partitions {
+    for tp in partitions {
+        let (t, p) = (tp.topic(), tp.partition());
         match out.iter_mut().find(|(n, _)| n == t) {
-            Some((_, v)) => v.push(*p),
-            None => out.push((t.clone(), vec![*p])),
+            Some((_, v)) => v.push(p),
+            None => out.push((t.to_string(), vec![p])),
         }
     }
     out
@@ -71,7 +73,7 @@ impl AdminClient {
     pub async fn elect_leaders(
         &self,
         election: ElectionType,
-        partitions: Option<&[(String, i32)]>,
+        partitions: Option<&[TopicPartition]>,
         opts: &AdminOptions,
     ) -> Result<PartitionResults<()>> {
         let build = |v: i16| {
@@ -114,7 +116,7 @@ impl AdminClient {
                 let (topic, part) = (t.topic.0.to_string(), p.partition_id);
                 let what = format!("elect leader of {topic}:{part}");
                 got.push((
-                    (topic, part),
+                    TopicPartition::new(topic, part),
                     resource_result(p.error_code, p.error_message.as_deref(), &what, ()),
                 ));
             }
@@ -123,13 +125,15 @@ impl AdminClient {
             None => Ok(got),
             Some(ps) => Ok(ps
                 .iter()
-                .map(|(t, p)| {
+                .map(|tp| {
                     let res = got
                         .iter()
-                        .find(|((gt, gp), _)| gt == t && gp == p)
+                        .find(|(g, _)| g == tp)
                         .map(|(_, r)| r.clone())
-                        .unwrap_or_else(|| Err(no_result("ElectLeaders", t, *p)));
-                    ((t.clone(), *p), res)
+                        .unwrap_or_else(|| {
+                            Err(no_result("ElectLeaders", tp.topic(), tp.partition()))
+                        });
+                    (tp.clone(), res)
                 })
                 .collect()),
         }
@@ -139,7 +143,7 @@ impl AdminClient {
     pub fn elect_leaders_blocking(
         &self,
         election: ElectionType,
-        partitions: Option<&[(String, i32)]>,
+        partitions: Option<&[TopicPartition]>,
         opts: &AdminOptions,
     ) -> Result<PartitionResults<()>> {
         let (partitions, opts) = (partitions.map(<[_]>::to_vec), opts.clone());
@@ -168,9 +172,10 @@ impl AdminClient {
             req.timeout_ms = opts.operation_ms();
             req.allow_replication_factor_change = true;
             let mut topics: Vec<ReassignableTopic> = Vec::new();
-            for ((t, p), replicas) in reassignments {
+            for (tp, replicas) in reassignments {
+                let t = tp.topic();
                 let mut part = ReassignablePartition::default();
-                part.partition_index = *p;
+                part.partition_index = tp.partition();
                 part.replicas = replicas
                     .as_ref()
                     .map(|v| v.iter().map(|b| BrokerId(*b)).collect());
@@ -201,7 +206,8 @@ impl AdminClient {
         }
         Ok(reassignments
             .iter()
-            .map(|((t, p), _)| {
+            .map(|(tp, _)| {
+                let (t, p) = (tp.topic(), &tp.partition());
                 let found = r
                     .responses
                     .iter()
@@ -213,7 +219,7 @@ impl AdminClient {
                     Some(x) => resource_result(x.error_code, x.error_message.as_deref(), &what, ()),
                     None => Err(no_result("AlterPartitionReassignments", t, *p)),
                 };
-                ((t.clone(), *p), res)
+                (tp.clone(), res)
             })
             .collect())
     }
@@ -234,9 +240,9 @@ impl AdminClient {
     /// `None`), sorted by partition.
     pub async fn list_partition_reassignments(
         &self,
-        partitions: Option<&[(String, i32)]>,
+        partitions: Option<&[TopicPartition]>,
         opts: &AdminOptions,
-    ) -> Result<Vec<((String, i32), PartitionReassignment)>> {
+    ) -> Result<Vec<(TopicPartition, PartitionReassignment)>> {
         let build = |_v: i16| {
             let mut req = ListPartitionReassignmentsRequest::default();
             req.timeout_ms = opts.operation_ms();
@@ -266,13 +272,13 @@ impl AdminClient {
             return Err(e);
         }
         let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
-        let mut out: Vec<((String, i32), PartitionReassignment)> = r
+        let mut out: Vec<(TopicPartition, PartitionReassignment)> = r
             .topics
             .iter()
             .flat_map(|t| {
                 t.partitions.iter().map(move |p| {
                     (
-                        (t.name.0.to_string(), p.partition_index),
+                        TopicPartition::new(t.name.as_str(), p.partition_index),
                         PartitionReassignment {
                             replicas: ids(&p.replicas),
                             adding: ids(&p.adding_replicas),
@@ -289,9 +295,9 @@ impl AdminClient {
     /// [`AdminClient::list_partition_reassignments`] for synchronous code.
     pub fn list_partition_reassignments_blocking(
         &self,
-        partitions: Option<&[(String, i32)]>,
+        partitions: Option<&[TopicPartition]>,
         opts: &AdminOptions,
-    ) -> Result<Vec<((String, i32), PartitionReassignment)>> {
+    ) -> Result<Vec<(TopicPartition, PartitionReassignment)>> {
         let (partitions, opts) = (partitions.map(<[_]>::to_vec), opts.clone());
         self.blocking(move |a| async move {
             a.list_partition_reassignments(partitions.as_deref(), &opts)

@@ -7,12 +7,12 @@
 //! a hanging transaction on one partition (WriteTxnMarkers with an ABORT
 //! marker at the partition's leader).
 
-use super::records::Tp;
 use super::{left, resource_error, AdminClient, AdminOptions, PartitionResults};
 use crate::cluster::CoordinatorType;
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
 use crate::protocol::ApiRequest;
+use crate::TopicPartition;
 use kafka_protocol::messages::{
     describe_producers_request::TopicRequest,
     write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic},
@@ -52,7 +52,7 @@ pub struct TransactionDescription {
     /// When the open transaction started (ms since the epoch), if one is.
     pub start_time_ms: Option<i64>,
     /// The partitions in the open transaction, sorted.
-    pub partitions: Vec<(String, i32)>,
+    pub partitions: Vec<TopicPartition>,
 }
 
 /// A producer writing to a partition, as its leader reports it.
@@ -278,10 +278,14 @@ impl AdminClient {
                 Some(t) => match resource_error(t.error_code, None, &what) {
                     Some(e) => Err(e),
                     None => {
-                        let mut partitions: Vec<(String, i32)> = t
+                        let mut partitions: Vec<TopicPartition> = t
                             .topics
                             .iter()
-                            .flat_map(|x| x.partitions.iter().map(|p| (x.topic.0.to_string(), *p)))
+                            .flat_map(|x| {
+                                x.partitions
+                                    .iter()
+                                    .map(|p| TopicPartition::new(x.topic.as_str(), *p))
+                            })
                             .collect();
                         partitions.sort();
                         Ok(TransactionDescription {
@@ -319,14 +323,14 @@ impl AdminClient {
     /// The active producers of each partition, at its leader.
     pub async fn describe_producers(
         &self,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
         opts: &AdminOptions,
     ) -> Result<PartitionResults<Vec<ProducerState>>> {
-        let send = |leader: i32, tps: Vec<Tp>, deadline: Instant| async move {
+        let send = |leader: i32, tps: Vec<TopicPartition>, deadline: Instant| async move {
             let build = |_v: i16| {
                 let mut by: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-                for (t, p) in &tps {
-                    by.entry(t.as_str()).or_default().push(*p);
+                for tp in &tps {
+                    by.entry(tp.topic()).or_default().push(tp.partition());
                 }
                 let mut req = DescribeProducersRequest::default();
                 req.topics = by
@@ -361,7 +365,7 @@ impl AdminClient {
                         })
                         .collect();
                     got.push((
-                        (t.name.0.to_string(), p.partition_index),
+                        TopicPartition::new(t.name.as_str(), p.partition_index),
                         p.error_code,
                         producers,
                     ));
@@ -375,7 +379,7 @@ impl AdminClient {
     /// [`AdminClient::describe_producers`] for synchronous code.
     pub fn describe_producers_blocking(
         &self,
-        partitions: &[(String, i32)],
+        partitions: &[TopicPartition],
         opts: &AdminOptions,
     ) -> Result<PartitionResults<Vec<ProducerState>>> {
         let (partitions, opts) = (partitions.to_vec(), opts.clone());
@@ -443,7 +447,7 @@ impl AdminClient {
         spec: &AbortTransactionSpec,
         opts: &AdminOptions,
     ) -> Result<()> {
-        let send = |leader: i32, tps: Vec<Tp>, deadline: Instant| async move {
+        let send = |leader: i32, tps: Vec<TopicPartition>, deadline: Instant| async move {
             let build = |_v: i16| {
                 let mut topic = WritableTxnMarkerTopic::default();
                 topic.name = TopicName(sb(&spec.topic));
@@ -476,7 +480,11 @@ impl AdminClient {
                 .collect())
         };
         let mut r = self
-            .at_leaders(&[(spec.topic.clone(), spec.partition)], opts, send)
+            .at_leaders(
+                &[TopicPartition::new(spec.topic.as_str(), spec.partition)],
+                opts,
+                send,
+            )
             .await?;
         r.remove(0).1.map_err(|e| {
             Error::new(

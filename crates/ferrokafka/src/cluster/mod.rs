@@ -9,10 +9,12 @@
 //! sends the refreshes it asks for. The public metadata types live here and
 //! are re-exported at the crate root.
 
+mod coordinator;
 pub(crate) mod decode;
 mod metadata;
 pub(crate) mod state;
 
+pub(crate) use coordinator::CoordinatorType;
 pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -22,7 +24,7 @@ use crate::net::{
 use crate::protocol::{codes, ApiKey};
 use crate::stats::{BrokerStatistics, Histogram, TopparStatistics};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
+use kafka_protocol::messages::{MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use state::{MetadataSettings, MetadataState, MetadataUpdate, RefreshScope, TopicLookup};
 use std::collections::{BTreeMap, HashMap};
@@ -101,15 +103,6 @@ impl ClusterSettings {
             allow_auto_create,
         })
     }
-}
-
-/// Kind of coordinator (FindCoordinator key type).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum CoordinatorType {
-    /// A consumer group's coordinator.
-    Group = 0,
-    /// A transactional id's coordinator.
-    Transaction = 1,
 }
 
 struct BrokerConns {
@@ -661,96 +654,6 @@ impl Cluster {
     /// A broker learned from metadata.
     pub(crate) fn broker(&self, id: i32) -> Option<BrokerMetadata> {
         self.state().broker(id).cloned()
-    }
-
-    /// The coordinator of `key` (a group id or transactional id), cached
-    /// until [`Self::invalidate_coordinator`].
-    pub(crate) async fn coordinator(
-        &self,
-        kind: CoordinatorType,
-        key: &str,
-        timeout: Duration,
-    ) -> Result<i32> {
-        if let Some(id) = self
-            .inner
-            .coordinators
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(kind, key.to_string()))
-        {
-            return Ok(*id);
-        }
-        let deadline = Instant::now() + timeout;
-        let mut last = None;
-        for id in self.metadata_candidates() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match self.find_coordinator_at(id, kind, key, left).await {
-                Ok(b) => {
-                    self.learn_brokers(std::slice::from_ref(&b));
-                    self.inner
-                        .coordinators
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert((kind, key.to_string()), b.id);
-                    return Ok(b.id);
-                }
-                // A broker answering with an error is authoritative.
-                Err(e) if e.code().kafka_code().is_some() => return Err(e),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            Error::new(
-                codes::TIMED_OUT,
-                format!("no coordinator for {key} within {} ms", timeout.as_millis()),
-            )
-        }))
-    }
-
-    /// Forgets the cached coordinator of `key` (after NOT_COORDINATOR).
-    pub(crate) fn invalidate_coordinator(&self, kind: CoordinatorType, key: &str) {
-        self.inner
-            .coordinators
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(kind, key.to_string()));
-    }
-
-    async fn find_coordinator_at(
-        &self,
-        id: i32,
-        kind: CoordinatorType,
-        key: &str,
-        timeout: Duration,
-    ) -> Result<BrokerMetadata> {
-        let conn = self.connection(id, ConnectionKind::Admin)?;
-        let version = conn
-            .api_versions(Some(timeout))
-            .await?
-            .require(ApiKey::FindCoordinator)?;
-        let key_str = StrBytes::from_string(key.to_string());
-        let mut req = FindCoordinatorRequest::default().with_key_type(kind as i8);
-        if version >= 4 {
-            req.coordinator_keys = vec![key_str];
-        } else {
-            req.key = key_str;
-        }
-        let body = encode(&req, version)?;
-        let resp = conn
-            .send_raw(ApiKey::FindCoordinator, version, body, Some(timeout))
-            .await?;
-        let c = decode::decode_find_coordinator(&resp, version)?;
-        if c.error != 0 {
-            let mut e = Error::from_kafka(c.error, format!("FindCoordinator for {key}"));
-            if let Some(m) = c.message {
-                e = Error::new(e.code(), format!("{} ({m})", e.message()));
-            }
-            return Err(e);
-        }
-        Ok(c.broker)
     }
 }
 

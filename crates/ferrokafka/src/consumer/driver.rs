@@ -3,10 +3,11 @@
 //! commits), and feeds the answers back. It holds the consumer only weakly
 //! and ends when the consumer is dropped; its tasks end with it.
 
-use super::fetch::{Action, CommitEntry, EpochOffset, Tp};
+use super::fetch::{Action, CommitEntry, EpochOffset};
 use super::requests;
 use super::ConsumerError;
 use super::Shared;
+use crate::TopicPartition;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -24,16 +25,16 @@ enum Done {
         result: crate::Result<Vec<(super::fetch::FetchPart, super::fetch::FetchResult)>>,
     },
     Offset {
-        tp: Tp,
+        tp: TopicPartition,
         version: u64,
         result: crate::Result<i64>,
     },
     Committed {
-        parts: Vec<(Tp, u64)>,
-        result: crate::Result<Vec<(Tp, Option<EpochOffset>)>>,
+        parts: Vec<(TopicPartition, u64)>,
+        result: crate::Result<Vec<(TopicPartition, Option<EpochOffset>)>>,
     },
     Validated {
-        tp: Tp,
+        tp: TopicPartition,
         version: u64,
         result: crate::Result<(i32, i64)>,
     },
@@ -183,7 +184,7 @@ fn start(
     actions: Vec<Action>,
     sessions: &mut HashMap<i32, Box<requests::FetchSession>>,
 ) {
-    let mut committed: Vec<(Tp, u64)> = Vec::new();
+    let mut committed: Vec<(TopicPartition, u64)> = Vec::new();
     for a in actions {
         match a {
             Action::Metadata { topic } => sh.cluster.leader_error(&topic),
@@ -286,7 +287,7 @@ fn start(
         let timeout = sh.timeout;
         let stable = sh.wire.read_committed;
         tasks.spawn(async move {
-            let tps: Vec<Tp> = committed.iter().map(|x| x.0.clone()).collect();
+            let tps: Vec<TopicPartition> = committed.iter().map(|x| x.0.clone()).collect();
             let result = match group {
                 Some(g) => {
                     let tps = tps.clone();

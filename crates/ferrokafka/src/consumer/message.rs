@@ -4,6 +4,7 @@
 
 use crate::error::{Error, ErrorCode};
 use crate::record::{Header, Record};
+use crate::TopicPartition;
 use bytes::Bytes;
 use std::fmt;
 use std::sync::Arc;
@@ -255,13 +256,13 @@ impl From<Error> for ConsumerError {
 pub enum Rebalance {
     /// These partitions were assigned (fetching starts at the committed
     /// offsets, or per `auto.offset.reset`).
-    Assigned(Vec<(String, i32)>),
+    Assigned(Vec<TopicPartition>),
     /// These partitions were given back; their stored offsets were
     /// committed first when `enable.auto.commit` is on.
-    Revoked(Vec<(String, i32)>),
+    Revoked(Vec<TopicPartition>),
     /// These partitions were lost (the member was dropped by the group):
     /// another member may already own them, nothing was committed.
-    Lost(Vec<(String, i32)>),
+    Lost(Vec<TopicPartition>),
 }
 
 #[cfg(test)]

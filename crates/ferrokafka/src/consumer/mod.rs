@@ -48,21 +48,21 @@ mod group_metadata;
 mod message;
 mod requests;
 mod statistics;
+mod stream;
 
 pub use group::CommittedOffset;
 pub use group_metadata::ConsumerGroupMetadata;
 pub use message::{ConsumerError, Message, Offset, Rebalance, Timestamp};
+pub use stream::MessageStream;
 
 use crate::cluster::{Cluster, ClusterSettings};
 use crate::config::{ClientConfig, ClientRole, Config};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ClientRuntime;
-use fetch::{CommitEntry, FetchSettings, FetchState, Reset, Tp};
+use crate::TopicPartition;
+use fetch::{CommitEntry, FetchSettings, FetchState, Reset};
 use requests::{GroupIdentity, WireSettings};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -375,19 +375,14 @@ impl Consumer {
     }
 
     /// The assigned partitions, sorted.
-    pub fn assignment(&self) -> Vec<(String, i32)> {
-        self.shared
-            .lock()
-            .assignment()
-            .into_iter()
-            .map(|(t, p)| (t.to_string(), p))
-            .collect()
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.shared.lock().assignment()
     }
 
     fn each_assigned(
         &self,
         partitions: &[(&str, i32)],
-        mut f: impl FnMut(&mut FetchState, &Tp) -> bool,
+        mut f: impl FnMut(&mut FetchState, &TopicPartition) -> bool,
     ) -> Result<()> {
         let missing: Vec<String> = {
             let mut st = self.shared.lock();
@@ -447,7 +442,7 @@ impl Consumer {
         self.rt.entered(self.watermarks_of(tp, timeout)).await
     }
 
-    async fn watermarks_of(&self, tp: Tp, timeout: Duration) -> Result<(i64, i64)> {
+    async fn watermarks_of(&self, tp: TopicPartition, timeout: Duration) -> Result<(i64, i64)> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut out = [0i64; 2];
         // A partition may appear once per ListOffsets request: two requests.
@@ -472,7 +467,7 @@ impl Consumer {
         partitions: &[(&str, i32, i64)],
         timeout: Duration,
     ) -> Result<Vec<(String, i32, i64)>> {
-        let q: Vec<(Tp, i64)> = partitions
+        let q: Vec<(TopicPartition, i64)> = partitions
             .iter()
             .map(|(t, p, ts)| (requests::tp(t, *p), *ts))
             .collect();
@@ -481,7 +476,9 @@ impl Consumer {
         let r = self.rt.entered(lookup).await?;
         let mut out = Vec::with_capacity(partitions.len());
         for (t, p, _) in partitions {
-            let found = r.iter().find(|(tp, _)| &*tp.0 == *t && tp.1 == *p);
+            let found = r
+                .iter()
+                .find(|(tp, _)| tp.topic() == *t && tp.partition() == *p);
             match found {
                 Some((_, Ok(o))) => out.push((t.to_string(), *p, *o)),
                 Some((_, Err(e))) => return Err(e.clone()),
@@ -569,10 +566,7 @@ impl Consumer {
 
     /// The messages as a [`futures_core::Stream`] (never ends).
     pub fn stream(&self) -> MessageStream<'_> {
-        MessageStream {
-            consumer: self,
-            next: None,
-        }
+        MessageStream::new(self)
     }
 
     /// Messages and bytes currently held in the prefetch queue.
@@ -694,7 +688,7 @@ impl Consumer {
         timeout: Duration,
     ) -> Result<Vec<(String, i32, Option<i64>)>> {
         let who = self.group_or_err()?;
-        let tps: Vec<Tp> = partitions
+        let tps: Vec<TopicPartition> = partitions
             .iter()
             .map(|(t, p)| requests::tp(t, *p))
             .collect();
@@ -709,7 +703,7 @@ impl Consumer {
             ))
             .await?;
         Ok(r.into_iter()
-            .map(|(tp, o)| (tp.0.to_string(), tp.1, o.map(|x| x.0)))
+            .map(|(tp, o)| (tp.topic().to_string(), tp.partition(), o.map(|x| x.0)))
             .collect())
     }
 
@@ -720,13 +714,16 @@ impl Consumer {
         partitions: &[(&str, i32)],
         timeout: Duration,
     ) -> Result<Vec<(String, i32, Option<i64>)>> {
-        let parts: Vec<(String, i32)> = partitions
+        let parts: Vec<TopicPartition> = partitions
             .iter()
-            .map(|(t, p)| (t.to_string(), *p))
+            .map(|(t, p)| TopicPartition::new(*t, *p))
             .collect();
         let c = self.handle();
         self.rt.block_on(async move {
-            let refs: Vec<(&str, i32)> = parts.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+            let refs: Vec<(&str, i32)> = parts
+                .iter()
+                .map(|tp| (tp.topic(), tp.partition()))
+                .collect();
             c.committed(&refs, timeout).await
         })
     }
@@ -876,38 +873,6 @@ fn check_partitions<'a>(parts: impl Iterator<Item = (&'a str, i32)>) -> Result<(
         }
     }
     Ok(())
-}
-
-type RecvFuture<'a> =
-    Pin<Box<dyn Future<Output = std::result::Result<Message, ConsumerError>> + Send + 'a>>;
-
-/// The consumer's messages as a [`futures_core::Stream`]; see
-/// [`Consumer::stream`].
-pub struct MessageStream<'a> {
-    consumer: &'a Consumer,
-    next: Option<RecvFuture<'a>>,
-}
-
-impl std::fmt::Debug for MessageStream<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessageStream").finish_non_exhaustive()
-    }
-}
-
-impl futures_core::Stream for MessageStream<'_> {
-    type Item = std::result::Result<Message, ConsumerError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let consumer = self.consumer;
-        let fut = self.next.get_or_insert_with(|| Box::pin(consumer.recv()));
-        match fut.as_mut().poll(cx) {
-            Poll::Ready(item) => {
-                self.next = None;
-                Poll::Ready(Some(item))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
 }
 
 #[cfg(test)]

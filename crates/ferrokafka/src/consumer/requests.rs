@@ -14,10 +14,11 @@
 mod session;
 
 use super::decode::{decode, Aborted, DecodeParams};
-use super::fetch::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery, Tp};
+use super::fetch::{CommitEntry, EpochOffset, FetchPart, FetchResult, OffsetQuery};
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
+use crate::TopicPartition;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -33,7 +34,6 @@ use kafka_protocol::protocol::StrBytes;
 pub(crate) use session::FetchSession;
 use session::Marks;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -60,7 +60,7 @@ pub(crate) struct GroupIdentity {
 }
 
 /// A ListOffsets query: partition, timestamp (-2/-1 or ms), leader epoch.
-type TimeQuery = (Tp, i64, Option<i32>);
+type TimeQuery = (TopicPartition, i64, Option<i32>);
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
@@ -117,17 +117,17 @@ async fn fetch_in(
     let mut topics: Vec<FetchTopic> = Vec::new();
     for p in plan.send.iter().filter_map(|i| parts.get(*i)) {
         let mut fp = FetchPartition::default();
-        fp.partition = p.tp.1;
+        fp.partition = p.tp.partition();
         fp.current_leader_epoch = p.epoch.unwrap_or(-1);
         fp.fetch_offset = p.offset;
         fp.last_fetched_epoch = p.last_epoch.unwrap_or(-1);
         fp.log_start_offset = -1;
         fp.partition_max_bytes = p.max_bytes;
         match topics.last_mut() {
-            Some(t) if *t.topic.0 == *p.tp.0 => t.partitions.push(fp),
+            Some(t) if *t.topic.0 == *p.tp.topic() => t.partitions.push(fp),
             _ => {
                 let mut t = FetchTopic::default();
-                t.topic = name(&p.tp.0);
+                t.topic = name(p.tp.topic());
                 t.partitions.push(fp);
                 topics.push(t);
             }
@@ -173,7 +173,7 @@ async fn fetch_in(
     }
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
-        let pd = match by_tp.remove(&(&*p.tp.0, p.tp.1)) {
+        let pd = match by_tp.remove(&(p.tp.topic(), p.tp.partition())) {
             Some(pd) => pd,
             // An incremental response leaves out the partitions with
             // nothing new: no records, the watermarks as last answered.
@@ -221,8 +221,8 @@ async fn fetch_in(
         let decoded = decode(
             pd.records.unwrap_or_default(),
             DecodeParams {
-                topic: &p.tp.0,
-                partition: p.tp.1,
+                topic: p.tp.topic_arc(),
+                partition: p.tp.partition(),
                 broker,
                 fetch_offset: p.offset,
                 check_crc: s.check_crc,
@@ -250,15 +250,15 @@ async fn fetch_in(
 }
 
 /// The forgotten partitions of a request, grouped by topic.
-fn forgotten(tps: &[Tp]) -> Vec<ForgottenTopic> {
+fn forgotten(tps: &[TopicPartition]) -> Vec<ForgottenTopic> {
     let mut out: Vec<ForgottenTopic> = Vec::new();
     for tp in tps {
         match out.last_mut() {
-            Some(t) if *t.topic.0 == *tp.0 => t.partitions.push(tp.1),
+            Some(t) if *t.topic.0 == *tp.topic() => t.partitions.push(tp.partition()),
             _ => {
                 let mut t = ForgottenTopic::default();
-                t.topic = name(&tp.0);
-                t.partitions.push(tp.1);
+                t.topic = name(tp.topic());
+                t.partitions.push(tp.partition());
                 out.push(t);
             }
         }
@@ -275,7 +275,7 @@ fn unchanged(p: &FetchPart, marks: Option<Marks>) -> PartitionData {
         low: -1,
     });
     let mut pd = PartitionData::default();
-    pd.partition_index = p.tp.1;
+    pd.partition_index = p.tp.partition();
     pd.high_watermark = m.high;
     pd.last_stable_offset = m.lso;
     pd.log_start_offset = m.low;
@@ -292,18 +292,18 @@ async fn list_offsets_at(
     queries: &[TimeQuery],
     read_committed: bool,
     timeout: Duration,
-) -> Result<Vec<(Tp, Result<i64>)>> {
+) -> Result<Vec<(TopicPartition, Result<i64>)>> {
     let mut topics: Vec<ListOffsetsTopic> = Vec::new();
     for (tp, ts, epoch) in queries {
         let mut p = ListOffsetsPartition::default();
-        p.partition_index = tp.1;
+        p.partition_index = tp.partition();
         p.current_leader_epoch = epoch.unwrap_or(-1);
         p.timestamp = *ts;
-        match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
+        match topics.iter_mut().find(|t| *t.name.0 == *tp.topic()) {
             Some(t) => t.partitions.push(p),
             None => {
                 let mut t = ListOffsetsTopic::default();
-                t.name = name(&tp.0);
+                t.name = name(tp.topic());
                 t.partitions.push(p);
                 topics.push(t);
             }
@@ -322,17 +322,21 @@ async fn list_offsets_at(
         let found = resp
             .topics
             .iter()
-            .filter(|t| *t.name.0 == *tp.0)
+            .filter(|t| *t.name.0 == *tp.topic())
             .flat_map(|t| t.partitions.iter())
-            .find(|p| p.partition_index == tp.1);
+            .find(|p| p.partition_index == tp.partition());
         let r = match found {
             None => Err(Error::new(
                 ErrorCode::UnknownTopicOrPartition,
-                format!("{} [{}]: missing from the ListOffsets response", tp.0, tp.1),
+                format!(
+                    "{} [{}]: missing from the ListOffsets response",
+                    tp.topic(),
+                    tp.partition()
+                ),
             )),
             Some(p) if p.error_code != 0 => Err(Error::from_kafka(
                 p.error_code,
-                format!("list offsets of {} [{}]", tp.0, tp.1),
+                format!("list offsets of {} [{}]", tp.topic(), tp.partition()),
             )),
             Some(p) => Ok(p.offset),
         };
@@ -345,7 +349,7 @@ async fn list_offsets_at(
 pub(crate) async fn resolve_offset(
     cluster: &Cluster,
     broker: i32,
-    tp: &Tp,
+    tp: &TopicPartition,
     query: OffsetQuery,
     epoch: Option<i32>,
     read_committed: bool,
@@ -382,12 +386,12 @@ const LEADER_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 /// error returned.
 pub(crate) async fn list_offsets(
     cluster: &Cluster,
-    queries: &[(Tp, i64)],
+    queries: &[(TopicPartition, i64)],
     read_committed: bool,
     timeout: Duration,
-) -> Result<Vec<(Tp, Result<i64>)>> {
+) -> Result<Vec<(TopicPartition, Result<i64>)>> {
     let deadline = Instant::now() + timeout;
-    let mut pending: Vec<(Tp, i64)> = queries.to_vec();
+    let mut pending: Vec<(TopicPartition, i64)> = queries.to_vec();
     let mut done = Vec::with_capacity(queries.len());
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -397,7 +401,7 @@ pub(crate) async fn list_offsets(
         for (tp, r) in round {
             match &r {
                 Err(e) if may_retry && crate::cluster::stale_leader(e.code()) => {
-                    cluster.leader_error(&tp.0);
+                    cluster.leader_error(tp.topic());
                     if let Some(q) = pending.iter().find(|(p, _)| *p == tp) {
                         retry.push(q.clone());
                     }
@@ -417,22 +421,22 @@ pub(crate) async fn list_offsets(
 /// the metadata names.
 async fn list_offsets_once(
     cluster: &Cluster,
-    queries: &[(Tp, i64)],
+    queries: &[(TopicPartition, i64)],
     read_committed: bool,
     timeout: Duration,
-) -> Result<Vec<(Tp, Result<i64>)>> {
+) -> Result<Vec<(TopicPartition, Result<i64>)>> {
     let deadline = Instant::now() + timeout;
     let mut per_broker: Vec<(i32, Vec<TimeQuery>)> = Vec::new();
     let mut out = Vec::new();
     for (tp, ts) in queries {
         let left = deadline.saturating_duration_since(Instant::now());
-        let parts = cluster.partitions_for(&tp.0, left).await?;
-        let Some(p) = parts.iter().find(|p| p.id == tp.1) else {
+        let parts = cluster.partitions_for(tp.topic(), left).await?;
+        let Some(p) = parts.iter().find(|p| p.id == tp.partition()) else {
             out.push((
                 tp.clone(),
                 Err(Error::new(
                     ErrorCode::UnknownPartition,
-                    format!("{} has no partition {}", tp.0, tp.1),
+                    format!("{} has no partition {}", tp.topic(), tp.partition()),
                 )),
             ));
             continue;
@@ -442,7 +446,7 @@ async fn list_offsets_once(
                 tp.clone(),
                 Err(Error::new(
                     ErrorCode::LeaderNotAvailable,
-                    format!("{} [{}] has no leader", tp.0, tp.1),
+                    format!("{} [{}] has no leader", tp.topic(), tp.partition()),
                 )),
             ));
             continue;
@@ -530,10 +534,10 @@ where
 pub(crate) async fn fetch_committed(
     cluster: &Cluster,
     group: &str,
-    tps: &[Tp],
+    tps: &[TopicPartition],
     require_stable: bool,
     timeout: Duration,
-) -> Result<Vec<(Tp, Option<EpochOffset>)>> {
+) -> Result<Vec<(TopicPartition, Option<EpochOffset>)>> {
     let r = fetch_committed_with_metadata(cluster, group, tps, require_stable, timeout).await?;
     Ok(r.into_iter().map(|(tp, o)| (tp, o.map(|x| x.0))).collect())
 }
@@ -550,18 +554,18 @@ pub(crate) async fn fetch_committed(
 pub(crate) async fn fetch_committed_with_metadata(
     cluster: &Cluster,
     group: &str,
-    tps: &[Tp],
+    tps: &[TopicPartition],
     require_stable: bool,
     timeout: Duration,
-) -> Result<Vec<(Tp, Option<(EpochOffset, String)>)>> {
+) -> Result<Vec<(TopicPartition, Option<(EpochOffset, String)>)>> {
     let mut topics: Vec<OffsetFetchRequestTopic> = Vec::new();
     for tp in tps {
-        match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
-            Some(t) => t.partition_indexes.push(tp.1),
+        match topics.iter_mut().find(|t| *t.name.0 == *tp.topic()) {
+            Some(t) => t.partition_indexes.push(tp.partition()),
             None => {
                 let mut t = OffsetFetchRequestTopic::default();
-                t.name = name(&tp.0);
-                t.partition_indexes.push(tp.1);
+                t.name = name(tp.topic());
+                t.partition_indexes.push(tp.partition());
                 topics.push(t);
             }
         }
@@ -592,14 +596,14 @@ pub(crate) async fn fetch_committed_with_metadata(
                 let p = resp
                     .topics
                     .iter()
-                    .filter(|t| *t.name.0 == *tp.0)
+                    .filter(|t| *t.name.0 == *tp.topic())
                     .flat_map(|t| t.partitions.iter())
-                    .find(|p| p.partition_index == tp.1);
+                    .find(|p| p.partition_index == tp.partition());
                 match p {
                     Some(p) if p.error_code != 0 => {
                         return Err(Error::from_kafka(
                             p.error_code,
-                            format!("committed offset of {} [{}]", tp.0, tp.1),
+                            format!("committed offset of {} [{}]", tp.topic(), tp.partition()),
                         ))
                     }
                     Some(p) if p.committed_offset >= 0 => out.push((
@@ -643,16 +647,16 @@ pub(crate) async fn commit_with_metadata(
     let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
     for (i, (tp, o, e)) in offsets.iter().enumerate() {
         let mut p = OffsetCommitRequestPartition::default();
-        p.partition_index = tp.1;
+        p.partition_index = tp.partition();
         p.committed_offset = *o;
         p.committed_leader_epoch = e.unwrap_or(-1);
         let m = metadata.get(i).map_or("", String::as_str);
         p.committed_metadata = Some(StrBytes::from_string(m.to_string()));
-        match topics.iter_mut().find(|t| *t.name.0 == *tp.0) {
+        match topics.iter_mut().find(|t| *t.name.0 == *tp.topic()) {
             Some(t) => t.partitions.push(p),
             None => {
                 let mut t = OffsetCommitRequestTopic::default();
-                t.name = name(&tp.0);
+                t.name = name(tp.topic());
                 t.partitions.push(p);
                 topics.push(t);
             }
@@ -692,8 +696,8 @@ pub(crate) async fn commit_with_metadata(
 }
 
 /// Shared name of the topic as an `Arc<str>`.
-pub(crate) fn tp(topic: &str, partition: i32) -> Tp {
-    (Arc::from(topic), partition)
+pub(crate) fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
 }
 
 /// OffsetForLeaderEpoch for one partition at its leader: where
@@ -701,7 +705,7 @@ pub(crate) fn tp(topic: &str, partition: i32) -> Tp {
 pub(crate) async fn epoch_end(
     cluster: &Cluster,
     broker: i32,
-    tp: &Tp,
+    tp: &TopicPartition,
     current_epoch: Option<i32>,
     last_epoch: i32,
     timeout: Duration,
@@ -711,11 +715,11 @@ pub(crate) async fn epoch_end(
     };
     use kafka_protocol::messages::OffsetForLeaderEpochRequest;
     let mut p = OffsetForLeaderPartition::default();
-    p.partition = tp.1;
+    p.partition = tp.partition();
     p.current_leader_epoch = current_epoch.unwrap_or(-1);
     p.leader_epoch = last_epoch;
     let mut t = OffsetForLeaderTopic::default();
-    t.topic = name(&tp.0);
+    t.topic = name(tp.topic());
     t.partitions.push(p);
     let mut req = OffsetForLeaderEpochRequest::default();
     req.replica_id = BrokerId(-1);
@@ -726,9 +730,9 @@ pub(crate) async fn epoch_end(
     let r = resp
         .topics
         .iter()
-        .filter(|t| *t.topic.0 == *tp.0)
+        .filter(|t| *t.topic.0 == *tp.topic())
         .flat_map(|t| t.partitions.iter())
-        .find(|p| p.partition == tp.1)
+        .find(|p| p.partition == tp.partition())
         .ok_or_else(|| {
             Error::new(
                 ErrorCode::BadMsg,
@@ -738,7 +742,7 @@ pub(crate) async fn epoch_end(
     if r.error_code != 0 {
         return Err(Error::from_kafka(
             r.error_code,
-            format!("leader epoch of {} [{}]", tp.0, tp.1),
+            format!("leader epoch of {} [{}]", tp.topic(), tp.partition()),
         ));
     }
     Ok((r.leader_epoch, r.end_offset))

@@ -10,7 +10,10 @@ pub(super) fn snapshot(sh: &Shared, roll: bool) -> Statistics {
     let id = &sh.stats;
     let mut s = crate::stats::header(&id.name, &id.client_id, "consumer", id.created);
     let assignment = sh.lock().assignment();
-    let toppars: Vec<(&str, i32)> = assignment.iter().map(|(t, p)| (&**t, *p)).collect();
+    let toppars: Vec<(&str, i32)> = assignment
+        .iter()
+        .map(|tp| (tp.topic(), tp.partition()))
+        .collect();
     s.brokers = sh.cluster.broker_statistics(&toppars, roll);
     s.metadata_cache_cnt = sh.cluster.metadata_cache_cnt();
     let (rxmsgs, rxbytes) = sh.lock().fill_stats(&mut s.topics);

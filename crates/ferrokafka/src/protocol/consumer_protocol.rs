@@ -12,6 +12,7 @@
 use super::decode_embedded;
 use super::guard::Embedded;
 use crate::error::{Error, ErrorCode, Result};
+use crate::TopicPartition;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTp;
 use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTp;
@@ -19,6 +20,7 @@ use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The highest subscription version we write and read; newer versions only
 /// append fields, which are ignored.
@@ -31,7 +33,7 @@ pub(crate) struct MemberSubscription {
     /// The topics it subscribes to.
     pub topics: Vec<String>,
     /// The partitions it owns (v1+; cooperative rebalancing).
-    pub owned: Vec<(String, i32)>,
+    pub owned: Vec<TopicPartition>,
     /// The generation it owns them in (v2+), -1 when not sent.
     pub generation: i32,
     /// Its `client.rack` (v3+).
@@ -42,7 +44,7 @@ pub(crate) struct MemberSubscription {
 /// topic).
 pub(crate) fn encode_subscription(
     topics: &[String],
-    owned: &[(String, i32)],
+    owned: &[TopicPartition],
     generation: i32,
     rack: Option<&str>,
 ) -> Result<Vec<u8>> {
@@ -52,8 +54,8 @@ pub(crate) fn encode_subscription(
     t.dedup();
     m.topics = t.into_iter().map(StrBytes::from_string).collect();
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for (topic, p) in owned {
-        by_topic.entry(topic).or_default().push(*p);
+    for tp in owned {
+        by_topic.entry(tp.topic()).or_default().push(tp.partition());
     }
     m.owned_partitions = by_topic
         .into_iter()
@@ -96,8 +98,9 @@ pub(crate) fn decode_subscription(data: &[u8]) -> Result<MemberSubscription> {
             .map_err(|why| bad("subscription", why))?;
     let mut owned = Vec::new();
     for t in &m.owned_partitions {
+        let topic: Arc<str> = Arc::from(t.topic.as_str());
         for p in &t.partitions {
-            owned.push((t.topic.0.to_string(), *p));
+            owned.push(TopicPartition::new(topic.clone(), *p));
         }
     }
     Ok(MemberSubscription {
@@ -109,10 +112,10 @@ pub(crate) fn decode_subscription(data: &[u8]) -> Result<MemberSubscription> {
 }
 
 /// Encodes one member's assignment.
-pub(crate) fn encode_assignment(parts: &[(String, i32)]) -> Result<Vec<u8>> {
+pub(crate) fn encode_assignment(parts: &[TopicPartition]) -> Result<Vec<u8>> {
     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for (topic, p) in parts {
-        by_topic.entry(topic).or_default().push(*p);
+    for tp in parts {
+        by_topic.entry(tp.topic()).or_default().push(tp.partition());
     }
     let mut m = ConsumerProtocolAssignment::default();
     m.assigned_partitions = by_topic
@@ -132,7 +135,7 @@ pub(crate) fn encode_assignment(parts: &[(String, i32)]) -> Result<Vec<u8>> {
 }
 
 /// Decodes our assignment from the SyncGroup answer (empty: nothing).
-pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<(String, i32)>> {
+pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<TopicPartition>> {
     if data.is_empty() {
         return Ok(Vec::new());
     }
@@ -149,8 +152,9 @@ pub(crate) fn decode_assignment(data: &[u8]) -> Result<Vec<(String, i32)>> {
         .map_err(|why| bad("assignment", why))?;
     let mut out = Vec::new();
     for t in &m.assigned_partitions {
+        let topic: Arc<str> = Arc::from(t.topic.as_str());
         for p in &t.partitions {
-            out.push((t.topic.0.to_string(), *p));
+            out.push(TopicPartition::new(topic.clone(), *p));
         }
     }
     Ok(out)
@@ -163,7 +167,7 @@ mod tests {
 
     #[test]
     fn protocol_messages_round_trip() {
-        let owned = vec![("t".to_string(), 1), ("t".to_string(), 3)];
+        let owned = vec![TopicPartition::new("t", 1), TopicPartition::new("t", 3)];
         let enc = encode_subscription(&["t".into(), "a".into()], &owned, 4, Some("r")).unwrap();
         let s = decode_subscription(&enc).unwrap();
         assert_eq!(s.topics, vec!["a", "t"]);

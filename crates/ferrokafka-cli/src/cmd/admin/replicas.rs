@@ -10,15 +10,15 @@ use ferrokafka::admin::{
     AdminClient, AdminOptions, ElectionType, FeatureUpdate, FeatureUpgradeType, QuotaAlteration,
     QuotaEntity, QuotaFilterComponent, QuotaMatch,
 };
-use ferrokafka::ErrorCode;
+use ferrokafka::{ErrorCode, TopicPartition};
 use serde_json::{json, Value};
 
 /// `TOPIC:PARTITION`, split from the right (topics may hold `:`).
-pub(super) fn topic_partition(s: &str) -> Result<(String, i32), Bad> {
+pub(super) fn topic_partition(s: &str) -> Result<TopicPartition, Bad> {
     s.rsplit_once(':')
         .and_then(|(t, p)| Some((t, p.parse::<i32>().ok()?)))
         .filter(|(t, _)| !t.is_empty())
-        .map(|(t, p)| (t.to_string(), p))
+        .map(TopicPartition::from)
         .ok_or_else(|| Bad::Usage(format!("{s:?}: expected TOPIC:PARTITION")))
 }
 
@@ -83,7 +83,7 @@ pub(super) fn elect(
     partitions: Vec<String>,
     opts: &AdminOptions,
 ) -> Result<Outcome, Bad> {
-    let parts: Vec<(String, i32)> = partitions
+    let parts: Vec<TopicPartition> = partitions
         .iter()
         .map(|s| topic_partition(s))
         .collect::<Result<_, _>>()?;
@@ -98,13 +98,13 @@ pub(super) fn elect(
     // as kafka-leader-election.sh reports it.
     let r = r
         .into_iter()
-        .map(|((t, p), x)| {
+        .map(|(tp, x)| {
             let x = match x {
                 Err(e) if e.code() == ErrorCode::ElectionNotNeeded => Ok(false),
                 Err(e) => Err(e),
                 Ok(()) => Ok(true),
             };
-            (format!("{t}:{p}"), x)
+            (tp.to_string(), x)
         })
         .collect();
     Ok(per_resource(
@@ -146,10 +146,7 @@ pub(super) fn reassign(
     }
     let r = admin.alter_partition_reassignments_blocking(&moves, opts)?;
     let cancel = a.cancel;
-    let r = r
-        .into_iter()
-        .map(|((t, p), x)| (format!("{t}:{p}"), x))
-        .collect();
+    let r = r.into_iter().map(|(tp, x)| (tp.to_string(), x)).collect();
     Ok(per_resource(
         r,
         move |_| {
@@ -168,7 +165,7 @@ pub(super) fn list_reassignments(
     partitions: Vec<String>,
     opts: &AdminOptions,
 ) -> Result<Outcome, Bad> {
-    let parts: Vec<(String, i32)> = partitions
+    let parts: Vec<TopicPartition> = partitions
         .iter()
         .map(|s| topic_partition(s))
         .collect::<Result<_, _>>()?;
@@ -176,9 +173,9 @@ pub(super) fn list_reassignments(
         .list_partition_reassignments_blocking((!parts.is_empty()).then_some(&parts[..]), opts)?;
     let rows: Vec<Vec<String>> = r
         .iter()
-        .map(|((t, p), x)| {
+        .map(|(tp, x)| {
             vec![
-                format!("{t}:{p}"),
+                tp.to_string(),
                 ids(&x.replicas),
                 ids(&x.adding),
                 ids(&x.removing),
@@ -188,9 +185,9 @@ pub(super) fn list_reassignments(
     Ok(super::ok(
         Value::Array(
             r.iter()
-                .map(|((t, p), x)| {
+                .map(|(tp, x)| {
                     json!({
-                        "topic": t, "partition": p, "replicas": x.replicas,
+                        "topic": tp.topic(), "partition": tp.partition(), "replicas": x.replicas,
                         "adding": x.adding, "removing": x.removing,
                     })
                 })

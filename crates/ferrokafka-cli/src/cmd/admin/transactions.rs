@@ -5,6 +5,7 @@
 use super::replicas::topic_partition;
 use super::{per_resource, table, Bad, Outcome};
 use ferrokafka::admin::{AbortTransactionSpec, AdminClient, AdminOptions};
+use ferrokafka::TopicPartition;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ pub(super) fn describe(
                 d.timeout_ms,
                 d.partitions
                     .iter()
-                    .map(|(t, p)| format!("{t}:{p}"))
+                    .map(|tp| tp.to_string())
                     .collect::<Vec<_>>()
                     .join(",")
             )
@@ -101,7 +102,7 @@ pub(super) fn describe(
                 "state": d.state, "producer_id": d.producer_id, "producer_epoch": d.producer_epoch,
                 "coordinator": d.coordinator, "timeout_ms": d.timeout_ms,
                 "start_time_ms": d.start_time_ms,
-                "partitions": d.partitions.iter().map(|(t, p)| json!({"topic": t, "partition": p})).collect::<Vec<_>>(),
+                "partitions": d.partitions.iter().map(|tp| json!({"topic": tp.topic(), "partition": tp.partition()})).collect::<Vec<_>>(),
             })
         },
     ))
@@ -112,7 +113,7 @@ pub(super) fn describe_producers(
     partitions: Vec<String>,
     opts: &AdminOptions,
 ) -> Result<Outcome, Bad> {
-    let parts: Vec<(String, i32)> = partitions
+    let parts: Vec<TopicPartition> = partitions
         .iter()
         .map(|s| topic_partition(s))
         .collect::<Result<_, _>>()?;
@@ -120,8 +121,8 @@ pub(super) fn describe_producers(
     let mut rows = Vec::new();
     let mut json_rows = Vec::new();
     let mut failures = Vec::new();
-    for ((t, p), res) in r {
-        let name = format!("{t}:{p}");
+    for (tp, res) in r {
+        let name = tp.to_string();
         match res {
             Ok(ps) => {
                 for s in &ps {
@@ -193,7 +194,8 @@ pub(super) fn fence(
 }
 
 pub(super) fn abort(admin: &AdminClient, a: Abort, opts: &AdminOptions) -> Result<Outcome, Bad> {
-    let (topic, partition) = topic_partition(&a.partition)?;
+    let tp = topic_partition(&a.partition)?;
+    let (topic, partition) = (tp.topic().to_string(), tp.partition());
     let spec = AbortTransactionSpec {
         topic,
         partition,

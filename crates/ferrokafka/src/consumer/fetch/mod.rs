@@ -29,6 +29,7 @@ mod partition;
 mod queue;
 mod statistics;
 
+use crate::TopicPartition;
 use partition::{Part, Phase};
 use queue::Queued;
 
@@ -39,9 +40,6 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A topic partition.
-pub(crate) type Tp = (Arc<str>, i32);
 
 /// The hasher of the partition table. Its keys are (topic, partition)
 /// pairs named by the application and the cluster, and it is looked up once
@@ -101,7 +99,7 @@ impl Hasher for TpHasher {
     }
 }
 
-type PartTable = HashMap<Tp, Part, BuildHasherDefault<TpHasher>>;
+type PartTable = HashMap<TopicPartition, Part, BuildHasherDefault<TpHasher>>;
 
 /// A partition's leader broker and leader epoch, when known.
 pub(crate) type Leader = Option<(i32, Option<i32>)>;
@@ -110,7 +108,7 @@ pub(crate) type Leader = Option<(i32, Option<i32>)>;
 pub(crate) type EpochOffset = (i64, Option<i32>);
 
 /// A partition's offset to commit, with its leader epoch.
-pub(crate) type CommitEntry = (Tp, i64, Option<i32>);
+pub(crate) type CommitEntry = (TopicPartition, i64, Option<i32>);
 
 /// `auto.offset.reset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +172,7 @@ pub(crate) enum OffsetQuery {
 pub(crate) struct FetchPart {
     /// The broker the request goes to.
     pub broker: i32,
-    pub tp: Tp,
+    pub tp: TopicPartition,
     pub version: u64,
     pub offset: i64,
     pub epoch: Option<i32>,
@@ -193,18 +191,18 @@ pub(crate) enum Action {
     /// Look up a start offset at the partition leader.
     ListOffsets {
         broker: i32,
-        tp: Tp,
+        tp: TopicPartition,
         version: u64,
         query: OffsetQuery,
         epoch: Option<i32>,
     },
     /// Fetch the committed offset (group coordinator).
-    Committed { tp: Tp, version: u64 },
+    Committed { tp: TopicPartition, version: u64 },
     /// Ask the new leader where `last_epoch` ends (OffsetForLeaderEpoch,
     /// KIP-320) to detect a log truncated under the fetch position.
     ValidateEpoch {
         broker: i32,
-        tp: Tp,
+        tp: TopicPartition,
         version: u64,
         current_epoch: Option<i32>,
         last_epoch: i32,
@@ -270,13 +268,13 @@ impl FetchState {
     }
 
     /// Assigned partitions.
-    pub(crate) fn assignment(&self) -> Vec<Tp> {
-        let mut v: Vec<Tp> = self.parts.keys().cloned().collect();
+    pub(crate) fn assignment(&self) -> Vec<TopicPartition> {
+        let mut v: Vec<TopicPartition> = self.parts.keys().cloned().collect();
         v.sort();
         v
     }
 
-    pub(crate) fn is_assigned(&self, tp: &Tp) -> bool {
+    pub(crate) fn is_assigned(&self, tp: &TopicPartition) -> bool {
         self.parts.contains_key(tp)
     }
 
@@ -284,10 +282,10 @@ impl FetchState {
     /// it reports `err` to the application once (until it fetches again
     /// or is reassigned), instead of waiting silently for a leader.
     pub(crate) fn topic_missing(&mut self, topic: &str, err: &Error) {
-        let tps: Vec<Tp> = self
+        let tps: Vec<TopicPartition> = self
             .parts
             .iter_mut()
-            .filter(|(tp, p)| &*tp.0 == topic && p.reported != Some((err.code(), -1)))
+            .filter(|(tp, p)| tp.topic() == topic && p.reported != Some((err.code(), -1)))
             .map(|(tp, p)| {
                 p.reported = Some((err.code(), -1));
                 tp.clone()
@@ -313,16 +311,16 @@ impl FetchState {
             .collect();
         let mut fetches: Vec<(i32, Vec<FetchPart>)> = Vec::new();
         let full = self.queued_bytes >= self.settings.queued_max_bytes;
-        let mut tps: Vec<&Tp> = self.parts.keys().collect();
+        let mut tps: Vec<&TopicPartition> = self.parts.keys().collect();
         tps.sort();
-        let tps: Vec<Tp> = tps.into_iter().cloned().collect();
+        let tps: Vec<TopicPartition> = tps.into_iter().cloned().collect();
         for tp in tps {
             let p = self.parts.get_mut(&tp).expect("key from map");
             if p.in_flight || p.paused || p.held || p.backoff_until.is_some_and(|t| t > now) {
                 continue;
             }
             p.backoff_until = None;
-            let lead = leader(&tp.0, tp.1);
+            let lead = leader(tp.topic(), tp.partition());
             if let Some((_, e)) = lead {
                 if e.is_some() {
                     if p.epoch.is_some()
@@ -462,7 +460,7 @@ impl FetchState {
             .min()
     }
 
-    fn backoff(&mut self, tp: &Tp, now: Instant) {
+    fn backoff(&mut self, tp: &TopicPartition, now: Instant) {
         let b = self.settings.error_backoff;
         if let Some(p) = self.parts.get_mut(tp) {
             p.backoff_until = Some(now + b);
@@ -477,7 +475,7 @@ impl FetchState {
             if let Some(p) = self.parts.get_mut(tp) {
                 p.in_flight = false;
                 p.preferred = None;
-                self.refresh.push(tp.0.clone());
+                self.refresh.push(tp.topic_arc().clone());
                 self.backoff(tp, now);
             }
         }
@@ -608,7 +606,7 @@ impl FetchState {
         self.queue.len() != before
     }
 
-    fn on_partition_error(&mut self, tp: &Tp, code: ErrorCode, now: Instant) {
+    fn on_partition_error(&mut self, tp: &TopicPartition, code: ErrorCode, now: Instant) {
         let Some(p) = self.parts.get_mut(tp) else {
             return;
         };
@@ -623,7 +621,7 @@ impl FetchState {
             }
             c if is_leader_error(c) => {
                 p.preferred = None;
-                self.refresh.push(tp.0.clone());
+                self.refresh.push(tp.topic_arc().clone());
                 self.backoff(tp, now);
             }
             ErrorCode::TopicAuthorizationFailed => {
@@ -677,8 +675,8 @@ mod testing {
     pub(super) use crate::record::Record;
     pub(super) use bytes::Bytes;
 
-    pub(super) fn tp(p: i32) -> Tp {
-        (Arc::from("t"), p)
+    pub(super) fn tp(p: i32) -> TopicPartition {
+        TopicPartition::new("t", p)
     }
 
     pub(super) fn msg(p: i32, offset: i64, len: usize) -> Message {
@@ -754,7 +752,9 @@ mod tests {
         assert_eq!(f.len(), 2);
         let b1 = &f.iter().find(|x| x.0 == 1).unwrap().1;
         assert_eq!(
-            b1.iter().map(|x| (x.tp.1, x.offset)).collect::<Vec<_>>(),
+            b1.iter()
+                .map(|x| (x.tp.partition(), x.offset))
+                .collect::<Vec<_>>(),
             vec![(0, 0), (2, 20)]
         );
         assert_eq!(b1[0].epoch, Some(5));
@@ -779,7 +779,7 @@ mod tests {
         let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
         assert_eq!(f.len(), 1);
         assert_eq!(
-            f[0].1.iter().map(|p| p.tp.1).collect::<Vec<_>>(),
+            f[0].1.iter().map(|p| p.tp.partition()).collect::<Vec<_>>(),
             vec![0, 1]
         );
     }

@@ -6,11 +6,12 @@
 //! positions themselves live in `partition`.
 
 use super::*;
+use crate::TopicPartition;
 
 impl FetchState {
     /// Stores `next` (the offset after the last processed message) for the
     /// next commit.
-    pub(crate) fn store(&mut self, tp: &Tp, next: i64, epoch: Option<i32>) -> bool {
+    pub(crate) fn store(&mut self, tp: &TopicPartition, next: i64, epoch: Option<i32>) -> bool {
         match self.parts.get_mut(tp) {
             Some(p) => {
                 p.stored = Some((next, epoch));
@@ -35,14 +36,14 @@ impl FetchState {
     }
 
     /// Records a successful commit.
-    pub(crate) fn committed(&mut self, tp: &Tp, offset: i64) {
+    pub(crate) fn committed(&mut self, tp: &TopicPartition, offset: i64) {
         if let Some(p) = self.parts.get_mut(tp) {
             p.committed = Some(offset);
         }
     }
 
     /// Applies `auto.offset.reset` to a partition without a valid offset.
-    pub(super) fn reset(&mut self, tp: &Tp, why: &str) {
+    pub(super) fn reset(&mut self, tp: &TopicPartition, why: &str) {
         let reset = self.settings.reset;
         let Some(p) = self.parts.get_mut(tp) else {
             return;
@@ -66,7 +67,7 @@ impl FetchState {
     /// A start-offset lookup answered.
     pub(crate) fn on_offset(
         &mut self,
-        tp: &Tp,
+        tp: &TopicPartition,
         version: u64,
         now: Instant,
         result: Result<i64, Error>,
@@ -98,7 +99,7 @@ impl FetchState {
             }
             Err(e) if e.is_retriable() || is_leader_error(e.code()) || e.code().is_local() => {
                 p.phase = Phase::Resolve(spec);
-                self.refresh.push(tp.0.clone());
+                self.refresh.push(tp.topic_arc().clone());
                 self.backoff(tp, now);
             }
             Err(e) => {
@@ -113,7 +114,7 @@ impl FetchState {
     /// on the new leader, `(epoch, end_offset)`.
     pub(crate) fn on_validated(
         &mut self,
-        tp: &Tp,
+        tp: &TopicPartition,
         version: u64,
         now: Instant,
         result: Result<(i32, i64), Error>,
@@ -134,7 +135,7 @@ impl FetchState {
             Err(e) if e.code() == ErrorCode::UnsupportedVersion => p.phase = Phase::Fetching,
             Err(_) => {
                 p.phase = Phase::Validate;
-                self.refresh.push(tp.0.clone());
+                self.refresh.push(tp.topic_arc().clone());
                 self.backoff(tp, now);
             }
         }
@@ -144,7 +145,7 @@ impl FetchState {
     /// our position: records past it were truncated. Fetching continues at
     /// `end` (records between it and the old position were replaced);
     /// with auto.offset.reset=error the application decides instead.
-    pub(super) fn truncated(&mut self, tp: &Tp, epoch: i32, end: i64) {
+    pub(super) fn truncated(&mut self, tp: &TopicPartition, epoch: i32, end: i64) {
         let reset = self.settings.reset;
         let Some(p) = self.parts.get_mut(tp) else {
             return;
@@ -154,7 +155,7 @@ impl FetchState {
             return;
         }
         let text = format!("log truncation detected: epoch {epoch} ends at offset {end}, below the fetch position {from}");
-        tracing::warn!(target: "ferrokafka::consumer", "{} [{}]: {text}", tp.0, tp.1);
+        tracing::warn!(target: "ferrokafka::consumer", "{} [{}]: {text}", tp.topic(), tp.partition());
         p.last_epoch = None;
         if reset == Reset::Error {
             p.phase = Phase::Stopped;
@@ -171,7 +172,7 @@ impl FetchState {
     /// A committed-offset lookup answered: `None` is "no committed offset".
     pub(crate) fn on_committed(
         &mut self,
-        tp: &Tp,
+        tp: &TopicPartition,
         version: u64,
         now: Instant,
         result: Result<Option<EpochOffset>, Error>,

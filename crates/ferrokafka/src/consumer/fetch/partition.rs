@@ -7,6 +7,7 @@
 //! `offsets`'; the prefetch queue itself is `queue`'s.
 
 use super::*;
+use crate::TopicPartition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -64,7 +65,7 @@ pub(super) struct Part {
 
 impl FetchState {
     /// Adds partitions (already assigned ones are restarted at `offset`).
-    pub(crate) fn assign(&mut self, tp: Tp, offset: Offset) {
+    pub(crate) fn assign(&mut self, tp: TopicPartition, offset: Offset) {
         let version = self.bump();
         self.purge(&tp);
         let max_bytes = self.settings.partition_max_bytes;
@@ -100,12 +101,12 @@ impl FetchState {
     }
 
     /// Removes a partition and its queued messages.
-    pub(crate) fn unassign(&mut self, tp: &Tp) -> bool {
+    pub(crate) fn unassign(&mut self, tp: &TopicPartition) -> bool {
         self.purge(tp);
         self.parts.remove(tp).is_some()
     }
 
-    pub(super) fn start_at(&mut self, tp: &Tp, offset: Offset) {
+    pub(super) fn start_at(&mut self, tp: &TopicPartition, offset: Offset) {
         let Some(p) = self.parts.get_mut(tp) else {
             return;
         };
@@ -127,7 +128,7 @@ impl FetchState {
 
     /// Moves the fetch and application position; queued messages are
     /// dropped.
-    pub(crate) fn seek(&mut self, tp: &Tp, offset: Offset) -> bool {
+    pub(crate) fn seek(&mut self, tp: &TopicPartition, offset: Offset) -> bool {
         if !self.parts.contains_key(tp) {
             return false;
         }
@@ -142,7 +143,7 @@ impl FetchState {
 
     /// Stops fetching a partition; queued messages are dropped and fetching
     /// resumes from the application position on resume.
-    pub(crate) fn pause(&mut self, tp: &Tp) -> bool {
+    pub(crate) fn pause(&mut self, tp: &TopicPartition) -> bool {
         if !self.parts.contains_key(tp) {
             return false;
         }
@@ -162,7 +163,7 @@ impl FetchState {
     /// Assigns `tp` at `offset` held: it stays out of fetching until
     /// [`release`](Self::release) (or a new assign) while the rebalance
     /// callback that may restart it elsewhere runs.
-    pub(crate) fn assign_held(&mut self, tp: Tp, offset: Offset) {
+    pub(crate) fn assign_held(&mut self, tp: TopicPartition, offset: Offset) {
         self.assign(tp.clone(), offset);
         if let Some(p) = self.parts.get_mut(&tp) {
             p.held = true;
@@ -170,13 +171,13 @@ impl FetchState {
     }
 
     /// Ends the hold of [`assign_held`](Self::assign_held).
-    pub(crate) fn release(&mut self, tp: &Tp) {
+    pub(crate) fn release(&mut self, tp: &TopicPartition) {
         if let Some(p) = self.parts.get_mut(tp) {
             p.held = false;
         }
     }
 
-    pub(crate) fn resume(&mut self, tp: &Tp) -> bool {
+    pub(crate) fn resume(&mut self, tp: &TopicPartition) -> bool {
         match self.parts.get_mut(tp) {
             Some(p) => {
                 p.paused = false;
@@ -187,11 +188,13 @@ impl FetchState {
     }
 
     /// Drops queued items of `tp`.
-    pub(super) fn purge(&mut self, tp: &Tp) {
+    pub(super) fn purge(&mut self, tp: &TopicPartition) {
         let Some(p) = self.parts.get_mut(tp) else {
             return;
         };
-        let is_tp = |e: &ConsumerError| e.topic() == Some(&tp.0) && e.partition_id() == Some(tp.1);
+        let is_tp = |e: &ConsumerError| {
+            e.topic() == Some(tp.topic()) && e.partition_id() == Some(tp.partition())
+        };
         if p.queued_msgs == 0
             && !self
                 .queue
@@ -206,7 +209,7 @@ impl FetchState {
                 let msgs = msgs.as_slice();
                 let ours = msgs
                     .first()
-                    .is_some_and(|m| m.partition == tp.1 && m.topic == tp.0);
+                    .is_some_and(|m| m.partition == tp.partition() && *m.topic == *tp.topic());
                 if ours {
                     freed += msgs.iter().map(footprint).sum::<usize>();
                 }
@@ -220,13 +223,13 @@ impl FetchState {
     }
 
     /// The offset of the next message the application will get.
-    pub(crate) fn position(&self, tp: &Tp) -> Option<i64> {
+    pub(crate) fn position(&self, tp: &TopicPartition) -> Option<i64> {
         self.parts.get(tp)?.app_pos
     }
 
     /// The leader epoch of the last message consumed when `offset` is the
     /// position right after it.
-    pub(crate) fn epoch_at_position(&self, tp: &Tp, offset: i64) -> Option<i32> {
+    pub(crate) fn epoch_at_position(&self, tp: &TopicPartition, offset: i64) -> Option<i32> {
         let p = self.parts.get(tp)?;
         match p.consumed {
             Some((o, e)) if o == offset && p.app_pos == Some(offset) => e,
@@ -235,7 +238,7 @@ impl FetchState {
     }
 
     /// Cached (low, high) watermarks from fetch responses.
-    pub(crate) fn watermarks(&self, tp: &Tp) -> Option<(i64, i64)> {
+    pub(crate) fn watermarks(&self, tp: &TopicPartition) -> Option<(i64, i64)> {
         let p = self.parts.get(tp)?;
         (p.high >= 0).then_some((p.low, p.high))
     }

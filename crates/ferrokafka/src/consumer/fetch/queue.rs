@@ -7,6 +7,7 @@
 //! queued is decided where fetch answers are handled (mod.rs).
 
 use super::*;
+use crate::TopicPartition;
 
 /// An entry of the prefetch queue. The messages one fetch decoded for one
 /// partition stay in the vector decoding built, handed out from its front:
@@ -54,7 +55,7 @@ impl FetchState {
                         let stale = self
                             .parts
                             .iter()
-                            .find(|(tp, _)| &*tp.0 == t && tp.1 == part)
+                            .find(|(tp, _)| tp.topic() == t && tp.partition() == part)
                             .is_none_or(|(_, p)| p.version != v);
                         if stale {
                             continue;
@@ -71,7 +72,7 @@ impl FetchState {
     /// Accounts for `m` leaving the queue; false when it is stale (its
     /// partition was unassigned, sought or reassigned since it was fetched).
     pub(super) fn took(&mut self, m: &Message, v: u64) -> bool {
-        let tp: Tp = (m.topic.clone(), m.partition);
+        let tp = TopicPartition::new(m.topic.clone(), m.partition);
         let size = footprint(m);
         let max = self.settings.queued_max_bytes;
         let before = self.queued_bytes;
@@ -116,10 +117,21 @@ impl FetchState {
         self.queue.push_back(Queued::Error(err, 0));
     }
 
-    pub(super) fn report(&mut self, tp: &Tp, code: ErrorCode, text: String, offset: Option<i64>) {
+    pub(super) fn report(
+        &mut self,
+        tp: &TopicPartition,
+        code: ErrorCode,
+        text: String,
+        offset: Option<i64>,
+    ) {
         let Some(p) = self.parts.get(tp) else { return };
         let v = p.version;
-        let err = ConsumerError::partition(Error::new(code, text), &tp.0, tp.1, offset);
+        let err = ConsumerError::partition(
+            Error::new(code, text),
+            tp.topic_arc(),
+            tp.partition(),
+            offset,
+        );
         self.queue.push_back(Queued::Error(err, v));
     }
 }
@@ -188,7 +200,10 @@ mod tests {
         );
         // Partition 0 is over queued.min.messages: only partition 1 goes.
         let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
-        assert_eq!(f[0].1.iter().map(|p| p.tp.1).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            f[0].1.iter().map(|p| p.tp.partition()).collect::<Vec<_>>(),
+            vec![1]
+        );
         st.on_fetch(vec![(f[0].1[0].clone(), data(1, 1, 0, 100))], t0);
         assert_eq!(st.next_wakeup(), Some(t0 + pause));
         // Under its bound again, but still backed off.
@@ -196,11 +211,13 @@ mod tests {
         st.pop();
         let t1 = t0 + Duration::from_millis(10);
         let f = fetch_parts(&st.poll(t1, &mut leaders.f()));
-        assert!(f.iter().all(|(_, ps)| ps.iter().all(|p| p.tp.1 != 0)));
+        assert!(f
+            .iter()
+            .all(|(_, ps)| ps.iter().all(|p| p.tp.partition() != 0)));
         for (_, ps) in &f {
             st.on_fetch(
                 ps.iter()
-                    .map(|p| (p.clone(), data(p.tp.1, p.offset, 0, 100)))
+                    .map(|p| (p.clone(), data(p.tp.partition(), p.offset, 0, 100)))
                     .collect(),
                 t1,
             );
@@ -210,7 +227,7 @@ mod tests {
         let p0: Vec<i64> = f[0]
             .1
             .iter()
-            .filter(|p| p.tp.1 == 0)
+            .filter(|p| p.tp.partition() == 0)
             .map(|p| p.offset)
             .collect();
         assert_eq!(p0, vec![3]);
@@ -246,7 +263,11 @@ mod tests {
         let fetches_p0 = |st: &mut FetchState, at: Instant| {
             fetch_parts(&st.poll(at, &mut leaders.f()))
                 .iter()
-                .flat_map(|(_, ps)| ps.iter().filter(|p| p.tp.1 == 0).map(|p| p.offset))
+                .flat_map(|(_, ps)| {
+                    ps.iter()
+                        .filter(|p| p.tp.partition() == 0)
+                        .map(|p| p.offset)
+                })
                 .collect::<Vec<_>>()
         };
         // Over queued.min.messages: backed off.

@@ -19,7 +19,8 @@ impl FetchState {
     /// Adds every assigned partition to `topics` (creating topic entries).
     /// Returns the records and bytes received over the client's life.
     pub(crate) fn fill_stats(&self, topics: &mut BTreeMap<String, TopicStatistics>) -> (u64, u64) {
-        for ((t, p), part) in self.parts.iter() {
+        for (tp, part) in self.parts.iter() {
+            let (t, p) = (tp.topic_arc(), &tp.partition());
             let ts = topics
                 .entry(t.to_string())
                 .or_insert_with(|| TopicStatistics {

@@ -11,12 +11,12 @@
 //! from a nearby follower), keeping every member's count per topic, so
 //! balance is unchanged. A sticky member keeps what it owns regardless.
 
-use super::membership::Part;
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::consumer_protocol;
 pub(crate) use crate::protocol::consumer_protocol::{
     decode_assignment, encode_assignment, encode_subscription,
 };
+use crate::TopicPartition;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The assignors ferrokafka implements, by their protocol names.
@@ -27,7 +27,7 @@ pub(crate) const NAMES: [&str; 3] = ["range", "roundrobin", "cooperative-sticky"
 pub(crate) struct Subscription {
     pub member_id: String,
     pub topics: Vec<String>,
-    pub owned: Vec<Part>,
+    pub owned: Vec<TopicPartition>,
     pub generation: i32,
     pub rack: Option<String>,
     /// group.instance.id: static members are ordered by it, so that a
@@ -56,7 +56,7 @@ pub(crate) fn decode_subscription(member_id: &str, data: &[u8]) -> Result<Subscr
 
 /// The racks of each partition's replicas (partitions without a known
 /// rack are absent).
-pub(crate) type Racks = BTreeMap<Part, BTreeSet<String>>;
+pub(crate) type Racks = BTreeMap<TopicPartition, BTreeSet<String>>;
 
 /// Runs assignor `name` over the members' subscriptions; `partitions`
 /// gives each known topic's partition count, `racks` where their replicas
@@ -66,8 +66,8 @@ pub(crate) fn assign(
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
     racks: &Racks,
-) -> Result<BTreeMap<String, Vec<Part>>> {
-    let mut out: BTreeMap<String, Vec<Part>> = members
+) -> Result<BTreeMap<String, Vec<TopicPartition>>> {
+    let mut out: BTreeMap<String, Vec<TopicPartition>> = members
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
         .collect();
@@ -106,7 +106,10 @@ fn subscribers<'a>(members: &'a [Subscription], topic: &str) -> Vec<&'a str> {
     v.into_iter().map(|m| m.member_id.as_str()).collect()
 }
 
-fn subscribed_parts(members: &[Subscription], partitions: &BTreeMap<String, i32>) -> Vec<Part> {
+fn subscribed_parts(
+    members: &[Subscription],
+    partitions: &BTreeMap<String, i32>,
+) -> Vec<TopicPartition> {
     let topics: BTreeSet<&str> = members
         .iter()
         .flat_map(|m| m.topics.iter().map(String::as_str))
@@ -114,7 +117,7 @@ fn subscribed_parts(members: &[Subscription], partitions: &BTreeMap<String, i32>
     let mut out = Vec::new();
     for t in topics {
         if let Some(&n) = partitions.get(t) {
-            out.extend((0..n.max(0)).map(|p| (t.to_string(), p)));
+            out.extend((0..n.max(0)).map(|p| TopicPartition::new(t, p)));
         }
     }
     out
@@ -125,7 +128,7 @@ fn subscribed_parts(members: &[Subscription], partitions: &BTreeMap<String, i32>
 fn range(
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
-    out: &mut BTreeMap<String, Vec<Part>>,
+    out: &mut BTreeMap<String, Vec<TopicPartition>>,
 ) {
     for (topic, &n) in partitions {
         let subs = subscribers(members, topic);
@@ -138,7 +141,7 @@ fn range(
         for (i, id) in subs.iter().enumerate() {
             let count = per + i32::from((i as i32) < extra);
             if let Some(v) = out.get_mut(*id) {
-                v.extend((next..next + count).map(|p| (topic.clone(), p)));
+                v.extend((next..next + count).map(|p| TopicPartition::new(topic.as_str(), p)));
             }
             next += count;
         }
@@ -150,7 +153,7 @@ fn range(
 fn roundrobin(
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
-    out: &mut BTreeMap<String, Vec<Part>>,
+    out: &mut BTreeMap<String, Vec<TopicPartition>>,
 ) {
     let mut ids: Vec<&Subscription> = members.iter().collect();
     ids.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
@@ -161,7 +164,7 @@ fn roundrobin(
     for part in subscribed_parts(members, partitions) {
         for step in 0..ids.len() {
             let m = ids[(turn + step) % ids.len()];
-            if m.topics.contains(&part.0) {
+            if m.topics.iter().any(|t| t == part.topic()) {
                 if let Some(v) = out.get_mut(&m.member_id) {
                     v.push(part.clone());
                 }
@@ -178,11 +181,14 @@ fn roundrobin(
 /// the same generation (a stale view on one side) both lose it to
 /// stickiness, as in Kafka's sticky assignor. Claims of partitions that do
 /// not exist or are no longer subscribed are dropped.
-fn owners(members: &[Subscription], exists: &BTreeSet<&Part>) -> BTreeMap<Part, Vec<String>> {
-    let mut claims: BTreeMap<Part, (i32, Vec<String>)> = BTreeMap::new();
+fn owners(
+    members: &[Subscription],
+    exists: &BTreeSet<&TopicPartition>,
+) -> BTreeMap<TopicPartition, Vec<String>> {
+    let mut claims: BTreeMap<TopicPartition, (i32, Vec<String>)> = BTreeMap::new();
     for m in members {
         for p in &m.owned {
-            if !exists.contains(p) || !m.topics.contains(&p.0) {
+            if !exists.contains(p) || !m.topics.iter().any(|t| t == p.topic()) {
                 continue;
             }
             let e = claims
@@ -213,10 +219,10 @@ fn sticky(
     members: &[Subscription],
     partitions: &BTreeMap<String, i32>,
     racks: &Racks,
-    out: &mut BTreeMap<String, Vec<Part>>,
+    out: &mut BTreeMap<String, Vec<TopicPartition>>,
 ) {
     let all = subscribed_parts(members, partitions);
-    let exists: BTreeSet<&Part> = all.iter().collect();
+    let exists: BTreeSet<&TopicPartition> = all.iter().collect();
     let claims = owners(members, &exists);
     let mut order: Vec<&Subscription> = members.iter().collect();
     order.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
@@ -225,7 +231,7 @@ fn sticky(
         .enumerate()
         .map(|(i, m)| (m.member_id.as_str(), i))
         .collect();
-    let mut plan: Vec<BTreeSet<Part>> = vec![BTreeSet::new(); order.len()];
+    let mut plan: Vec<BTreeSet<TopicPartition>> = vec![BTreeSet::new(); order.len()];
     let mut unowned = Vec::new();
     for p in &all {
         match claims.get(p).map(Vec::as_slice) {
@@ -240,13 +246,13 @@ fn sticky(
     }
     for p in unowned {
         let target = (0..order.len())
-            .filter(|&i| order[i].topics.contains(&p.0))
+            .filter(|&i| order[i].topics.iter().any(|t| t == p.topic()))
             .min_by_key(|&i| (plan[i].len(), i));
         if let Some(i) = target {
             plan[i].insert(p);
         }
     }
-    let local = |i: usize, p: &Part| {
+    let local = |i: usize, p: &TopicPartition| {
         order[i]
             .rack
             .as_deref()
@@ -264,10 +270,10 @@ fn sticky(
                 .collect();
             takers.sort_by_key(|&d| (plan[d].len(), d));
             takers.into_iter().find_map(|dst| {
-                let owned_by_src = |p: &Part| order[src].owned.contains(p);
+                let owned_by_src = |p: &TopicPartition| order[src].owned.contains(p);
                 plan[src]
                     .iter()
-                    .filter(|p| order[dst].topics.contains(&p.0))
+                    .filter(|p| order[dst].topics.iter().any(|t| t == p.topic()))
                     .min_by_key(|p| (owned_by_src(p), !local(dst, p), (*p).clone()))
                     .map(|p| (src, dst, p.clone()))
             })
@@ -282,7 +288,7 @@ fn sticky(
         }
     }
     // Only partitions a member does not own already may move for racks.
-    let kept = |m: &Subscription, p: &Part| m.owned.contains(p);
+    let kept = |m: &Subscription, p: &TopicPartition| m.owned.contains(p);
     rack_align(members, racks, out, kept);
     // Withhold partitions still owned by another member.
     for (id, v) in out.iter_mut() {
@@ -301,8 +307,8 @@ fn sticky(
 fn rack_align(
     members: &[Subscription],
     racks: &Racks,
-    out: &mut BTreeMap<String, Vec<Part>>,
-    fixed: impl Fn(&Subscription, &Part) -> bool,
+    out: &mut BTreeMap<String, Vec<TopicPartition>>,
+    fixed: impl Fn(&Subscription, &TopicPartition) -> bool,
 ) {
     let member_racks: BTreeSet<&str> = members.iter().filter_map(|m| m.rack.as_deref()).collect();
     let useful = racks
@@ -313,17 +319,21 @@ fn rack_align(
     }
     let mut order: Vec<&Subscription> = members.iter().collect();
     order.sort_by(|a, b| (a.order_key(), &a.member_id).cmp(&(b.order_key(), &b.member_id)));
-    let topics: BTreeSet<String> = out.values().flatten().map(|p| p.0.clone()).collect();
+    let topics: BTreeSet<String> = out
+        .values()
+        .flatten()
+        .map(|p| p.topic().to_string())
+        .collect();
     for topic in topics {
         // The movable partitions of this topic and how many each member has.
-        let mut free: Vec<Part> = Vec::new();
+        let mut free: Vec<TopicPartition> = Vec::new();
         let mut cap: Vec<usize> = vec![0; order.len()];
         for (i, m) in order.iter().enumerate() {
             let Some(v) = out.get_mut(&m.member_id) else {
                 continue;
             };
             v.retain(|p| {
-                if p.0 != topic || fixed(m, p) {
+                if p.topic() != topic || fixed(m, p) {
                     return true;
                 }
                 free.push(p.clone());
@@ -331,14 +341,14 @@ fn rack_align(
                 false
             });
         }
-        let local = |i: usize, p: &Part| {
+        let local = |i: usize, p: &TopicPartition| {
             order[i]
                 .rack
                 .as_deref()
                 .is_some_and(|r| racks.get(p).is_some_and(|x| x.contains(r)))
         };
         // Most constrained partitions (fewest local members) first.
-        let candidates = |p: &Part, cap: &[usize]| -> usize {
+        let candidates = |p: &TopicPartition, cap: &[usize]| -> usize {
             (0..order.len())
                 .filter(|&i| cap[i] > 0 && local(i, p))
                 .count()
@@ -380,18 +390,21 @@ mod tests {
         Subscription {
             member_id: id.into(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
-            owned: owned.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
+            owned: owned
+                .iter()
+                .map(|(t, p)| TopicPartition::new(*t, *p))
+                .collect(),
             generation: 1,
             rack: None,
             instance_id: None,
         }
     }
 
-    fn counts(a: &BTreeMap<String, Vec<Part>>) -> Vec<usize> {
+    fn counts(a: &BTreeMap<String, Vec<TopicPartition>>) -> Vec<usize> {
         a.values().map(Vec::len).collect()
     }
 
-    fn union(a: &BTreeMap<String, Vec<Part>>) -> BTreeSet<Part> {
+    fn union(a: &BTreeMap<String, Vec<TopicPartition>>) -> BTreeSet<TopicPartition> {
         let mut all = BTreeSet::new();
         for v in a.values() {
             for p in v {
@@ -409,8 +422,8 @@ mod tests {
     fn range_gives_consecutive_ranges_per_topic() {
         let m = [sub("b", &["t"], &[]), sub("a", &["t"], &[])];
         let a = assign("range", &m, &topics(&[("t", 5)]), &Racks::new()).unwrap();
-        let first: Vec<i32> = a["a"].iter().map(|p| p.1).collect();
-        let second: Vec<i32> = a["b"].iter().map(|p| p.1).collect();
+        let first: Vec<i32> = a["a"].iter().map(|p| p.partition()).collect();
+        let second: Vec<i32> = a["b"].iter().map(|p| p.partition()).collect();
         assert_eq!(first, vec![0, 1, 2]);
         assert_eq!(second, vec![3, 4]);
     }
@@ -425,7 +438,7 @@ mod tests {
         let parts = topics(&[("t", 3), ("u", 3)]);
         let a = assign("roundrobin", &m, &parts, &Racks::new()).unwrap();
         assert_eq!(union(&a).len(), 6);
-        assert!(a["b"].iter().all(|p| p.0 == "t"));
+        assert!(a["b"].iter().all(|p| p.topic() == "t"));
         assert_eq!(a["a"].len() + a["c"].len(), 5);
         assert!(counts(&a).iter().all(|&c| (1..=3).contains(&c)));
     }
@@ -472,7 +485,7 @@ mod tests {
         // ...and what stays is never taken away.
         assert_eq!(a["a"].len(), 2);
         assert_eq!(a["b"].len(), 2);
-        assert!(a["a"].iter().all(|p| p.1 <= 2));
+        assert!(a["a"].iter().all(|p| p.partition() <= 2));
         // Second round: the owners revoked one each, c gets them.
         let m2 = [
             sub(
@@ -480,7 +493,7 @@ mod tests {
                 &["t"],
                 &a["a"]
                     .iter()
-                    .map(|p| (p.0.as_str(), p.1))
+                    .map(|p| (p.topic(), p.partition()))
                     .collect::<Vec<_>>(),
             ),
             sub(
@@ -488,7 +501,7 @@ mod tests {
                 &["t"],
                 &a["b"]
                     .iter()
-                    .map(|p| (p.0.as_str(), p.1))
+                    .map(|p| (p.topic(), p.partition()))
                     .collect::<Vec<_>>(),
             ),
             sub("c", &["t"], &[]),
@@ -512,13 +525,20 @@ mod tests {
         let mut r = Racks::new();
         for (t, &n) in parts {
             for p in 0..n {
-                r.insert((t.clone(), p), [rack_of(p).to_string()].into());
+                r.insert(
+                    TopicPartition::new(t.as_str(), p),
+                    [rack_of(p).to_string()].into(),
+                );
             }
         }
         r
     }
 
-    fn local_count(a: &BTreeMap<String, Vec<Part>>, m: &[Subscription], racks: &Racks) -> usize {
+    fn local_count(
+        a: &BTreeMap<String, Vec<TopicPartition>>,
+        m: &[Subscription],
+        racks: &Racks,
+    ) -> usize {
         m.iter()
             .map(|s| {
                 a[&s.member_id]
@@ -529,11 +549,11 @@ mod tests {
             .sum()
     }
 
-    fn per_topic(a: &BTreeMap<String, Vec<Part>>) -> BTreeMap<(String, String), usize> {
+    fn per_topic(a: &BTreeMap<String, Vec<TopicPartition>>) -> BTreeMap<(String, String), usize> {
         let mut c = BTreeMap::new();
         for (m, v) in a {
             for p in v {
-                *c.entry((m.clone(), p.0.clone())).or_default() += 1;
+                *c.entry((m.clone(), p.topic().to_string())).or_default() += 1;
             }
         }
         c
@@ -617,17 +637,22 @@ mod tests {
         assert_eq!(union(&a).len(), 6);
         assert_eq!(
             a["a"],
-            vec![("t".to_string(), 0), ("t".to_string(), 1)],
+            vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)],
             "kept"
         );
         // The free partitions: b (r0) gets t-2, c (r1) two of t-3..5.
         assert_eq!(a["b"].len(), 2);
-        assert!(a["b"].contains(&("t".to_string(), 2)), "{a:?}");
+        assert!(a["b"].contains(&TopicPartition::new("t", 2)), "{a:?}");
         assert_eq!(a["c"].len(), 2);
-        assert!(a["c"].iter().all(|p| p.1 >= 3), "{a:?}");
+        assert!(a["c"].iter().all(|p| p.partition() >= 3), "{a:?}");
     }
 
-    fn owning(id: &str, topics: &[&str], owned: &[Part], generation: i32) -> Subscription {
+    fn owning(
+        id: &str,
+        topics: &[&str],
+        owned: &[TopicPartition],
+        generation: i32,
+    ) -> Subscription {
         Subscription {
             owned: owned.to_vec(),
             generation,
@@ -635,8 +660,8 @@ mod tests {
         }
     }
 
-    fn tp(t: &str, p: i32) -> Part {
-        (t.to_string(), p)
+    fn tp(t: &str, p: i32) -> TopicPartition {
+        TopicPartition::new(t, p)
     }
 
     /// Runs cooperative rounds (each member then owns what it was given)
@@ -646,11 +671,11 @@ mod tests {
     /// plan and the number of rounds.
     fn converge(
         members: &[(&str, Vec<&str>)],
-        owned: &BTreeMap<String, Vec<Part>>,
+        owned: &BTreeMap<String, Vec<TopicPartition>>,
         parts: &BTreeMap<String, i32>,
-    ) -> (BTreeMap<String, Vec<Part>>, usize) {
+    ) -> (BTreeMap<String, Vec<TopicPartition>>, usize) {
         // A member that left owns nothing any more.
-        let mut owned: BTreeMap<String, Vec<Part>> = owned
+        let mut owned: BTreeMap<String, Vec<TopicPartition>> = owned
             .iter()
             .filter(|(id, _)| members.iter().any(|m| m.0 == id.as_str()))
             .map(|(id, v)| (id.clone(), v.clone()))
@@ -689,7 +714,7 @@ mod tests {
         let members = [("a", vec!["t"]), ("b", vec!["t", "u"])];
         // b owned everything while alone; a can only take t's partitions.
         let mut owned = BTreeMap::new();
-        let all: Vec<Part> = [("t", 2), ("u", 10)]
+        let all: Vec<TopicPartition> = [("t", 2), ("u", 10)]
             .iter()
             .flat_map(|(t, n)| (0..*n).map(|p| tp(t, p)))
             .collect();
@@ -697,7 +722,7 @@ mod tests {
         let (a, rounds) = converge(&members, &owned, &parts);
         assert_eq!(a["a"], vec![tp("t", 0), tp("t", 1)]);
         assert_eq!(a["b"].len(), 10);
-        assert!(a["b"].iter().all(|p| p.0 == "u"));
+        assert!(a["b"].iter().all(|p| p.topic() == "u"));
         assert_eq!(rounds, 2, "one round to revoke, one to hand over");
     }
 

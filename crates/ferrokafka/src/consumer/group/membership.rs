@@ -35,11 +35,9 @@
 //! `now` from it.
 
 use crate::error::{Error, ErrorCode};
+use crate::TopicPartition;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-
-/// A topic partition, ordered (assignments are compared as sets).
-pub(crate) type Part = (String, i32);
 
 /// The settings the membership runs under.
 #[derive(Debug, Clone)]
@@ -60,7 +58,7 @@ pub(crate) enum Action {
     Join {
         member_id: String,
         /// Partitions owned, sent in the subscription (cooperative).
-        owned: Vec<Part>,
+        owned: Vec<TopicPartition>,
         generation: i32,
     },
     /// Only the leader: compute the assignment of `members` (member id,
@@ -87,9 +85,9 @@ pub(crate) enum Action {
 /// What the application is told.
 #[derive(Debug, Clone)]
 pub(crate) enum Notice {
-    Assigned(Vec<Part>),
-    Revoked(Vec<Part>),
-    Lost(Vec<Part>),
+    Assigned(Vec<TopicPartition>),
+    Revoked(Vec<TopicPartition>),
+    Lost(Vec<TopicPartition>),
     /// The generation and member id commits are made under changed.
     Identity {
         generation: i32,
@@ -129,14 +127,14 @@ pub(crate) enum Work {
     Error(Error),
     /// Assign these partitions to the fetch engine without fetching them:
     /// the rebalance callback about to run may move their start.
-    Hold(Vec<Part>),
+    Hold(Vec<TopicPartition>),
     /// Start fetching these held partitions (their callback returned).
-    Release(Vec<Part>),
+    Release(Vec<TopicPartition>),
     /// Commit the consumed offsets of these partitions and wait for the
     /// answer (`enable.auto.commit` before a revocation).
-    Commit(Vec<Part>),
+    Commit(Vec<TopicPartition>),
     /// Remove these partitions from the fetch engine.
-    Unassign(Vec<Part>),
+    Unassign(Vec<TopicPartition>),
     /// Tell the application (an `Assigned`, `Revoked` or `Lost` notice) and
     /// run its rebalance callback; call [`Membership::on_callback_done`]
     /// once it returned.
@@ -175,7 +173,7 @@ pub(crate) struct Membership {
     member_id: String,
     generation: i32,
     protocol: String,
-    owned: BTreeSet<Part>,
+    owned: BTreeSet<TopicPartition>,
     notices: Vec<Notice>,
     /// Earliest time the next request may go (backoff).
     not_before: Option<Instant>,
@@ -317,7 +315,7 @@ impl Membership {
     }
 
     /// The partitions owned now.
-    pub(crate) fn owned(&self) -> Vec<Part> {
+    pub(crate) fn owned(&self) -> Vec<TopicPartition> {
         self.owned.iter().cloned().collect()
     }
 
@@ -694,7 +692,7 @@ impl Membership {
     }
 
     /// The SyncGroup answer, with the member's assignment decoded.
-    pub(crate) fn on_sync(&mut self, now: Instant, error: i16, assigned: Vec<Part>) {
+    pub(crate) fn on_sync(&mut self, now: Instant, error: i16, assigned: Vec<TopicPartition>) {
         if self.phase != Phase::Syncing {
             return;
         }
@@ -707,9 +705,9 @@ impl Membership {
             }
             return;
         }
-        let new: BTreeSet<Part> = assigned.into_iter().collect();
-        let revoked: Vec<Part> = self.owned.difference(&new).cloned().collect();
-        let added: Vec<Part> = new.difference(&self.owned).cloned().collect();
+        let new: BTreeSet<TopicPartition> = assigned.into_iter().collect();
+        let revoked: Vec<TopicPartition> = self.owned.difference(&new).cloned().collect();
+        let added: Vec<TopicPartition> = new.difference(&self.owned).cloned().collect();
         if !revoked.is_empty() {
             self.notices.push(Notice::Revoked(revoked.clone()));
         }

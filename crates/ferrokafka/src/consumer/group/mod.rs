@@ -143,8 +143,8 @@ impl Consumer {
                     None => (None, None, String::new()),
                 };
                 CommittedOffset {
-                    topic: tp.0.to_string(),
-                    partition: tp.1,
+                    topic: tp.topic().to_string(),
+                    partition: tp.partition(),
                     offset,
                     leader_epoch,
                     metadata,

@@ -5,13 +5,13 @@
 //! and nothing else, so the schedule is fixed and every run replays it.
 
 use super::assignor::{self, Racks, Subscription};
-use super::membership::{Action, MemberSettings, Membership, Notice, Part, Work};
+use super::membership::{Action, MemberSettings, Membership, Notice, Work};
 use crate::consumer::fetch::{self, FetchSettings, FetchState};
 use crate::consumer::message::Offset;
+use crate::TopicPartition;
 use bytes::Bytes;
 use ferrokafka_mock::sans_io::{Groups, JoinParams, Reply, SyncParams};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SESSION: Duration = Duration::from_secs(10);
@@ -35,12 +35,12 @@ struct Member {
     /// returns (the start it moves).
     seek_to: Option<i64>,
     /// The partitions the running assignment callback will seek.
-    seeking: Vec<Part>,
+    seeking: Vec<TopicPartition>,
     /// Pending work not yet carried out (after a callback).
     work: Vec<Work>,
     heartbeats: usize,
-    committed_lookups: Vec<fetch::Tp>,
-    fetched_from: Vec<(fetch::Tp, i64)>,
+    committed_lookups: Vec<TopicPartition>,
+    fetched_from: Vec<(TopicPartition, i64)>,
     tickets: Vec<u64>,
 }
 
@@ -63,8 +63,8 @@ fn settings() -> MemberSettings {
     }
 }
 
-fn tp(p: &Part) -> fetch::Tp {
-    (Arc::from(p.0.as_str()), p.1)
+fn tp(p: &TopicPartition) -> TopicPartition {
+    p.clone()
 }
 
 impl Pair {
@@ -331,7 +331,7 @@ impl Pair {
     }
 }
 
-fn owned(x: &Member) -> Vec<Part> {
+fn owned(x: &Member) -> Vec<TopicPartition> {
     x.m.owned()
 }
 

@@ -13,6 +13,7 @@ use crate::consumer::Shared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
 use crate::protocol::ApiKey;
+use crate::TopicPartition;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
@@ -338,7 +339,7 @@ pub(super) async fn leader_assign(
                             .filter_map(|id| sh.cluster.broker(*id)?.rack)
                             .collect();
                         if !r.is_empty() {
-                            racks.insert((t.clone(), part.id), r);
+                            racks.insert(TopicPartition::new(t.as_str(), part.id), r);
                         }
                     }
                 }

@@ -9,11 +9,12 @@
 //! for the state machine.
 
 use super::assignor::{self};
-use super::membership::{Action, MemberSettings, Membership, Notice, Part, Work};
+use super::membership::{Action, MemberSettings, Membership, Notice, Work};
 use super::rpc::start;
 use crate::consumer::message::{ConsumerError, Offset, Rebalance};
-use crate::consumer::{requests, Consumer, Shared};
+use crate::consumer::{Consumer, Shared};
 use crate::error::{Error, ErrorCode, Result};
+use crate::TopicPartition;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -408,10 +409,6 @@ fn finish(sh: &Shared, done: Done) {
     }
 }
 
-fn parts_of(v: &[Part]) -> Vec<(String, i32)> {
-    v.to_vec()
-}
-
 /// The group task's requests, for heartbeating while a rebalance callback
 /// runs.
 pub(crate) type Heartbeats<'a> = Option<(&'a GroupConfig, &'a mut JoinSet<Done>)>;
@@ -442,15 +439,15 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
                 }
                 Work::Hold(p) => {
                     let mut st = sh.lock();
-                    for (t, x) in &p {
-                        st.assign_held(requests::tp(t, *x), Offset::Stored);
+                    for tp in p {
+                        st.assign_held(tp, Offset::Stored);
                     }
                 }
                 Work::Release(p) => {
                     {
                         let mut st = sh.lock();
-                        for (t, x) in &p {
-                            st.release(&requests::tp(t, *x));
+                        for tp in &p {
+                            st.release(tp);
                         }
                     }
                     sh.wake.notify_one();
@@ -458,15 +455,15 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
                 Work::Commit(p) => commit_revoked(sh, &p).await,
                 Work::Unassign(p) => {
                     let mut st = sh.lock();
-                    for (t, x) in &p {
-                        st.unassign(&requests::tp(t, *x));
+                    for tp in &p {
+                        st.unassign(tp);
                     }
                 }
                 Work::Callback(n) => {
                     let (ev, reason) = match n {
-                        Notice::Assigned(p) => (Rebalance::Assigned(parts_of(&p)), "assign"),
-                        Notice::Revoked(p) => (Rebalance::Revoked(parts_of(&p)), "revoke"),
-                        Notice::Lost(p) => (Rebalance::Lost(parts_of(&p)), "lost"),
+                        Notice::Assigned(p) => (Rebalance::Assigned(p), "assign"),
+                        Notice::Revoked(p) => (Rebalance::Revoked(p), "revoke"),
+                        Notice::Lost(p) => (Rebalance::Lost(p), "lost"),
                         Notice::Identity { .. } | Notice::Error(_) => continue,
                     };
                     {
@@ -485,14 +482,13 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
 }
 
 /// Commits what was consumed from `p` before the partitions are given up.
-async fn commit_revoked(sh: &Arc<Shared>, p: &[Part]) {
+async fn commit_revoked(sh: &Arc<Shared>, p: &[TopicPartition]) {
     let Some(who) = sh.group() else { return };
-    let tps: Vec<_> = p.iter().map(|(t, x)| requests::tp(t, *x)).collect();
     let offsets: Vec<_> = sh
         .lock()
         .uncommitted()
         .into_iter()
-        .filter(|e| tps.contains(&e.0))
+        .filter(|e| p.contains(&e.0))
         .collect();
     if !offsets.is_empty() {
         let r = crate::consumer::commit_now(sh, &who, offsets, sh.timeout).await;

@@ -1,7 +1,8 @@
 //! The membership state machine on a simulated clock.
 
-use super::membership::{Action, MemberSettings, Membership, Notice, Part, Work};
+use super::membership::{Action, MemberSettings, Membership, Notice, Work};
 use crate::error::ErrorCode;
+use crate::TopicPartition;
 use std::time::{Duration, Instant};
 
 fn settings(cooperative: bool, instance: Option<&str>) -> MemberSettings {
@@ -15,12 +16,12 @@ fn settings(cooperative: bool, instance: Option<&str>) -> MemberSettings {
     }
 }
 
-fn p(n: i32) -> Part {
-    ("t".to_string(), n)
+fn p(n: i32) -> TopicPartition {
+    TopicPartition::new("t", n)
 }
 
 /// Drives a fresh member to Stable with `parts`, returning it and the time.
-fn stable(s: MemberSettings, parts: Vec<Part>) -> (Membership, Instant) {
+fn stable(s: MemberSettings, parts: Vec<TopicPartition>) -> (Membership, Instant) {
     let t0 = Instant::now();
     let mut m = Membership::new(s, t0);
     m.join(t0);

@@ -11,8 +11,9 @@
 //! with session id 0 keeps no session for us (its cache is full or it has
 //! none); the next request asks again, as KIP-227 leaves room for.
 
-use super::super::fetch::{FetchPart, Tp};
+use super::super::fetch::FetchPart;
 use crate::protocol::ApiVersionTable;
+use crate::TopicPartition;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -67,11 +68,11 @@ pub(crate) struct Plan {
     /// the wire.
     pub send: Vec<usize>,
     /// Partitions the broker's session should drop.
-    pub forgotten: Vec<Tp>,
+    pub forgotten: Vec<TopicPartition>,
     /// Whether the response may leave out partitions with nothing new.
     pub incremental: bool,
     /// The session's partitions once this request is answered.
-    next: HashMap<Tp, Sent>,
+    next: HashMap<TopicPartition, Sent>,
 }
 
 /// The fetch session with one broker.
@@ -82,8 +83,8 @@ pub(crate) struct FetchSession {
     /// Epoch of the next request: 0 creates a session (closing `id` if it
     /// is not 0), above 0 continues session `id`.
     epoch: i32,
-    parts: HashMap<Tp, Sent>,
-    marks: HashMap<Tp, Marks>,
+    parts: HashMap<TopicPartition, Sent>,
+    marks: HashMap<TopicPartition, Marks>,
     /// The versions negotiated on the socket of the last request: every
     /// new socket negotiates its own table, so another one means the
     /// connection was lost in between (held, so its address is not reused).
@@ -129,7 +130,8 @@ impl FetchSession {
     /// What the next request to this broker carries, at Fetch `version`,
     /// for the partitions it should fetch now.
     pub(crate) fn plan(&self, parts: &[FetchPart], version: i16) -> Plan {
-        let next: HashMap<Tp, Sent> = parts.iter().map(|p| (p.tp.clone(), Sent::of(p))).collect();
+        let next: HashMap<TopicPartition, Sent> =
+            parts.iter().map(|p| (p.tp.clone(), Sent::of(p))).collect();
         let full = |session_id, epoch, next| Plan {
             session_id,
             epoch,
@@ -150,7 +152,7 @@ impl FetchSession {
             .filter(|(_, p)| self.parts.get(&p.tp) != Some(&Sent::of(p)))
             .map(|(i, _)| i)
             .collect();
-        let mut forgotten: Vec<Tp> = self
+        let mut forgotten: Vec<TopicPartition> = self
             .parts
             .keys()
             .filter(|tp| !next.contains_key(*tp))
@@ -215,7 +217,7 @@ impl FetchSession {
     }
 
     /// Records the watermarks a response gave for `tp`.
-    pub(crate) fn mark(&mut self, tp: &Tp, marks: Marks) {
+    pub(crate) fn mark(&mut self, tp: &TopicPartition, marks: Marks) {
         if self.parts.contains_key(tp) {
             self.marks.insert(tp.clone(), marks);
         }
@@ -223,7 +225,7 @@ impl FetchSession {
 
     /// The last watermarks of `tp`, for a partition left out of an
     /// incremental response.
-    pub(crate) fn marks(&self, tp: &Tp) -> Option<Marks> {
+    pub(crate) fn marks(&self, tp: &TopicPartition) -> Option<Marks> {
         self.marks.get(tp).copied()
     }
 }
@@ -245,7 +247,7 @@ mod tests {
     fn part(p: i32, offset: i64) -> FetchPart {
         FetchPart {
             broker: 1,
-            tp: (Arc::from("t"), p),
+            tp: TopicPartition::new("t", p),
             version: 0,
             offset,
             epoch: None,
@@ -292,7 +294,7 @@ mod tests {
         s.answered(plan, 7, 0);
         let plan = s.plan(&[part(0, 0)], 12);
         assert!(plan.send.is_empty());
-        assert_eq!(plan.forgotten, vec![(Arc::from("t"), 1)]);
+        assert_eq!(plan.forgotten, vec![TopicPartition::new("t", 1)]);
         assert!(s.answered(plan, 7, 0));
         let plan = s.plan(&parts, 12);
         assert_eq!((plan.epoch, plan.send.clone()), (2, vec![1]));
@@ -422,13 +424,13 @@ mod tests {
             lso: 10,
             low: 0,
         };
-        s.mark(&(Arc::from("t"), 0), m);
-        s.mark(&(Arc::from("t"), 1), m);
-        assert_eq!(s.marks(&(Arc::from("t"), 0)), Some(m));
-        assert_eq!(s.marks(&(Arc::from("t"), 1)), None);
+        s.mark(&TopicPartition::new("t", 0), m);
+        s.mark(&TopicPartition::new("t", 1), m);
+        assert_eq!(s.marks(&TopicPartition::new("t", 0)), Some(m));
+        assert_eq!(s.marks(&TopicPartition::new("t", 1)), None);
         // Forgotten: its marks go with it.
         let plan = s.plan(&[], 12);
         s.answered(plan, 3, 0);
-        assert_eq!(s.marks(&(Arc::from("t"), 0)), None);
+        assert_eq!(s.marks(&TopicPartition::new("t", 0)), None);
     }
 }

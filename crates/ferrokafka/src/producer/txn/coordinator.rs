@@ -19,12 +19,13 @@
 //! Otherwise it stays at version 1 with the versions it always used
 //! (EndTxn and TxnOffsetCommit ≤ v3, Produce ≤ v10).
 
-use super::state::{classify, error_for, Api, Disposition, Tp};
+use super::state::{classify, error_for, Api, Disposition};
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::consumer::ConsumerGroupMetadata;
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::ConnectionKind;
 use crate::producer::idempotence::ProducerId;
+use crate::TopicPartition;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
@@ -287,9 +288,9 @@ impl TxnWire {
     pub(crate) async fn add_partitions(
         &self,
         pid: ProducerId,
-        partitions: &[Tp],
+        partitions: &[TopicPartition],
         timeout: Duration,
-    ) -> Vec<(Tp, Result<()>)> {
+    ) -> Vec<(TopicPartition, Result<()>)> {
         let all = |e: Error| {
             partitions
                 .iter()
@@ -302,7 +303,8 @@ impl TxnWire {
             Err(e) => return all(e),
         };
         let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
-        for (t, p) in partitions {
+        for tp in partitions {
+            let (t, p) = (tp.topic_arc(), &tp.partition());
             match topics.iter_mut().find(|x| x.name.0.as_str() == &**t) {
                 Some(x) => x.partitions.push(*p),
                 None => topics.push(
@@ -342,7 +344,8 @@ impl TxnWire {
         let mut relookup = false;
         let out = partitions
             .iter()
-            .map(|(t, p)| {
+            .map(|tp| {
+                let (t, p) = (tp.topic_arc(), &tp.partition());
                 let code = resp
                     .results_by_topic_v3_and_below
                     .iter()
@@ -364,7 +367,7 @@ impl TxnWire {
                     )
                     .with_retriable(true)),
                 };
-                ((t.clone(), *p), r)
+                (tp.clone(), r)
             })
             .collect();
         if relookup {

@@ -12,11 +12,9 @@
 //! authorised) to `FatalError`, which never ends.
 
 use crate::error::{Error, ErrorCode};
+use crate::TopicPartition;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-
-/// A topic partition.
-pub(crate) type Tp = (Arc<str>, i32);
 
 /// Where the transactional producer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,11 +155,11 @@ pub(crate) struct Transaction {
     /// The abort must bump the epoch instead of sending EndTxn.
     needs_bump: bool,
     /// Partitions with records, not yet sent in an AddPartitionsToTxn.
-    pending: BTreeSet<Tp>,
+    pending: BTreeSet<TopicPartition>,
     /// Partitions in the AddPartitionsToTxn in flight.
-    adding: BTreeSet<Tp>,
+    adding: BTreeSet<TopicPartition>,
     /// Partitions the coordinator added: their batches may be sent.
-    added: BTreeSet<Tp>,
+    added: BTreeSet<TopicPartition>,
     /// AddOffsetsToTxn succeeded in this transaction.
     offsets_added: bool,
     /// EndTxn(commit) was sent: the outcome is the coordinator's now, so
@@ -288,7 +286,7 @@ impl Transaction {
     /// pending for the next AddPartitionsToTxn, or, under transaction
     /// version 2, is in the transaction as its batch goes out.
     pub(crate) fn may_send(&mut self, topic: &Arc<str>, partition: i32) -> bool {
-        let tp = (topic.clone(), partition);
+        let tp = TopicPartition::new(topic.clone(), partition);
         if self.added.contains(&tp) {
             return true;
         }
@@ -308,14 +306,14 @@ impl Transaction {
 
     /// Partitions to add now (`None` while an add is in flight or nothing is
     /// pending); they move to "adding" until [`on_added`](Self::on_added).
-    pub(crate) fn take_pending(&mut self) -> Option<Vec<Tp>> {
+    pub(crate) fn take_pending(&mut self) -> Option<Vec<TopicPartition>> {
         if !self.adding.is_empty()
             || self.pending.is_empty()
             || !matches!(self.state, State::InTransaction | State::Committing)
         {
             return None;
         }
-        let v: Vec<Tp> = std::mem::take(&mut self.pending).into_iter().collect();
+        let v: Vec<TopicPartition> = std::mem::take(&mut self.pending).into_iter().collect();
         self.adding.extend(v.iter().cloned());
         Some(v)
     }
@@ -335,7 +333,7 @@ impl Transaction {
     /// The AddPartitionsToTxn outcome: every partition's result, or the
     /// request's own error for all of them. Retriable failures go back to
     /// pending (the caller retries after a backoff).
-    pub(crate) fn on_added(&mut self, results: Vec<(Tp, Result<(), Error>)>) {
+    pub(crate) fn on_added(&mut self, results: Vec<(TopicPartition, Result<(), Error>)>) {
         for (tp, r) in results {
             self.adding.remove(&tp);
             match r {
@@ -353,7 +351,7 @@ impl Transaction {
             }
         }
         // Anything left over from a request that was answered partially.
-        let left: Vec<Tp> = std::mem::take(&mut self.adding).into_iter().collect();
+        let left: Vec<TopicPartition> = std::mem::take(&mut self.adding).into_iter().collect();
         self.pending.extend(left);
     }
 
@@ -483,8 +481,8 @@ impl Transaction {
 mod tests {
     use super::*;
 
-    fn tp(t: &str, p: i32) -> Tp {
-        (Arc::from(t), p)
+    fn tp(t: &str, p: i32) -> TopicPartition {
+        TopicPartition::new(t, p)
     }
 
     fn ready() -> Transaction {
