@@ -1,6 +1,8 @@
 use super::*;
+use crate::error::ErrorCode;
 use proptest::prelude::*;
 use std::collections::HashSet;
+use std::time::Duration;
 
 fn producer(pairs: &[(&str, &str)]) -> Result<Config> {
     pairs
