@@ -95,8 +95,15 @@ impl ClusterSettings {
                 refresh_interval: (refresh != Duration::MAX && !refresh.is_zero())
                     .then_some(refresh),
                 propagation_max,
-                fast_interval: c.get_duration("retry.backoff.ms"),
+                min_interval: c.get_duration("retry.backoff.ms"),
+                // librdkafka: retry.backoff.ms unless set explicitly.
+                fast_interval: if c.is_set_explicitly("topic.metadata.refresh.fast.interval.ms") {
+                    c.get_duration("topic.metadata.refresh.fast.interval.ms")
+                } else {
+                    c.get_duration("retry.backoff.ms")
+                },
                 fast_interval_max: c.get_duration("retry.backoff.max.ms"),
+                sparse: c.get_bool("topic.metadata.refresh.sparse"),
             },
             allow_auto_create,
         })
@@ -934,6 +941,7 @@ mod tests {
             }),
             metadata: MetadataSettings {
                 propagation_max: Duration::from_millis(propagation_ms),
+                min_interval: Duration::from_millis(20),
                 fast_interval: Duration::from_millis(20),
                 ..MetadataSettings::default()
             },
