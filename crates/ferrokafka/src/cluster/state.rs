@@ -510,12 +510,19 @@ mod tests {
         let mut now = t0;
         for want in [10, 20, 30, 30] {
             s.on_response(update(vec![broker(1, "a")], vec![leaderless.clone()]), now);
-            assert_eq!(s.poll_refresh(now + (want - 1) * MS), None, "before {want} ms");
+            assert_eq!(
+                s.poll_refresh(now + (want - 1) * MS),
+                None,
+                "before {want} ms"
+            );
             now += want * MS;
             assert_eq!(s.poll_refresh(now), Some(topics(&["t"])), "at {want} ms");
         }
         // A leader again: the next refresh waits retry.backoff.ms.
-        s.on_response(update(vec![broker(1, "a")], vec![topic("t", &[(1, 1)])]), now);
+        s.on_response(
+            update(vec![broker(1, "a")], vec![topic("t", &[(1, 1)])]),
+            now,
+        );
         s.leader_error("t", now);
         assert_eq!(s.poll_refresh(now + 499 * MS), None);
         assert_eq!(s.poll_refresh(now + 500 * MS), Some(topics(&["t"])));

@@ -309,4 +309,6 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ClientConfig {
 }
 
 #[cfg(test)]
+mod effect_tests;
+#[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! [`ClientConfig::validate`](super::ClientConfig::validate).
 
 use super::aliases::{Conversion, ALIASES};
+use super::properties::BUILT_ELSEWHERE;
 use super::value::{parse, Resolved};
 use super::{
     index_for_accessor, lookup, property, ClientConfig, ClientRole, Config, Lookup, Property,
@@ -114,6 +115,7 @@ pub(super) fn validate(cfg: &ClientConfig, role: ClientRole) -> Result<Config> {
         }
     };
     security_rules(&config, &shown)?;
+    not_built_rules(&config, &shown)?;
     software_rules(&config, &shown)?;
     match role {
         ClientRole::Producer => producer_rules(&mut config, &shown)?,
@@ -223,25 +225,56 @@ fn security_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resul
                 ),
             ));
         }
-        // Set to its default, an unimplemented setting asks for nothing.
-        if is_security_property(p.name())
-            && p.status() == Status::NotYet
-            && c.values[i].explicit
-            && c.values[i].text != config_text(p)
-        {
+    }
+    Ok(())
+}
+
+/// Values of implemented properties that are not built, with why.
+const REFUSED_VALUES: &[(&str, &str, &str)] = &[(
+    "client.dns.lookup",
+    "resolve_canonical_bootstrap_servers_only",
+    "it expands bootstrap names into canonical host names for Kerberos (GSSAPI), \
+     which this build does not have",
+)];
+
+/// No silent state: a property whose feature is not built ([`Status::NotYet`])
+/// set to anything but its default, or a refused value of a built one, is
+/// refused with `_NOT_IMPLEMENTED` naming it (the setting would do
+/// nothing); a deprecated no-op ([`Status::Ignored`]) that is set logs a
+/// warning naming it.
+fn not_built_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Result<()> {
+    for (i, p) in PROPERTIES.iter().enumerate() {
+        let r = &c.values[i];
+        if !r.explicit {
+            continue;
+        }
+        let refused = REFUSED_VALUES
+            .iter()
+            .find(|(name, value, _)| *name == p.name() && *value == r.text);
+        let not_built = p.status() == Status::NotYet
+            && r.text != config_text(p)
+            && !BUILT_ELSEWHERE.contains(&p.name());
+        if refused.is_some() || not_built {
             let (n, v) = shown(p.name());
             let v = if p.is_secret() {
                 "[redacted]".to_string()
             } else {
                 v
             };
+            let why = refused.map_or("the setting would have no effect, so it is refused", |r| {
+                r.2
+            });
             return Err(Error::new(
                 ErrorCode::NotImplemented,
                 format!(
-                    "configuration property \"{n}\" = \"{v}\" is not implemented in this build: \
-                     the setting would have no effect, so it is refused"
+                    "configuration property \"{n}\" = \"{v}\" is not implemented in this build: {why}"
                 ),
             ));
+        }
+        if p.status() == Status::Ignored {
+            let (n, v) = shown(p.name());
+            tracing::warn!(target: "ferrokafka::config", property = %n, value = %v,
+                "deprecated configuration property has no effect; it is ignored: {}", p.doc());
         }
     }
     Ok(())

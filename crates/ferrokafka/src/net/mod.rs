@@ -122,18 +122,33 @@ pub enum Resolver {
     /// A fixed table (tests): host name to addresses, in the order given;
     /// an entry with port 0 takes the requested port.
     Static(Arc<HashMap<String, Vec<SocketAddr>>>),
+    /// The application's resolver (librdkafka's `resolve_cb`): called with
+    /// the host and port, it returns the addresses to try, in order. It
+    /// runs on the connection's task, so it must not block for long.
+    Custom(Arc<ResolveFn>),
 }
+
+/// A resolver function for [`Resolver::Custom`].
+pub type ResolveFn = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
 
 impl fmt::Debug for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Resolver::System => f.write_str("System"),
             Resolver::Static(m) => f.debug_map().entries(m.iter()).finish(),
+            Resolver::Custom(_) => f.write_str("Custom"),
         }
     }
 }
 
 impl Resolver {
+    /// A [`Resolver::Custom`] calling `f`.
+    pub fn custom(
+        f: impl Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync + 'static,
+    ) -> Self {
+        Resolver::Custom(Arc::new(f))
+    }
+
     /// Every address `host` resolves to, duplicates removed, order kept.
     pub async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
         let mut out: Vec<SocketAddr> = Vec::new();
@@ -164,6 +179,13 @@ impl Resolver {
                     ))
                 }
             },
+            Resolver::Custom(f) => {
+                for a in f(host, port)? {
+                    if !out.contains(&a) {
+                        out.push(a);
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -379,6 +401,12 @@ impl NetSettings {
 /// A socket buffer size property: `None` for 0 (the system's default).
 fn buffer_size(c: &crate::config::Config, name: &str) -> Option<usize> {
     usize::try_from(c.get_i64(name)).ok().filter(|&n| n > 0)
+}
+
+/// Whether `name` is read only by the OIDC token method (settings tests).
+#[cfg(test)]
+pub(crate) fn oidc_only(name: &str) -> bool {
+    oidc::OIDC_ONLY.contains(&name)
 }
 
 /// `client.software.version`, or this crate's version when it is empty

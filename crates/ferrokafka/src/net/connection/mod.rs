@@ -550,12 +550,12 @@ impl Task {
         W: AsyncWrite + Unpin,
     {
         let reader = FrameReader::new(self.settings.receive_max);
-        let max_in_flight = if self.settings.group_uncapped && self.shared.kind == ConnectionKind::Group
-        {
-            usize::MAX
-        } else {
-            self.settings.max_in_flight.max(1)
-        };
+        let max_in_flight =
+            if self.settings.group_uncapped && self.shared.kind == ConnectionKind::Group {
+                usize::MAX
+            } else {
+                self.settings.max_in_flight.max(1)
+            };
         // Timed-out requests so far (socket.max.fails) and the ids whose
         // late answers are dropped when the connection outlived them.
         let mut fails: u32 = 0;

@@ -411,3 +411,47 @@ impl AsyncWrite for Stream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The socket options are on the socket the connect path opens, read
+    /// back with getsockopt on a real loopback connection.
+    #[tokio::test]
+    async fn socket_options_are_set_on_the_connected_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sa = listener.local_addr().unwrap();
+        let read_back = |tcp: &TcpStream| {
+            let s = socket2::SockRef::from(tcp);
+            (
+                s.send_buffer_size().unwrap(),
+                s.recv_buffer_size().unwrap(),
+                s.keepalive().unwrap(),
+                s.tcp_nodelay().unwrap(),
+            )
+        };
+        let plain = connect(&sa, &SocketOptions::default()).await.unwrap();
+        let _peer = listener.accept().await.unwrap();
+        let (sndbuf0, rcvbuf0, keepalive0, nodelay0) = read_back(&plain);
+        assert!(!keepalive0, "socket.keepalive.enable defaults to false");
+        assert!(nodelay0, "socket.nagle.disable defaults to true");
+        let n = 48_000;
+        let tuned = SocketOptions {
+            send_buffer: Some(n),
+            receive_buffer: Some(n),
+            keepalive: true,
+            nodelay: false,
+        };
+        let tcp = connect(&sa, &tuned).await.unwrap();
+        let _peer = listener.accept().await.unwrap();
+        let (sndbuf, rcvbuf, keepalive, nodelay) = read_back(&tcp);
+        assert!(keepalive);
+        assert!(!nodelay);
+        // Linux reports twice the size asked for (its bookkeeping share).
+        for (got, default) in [(sndbuf, sndbuf0), (rcvbuf, rcvbuf0)] {
+            assert!(got >= n && got <= 2 * n, "{got} for {n}");
+            assert_ne!(got, default, "the system default was kept");
+        }
+    }
+}

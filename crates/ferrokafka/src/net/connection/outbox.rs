@@ -113,3 +113,28 @@ impl Outbox {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// message.copy.max.bytes: bodies up to it are copied into the write
+    /// buffer, larger ones are queued by reference; the bytes on the wire
+    /// are the same either way.
+    #[tokio::test]
+    async fn copy_max_decides_which_bodies_are_copied() {
+        let body = Bytes::from(vec![7u8; 1000]);
+        let mut wire = Vec::new();
+        for (copy_max, referenced) in [(65_535, 0), (999, 2)] {
+            let mut out = Outbox::new(copy_max);
+            out.push(ApiKey::Metadata, 1, 5, Some("c"), &body).unwrap();
+            assert_eq!(out.referenced(), referenced, "copy_max {copy_max}");
+            let mut written = Vec::new();
+            while !out.is_empty() {
+                out.write_some(&mut written).await.unwrap();
+            }
+            wire.push(written);
+        }
+        assert_eq!(wire[0], wire[1]);
+    }
+}
