@@ -12,21 +12,21 @@
 mod coordinator;
 pub(crate) mod decode;
 mod metadata;
+mod settings;
 pub(crate) mod state;
 
 pub(crate) use coordinator::CoordinatorType;
 pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
+pub(crate) use settings::ClusterSettings;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::net::{
-    BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState, NetSettings,
-};
+use crate::net::{BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState};
 use crate::protocol::{codes, ApiKey};
 use crate::stats::{BrokerStatistics, Histogram, TopparStatistics};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use state::{MetadataSettings, MetadataState, MetadataUpdate, RefreshScope, TopicLookup};
+use state::{MetadataState, MetadataUpdate, RefreshScope, TopicLookup};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -34,76 +34,6 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
-/// Settings of a [`Cluster`], taken from the configuration once.
-#[derive(Debug, Clone)]
-pub(crate) struct ClusterSettings {
-    /// `bootstrap.servers`.
-    pub bootstrap: Vec<BrokerAddress>,
-    /// Connection settings.
-    pub net: Arc<NetSettings>,
-    /// Metadata cache timing.
-    pub metadata: MetadataSettings,
-    /// `allow.auto.create.topics` for the cache's own refreshes.
-    pub allow_auto_create: bool,
-}
-
-impl ClusterSettings {
-    /// The cluster settings of a validated configuration: the one place
-    /// producer, consumer and admin clients turn their configuration into
-    /// connection and metadata settings (the role-specific rules included).
-    pub(crate) fn from_config(c: &crate::config::Config) -> Result<Self> {
-        use crate::config::ClientRole;
-        let mut bootstrap = Vec::new();
-        for s in c.get_list("metadata.broker.list") {
-            bootstrap.push(BrokerAddress::parse(s).ok_or_else(|| {
-                Error::config(
-                    "bootstrap.servers",
-                    s,
-                    "a comma-separated list of host:port",
-                )
-            })?);
-        }
-        if bootstrap.is_empty() {
-            return Err(Error::new(
-                ErrorCode::InvalidArg,
-                "bootstrap.servers is not set: give at least one broker as host:port",
-            ));
-        }
-        let refresh = c.get_duration("topic.metadata.refresh.interval.ms");
-        let allow_auto_create = match c.role() {
-            // librdkafka: producers may auto-create unless told otherwise.
-            ClientRole::Producer => {
-                !c.is_set_explicitly("allow.auto.create.topics")
-                    || c.get_bool("allow.auto.create.topics")
-            }
-            _ => c.get_bool("allow.auto.create.topics"),
-        };
-        let mut propagation_max = c.get_duration("topic.metadata.propagation.max.ms");
-        // A consumer that creates no topics reports a missing one at once,
-        // as librdkafka's does (issue 13 item 6): the propagation window is
-        // for a producer racing the topic's creation. Set explicitly, it
-        // is honoured.
-        if c.role() == ClientRole::Consumer
-            && !allow_auto_create
-            && !c.is_set_explicitly("topic.metadata.propagation.max.ms")
-        {
-            propagation_max = Duration::ZERO;
-        }
-        Ok(ClusterSettings {
-            bootstrap,
-            net: Arc::new(NetSettings::from_config(c)?),
-            metadata: MetadataSettings {
-                max_age: c.get_duration("metadata.max.age.ms"),
-                refresh_interval: (refresh != Duration::MAX && !refresh.is_zero())
-                    .then_some(refresh),
-                propagation_max,
-                fast_interval: c.get_duration("retry.backoff.ms"),
-                fast_interval_max: c.get_duration("retry.backoff.max.ms"),
-            },
-            allow_auto_create,
-        })
-    }
-}
 
 struct BrokerConns {
     addr: BrokerAddress,
@@ -383,6 +313,11 @@ impl Cluster {
     pub(crate) fn metadata_candidates(&self) -> Vec<i32> {
         let reg = self.registry();
         let mut ids: Vec<i32> = reg.keys().copied().collect();
+        // metadata.recovery.strategy=none: once brokers are learned, the
+        // bootstrap servers are asked no more.
+        if !self.inner.settings.rebootstrap && ids.iter().any(|&id| id >= 0) {
+            ids.retain(|&id| id >= 0);
+        }
         ids.sort_unstable();
         let n = ids.len().max(1);
         let start = self.inner.rotation.fetch_add(1, Ordering::Relaxed) % n;
@@ -437,6 +372,11 @@ impl Cluster {
             .find(|b| id < 0 && b.host == addr.host && b.port == addr.port)
             .map_or(id, |b| b.id);
         md.orig_broker_name = addr.to_string();
+        // topic.blacklist: as if those topics did not exist.
+        let settings = &self.inner.settings;
+        if !settings.topic_blacklist.is_empty() {
+            md.topics.retain(|t| !settings.blacklisted(&t.name));
+        }
         Ok(md)
     }
 
@@ -821,7 +761,9 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
 
 #[cfg(test)]
 mod tests {
+    use super::state::MetadataSettings;
     use super::*;
+    use crate::net::NetSettings;
     use ferrokafka_mock::MockCluster;
 
     fn settings(bootstrap: &str, propagation_ms: u64) -> ClusterSettings {
@@ -837,10 +779,13 @@ mod tests {
             }),
             metadata: MetadataSettings {
                 propagation_max: Duration::from_millis(propagation_ms),
+                min_interval: Duration::from_millis(20),
                 fast_interval: Duration::from_millis(20),
                 ..MetadataSettings::default()
             },
             allow_auto_create: false,
+            rebootstrap: true,
+            topic_blacklist: Vec::new(),
         }
     }
 
@@ -905,6 +850,41 @@ mod tests {
             .unwrap();
         assert!(mock.broker_ids().contains(&coord));
         assert!(c.connection(coord, ConnectionKind::Group).is_ok());
+    }
+
+    /// topic.blacklist: a matching topic is left out of every metadata
+    /// answer (as if it did not exist); metadata.recovery.strategy=none
+    /// drops the bootstrap servers from the candidates once brokers are
+    /// known.
+    #[tokio::test]
+    async fn blacklisted_topics_do_not_exist_and_none_forgets_the_bootstrap() {
+        let mock = MockCluster::builder()
+            .brokers(1)
+            .topic("orders", 1, 1)
+            .topic("secret.payroll", 1, 1)
+            .auto_create_topics(false)
+            .build()
+            .await
+            .unwrap();
+        let mut s = settings(&mock.bootstrap_servers(), 0);
+        s.topic_blacklist = vec![regex::Regex::new("^secret").unwrap()];
+        s.rebootstrap = false;
+        let c = Cluster::new(s, ClientRuntime::current_or_owned().unwrap()).unwrap();
+        let wait = Duration::from_secs(5);
+        assert_eq!(c.partitions_for("orders", wait).await.unwrap().len(), 1);
+        let err = c.topic("secret.payroll", wait).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnknownTopic, "{err}");
+        let all = c.metadata(None, wait).await.unwrap();
+        let names: Vec<&str> = all.topics.iter().map(|t| t.name.as_str()).collect();
+        assert!(
+            names.contains(&"orders") && !names.iter().any(|n| n.starts_with("secret")),
+            "{names:?}"
+        );
+        let candidates = c.metadata_candidates();
+        assert!(
+            !candidates.is_empty() && candidates.iter().all(|&id| id >= 0),
+            "{candidates:?}"
+        );
     }
 
     #[test]

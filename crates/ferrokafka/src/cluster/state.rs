@@ -32,10 +32,20 @@ pub(crate) struct MetadataSettings {
     /// `topic.metadata.propagation.max.ms`: how long a referenced topic may
     /// be reported missing before it is declared unknown.
     pub propagation_max: Duration,
-    /// `retry.backoff.ms`: the least time between two refreshes.
+    /// `retry.backoff.ms`: the least time between two refreshes, and the
+    /// first wait after a failed one.
+    pub min_interval: Duration,
+    /// `topic.metadata.refresh.fast.interval.ms` (`retry.backoff.ms` when
+    /// not set): while a referenced topic has a partition without a
+    /// leader, refreshes follow each other this far apart, doubling per
+    /// refresh that still finds none.
     pub fast_interval: Duration,
-    /// `retry.backoff.max.ms`: the longest wait after failed refreshes.
+    /// `retry.backoff.max.ms`: the longest wait after failed refreshes and
+    /// between fast refreshes.
     pub fast_interval_max: Duration,
+    /// `topic.metadata.refresh.sparse`: ask only for the topics in use
+    /// (false: every refresh asks for every topic of the cluster).
+    pub sparse: bool,
 }
 
 impl Default for MetadataSettings {
@@ -44,8 +54,10 @@ impl Default for MetadataSettings {
             max_age: Duration::from_millis(900_000),
             refresh_interval: Some(Duration::from_millis(300_000)),
             propagation_max: Duration::from_millis(30_000),
+            min_interval: Duration::from_millis(100),
             fast_interval: Duration::from_millis(100),
             fast_interval_max: Duration::from_millis(1_000),
+            sparse: true,
         }
     }
 }
@@ -109,6 +121,8 @@ pub(crate) struct MetadataState {
     not_before: Option<Instant>,
     next_periodic: Option<Instant>,
     consecutive_failures: u32,
+    /// Refreshes in a row whose answer left a partition without a leader.
+    leaderless_streak: u32,
     /// Bumped on every change a waiter may care about.
     generation: u64,
 }
@@ -130,6 +144,7 @@ impl MetadataState {
             not_before: None,
             next_periodic,
             consecutive_failures: 0,
+            leaderless_streak: 0,
             generation: 0,
         }
     }
@@ -244,7 +259,7 @@ impl MetadataState {
         if self.not_before.is_some_and(|t| now < t) {
             return None;
         }
-        let scope = if self.want_all {
+        let scope = if self.want_all || !self.settings.sparse {
             self.want_all = false;
             self.wanted.clear();
             RefreshScope::All
@@ -285,9 +300,22 @@ impl MetadataState {
     pub(crate) fn on_response(&mut self, update: MetadataUpdate, now: Instant) {
         let scope = self.in_flight.take();
         self.consecutive_failures = 0;
-        self.not_before = Some(now + self.settings.fast_interval);
         let answered: BTreeSet<String> = update.topics.iter().map(|t| t.name.clone()).collect();
-        self.apply(update, now);
+        let leaderless = self.apply(update, now);
+        // Fast refresh while a leader is unknown: the fast interval,
+        // doubling per answer that still lacks one, up to the max.
+        let wait = if leaderless {
+            self.leaderless_streak = self.leaderless_streak.saturating_add(1);
+            let factor = 1u32 << self.leaderless_streak.min(16).saturating_sub(1);
+            let s = &self.settings;
+            s.fast_interval
+                .saturating_mul(factor)
+                .min(s.fast_interval_max.max(s.fast_interval))
+        } else {
+            self.leaderless_streak = 0;
+            self.settings.min_interval
+        };
+        self.not_before = Some(now + wait);
         // Requested topics the broker left out count as missing.
         if let Some(RefreshScope::Topics(requested)) = scope {
             for name in requested {
@@ -301,7 +329,7 @@ impl MetadataState {
     /// An answer to a request the application made itself (an explicit
     /// metadata call): updates the cache, leaves scheduling alone.
     pub(crate) fn on_unsolicited(&mut self, update: MetadataUpdate, now: Instant) {
-        self.apply(update, now);
+        let _ = self.apply(update, now);
     }
 
     /// The refresh handed out by [`Self::poll_refresh`] failed: ask again
@@ -315,15 +343,18 @@ impl MetadataState {
         }
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let factor = 1u32 << self.consecutive_failures.min(16).saturating_sub(1);
-        let wait = self.settings.fast_interval.saturating_mul(factor).min(
+        let wait = self.settings.min_interval.saturating_mul(factor).min(
             self.settings
                 .fast_interval_max
-                .max(self.settings.fast_interval),
+                .max(self.settings.min_interval),
         );
         self.not_before = Some(now + wait);
     }
 
-    fn apply(&mut self, update: MetadataUpdate, now: Instant) {
+    /// Takes `update` in; whether a referenced topic in it has a partition
+    /// without a leader.
+    fn apply(&mut self, update: MetadataUpdate, now: Instant) -> bool {
+        let mut any_leaderless = false;
         for b in update.brokers {
             match self.brokers.get(&b.id) {
                 Some(old) if *old == b => {}
@@ -366,10 +397,12 @@ impl MetadataState {
             entry.status = Status::Known(Arc::new(merged));
             entry.updated = Some(now);
             if leaderless {
+                any_leaderless = true;
                 self.wanted.insert(name);
             }
         }
         self.generation = self.generation.wrapping_add(1);
+        any_leaderless
     }
 
     /// The cluster says `name` does not exist (yet): keep waiting within
@@ -449,9 +482,70 @@ mod tests {
             max_age: 900_000 * MS,
             refresh_interval: Some(300_000 * MS),
             propagation_max: 30_000 * MS,
+            min_interval: 100 * MS,
             fast_interval: 100 * MS,
             fast_interval_max: 1_000 * MS,
+            sparse: true,
         }
+    }
+
+    /// topic.metadata.refresh.fast.interval.ms: while a partition has no
+    /// leader, refreshes follow at the fast interval, doubling up to
+    /// retry.backoff.max.ms; once leaders are back, retry.backoff.ms rules.
+    #[test]
+    fn leaderless_partitions_refresh_at_the_fast_interval() {
+        let t0 = Instant::now();
+        let mut s = MetadataState::new(
+            MetadataSettings {
+                min_interval: 500 * MS,
+                fast_interval: 10 * MS,
+                fast_interval_max: 30 * MS,
+                ..settings()
+            },
+            t0,
+        );
+        s.reference("t", t0);
+        assert!(s.poll_refresh(t0).is_some());
+        let leaderless = topic("t", &[(-1, 1)]);
+        let mut now = t0;
+        for want in [10, 20, 30, 30] {
+            s.on_response(update(vec![broker(1, "a")], vec![leaderless.clone()]), now);
+            assert_eq!(
+                s.poll_refresh(now + (want - 1) * MS),
+                None,
+                "before {want} ms"
+            );
+            now += want * MS;
+            assert_eq!(s.poll_refresh(now), Some(topics(&["t"])), "at {want} ms");
+        }
+        // A leader again: the next refresh waits retry.backoff.ms.
+        s.on_response(
+            update(vec![broker(1, "a")], vec![topic("t", &[(1, 1)])]),
+            now,
+        );
+        s.leader_error("t", now);
+        assert_eq!(s.poll_refresh(now + 499 * MS), None);
+        assert_eq!(s.poll_refresh(now + 500 * MS), Some(topics(&["t"])));
+    }
+
+    /// topic.metadata.refresh.sparse=false: every refresh asks for all
+    /// topics.
+    #[test]
+    fn a_dense_cache_asks_for_every_topic() {
+        let t0 = Instant::now();
+        let mut dense = MetadataState::new(
+            MetadataSettings {
+                sparse: false,
+                ..settings()
+            },
+            t0,
+        );
+        let mut sparse = MetadataState::new(settings(), t0);
+        for s in [&mut dense, &mut sparse] {
+            s.reference("t", t0);
+        }
+        assert_eq!(dense.poll_refresh(t0), Some(RefreshScope::All));
+        assert_eq!(sparse.poll_refresh(t0), Some(topics(&["t"])));
     }
 
     fn broker(id: i32, host: &str) -> BrokerMetadata {

@@ -69,8 +69,10 @@ pub fn markdown() -> String {
          Set properties with `ClientConfig::new().set(name, value)` or `ferrokafka -X name=value`; \
          `ClientConfig::validate` rejects unknown names and invalid values with an error naming the \
          property, the value and what is allowed. Aliases (librdkafka's, Java's and kafka-python's) \
-         are listed below. Properties marked \"(not implemented yet)\" parse and validate, but the \
-         feature behind them is not built yet.\n\n",
+         are listed below. No property is silently ignored: a property marked \"(not implemented: only \
+         the default is accepted)\" is refused with `_NOT_IMPLEMENTED` naming it when set to anything \
+         else, and the deprecated ones described as \"accepted and ignored\" (librdkafka ignores them \
+         too) log a warning naming them when set.\n\n",
     );
     out.push_str(
         "Rules across properties (producer): `enable.idempotence=true` (implied by `transactional.id`) \

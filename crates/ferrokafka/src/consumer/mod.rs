@@ -147,6 +147,7 @@ impl Drop for Consumer {
 
 /// Everything a consumer takes from its configuration, read in one place
 /// ([`all_settings`]).
+#[derive(Debug)]
 pub(crate) struct ConsumerSettings {
     fetch: FetchSettings,
     wire: WireSettings,

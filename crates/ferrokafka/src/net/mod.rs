@@ -122,18 +122,33 @@ pub enum Resolver {
     /// A fixed table (tests): host name to addresses, in the order given;
     /// an entry with port 0 takes the requested port.
     Static(Arc<HashMap<String, Vec<SocketAddr>>>),
+    /// The application's resolver (librdkafka's `resolve_cb`): called with
+    /// the host and port, it returns the addresses to try, in order. It
+    /// runs on the connection's task, so it must not block for long.
+    Custom(Arc<ResolveFn>),
 }
+
+/// A resolver function for [`Resolver::Custom`].
+pub type ResolveFn = dyn Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
 
 impl fmt::Debug for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Resolver::System => f.write_str("System"),
             Resolver::Static(m) => f.debug_map().entries(m.iter()).finish(),
+            Resolver::Custom(_) => f.write_str("Custom"),
         }
     }
 }
 
 impl Resolver {
+    /// A [`Resolver::Custom`] calling `f`.
+    pub fn custom(
+        f: impl Fn(&str, u16) -> std::io::Result<Vec<SocketAddr>> + Send + Sync + 'static,
+    ) -> Self {
+        Resolver::Custom(Arc::new(f))
+    }
+
     /// Every address `host` resolves to, duplicates removed, order kept.
     pub async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
         let mut out: Vec<SocketAddr> = Vec::new();
@@ -164,8 +179,74 @@ impl Resolver {
                     ))
                 }
             },
+            Resolver::Custom(f) => {
+                for a in f(host, port)? {
+                    if !out.contains(&a) {
+                        out.push(a);
+                    }
+                }
+            }
         }
         Ok(out)
+    }
+}
+
+/// Which IP address families may be used to reach brokers
+/// (`broker.address.family`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AddressFamily {
+    /// IPv4 and IPv6, in the order the resolver gives.
+    #[default]
+    Any,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+impl AddressFamily {
+    /// Whether `addr` may be used.
+    pub fn allows(self, addr: &SocketAddr) -> bool {
+        match self {
+            AddressFamily::Any => true,
+            AddressFamily::V4 => addr.is_ipv4(),
+            AddressFamily::V6 => addr.is_ipv6(),
+        }
+    }
+
+    fn from_name(name: &str) -> Self {
+        match name {
+            "v4" => AddressFamily::V4,
+            "v6" => AddressFamily::V6,
+            _ => AddressFamily::Any,
+        }
+    }
+}
+
+/// Options set on each broker socket before it connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// `socket.send.buffer.bytes` (SO_SNDBUF); `None` keeps the system's.
+    pub send_buffer: Option<usize>,
+    /// `socket.receive.buffer.bytes` (SO_RCVBUF); `None` keeps the
+    /// system's. Set before connecting, so the TCP window scale the
+    /// handshake agrees on can use it.
+    pub receive_buffer: Option<usize>,
+    /// `socket.keepalive.enable` (SO_KEEPALIVE).
+    pub keepalive: bool,
+    /// `socket.nagle.disable` (TCP_NODELAY).
+    pub nodelay: bool,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            send_buffer: None,
+            receive_buffer: None,
+            keepalive: false,
+            nodelay: true,
+        }
     }
 }
 
@@ -201,6 +282,36 @@ pub struct NetSettings {
     pub idle_timeout: Duration,
     /// Host name resolution.
     pub resolver: Resolver,
+    /// `client.dns.lookup=use_all_dns_ips`: every address a broker's name
+    /// resolves to is tried before the attempt fails (KIP-302); otherwise
+    /// only the first. (`resolve_canonical_bootstrap_servers_only`, for
+    /// Kerberos, is refused at construction.)
+    pub use_all_dns_ips: bool,
+    /// `broker.address.family`: the addresses of a resolved name used.
+    pub address_family: AddressFamily,
+    /// `broker.address.ttl`: how long a connection reuses the addresses
+    /// its broker's name resolved to (zero: resolve on every attempt).
+    pub address_ttl: Duration,
+    /// Socket options set before connecting.
+    pub socket: SocketOptions,
+    /// `socket.max.fails`: timed-out requests after which the connection
+    /// is closed (zero: never for this reason).
+    pub max_fails: u32,
+    /// `api.version.fallback.ms`: after an ApiVersions request failed,
+    /// assume `broker.version.fallback` for this long (zero: never).
+    pub api_version_fallback: Duration,
+    /// `log.connection.close`: a broker closing a connection is logged at
+    /// info level (otherwise at debug).
+    pub log_connection_close: bool,
+    /// `message.max.bytes`: the largest request (other than Produce, which
+    /// the producer sizes itself) a connection sends.
+    pub request_max: usize,
+    /// `message.copy.max.bytes`: request bodies up to this size are copied
+    /// into the write buffer; larger ones are written from where they are.
+    pub copy_max: usize,
+    /// Group connections are not capped by `max_in_flight` (the consumer:
+    /// a JoinGroup held for a rebalance must not block heartbeats).
+    pub group_uncapped: bool,
     /// TLS, for `security.protocol` `ssl` and `sasl_ssl`.
     pub tls: Option<tls::TlsSettings>,
     /// SASL, for `security.protocol` `sasl_plaintext` and `sasl_ssl`.
@@ -224,6 +335,16 @@ impl Default for NetSettings {
             broker_version_fallback: "0.10.0".into(),
             idle_timeout: Duration::ZERO,
             resolver: Resolver::System,
+            use_all_dns_ips: true,
+            address_family: AddressFamily::Any,
+            address_ttl: Duration::from_millis(1000),
+            socket: SocketOptions::default(),
+            max_fails: 1,
+            api_version_fallback: Duration::ZERO,
+            log_connection_close: true,
+            request_max: 1_000_000,
+            copy_max: 65_535,
+            group_uncapped: false,
             tls: None,
             sasl: None,
         }
@@ -241,15 +362,13 @@ impl NetSettings {
             software_version: software_version(c),
             request_timeout: c.get_duration("socket.timeout.ms"),
             connect_timeout: c.get_duration("socket.connection.setup.timeout.ms"),
-            max_in_flight: match c.role() {
-                // Group calls (a JoinGroup held for the rebalance) must not
-                // block heartbeats on the same socket: no in-flight cap for
-                // the consumer.
-                crate::config::ClientRole::Consumer => NetSettings::default().max_in_flight,
-                _ => usize::try_from(c.get_i64("max.in.flight.requests.per.connection"))
-                    .unwrap_or(1)
-                    .max(1),
-            },
+            max_in_flight: usize::try_from(c.get_i64("max.in.flight.requests.per.connection"))
+                .unwrap_or(1)
+                .max(1),
+            // Group calls (a JoinGroup held for the rebalance) must not
+            // block heartbeats on the same socket: the consumer's group
+            // connections have no in-flight cap.
+            group_uncapped: c.role() == crate::config::ClientRole::Consumer,
             receive_max: usize::try_from(c.get_i64("receive.message.max.bytes"))
                 .unwrap_or(usize::MAX),
             reconnect_backoff: c.get_duration("reconnect.backoff.ms"),
@@ -259,10 +378,35 @@ impl NetSettings {
             broker_version_fallback: c.get_str("broker.version.fallback").to_string(),
             idle_timeout: c.get_duration("connections.max.idle.ms"),
             resolver: Resolver::System,
+            use_all_dns_ips: c.get_str("client.dns.lookup") == "use_all_dns_ips",
+            address_family: AddressFamily::from_name(c.get_str("broker.address.family")),
+            address_ttl: c.get_duration("broker.address.ttl"),
+            socket: SocketOptions {
+                send_buffer: buffer_size(c, "socket.send.buffer.bytes"),
+                receive_buffer: buffer_size(c, "socket.receive.buffer.bytes"),
+                keepalive: c.get_bool("socket.keepalive.enable"),
+                nodelay: c.get_bool("socket.nagle.disable"),
+            },
+            max_fails: u32::try_from(c.get_i64("socket.max.fails")).unwrap_or(u32::MAX),
+            api_version_fallback: c.get_duration("api.version.fallback.ms"),
+            log_connection_close: c.get_bool("log.connection.close"),
+            request_max: usize::try_from(c.get_i64("message.max.bytes")).unwrap_or(usize::MAX),
+            copy_max: usize::try_from(c.get_i64("message.copy.max.bytes")).unwrap_or(0),
             tls: tls::TlsSettings::from_config(c)?,
             sasl: sasl::SaslSettings::from_config(c)?,
         })
     }
+}
+
+/// A socket buffer size property: `None` for 0 (the system's default).
+fn buffer_size(c: &crate::config::Config, name: &str) -> Option<usize> {
+    usize::try_from(c.get_i64(name)).ok().filter(|&n| n > 0)
+}
+
+/// Whether `name` is read only by the OIDC token method (settings tests).
+#[cfg(test)]
+pub(crate) fn oidc_only(name: &str) -> bool {
+    oidc::OIDC_ONLY.contains(&name)
 }
 
 /// `client.software.version`, or this crate's version when it is empty

@@ -45,12 +45,17 @@ pub(crate) struct Oidc {
 
 impl fmt::Debug for Oidc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Oidc")
-            .field("url", &self.url.to_string())
+        let mut d = f.debug_struct("Oidc");
+        d.field("url", &self.url.to_string())
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .field("scope", &self.scope)
-            .finish_non_exhaustive()
+            .field("extensions", &self.extensions)
+            .field("sub_claim", &self.sub_claim);
+        // The settings tests compare whole configurations.
+        #[cfg(test)]
+        d.field("tls", &self.tls);
+        d.finish_non_exhaustive()
     }
 }
 

@@ -181,6 +181,7 @@ impl ProvidedTokens {
 
 /// The built-in unsecured JWT's settings (`sasl.oauthbearer.config`).
 #[derive(Clone)]
+#[cfg_attr(test, derive(Debug))]
 struct UnsecuredJwt {
     principal_claim: String,
     principal: String,
@@ -205,12 +206,15 @@ pub struct SaslSettings {
 
 impl fmt::Debug for SaslSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SaslSettings")
-            .field("mechanism", &self.mechanism.name())
+        let mut d = f.debug_struct("SaslSettings");
+        d.field("mechanism", &self.mechanism.name())
             .field("username", &self.username)
             .field("password", &"[redacted]")
-            .field("oidc", &self.oidc)
-            .finish_non_exhaustive()
+            .field("oidc", &self.oidc);
+        // The settings tests compare whole configurations.
+        #[cfg(test)]
+        d.field("jwt", &self.jwt);
+        d.finish_non_exhaustive()
     }
 }
 

@@ -45,10 +45,14 @@ pub struct TlsSettings {
 
 impl fmt::Debug for TlsSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsSettings")
-            .field("verify_certificate", &self.verify)
-            .field("verify_host_name", &self.check_name)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("TlsSettings");
+        d.field("verify_certificate", &self.verify)
+            .field("verify_host_name", &self.check_name);
+        // The settings tests compare whole configurations (no secret is
+        // in rustls's debug form: keys show as their algorithm).
+        #[cfg(test)]
+        d.field("rustls", &self.config);
+        d.finish_non_exhaustive()
     }
 }
 
@@ -544,10 +548,13 @@ fn client_identity(c: &Config) -> Result<Option<Identity>> {
         (None, None) => Ok(None),
         (Some(chain), Some(key)) => {
             if chain.is_empty() {
-                return Err(config_error(
-                    "ssl.certificate.location",
-                    "holds no PEM certificate",
-                ));
+                // Name the property the chain came from.
+                let name = if c.get_opt_str("ssl.certificate.location").is_some() {
+                    "ssl.certificate.location"
+                } else {
+                    "ssl.certificate.pem"
+                };
+                return Err(config_error(name, "holds no PEM certificate"));
             }
             Ok(Some((chain, key)))
         }

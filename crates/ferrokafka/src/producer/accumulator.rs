@@ -35,7 +35,9 @@ pub(crate) use super::queue::{Leader, PartitionResult, ProduceJob};
 pub(crate) use super::SendError;
 
 use super::batch::{deadline, record_size};
-use super::delivery::{BatchOutcome, Callback, Completion, DeliveryFuture, PersistenceStatus};
+use super::delivery::{
+    BatchOutcome, Callback, Completion, DeliveryFuture, DeliveryResult, PersistenceStatus,
+};
 use super::idempotence::Idempotence;
 use super::message::ProducerRecord;
 use super::partitioner::{Choice, FastRng, Partitioner, Sticky};
@@ -287,7 +289,15 @@ impl Accumulator {
             timestamp,
             size,
             own: None,
-            callback,
+            // delivery.report.only.error: a success reaches no callback.
+            callback: match callback {
+                Some(cb) if self.cfg.dr_only_error => Some(Box::new(move |r: DeliveryResult| {
+                    if r.is_err() {
+                        cb(r);
+                    }
+                })),
+                other => other,
+            },
         };
         self.queued_msgs += 1;
         self.queued_bytes += cost;
@@ -1144,6 +1154,41 @@ mod tests {
             b"v0"
         );
         assert_eq!(acc.outstanding(), 0);
+    }
+
+    #[test]
+    fn delivery_report_only_error_calls_back_for_failures_only() {
+        for only_error in [false, true] {
+            let t0 = Instant::now();
+            let mut cfg = settings();
+            cfg.dr_only_error = only_error;
+            let mut acc = Accumulator::new(cfg, None);
+            let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
+            let callback = |seen: &Arc<Mutex<Vec<bool>>>| -> Option<Callback> {
+                let seen = seen.clone();
+                Some(Box::new(move |r: DeliveryResult| {
+                    seen.lock().unwrap().push(r.is_ok())
+                }))
+            };
+            let delivered = acc.enqueue(rec(0), callback(&seen), t0).ok().unwrap();
+            acc.set_topic("t", Ok(vec![Some(1)]), t0);
+            let job = acc
+                .drain(t0 + Duration::from_millis(5), |_| true)
+                .pop()
+                .unwrap();
+            acc.on_response(job, vec![ok(7)], None, t0);
+            run_done(&mut acc);
+            assert_eq!(delivered.wait().unwrap().offset, 7);
+            let _purged = acc.enqueue(rec(1), callback(&seen), t0).ok().unwrap();
+            acc.purge(true, true);
+            run_done(&mut acc);
+            let want = if only_error {
+                vec![false]
+            } else {
+                vec![true, false]
+            };
+            assert_eq!(*seen.lock().unwrap(), want, "only_error={only_error}");
+        }
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub(crate) struct Settings {
     pub transaction_timeout: Duration,
     /// `statistics.interval.ms` (zero: no periodic statistics).
     pub stats_interval: Duration,
+    /// `delivery.report.only.error`: delivery callbacks are called for
+    /// failed records only (the futures still resolve either way).
+    pub dr_only_error: bool,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             transactional_id: None,
             transaction_timeout: Duration::from_millis(60_000),
             stats_interval: Duration::ZERO,
+            dr_only_error: false,
         }
     }
 }
@@ -159,6 +163,7 @@ impl Settings {
                 .map(str::to_string),
             transaction_timeout: c.get_duration("transaction.timeout.ms"),
             stats_interval: c.get_duration("statistics.interval.ms"),
+            dr_only_error: c.get_bool("delivery.report.only.error"),
         })
     }
 }

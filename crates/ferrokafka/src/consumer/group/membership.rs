@@ -49,12 +49,19 @@ pub(crate) struct MemberSettings {
     pub instance_id: Option<String>,
     /// KIP-429: keep the partitions that stay, revoke only the ones moving.
     pub cooperative: bool,
+    /// `coordinator.query.interval.ms`: how often a stable member asks
+    /// again which broker coordinates its group.
+    pub coordinator_query: Duration,
 }
 
 /// What the driver has to do.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
     FindCoordinator,
+    /// Ask again which broker coordinates the group (a stable member,
+    /// every `coordinator.query.interval.ms`); the answer moves later
+    /// requests to a new coordinator without leaving the group.
+    QueryCoordinator,
     Join {
         member_id: String,
         /// Partitions owned, sent in the subscription (cooperative).
@@ -178,6 +185,8 @@ pub(crate) struct Membership {
     /// Earliest time the next request may go (backoff).
     not_before: Option<Instant>,
     next_heartbeat: Option<Instant>,
+    /// When a stable member asks for its coordinator again.
+    next_query: Option<Instant>,
     heartbeat_in_flight: bool,
     /// Last successful heartbeat (or sync): the session's reference.
     last_contact: Option<Instant>,
@@ -213,6 +222,7 @@ impl Membership {
             notices: Vec::new(),
             not_before: None,
             next_heartbeat: None,
+            next_query: None,
             heartbeat_in_flight: false,
             last_contact: None,
             last_poll: now,
@@ -524,6 +534,14 @@ impl Membership {
                     self.phase = Phase::NeedCoordinator;
                     return out;
                 }
+                match self.next_query {
+                    Some(t) if t <= now => {
+                        out.push(Action::QueryCoordinator);
+                        self.next_query = Some(now + self.s.coordinator_query);
+                    }
+                    None => self.next_query = Some(now + self.s.coordinator_query),
+                    Some(_) => {}
+                }
                 let due = self.next_heartbeat.is_none_or(|t| t <= now);
                 if due && !self.heartbeat_in_flight {
                     self.heartbeat_in_flight = true;
@@ -578,7 +596,10 @@ impl Membership {
         }
         let mut t = self.not_before;
         if self.phase == Phase::Stable {
-            t = [t, self.next_heartbeat].into_iter().flatten().min();
+            t = [t, self.next_heartbeat, self.next_query]
+                .into_iter()
+                .flatten()
+                .min();
         }
         if !matches!(self.phase, Phase::Idle | Phase::Failed) && !self.poll_expired {
             let p = self.last_poll + self.s.max_poll_interval + Duration::from_millis(1);

@@ -67,10 +67,12 @@ pub(crate) fn config(c: &Config) -> Result<Option<GroupConfig>> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
             cooperative,
+            coordinator_query: c.get_duration("coordinator.query.interval.ms"),
         },
         assignors,
         rack: (!rack.is_empty()).then(|| rack.to_string()),
         request_timeout: c.get_duration("socket.timeout.ms"),
+        protocol_type: c.get_str("group.protocol.type").to_string(),
     }))
 }
 

@@ -60,6 +60,7 @@ fn settings() -> MemberSettings {
         retry_backoff: Duration::from_millis(100),
         instance_id: None,
         cooperative: false,
+        coordinator_query: Duration::from_secs(600),
     }
 }
 
@@ -184,6 +185,7 @@ impl Pair {
             moved = true;
             match a {
                 Action::FindCoordinator => self.members[i].m.on_coordinator(now, Ok(())),
+                Action::QueryCoordinator => {}
                 Action::Join {
                     member_id,
                     owned,

@@ -50,6 +50,16 @@ pub(super) fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Don
                 )
             });
         }
+        Action::QueryCoordinator => {
+            cluster.invalidate_coordinator(CoordinatorType::Group, &group);
+            tasks.spawn(async move {
+                Done::CoordinatorQueried(
+                    cluster
+                        .coordinator(CoordinatorType::Group, &group, timeout)
+                        .await,
+                )
+            });
+        }
         Action::Join {
             member_id,
             owned,
@@ -75,7 +85,7 @@ pub(super) fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Don
                     req.rebalance_timeout_ms = ms(cfg.member.max_poll_interval);
                     req.member_id = sb(&member_id);
                     req.group_instance_id = cfg.member.instance_id.as_deref().map(sb);
-                    req.protocol_type = sb("consumer");
+                    req.protocol_type = sb(&cfg.protocol_type);
                     // Ownership only matters to the sticky assignor; leaving it
                     // out otherwise keeps a restarted static member's
                     // subscription identical (no rebalance, KIP-345).
@@ -125,6 +135,7 @@ pub(super) fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Don
             assignments,
         } => {
             let instance = cfg.member.instance_id.clone();
+            let protocol_type = cfg.protocol_type.clone();
             tasks.spawn(async move {
                 let r = async {
                     let id = coordinator.ok_or_else(no_coordinator)?;
@@ -137,7 +148,7 @@ pub(super) fn start(sh: &Arc<Shared>, cfg: &GroupConfig, tasks: &mut JoinSet<Don
                         req.group_instance_id = instance.as_deref().map(sb);
                     }
                     if v >= 5 {
-                        req.protocol_type = Some(sb("consumer"));
+                        req.protocol_type = Some(sb(&protocol_type));
                         req.protocol_name = Some(sb(&protocol));
                     }
                     for (m, a) in assignments {

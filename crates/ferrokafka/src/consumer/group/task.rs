@@ -36,6 +36,9 @@ pub(crate) struct GroupConfig {
     pub assignors: Vec<String>,
     pub rack: Option<String>,
     pub request_timeout: Duration,
+    /// `group.protocol.type`: the classic protocol's type in JoinGroup and
+    /// SyncGroup.
+    pub protocol_type: String,
 }
 
 /// The group state shared by the consumer handle and the group task.
@@ -103,6 +106,8 @@ impl GroupShared {
 
 pub(crate) enum Done {
     Coordinator(Result<i32>),
+    /// The periodic coordinator lookup of a stable member.
+    CoordinatorQueried(Result<i32>),
     Join(Result<kafka_protocol::messages::JoinGroupResponse>),
     Assigned(Result<Vec<(String, Vec<u8>)>>),
     Sync(Result<kafka_protocol::messages::SyncGroupResponse>),
@@ -284,6 +289,7 @@ async fn resubscribe_if_changed(sh: &Shared) {
 fn action_name(a: &Action) -> String {
     match a {
         Action::FindCoordinator => "FindCoordinator".into(),
+        Action::QueryCoordinator => "FindCoordinator (periodic)".into(),
         Action::Join {
             member_id,
             generation,
@@ -344,6 +350,16 @@ fn finish(sh: &Shared, done: Done) {
         return;
     };
     match done {
+        Done::CoordinatorQueried(Ok(id)) => {
+            if inner.coordinator != Some(id) {
+                tracing::debug!(target: "ferrokafka::consumer", from = ?inner.coordinator, to = id, "the group's coordinator moved");
+                inner.coordinator = Some(id);
+            }
+        }
+        Done::CoordinatorQueried(Err(e)) => {
+            // The heartbeats' own errors find the coordinator again.
+            tracing::debug!(target: "ferrokafka::consumer", "periodic coordinator lookup failed: {e}");
+        }
         Done::Coordinator(r) => {
             if let Ok(id) = &r {
                 inner.coordinator = Some(*id);

@@ -13,6 +13,7 @@ fn settings(cooperative: bool, instance: Option<&str>) -> MemberSettings {
         retry_backoff: Duration::from_millis(100),
         instance_id: instance.map(str::to_string),
         cooperative,
+        coordinator_query: Duration::from_secs(600),
     }
 }
 
@@ -58,6 +59,35 @@ fn stable(s: MemberSettings, parts: Vec<TopicPartition>) -> (Membership, Instant
         member_id: "m-1".into()
     }));
     (m, t0)
+}
+
+/// coordinator.query.interval.ms: a stable member asks for its
+/// coordinator again at that interval, beside its heartbeats.
+#[test]
+fn a_stable_member_queries_its_coordinator_at_the_interval() {
+    let s = MemberSettings {
+        coordinator_query: Duration::from_secs(10),
+        ..settings(false, None)
+    };
+    let (mut m, t0) = stable(s, vec![p(0)]);
+    assert!(m.poll(t0).is_empty());
+    let mut queries = Vec::new();
+    let mut t = t0;
+    // Heartbeats every 3 s, answered; queries at 10 s and 20 s.
+    while t < t0 + Duration::from_secs(25) {
+        t += Duration::from_secs(1);
+        for a in m.poll(t) {
+            match a {
+                Action::QueryCoordinator => queries.push(t - t0),
+                Action::Heartbeat { .. } => m.on_heartbeat(t, 0),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(m
+            .next_wakeup()
+            .is_some_and(|w| w <= t + Duration::from_secs(10)));
+    }
+    assert_eq!(queries, [Duration::from_secs(10), Duration::from_secs(20)]);
 }
 
 #[test]

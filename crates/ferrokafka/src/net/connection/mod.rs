@@ -178,6 +178,8 @@ impl Connection {
             rx,
             queue: VecDeque::new(),
             next_correlation_id: 0,
+            resolved: None,
+            fallback_until: None,
         };
         rt.spawn(task.run());
         Connection { shared, tx }
@@ -396,6 +398,12 @@ struct Task {
     /// Commands received but not yet written.
     queue: VecDeque<Command>,
     next_correlation_id: i32,
+    /// The broker name's addresses and when they were resolved
+    /// (`broker.address.ttl`).
+    resolved: Option<(Vec<std::net::SocketAddr>, Instant)>,
+    /// Until then, `broker.version.fallback` is assumed instead of asking
+    /// (`api.version.fallback.ms` after a failed ApiVersions request).
+    fallback_until: Option<Instant>,
 }
 
 struct InFlight {
@@ -542,10 +550,19 @@ impl Task {
         W: AsyncWrite + Unpin,
     {
         let reader = FrameReader::new(self.settings.receive_max);
-        let max_in_flight = self.settings.max_in_flight.max(1);
+        let max_in_flight =
+            if self.settings.group_uncapped && self.shared.kind == ConnectionKind::Group {
+                usize::MAX
+            } else {
+                self.settings.max_in_flight.max(1)
+            };
+        // Timed-out requests so far (socket.max.fails) and the ids whose
+        // late answers are dropped when the connection outlived them.
+        let mut fails: u32 = 0;
+        let mut discard: std::collections::HashSet<i32> = std::collections::HashSet::new();
         let mut inflight: HashMap<i32, InFlight> = HashMap::new();
         let mut deadlines: BinaryHeap<Reverse<(Instant, i32)>> = BinaryHeap::new();
-        let mut out = Outbox::default();
+        let mut out = Outbox::new(self.settings.copy_max);
         let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
         let mut last_activity = Instant::now();
         let result = loop {
@@ -601,6 +618,19 @@ impl Task {
                         codes::TIMED_OUT,
                         "request timed out before it could be sent",
                     ));
+                    continue;
+                }
+                if req.api_key != ApiKey::Produce && req.body.len() > self.settings.request_max {
+                    let e = Error::new(
+                        ErrorCode::MsgSizeTooLarge,
+                        format!(
+                            "{:?} request of {} bytes exceeds message.max.bytes={}",
+                            req.api_key,
+                            req.body.len(),
+                            self.settings.request_max
+                        ),
+                    );
+                    Command::Request(req).fail(e);
                     continue;
                 }
                 let id = self.correlation_id();
@@ -664,11 +694,19 @@ impl Task {
                 biased;
                 r = rd.read_buf(&mut rbuf) => {
                     match r {
-                        Ok(0) => break Err(Error::new(codes::TRANSPORT, format!(
-                            "broker {} closed the connection", self.shared.addr))),
+                        Ok(0) => {
+                            let idle = last_activity.elapsed();
+                            if self.settings.log_connection_close {
+                                tracing::info!(target: "ferrokafka::broker", broker = %self.shared.addr, kind = ?self.shared.kind, idle_ms = idle.as_millis() as u64, "broker closed the connection");
+                            } else {
+                                tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, kind = ?self.shared.kind, idle_ms = idle.as_millis() as u64, "broker closed the connection");
+                            }
+                            break Err(Error::new(codes::TRANSPORT, format!(
+                                "broker {} closed the connection", self.shared.addr)))
+                        }
                         Ok(_) => {
                             last_activity = Instant::now();
-                            if let Err(e) = self.complete(&reader, &mut rbuf, &mut inflight) {
+                            if let Err(e) = self.complete(&reader, &mut rbuf, &mut inflight, &mut discard) {
                                 break Err(e);
                             }
                         }
@@ -699,21 +737,30 @@ impl Task {
                         }
                         deadlines.pop();
                         if let Some(f) = inflight.remove(&id) {
-                            expired.push(f);
+                            expired.push((id, f));
                         }
                     }
                     if !expired.is_empty() {
                         let n = expired.len();
                         let counters = &self.shared.counters;
                         counters.req_timeouts.fetch_add(n as u64, Ordering::Relaxed);
-                        for f in expired {
+                        for (id, f) in expired {
+                            discard.insert(id);
                             let _ = f.reply.send(Err(Error::new(codes::TIMED_OUT, format!(
                                 "{:?} v{} request to broker {} timed out",
                                 f.api_key, f.version, self.shared.addr))));
                         }
-                        break Err(Error::new(codes::TIMED_OUT, format!(
-                            "{n} request(s) to broker {} timed out; closing the connection",
-                            self.shared.addr)));
+                        // socket.max.fails: close once that many requests
+                        // timed out on this connection (0: never); until
+                        // then their late answers are dropped.
+                        fails = fails.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                        let max = self.settings.max_fails;
+                        if max > 0 && fails >= max {
+                            break Err(Error::new(codes::TIMED_OUT, format!(
+                                "{fails} request(s) to broker {} timed out (socket.max.fails={max}); \
+                                 closing the connection",
+                                self.shared.addr)));
+                        }
                     }
                 }
                 _ = sleep_until_opt(idle_at) => {
@@ -752,9 +799,14 @@ impl Task {
         reader: &FrameReader,
         rbuf: &mut BytesMut,
         inflight: &mut HashMap<i32, InFlight>,
+        discard: &mut std::collections::HashSet<i32>,
     ) -> Result<()> {
         while let Some(f) = reader.next_frame(rbuf)? {
             let id = frame::correlation_id(&f).unwrap_or(-1);
+            if discard.remove(&id) {
+                tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, correlation_id = id, "late answer to a timed-out request dropped");
+                continue;
+            }
             let Some(req) = inflight.remove(&id) else {
                 self.shared
                     .counters

@@ -3,6 +3,7 @@
 //! request/response exchange on the socket before pipelining starts.
 
 use super::*;
+use crate::net::SocketOptions;
 
 impl Task {
     /// Resolves, connects to the first address that accepts, runs the TLS
@@ -12,40 +13,78 @@ impl Task {
     /// the same) and keeps its `_SSL` / `_AUTHENTICATION` code.
     pub(super) async fn open(&mut self) -> Result<Opened> {
         let addr = self.shared.addr.clone();
-        let addrs = self
-            .settings
-            .resolver
-            .resolve(&addr.host, addr.port)
-            .await
-            .map_err(|e| Error::new(codes::RESOLVE, format!("failed to resolve {addr}: {e}")))?;
-        if addrs.is_empty() {
-            return Err(Error::new(
-                codes::RESOLVE,
-                format!("{addr} resolved to no address"),
-            ));
-        }
+        let addrs = self.addresses().await?;
         let mut failures = Vec::new();
         for sa in &addrs {
-            match TcpStream::connect(sa).await {
-                Ok(tcp) => {
-                    let _ = tcp.set_nodelay(true);
-                    match self.secure_and_handshake(tcp).await {
-                        Ok(ok) => return Ok(ok),
-                        Err(e)
-                            if matches!(e.code(), ErrorCode::Ssl | ErrorCode::Authentication) =>
-                        {
-                            return Err(Error::new(e.code(), format!("{sa}: {}", e.message())))
-                        }
-                        Err(e) => failures.push(format!("{sa}: {}", e.message())),
+            match connect(sa, &self.settings.socket).await {
+                Ok(tcp) => match self.secure_and_handshake(tcp).await {
+                    Ok(ok) => return Ok(ok),
+                    Err(e) if matches!(e.code(), ErrorCode::Ssl | ErrorCode::Authentication) => {
+                        return Err(Error::new(e.code(), format!("{sa}: {}", e.message())))
                     }
-                }
+                    Err(e) => failures.push(format!("{sa}: {}", e.message())),
+                },
                 Err(e) => failures.push(format!("{sa}: {e}")),
             }
         }
+        // Every address failed: the next attempt resolves the name again
+        // (the broker may have moved), whatever broker.address.ttl says.
+        self.resolved = None;
         Err(Error::new(
             codes::TRANSPORT,
             format!("connect to {addr} failed ({})", failures.join("; ")),
         ))
+    }
+
+    /// The addresses to try: the cached answer while it is younger than
+    /// `broker.address.ttl`, else a fresh resolution; only the families
+    /// `broker.address.family` allows, and only the first one unless
+    /// `client.dns.lookup=use_all_dns_ips`.
+    async fn addresses(&mut self) -> Result<Vec<std::net::SocketAddr>> {
+        let addr = &self.shared.addr;
+        let now = Instant::now();
+        let cached = self
+            .resolved
+            .as_ref()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < self.settings.address_ttl);
+        let all = match cached {
+            Some((addrs, _)) => addrs.clone(),
+            None => {
+                let addrs = self
+                    .settings
+                    .resolver
+                    .resolve(&addr.host, addr.port)
+                    .await
+                    .map_err(|e| {
+                        Error::new(codes::RESOLVE, format!("failed to resolve {addr}: {e}"))
+                    })?;
+                self.resolved = Some((addrs.clone(), now));
+                addrs
+            }
+        };
+        let family = self.settings.address_family;
+        let mut addrs: Vec<_> = all.iter().copied().filter(|a| family.allows(a)).collect();
+        if !self.settings.use_all_dns_ips {
+            addrs.truncate(1);
+        }
+        if addrs.is_empty() {
+            let why = if all.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " of family {family:?} (broker.address.family; it resolved to {})",
+                    all.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::new(
+                codes::RESOLVE,
+                format!("{addr} resolved to no address{why}"),
+            ));
+        }
+        Ok(addrs)
     }
 
     async fn secure_and_handshake(&mut self, tcp: TcpStream) -> Result<Opened> {
@@ -166,9 +205,30 @@ impl Task {
         &mut self,
         stream: &mut S,
     ) -> Result<ApiVersionTable> {
-        if !self.settings.api_version_request {
+        let now = Instant::now();
+        if !self.settings.api_version_request || self.fallback_until.is_some_and(|t| now < t) {
             return ApiVersionTable::fallback(&self.settings.broker_version_fallback);
         }
+        let asked = self.ask_versions(stream).await;
+        // api.version.fallback.ms: a broker that closes the connection on
+        // (or never answers) ApiVersions is taken to be older than KIP-35
+        // for that long; the next attempt assumes broker.version.fallback.
+        let fallback = self.settings.api_version_fallback;
+        if let Err(e) = &asked {
+            if !fallback.is_zero() && matches!(e.code(), codes::TRANSPORT | codes::TIMED_OUT) {
+                tracing::info!(target: "ferrokafka::protocol", broker = %self.shared.addr, error = %e,
+                    fallback = %self.settings.broker_version_fallback, fallback_ms = fallback.as_millis() as u64,
+                    "ApiVersions failed: assuming broker.version.fallback for api.version.fallback.ms");
+                self.fallback_until = Some(Instant::now() + fallback);
+            }
+        }
+        asked
+    }
+
+    async fn ask_versions<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+    ) -> Result<ApiVersionTable> {
         let mut version = API_VERSIONS_MAX;
         // At most one retry per lower version; bounded.
         for _ in 0..=API_VERSIONS_MAX {
@@ -269,6 +329,27 @@ impl Task {
     }
 }
 
+/// Connects to `sa` with the socket options set first (buffer sizes
+/// before the handshake, so the window scale can use them).
+async fn connect(sa: &std::net::SocketAddr, o: &SocketOptions) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(*sa),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    if let Some(n) = o.send_buffer {
+        socket.set_send_buffer_size(n)?;
+    }
+    if let Some(n) = o.receive_buffer {
+        socket.set_recv_buffer_size(n)?;
+    }
+    socket.set_keepalive(o.keepalive)?;
+    socket.set_tcp_nodelay(o.nodelay)?;
+    socket.set_nonblocking(true)?;
+    let socket = tokio::net::TcpSocket::from_std_stream(socket.into());
+    socket.connect(*sa).await
+}
+
 /// A connection ready to serve: the socket, the negotiated versions and
 /// when to re-authenticate (KIP-368).
 pub(super) type Opened = (Stream, Arc<ApiVersionTable>, Option<Instant>);
@@ -327,6 +408,50 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The socket options are on the socket the connect path opens, read
+    /// back with getsockopt on a real loopback connection.
+    #[tokio::test]
+    async fn socket_options_are_set_on_the_connected_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sa = listener.local_addr().unwrap();
+        let read_back = |tcp: &TcpStream| {
+            let s = socket2::SockRef::from(tcp);
+            (
+                s.send_buffer_size().unwrap(),
+                s.recv_buffer_size().unwrap(),
+                s.keepalive().unwrap(),
+                s.tcp_nodelay().unwrap(),
+            )
+        };
+        let plain = connect(&sa, &SocketOptions::default()).await.unwrap();
+        let _peer = listener.accept().await.unwrap();
+        let (sndbuf0, rcvbuf0, keepalive0, nodelay0) = read_back(&plain);
+        assert!(!keepalive0, "socket.keepalive.enable defaults to false");
+        assert!(nodelay0, "socket.nagle.disable defaults to true");
+        let n = 48_000;
+        let tuned = SocketOptions {
+            send_buffer: Some(n),
+            receive_buffer: Some(n),
+            keepalive: true,
+            nodelay: false,
+        };
+        let tcp = connect(&sa, &tuned).await.unwrap();
+        let _peer = listener.accept().await.unwrap();
+        let (sndbuf, rcvbuf, keepalive, nodelay) = read_back(&tcp);
+        assert!(keepalive);
+        assert!(!nodelay);
+        // Linux reports twice the size asked for (its bookkeeping share).
+        for (got, default) in [(sndbuf, sndbuf0), (rcvbuf, rcvbuf0)] {
+            assert!(got >= n && got <= 2 * n, "{got} for {n}");
+            assert_ne!(got, default, "the system default was kept");
         }
     }
 }

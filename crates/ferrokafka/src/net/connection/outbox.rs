@@ -3,22 +3,36 @@
 use super::*;
 
 /// Request bytes waiting to be written, in order. Small requests are
-/// framed into one reused buffer; a large body (a produce request's record
-/// batches) is queued as the `Bytes` it came in and written with vectored
-/// writes after its header, so records are never copied here.
-#[derive(Default)]
+/// framed into one reused buffer; a body larger than
+/// `message.copy.max.bytes` (a produce request's record batches) is queued
+/// as the `Bytes` it came in and written with vectored writes after its
+/// header, so its records are never copied here (more iovecs per write
+/// instead: librdkafka's trade-off).
 pub(super) struct Outbox {
     buf: BytesMut,
     chunks: VecDeque<Bytes>,
+    /// Bodies up to this size are copied into `buf`.
+    copy_max: usize,
 }
-
-/// Bodies at least this large are written without copying.
-const ZERO_COPY_MIN: usize = 16 * 1024;
 
 /// At most this many chunks go into one vectored write.
 const MAX_IOV: usize = 64;
 
 impl Outbox {
+    pub(super) fn new(copy_max: usize) -> Self {
+        Outbox {
+            buf: BytesMut::new(),
+            chunks: VecDeque::new(),
+            copy_max,
+        }
+    }
+
+    /// Whether bodies are queued by reference (tests).
+    #[cfg(test)]
+    pub(super) fn referenced(&self) -> usize {
+        self.chunks.len()
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.buf.is_empty() && self.chunks.is_empty()
     }
@@ -31,7 +45,7 @@ impl Outbox {
         client_id: Option<&str>,
         body: &Bytes,
     ) -> Result<usize> {
-        if body.len() < ZERO_COPY_MIN {
+        if body.len() <= self.copy_max {
             let before = self.buf.len();
             frame::encode_request(
                 &mut self.buf,
@@ -97,5 +111,30 @@ impl Outbox {
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// message.copy.max.bytes: bodies up to it are copied into the write
+    /// buffer, larger ones are queued by reference; the bytes on the wire
+    /// are the same either way.
+    #[tokio::test]
+    async fn copy_max_decides_which_bodies_are_copied() {
+        let body = Bytes::from(vec![7u8; 1000]);
+        let mut wire = Vec::new();
+        for (copy_max, referenced) in [(65_535, 0), (999, 2)] {
+            let mut out = Outbox::new(copy_max);
+            out.push(ApiKey::Metadata, 1, 5, Some("c"), &body).unwrap();
+            assert_eq!(out.referenced(), referenced, "copy_max {copy_max}");
+            let mut written = Vec::new();
+            while !out.is_empty() {
+                out.write_some(&mut written).await.unwrap();
+            }
+            wire.push(written);
+        }
+        assert_eq!(wire[0], wire[1]);
     }
 }
