@@ -48,7 +48,10 @@ fn assert_refused(args: &[&str], names: &[&str]) {
 fn a_count_in_float_notation_is_refused() {
     assert_refused(&["--count", "1e6"], &["1e6", "--count"]);
     assert_refused(&["run", "--count", "1e6"], &["1e6", "--count"]);
-    assert_refused(&["consume", "--count", "1,000,000"], &["1,000,000", "--count"]);
+    assert_refused(
+        &["consume", "--count", "1,000,000"],
+        &["1,000,000", "--count"],
+    );
 }
 
 #[test]
