@@ -557,7 +557,7 @@ async fn consume_group(
                     }
                 }
             };
-            if !matches!(item, Ok(_)) {
+            if item.is_err() {
                 // Events go to standard error after the records before them.
                 write(&mut buf)?;
             }
