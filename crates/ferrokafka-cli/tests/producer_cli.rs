@@ -103,6 +103,130 @@ fn produce_exits_nonzero_and_names_the_error_on_failure() {
     assert!(err.contains("NOT_PERSISTED"), "{err}");
 }
 
+/// Without --delivery-report the reports are counted, not kept per
+/// record: every line of a large input (many reads, keys split at -K) must
+/// still arrive whole, as `consume` prints it back.
+#[test]
+fn produce_without_reports_delivers_every_line_of_a_large_input() {
+    let cluster = ferrokafka_mock::MockCluster::builder()
+        .brokers(3)
+        .topic("big", 4, 1)
+        .build_blocking()
+        .unwrap();
+    let mut input = Vec::new();
+    for i in 0..60_000 {
+        // Lengths vary so that lines straddle the reads' boundaries.
+        input.extend_from_slice(format!("k{i}:{}\n", "v".repeat(i % 300)).as_bytes());
+    }
+    let mut child = ferrokafka()
+        .args([
+            "produce",
+            "-b",
+            &cluster.bootstrap_servers(),
+            "-t",
+            "big",
+            "-K",
+            ":",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = {
+        let input = input.clone();
+        // In pieces, as a pipe delivers them.
+        std::thread::spawn(move || {
+            for piece in input.chunks(7_777) {
+                stdin.write_all(piece).unwrap();
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    feed.join().unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total: i64 = (0..4)
+        .map(|p| cluster.high_watermark("big", p).unwrap())
+        .sum();
+    assert_eq!(total, 60_000);
+    let back = ferrokafka()
+        .args([
+            "consume",
+            "-b",
+            &cluster.bootstrap_servers(),
+            "-t",
+            "big",
+            "-e",
+            "-q",
+            "-K",
+            ":",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let mut got: Vec<&[u8]> = back
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut want: Vec<&[u8]> = input
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got == want,
+        "the records read back differ from the input lines"
+    );
+}
+
+/// A delivery that fails in the counted path is still reported, with its
+/// cause, and makes the exit status non-zero; the summary says how many.
+#[test]
+fn produce_without_reports_names_each_failed_delivery_and_exits_nonzero() {
+    let cluster = ferrokafka_mock::MockCluster::builder()
+        .brokers(1)
+        .topic("half", 1, 1)
+        .build_blocking()
+        .unwrap();
+    // Let metadata and the first request through, then refuse one Produce
+    // request with a non-retriable error: its records fail, later ones land.
+    let path = std::env::temp_dir().join(format!("ferrokafka-cli-half-{}", std::process::id()));
+    let lines: String = (0..2000).map(|i| format!("r{i}\n")).collect();
+    std::fs::write(&path, &lines).unwrap();
+    cluster.push_request_errors(0, &[87]);
+    let out = ferrokafka()
+        .args(["produce", "-b", &cluster.bootstrap_servers(), "-t", "half"])
+        .args(["-X", "linger.ms=20"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let failed = err.matches("delivery failed: INVALID_RECORD").count() as i64;
+    let stored = cluster.high_watermark("half", 0).unwrap();
+    assert!(failed > 0, "{err}");
+    assert_eq!(failed + stored, 2000, "{err}");
+    assert!(
+        err.contains(&format!(
+            "% {failed} of 2000 records were not delivered ({stored} delivered)"
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn perf_produce_runs_on_the_embedded_cluster_and_prints_json() {
     let out = ferrokafka()

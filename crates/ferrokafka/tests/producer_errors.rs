@@ -111,6 +111,72 @@ async fn send_blocking_waits_for_space_up_to_max_block() {
     assert_eq!(e.error.code(), ErrorCode::QueueFull);
 }
 
+/// The counting form: a callback per record instead of a handle, waiting
+/// for queue space like `send_blocking`; a full queue past `max.block.ms`
+/// hands the record back and never calls the callback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_blocking_with_callback_waits_for_space_and_reports_each_record() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .topic("sbc", 1, 1)
+        .build()
+        .await
+        .unwrap();
+    let producer = Producer::new(
+        &config(&cluster)
+            .set("queue.buffering.max.messages", "5")
+            .set("linger.ms", "20")
+            .set("max.block.ms", "5000"),
+    )
+    .unwrap();
+    let ok = Arc::new(AtomicU64::new(0));
+    let offsets = Arc::new(Mutex::new(Vec::new()));
+    let (p, o, offs) = (producer.clone(), ok.clone(), offsets.clone());
+    blocking(move || {
+        for i in 0..50 {
+            let (o, offs) = (o.clone(), offs.clone());
+            p.send_blocking_with_callback(
+                ProducerRecord::new("sbc").value(format!("{i}")),
+                move |r| {
+                    let m = r.expect("delivered");
+                    o.fetch_add(1, Ordering::Relaxed);
+                    offs.lock().unwrap().push(m.offset);
+                },
+            )
+            .expect("waits for space instead of QueueFull");
+        }
+        p.flush(Duration::from_secs(10)).unwrap();
+    })
+    .await;
+    assert_eq!(ok.load(Ordering::Relaxed), 50);
+    let mut offsets = offsets.lock().unwrap().clone();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..50).collect::<Vec<i64>>());
+    assert_eq!(cluster.high_watermark("sbc", 0), Some(50));
+
+    let fast = Producer::new(
+        &config(&cluster)
+            .set("queue.buffering.max.messages", "1")
+            .set("linger.ms", "60000")
+            .set("max.block.ms", "0"),
+    )
+    .unwrap();
+    let _first = fast.send(ProducerRecord::new("sbc").value("1")).unwrap();
+    let called = Arc::new(AtomicU64::new(0));
+    let c = called.clone();
+    let e = blocking(move || {
+        fast.send_blocking_with_callback(ProducerRecord::new("sbc").value("2"), move |_| {
+            c.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap_err()
+    })
+    .await;
+    assert_eq!(e.error.code(), ErrorCode::QueueFull);
+    assert_eq!(e.record.value_bytes().unwrap(), &b"2"[..]);
+    assert_eq!(called.load(Ordering::Relaxed), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_large_record_fails_alone() {
     let cluster = MockCluster::builder()

@@ -424,7 +424,11 @@ async fn consume_assigned(
         };
         match item {
             Ok(m) => {
-                at_end.remove(&m.partition);
+                // Hashing per record costs more than printing it: only
+                // when some partition is at its end.
+                if !at_end.is_empty() {
+                    at_end.remove(&m.partition);
+                }
                 output.write(&mut buf, &m);
                 n += 1;
                 if buf.len() >= 60 * 1024 {
@@ -520,30 +524,56 @@ async fn consume_group(
     let mut n: u64 = 0;
     // Partitions whose end was reached and nothing read since (-e).
     let mut at_end: HashSet<TopicPartition> = HashSet::new();
+    // Records are formatted into one buffer, written out when it is full
+    // and whenever no record is waiting (so output is never held back).
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let write = |buf: &mut Vec<u8>| -> Result<(), String> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let mut out = stdout.lock();
+        out.write_all(buf)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write output: {e}"))?;
+        buf.clear();
+        Ok(())
+    };
     let result: Result<(), String> = async {
         loop {
             if args.count.is_some_and(|c| n >= c) {
-                return Ok(());
+                return write(&mut buf);
             }
-            let item = tokio::select! {
-                item = consumer.recv() => item,
-                sig = shutdown.wait() => {
-                    closing(args, sig);
-                    return Ok(());
+            if let Some(sig) = shutdown.requested() {
+                closing(args, sig);
+                return write(&mut buf);
+            }
+            let item = match consumer.try_recv() {
+                Some(item) => item,
+                None => {
+                    write(&mut buf)?;
+                    tokio::select! {
+                        item = consumer.recv() => item,
+                        sig = shutdown.wait() => {
+                            closing(args, sig);
+                            return Ok(());
+                        }
+                    }
                 }
             };
+            if item.is_err() {
+                // Events go to standard error after the records before them.
+                write(&mut buf)?;
+            }
             match item {
                 Ok(m) => {
-                    if args.exit_at_end {
+                    if args.exit_at_end && !at_end.is_empty() {
                         at_end.remove(&TopicPartition::new(m.topic.clone(), m.partition));
                     }
-                    let mut buf = Vec::new();
                     output.write(&mut buf, &m);
-                    let mut out = stdout.lock();
-                    out.write_all(&buf)
-                        .and_then(|()| out.flush())
-                        .map_err(|e| format!("cannot write output: {e}"))?;
                     n += 1;
+                    if buf.len() >= 60 * 1024 {
+                        write(&mut buf)?;
+                    }
                 }
                 Err(e) if e.is_eof() => {
                     let tp = TopicPartition::new(

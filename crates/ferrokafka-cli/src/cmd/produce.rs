@@ -8,12 +8,14 @@
 
 use super::shutdown::{Shutdown, CLOSE_TIMEOUT};
 use bytes::Bytes;
+use bytes::BytesMut;
 use ferrokafka::producer::{DeliveryFuture, Producer, ProducerRecord};
 use ferrokafka::ClientConfig;
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Arguments of `ferrokafka produce`.
@@ -85,47 +87,134 @@ fn unescape(s: &str) -> Vec<u8> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
+    match needle {
+        [] => None,
+        [b] => memchr::memchr(*b, hay),
+        _ => memchr::memmem::find(hay, needle),
     }
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Splits the input into records at `delim`; a trailing delimiter does not
-/// make an empty last record.
+/// Input is read in buffers of this size, and every record is a slice of
+/// its buffer (`Bytes::slice`): no allocation and no copy per record.
+const CHUNK: usize = 1 << 20;
+
+/// A read is not attempted into less room than this: the unread tail moves
+/// to a fresh buffer first.
+const MIN_READ: usize = 64 << 10;
+
+/// Splits the input into records at `delim`, handing `each` the records of
+/// every read at once (false stops). A trailing delimiter does not make an
+/// empty last record; a record longer than a buffer grows the next one.
+/// Each read is handed on as soon as it arrives, so records typed on a
+/// terminal go out line by line.
 fn records(
-    mut input: Box<dyn BufRead>,
+    mut input: impl Read,
     delim: &[u8],
-    mut each: impl FnMut(Vec<u8>) -> bool,
+    mut each: impl FnMut(Vec<Bytes>) -> bool,
 ) -> std::io::Result<()> {
-    if delim.len() == 1 {
-        loop {
-            let mut buf = Vec::new();
-            if input.read_until(delim[0], &mut buf)? == 0 {
-                return Ok(());
-            }
-            if buf.last() == Some(&delim[0]) {
-                buf.pop();
-            }
-            if !each(buf) {
-                return Ok(());
-            }
+    // `buf[..filled]` was read and not yet handed on; of it, `scanned`
+    // bytes are known to hold no delimiter start.
+    let mut buf = BytesMut::zeroed(CHUNK);
+    let (mut filled, mut scanned) = (0usize, 0usize);
+    loop {
+        if buf.len() - filled < MIN_READ {
+            // Zeroed once per buffer, not per read.
+            let mut next = BytesMut::zeroed(CHUNK.max(2 * filled + MIN_READ));
+            next[..filled].copy_from_slice(&buf[..filled]);
+            buf = next;
         }
-    }
-    let mut all = Vec::new();
-    input.read_to_end(&mut all)?;
-    let mut rest = &all[..];
-    while !rest.is_empty() {
-        let (rec, next) = match find(rest, delim) {
-            Some(i) => (&rest[..i], &rest[i + delim.len()..]),
-            None => (rest, &rest[rest.len()..]),
+        let n = match input.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
-        if !each(rec.to_vec()) {
-            break;
+        if n == 0 {
+            if filled > 0 {
+                each(vec![buf.split_to(filled).freeze()]);
+            }
+            return Ok(());
         }
-        rest = next;
+        filled += n;
+        let mut ends = Vec::new();
+        let mut at = scanned;
+        while let Some(i) = find(&buf[at..filled], delim) {
+            ends.push(at + i);
+            at += i + delim.len();
+        }
+        scanned = filled.saturating_sub(delim.len().saturating_sub(1)).max(at);
+        if ends.is_empty() {
+            continue;
+        }
+        let read = buf.split_to(at).freeze();
+        filled -= at;
+        scanned -= at;
+        let mut start = 0;
+        let recs: Vec<Bytes> = ends
+            .iter()
+            .map(|&end| {
+                let r = read.slice(start..end);
+                start = end + delim.len();
+                r
+            })
+            .collect();
+        if !each(recs) {
+            return Ok(());
+        }
     }
-    Ok(())
+}
+
+/// The outcome of the records sent without a report handle (no
+/// `--delivery-report`): counted by [`count_delivery`], a callback that
+/// captures nothing, so that sending costs no allocation per record. One
+/// `produce` runs per process, hence a static.
+struct Tally {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    /// Failures not yet printed (the callback runs on the producer's
+    /// thread, which must not block on standard error).
+    errors: Mutex<Vec<String>>,
+}
+
+static TALLY: Tally = Tally {
+    delivered: AtomicU64::new(0),
+    failed: AtomicU64::new(0),
+    errors: Mutex::new(Vec::new()),
+};
+
+fn count_delivery(r: ferrokafka::producer::DeliveryResult) {
+    match r {
+        Ok(_) => {
+            TALLY.delivered.fetch_add(1, Ordering::Release);
+        }
+        Err(e) => {
+            let key = match e.record.as_ref().and_then(|r| r.key_bytes()) {
+                Some(k) => format!(" with key {:?}", String::from_utf8_lossy(k)),
+                None => String::new(),
+            };
+            let line = format!(
+                "record{key}: delivery failed: {} ({}): {}",
+                e.error.code().name(),
+                e.status,
+                e.error.message()
+            );
+            TALLY
+                .errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line);
+            // After the line: whoever sees the count finds the line too.
+            TALLY.failed.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// Prints the failures counted so far; false if there were any.
+fn print_failures() -> bool {
+    let lines = std::mem::take(&mut *TALLY.errors.lock().unwrap_or_else(|p| p.into_inner()));
+    for l in &lines {
+        eprintln!("{l}");
+    }
+    lines.is_empty()
 }
 
 struct Sent {
@@ -177,7 +266,8 @@ pub fn run(args: Args) -> ExitCode {
 
 /// What the input thread hands over.
 enum Input {
-    Record(Vec<u8>),
+    /// The records of one read.
+    Records(Vec<Bytes>),
     /// The input ended, or could not be read.
     End(std::io::Result<()>),
 }
@@ -185,14 +275,14 @@ enum Input {
 /// Reads the records on a thread of their own, so that a signal is seen
 /// while the input (a terminal, a pipe) has nothing to give.
 fn read_input(
-    input: Box<dyn BufRead + Send>,
+    input: Box<dyn Read + Send>,
     delim: Vec<u8>,
 ) -> Result<std::sync::mpsc::Receiver<Input>, String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let (tx, rx) = std::sync::mpsc::sync_channel(8);
     std::thread::Builder::new()
         .name("ferrokafka-input".into())
         .spawn(move || {
-            let r = records(input, &delim, |rec| tx.send(Input::Record(rec)).is_ok());
+            let r = records(input, &delim, |recs| tx.send(Input::Records(recs)).is_ok());
             let _ = tx.send(Input::End(r));
         })
         .map_err(|e| format!("cannot start the input thread: {e}"))?;
@@ -228,11 +318,11 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
     if let Some(f) = &stats_file {
         producer.set_stats_callback(f.callback());
     }
-    let input: Box<dyn BufRead + Send> = match &args.file {
-        Some(path) => Box::new(BufReader::new(
-            std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
-        None => Box::new(BufReader::new(std::io::stdin())),
+    let input: Box<dyn Read + Send> = match &args.file {
+        Some(path) => {
+            Box::new(std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => Box::new(std::io::stdin()),
     };
     let topic: Arc<str> = Arc::from(args.topic.as_str());
     let delim = unescape(&args.delimiter);
@@ -243,50 +333,58 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
         .map(|k| Bytes::from(k.clone().into_bytes()));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // Report handles are kept only when each report is printed
+    // (--delivery-report); otherwise a counting callback tallies them.
     let mut pending: VecDeque<Sent> = VecDeque::new();
     let mut all_ok = true;
     let mut number = 0u64;
     let mut send_error: Option<String> = None;
+    // Records handed to the counting callback.
+    let mut counted = 0u64;
     let rx = read_input(input, delim)?;
-    let mut handle = |line: Vec<u8>| -> bool {
+    let mut handle = |line: Bytes| -> bool {
         number += 1;
         let (key, value) = match &key_delim {
             Some(kd) => match find(&line, kd) {
-                Some(i) => (
-                    Some(Bytes::copy_from_slice(&line[..i])),
-                    Bytes::copy_from_slice(&line[i + kd.len()..]),
-                ),
-                None => (fixed_key.clone(), Bytes::from(line)),
+                Some(i) => (Some(line.slice(..i)), line.slice(i + kd.len()..)),
+                None => (fixed_key.clone(), line),
             },
-            None => (fixed_key.clone(), Bytes::from(line)),
+            None => (fixed_key.clone(), line),
         };
-        let mut r = ProducerRecord::new(topic.clone())
-            .value(value)
-            .headers(headers.clone());
+        let mut r = ProducerRecord::new(topic.clone()).value(value);
+        if !headers.is_empty() {
+            r = r.headers(headers.clone());
+        }
         if let Some(k) = &key {
             r = r.key(k.clone());
         }
         if let Some(p) = args.partition {
             r = r.partition(p);
         }
-        match producer.send_blocking(r) {
-            Ok(report) => pending.push_back(Sent {
-                number,
-                key,
-                report,
-            }),
-            Err(e) => {
-                eprintln!(
-                    "record {number}: not sent: {} ({}): {}",
-                    e.error.code().name(),
-                    ferrokafka::producer::PersistenceStatus::NotPersisted,
-                    e.error.message()
-                );
-                all_ok = false;
-                if e.error.code() != ferrokafka::ErrorCode::MsgSizeTooLarge {
-                    send_error = Some(e.error.to_string());
-                    return false;
-                }
+        let sent = if args.delivery_report {
+            producer.send_blocking(r).map(|report| {
+                pending.push_back(Sent {
+                    number,
+                    key,
+                    report,
+                })
+            })
+        } else {
+            let r = producer.send_blocking_with_callback(r, count_delivery);
+            counted += u64::from(r.is_ok());
+            r
+        };
+        if let Err(e) = sent {
+            eprintln!(
+                "record {number}: not sent: {} ({}): {}",
+                e.error.code().name(),
+                ferrokafka::producer::PersistenceStatus::NotPersisted,
+                e.error.message()
+            );
+            all_ok = false;
+            if e.error.code() != ferrokafka::ErrorCode::MsgSizeTooLarge {
+                send_error = Some(e.error.to_string());
+                return false;
             }
         }
         while pending.front().is_some_and(|s| s.report.is_done()) {
@@ -296,6 +394,8 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
         }
         true
     };
+    // Failures counted by the callback, printed after each read.
+    let mut reports_ok = true;
     let mut stopped = None;
     let read: std::io::Result<()> = loop {
         use std::sync::mpsc::RecvTimeoutError;
@@ -304,10 +404,11 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
             break Ok(());
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Input::Record(line)) => {
-                if !handle(line) {
+            Ok(Input::Records(recs)) => {
+                if !recs.into_iter().all(&mut handle) {
                     break Ok(());
                 }
+                reports_ok &= print_failures();
             }
             Ok(Input::End(r)) => break r,
             Err(RecvTimeoutError::Timeout) => {}
@@ -332,6 +433,30 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
     for s in pending.drain(..) {
         all_ok &= settle(s, args.delivery_report, &mut out);
     }
+    // `flush` returns once every batch completed; the callbacks of its
+    // records may still be running on the producer's thread.
+    let deadline = std::time::Instant::now() + CLOSE_TIMEOUT;
+    while TALLY.delivered.load(Ordering::Acquire) + TALLY.failed.load(Ordering::Acquire) < counted
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let reported = TALLY.delivered.load(Ordering::Acquire) + TALLY.failed.load(Ordering::Acquire);
+    if reported < counted {
+        eprintln!(
+            "% {} records have no delivery report after the flush",
+            counted - reported
+        );
+        all_ok = false;
+    }
+    all_ok &= reports_ok & print_failures();
+    let failed = TALLY.failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        eprintln!(
+            "% {failed} of {number} records were not delivered ({} delivered)",
+            TALLY.delivered.load(Ordering::Relaxed)
+        );
+    }
     let _ = out.flush();
     if let Some(f) = &stats_file {
         f.write(&producer.stats());
@@ -348,12 +473,24 @@ mod tests {
 
     fn split(input: &'static [u8], delim: &str) -> Vec<Vec<u8>> {
         let mut v = Vec::new();
-        records(Box::new(input), &unescape(delim), |r| {
-            v.push(r);
+        records(input, &unescape(delim), |recs| {
+            v.extend(recs.iter().map(|r| r.to_vec()));
             true
         })
         .unwrap();
         v
+    }
+
+    /// Hands out the input a few bytes per read, as a pipe may.
+    struct Trickle(&'static [u8], usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
     }
 
     #[test]
@@ -362,8 +499,70 @@ mod tests {
         assert_eq!(split(b"a\nb", "\\n"), vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(split(b"a||b||", "||"), vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(split(b"x\ty", "\\t"), vec![b"x".to_vec(), b"y".to_vec()]);
+        assert_eq!(
+            split(b"a\n\nb\n", "\\n"),
+            vec![b"a".to_vec(), vec![], b"b".to_vec()]
+        );
         assert!(split(b"", "\\n").is_empty());
+        assert_eq!(split(b"no delimiter", ""), vec![b"no delimiter".to_vec()]);
         assert_eq!(unescape("\\0"), vec![0]);
         assert_eq!(find(b"k:v", b":"), Some(1));
+        assert_eq!(find(b"k::v", b"::"), Some(1));
+    }
+
+    #[test]
+    fn records_and_delimiters_split_across_reads() {
+        for step in [1, 2, 3, 7] {
+            let mut v = Vec::new();
+            records(Trickle(b"ab||cd|e||||f", step), b"||", |recs| {
+                v.extend(recs.iter().map(|r| r.to_vec()));
+                true
+            })
+            .unwrap();
+            assert_eq!(
+                v,
+                vec![b"ab".to_vec(), b"cd|e".to_vec(), vec![], b"f".to_vec()],
+                "{step} bytes per read"
+            );
+        }
+    }
+
+    #[test]
+    fn records_longer_than_a_buffer_and_many_buffers() {
+        // 3 MiB of 100-byte lines, then one 2.5 MiB line: every record
+        // whole, in order, however the reads fall.
+        let mut input = Vec::new();
+        for i in 0..(3 * CHUNK / 100) {
+            input.extend_from_slice(format!("{i:099}\n").as_bytes());
+        }
+        let long = vec![b'L'; CHUNK * 5 / 2];
+        input.extend_from_slice(&long);
+        input.push(b'\n');
+        let input: &'static [u8] = Box::leak(input.into_boxed_slice());
+        let mut v: Vec<Bytes> = Vec::new();
+        let mut reads = 0;
+        records(Trickle(input, 300_000), b"\n", |recs| {
+            reads += 1;
+            v.extend(recs);
+            true
+        })
+        .unwrap();
+        assert!(reads > 3, "{reads}");
+        assert_eq!(v.len(), 3 * CHUNK / 100 + 1);
+        for (i, r) in v[..v.len() - 1].iter().enumerate() {
+            assert_eq!(&r[..], format!("{i:099}").as_bytes());
+        }
+        assert_eq!(&v[v.len() - 1][..], &long[..]);
+    }
+
+    #[test]
+    fn a_false_answer_stops_reading() {
+        let mut calls = 0;
+        records(Trickle(b"a\nb\nc\n", 2), b"\n", |_| {
+            calls += 1;
+            false
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
     }
 }

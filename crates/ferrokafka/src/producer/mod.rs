@@ -419,17 +419,44 @@ impl Producer {
         &self,
         record: ProducerRecord,
     ) -> std::result::Result<DeliveryFuture, SendError> {
+        self.enqueue_blocking(record, None).map_err(|(e, _)| e)
+    }
+
+    /// [`send_with_callback`](Self::send_with_callback) that waits for
+    /// queue space like [`send_blocking`](Self::send_blocking). For
+    /// applications that count reports instead of keeping a handle per
+    /// record (the CLI's `produce`): a callback that captures nothing is
+    /// boxed without an allocation.
+    pub fn send_blocking_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> std::result::Result<(), SendError>
+    where
+        F: FnOnce(DeliveryResult) + Send + 'static,
+    {
+        self.enqueue_blocking(record, Some(Box::new(callback)))
+            .map(|_| ())
+            .map_err(|(e, _)| e)
+    }
+
+    /// Enqueues, waiting up to `max.block.ms` while the queue is full.
+    fn enqueue_blocking(
+        &self,
+        record: ProducerRecord,
+        callback: Option<delivery::Callback>,
+    ) -> std::result::Result<DeliveryFuture, (SendError, Option<delivery::Callback>)> {
         let deadline = Instant::now() + self.inner.max_block;
         let s = self.shared();
-        let mut record = record;
+        let (mut record, mut callback) = (record, callback);
         loop {
-            match self.send(record) {
-                Err(e) if e.error.code() == ErrorCode::QueueFull => {
+            match self.enqueue(record, callback) {
+                Err((e, cb)) if e.error.code() == ErrorCode::QueueFull => {
                     let now = Instant::now();
                     if now >= deadline {
-                        return Err(e);
+                        return Err((e, cb));
                     }
-                    record = e.record;
+                    (record, callback) = (e.record, cb);
                     let _w = Waiting::new(s);
                     let acc = s.lock();
                     if acc.would_block(&record) {

@@ -76,12 +76,19 @@ fn read_unsigned(
 ) -> Result<u64> {
     let start = *pos;
     let rest = buf.get(start..).unwrap_or(&[]);
-    // Fast path: most lengths and deltas fit in one byte.
-    if let Some(&b) = rest.first() {
-        if b < 0x80 {
+    // Fast paths: most lengths and deltas fit in one or two bytes (a
+    // 100-byte value's length and its record's length take two), and two
+    // bytes carry 14 bits, within every type's width and length bound.
+    match *rest {
+        [b, ..] if b < 0x80 => {
             *pos = start + 1;
             return Ok(u64::from(b));
         }
+        [b0, b1, ..] if b1 < 0x80 && max_len >= 2 => {
+            *pos = start + 2;
+            return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
+        }
+        _ => {}
     }
     let mut value = 0u64;
     for (i, &b) in rest.iter().take(max_len).enumerate() {
@@ -168,6 +175,35 @@ mod tests {
         assert!(read_varint(&[0x80], &mut pos, "x").is_err());
         assert!(read_varint(&[], &mut pos, "x").is_err());
         assert_eq!(pos, 0, "failed reads must not advance");
+    }
+
+    #[test]
+    fn every_one_and_two_byte_value_decodes_in_place() {
+        // The one- and two-byte fast paths, read from the middle of a
+        // buffer with bytes after the varint (as inside a batch).
+        for v in -8192..8192i32 {
+            let mut b = vec![0xaa];
+            put_varint(&mut b, v);
+            let len = b.len() - 1;
+            assert!(len <= 2, "{v}");
+            b.extend_from_slice(&[0xff, 0x01]);
+            let mut pos = 1;
+            assert_eq!(read_varint(&b, &mut pos, "x").unwrap(), v);
+            assert_eq!(pos, 1 + len);
+            let mut pos = 1;
+            assert_eq!(read_varlong(&b, &mut pos, "x").unwrap(), i64::from(v));
+            assert_eq!(pos, 1 + len);
+        }
+        // A continuation byte at the end of the buffer is truncation, not a
+        // two-byte value.
+        let mut pos = 0;
+        assert!(read_varint(&[0x80], &mut pos, "x").is_err());
+        // Three bytes take the general path.
+        assert_eq!(
+            read_varint(&[0x80, 0x80, 0x01], &mut pos, "x").unwrap(),
+            8192
+        );
+        assert_eq!(pos, 3);
     }
 
     #[test]

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Instructions per record of `ferrokafka produce` (input file -> encoded
+# batches on the wire) and `ferrokafka consume` (fetched bytes -> records
+# written to a pipe), counted by callgrind over the client process only
+# (every thread; the broker is another process, not counted). Each command
+# runs for N and 2N records: (I(2N) - I(N)) / N is the cost per record with
+# start-up, metadata and connection set-up cancelled out.
+#
+#   scripts/bench/callgrind_cli.sh FERROKAFKA_BIN [N] [SIZE]
+#
+# Needs valgrind. Instruction counts do not depend on the machine's load.
+set -euo pipefail
+fk=$1 n=${2:-100000} size=${3:-100}
+dir=$(mktemp -d)
+mock_pid=
+cleanup() {
+    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+for count in "$n" $((2 * n)); do
+    python3 - "$count" "$size" >"$dir/in$count" <<'EOF'
+import sys
+n, size = int(sys.argv[1]), int(sys.argv[2])
+pad = b"x" * (size - 8)
+out = sys.stdout.buffer
+for i in range(n):
+    out.write(b"%08d" % i + pad + b"\n")
+EOF
+done
+start_mock() {
+    "$fk" mock --brokers 3 --topic bench:8 --no-stdin "$@" >"$dir/mock.out" 2>"$dir/mock.err" &
+    mock_pid=$!
+    for _ in $(seq 100); do grep -q BOOTSTRAP= "$dir/mock.out" 2>/dev/null && break; sleep 0.1; done
+    bootstrap=$(sed -n 's/^BOOTSTRAP=//p' "$dir/mock.out" | head -1)
+}
+stop_mock() {
+    kill "$mock_pid"
+    wait "$mock_pid" 2>/dev/null || true
+    mock_pid=
+}
+# Total instructions (Ir) of one callgrind run of the command given.
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" "$@" >/dev/null 2>"$dir/vg.err" \
+        || { cat "$dir/vg.err" >&2; return 1; }
+    local total=0
+    for f in "$dir"/cg.*; do
+        local ir
+        ir=$(sed -n 's/^summary: \([0-9]*\).*/\1/p' "$f")
+        total=$((total + ir))
+        rm -f "$f"
+    done
+    echo "$total"
+}
+start_mock --blackhole
+p1=$(instructions "$fk" produce -b "$bootstrap" -t bench "$dir/in$n")
+p2=$(instructions "$fk" produce -b "$bootstrap" -t bench "$dir/in$((2 * n))")
+stop_mock
+start_mock
+"$fk" produce -b "$bootstrap" -t bench "$dir/in$((2 * n))"
+c1=$(instructions "$fk" consume -b "$bootstrap" -t bench -q -c "$n" -o beginning)
+c2=$(instructions "$fk" consume -b "$bootstrap" -t bench -q -c $((2 * n)) -o beginning)
+stop_mock
+echo "| command | instructions, $n records | instructions, $((2 * n)) records | instructions per record |"
+echo "|---|---:|---:|---:|"
+echo "| produce FILE | $p1 | $p2 | $(((p2 - p1) / n)) |"
+echo "| consume -c N | $c1 | $c2 | $(((c2 - c1) / n)) |"
