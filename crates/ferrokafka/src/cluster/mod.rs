@@ -34,7 +34,6 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
-
 struct BrokerConns {
     addr: BrokerAddress,
     conns: [Option<Connection>; 4],
