@@ -432,12 +432,11 @@ def test_transactions_copy_with_offsets_abort_and_commit(client, mock):
     tx.send_offsets_to_transaction({tp: client.OffsetAndMetadata(4, "", -1)}, meta)
     tx.commit_transaction()
     tx.close()
-    # The offsets become stable once the commit markers are written.
-    # ferrokafka's read_committed consumer asks for stable offsets only
-    # (KIP-447's require_stable), so its first answer is the new offset; a
-    # client asking without it may see the old offset for a moment.
-    if client.name == "ferrokafka":
-        assert c.committed(tp) == 4
+    # The offsets become stable once the commit markers are written; until
+    # then a reader may see the offset from before the transaction. (On
+    # ferrokafka's mock a read_committed consumer's require_stable (KIP-447)
+    # waits; on Apache Kafka 4.4 the first answer right after the commit was
+    # still the old one in one run: issue 16.)
     deadline = time.monotonic() + 10
     while c.committed(tp) != 4 and time.monotonic() < deadline:
         time.sleep(0.1)
