@@ -150,7 +150,13 @@ async fn fetch_in(
     // Partitions left out of a failed incremental answer were not looked at.
     let incremental = incremental && top == 0;
     if !session.answered(plan, resp.session_id, top) {
-        tracing::debug!(target: "ferrokafka::consumer", broker, error = top, "fetch session refused, fetching in full");
+        crate::debug::trace_ctx!(
+            cluster.observer().debug(),
+            Fetch,
+            broker,
+            error = top,
+            "fetch session refused, fetching in full"
+        );
         return Ok(None);
     }
     // Any other request-level error with no partitions fails the request;

@@ -205,6 +205,9 @@ pub struct NetSettings {
     pub tls: Option<tls::TlsSettings>,
     /// SASL, for `security.protocol` `sasl_plaintext` and `sasl_ssl`.
     pub sasl: Option<sasl::SaslSettings>,
+    /// The client's debug contexts and error events (`debug`, `log_level`,
+    /// the error callback and streams), shared by all its connections.
+    pub observer: crate::events::Observer,
 }
 
 impl Default for NetSettings {
@@ -226,6 +229,7 @@ impl Default for NetSettings {
             resolver: Resolver::System,
             tls: None,
             sasl: None,
+            observer: crate::events::Observer::default(),
         }
     }
 }
@@ -261,6 +265,7 @@ impl NetSettings {
             resolver: Resolver::System,
             tls: tls::TlsSettings::from_config(c)?,
             sasl: sasl::SaslSettings::from_config(c)?,
+            observer: crate::events::Observer::from_config(c),
         })
     }
 }

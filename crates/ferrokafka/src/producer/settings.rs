@@ -61,6 +61,8 @@ pub(crate) struct Settings {
     pub transaction_timeout: Duration,
     /// `statistics.interval.ms` (zero: no periodic statistics).
     pub stats_interval: Duration,
+    /// `debug`: the contexts this producer logs.
+    pub debug: crate::debug::DebugContexts,
 }
 
 impl Default for Settings {
@@ -90,6 +92,7 @@ impl Default for Settings {
             transactional_id: None,
             transaction_timeout: Duration::from_millis(60_000),
             stats_interval: Duration::ZERO,
+            debug: crate::debug::DebugContexts::NONE,
         }
     }
 }
@@ -159,6 +162,7 @@ impl Settings {
                 .map(str::to_string),
             transaction_timeout: c.get_duration("transaction.timeout.ms"),
             stats_interval: c.get_duration("statistics.interval.ms"),
+            debug: crate::debug::DebugContexts::from_config(c),
         })
     }
 }
