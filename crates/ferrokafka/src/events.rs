@@ -4,7 +4,7 @@
 //! handed to the application as librdkafka's `error_cb` does.
 //!
 //! Each client (producer, consumer, admin) owns one [`Observer`], built from
-//! its configuration with its [`DebugContexts`](crate::debug) and shared by
+//! its configuration with its `debug` contexts and shared by
 //! every layer through the connection settings. The connections and the
 //! cluster layer report what they see; the observer logs each event at warn
 //! (error for a fatal one), calls the error callback

@@ -84,7 +84,17 @@ pub(crate) async fn fetch(
         r = fetch_in(cluster, broker, parts, s, session).await;
     }
     match r {
-        Ok(Some(out)) => Ok(out),
+        Ok(Some(out)) => {
+            crate::debug::trace_ctx!(
+                cluster.observer().debug(),
+                Fetch,
+                broker,
+                "Fetch from broker {broker}: {} partition(s) asked, {} answered",
+                parts.len(),
+                out.len()
+            );
+            Ok(out)
+        }
         Ok(None) => {
             session.restart();
             Err(Error::new(

@@ -298,8 +298,9 @@ impl Membership {
     }
 
     /// The application's rebalance callback returned (or there was none,
-    /// or it panicked): the work it held back is handed out next.
-
+    /// or it panicked): the work it held back is handed out next. (`now`
+    /// keeps the signature of every other event; the task logs how long
+    /// the callback took, from [`Self::callback_running_for`].)
     pub(crate) fn on_callback_done(&mut self, _now: Instant) {
         if let Some(run) = self.callback.take() {
             self.ready.extend(run.then);
