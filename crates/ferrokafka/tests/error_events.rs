@@ -315,3 +315,23 @@ async fn flush_async_waits_for_the_reports_and_times_out_with_the_count() {
         other => panic!("expected a timeout, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_partitions_for_a_send_to_a_missing_partition_is_refused_at_once() {
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .topic("pf", 2, 1)
+        .build()
+        .await
+        .unwrap();
+    let producer = Producer::new(&base(&cluster.bootstrap_servers())).unwrap();
+    let parts = producer
+        .partitions_for_async("pf", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(parts, vec![0, 1]);
+    let e = producer
+        .send(ProducerRecord::new("pf").partition(7).value("v"))
+        .unwrap_err();
+    assert_eq!(e.error.code(), ErrorCode::UnknownPartition, "{}", e.error);
+}

@@ -603,6 +603,8 @@ impl Producer {
         let Some(cluster) = self.inner.stats.cluster.clone() else {
             return self.partitions_from_sender(topic, timeout);
         };
+        let started = Instant::now();
+        self.want_topic(topic);
         // Run on the producer's own runtime and wait here, bounded: this
         // works from any thread, including a blocking task of another
         // runtime.
@@ -612,7 +614,16 @@ impl Producer {
             let _ = tx.send(cluster.partitions_for(&name, timeout).await);
         });
         match rx.recv_timeout(timeout + Duration::from_secs(1)) {
-            Ok(r) => Ok(r?.iter().map(|p| p.id).collect()),
+            Ok(r) => {
+                let parts: Vec<i32> = r?.iter().map(|p| p.id).collect();
+                // The accumulator learns the topic from the sender right
+                // after; `send` then checks explicit partitions at once.
+                let until = Instant::now() + timeout.saturating_sub(started.elapsed());
+                while self.cached_partition_count(topic).is_none() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Ok(parts)
+            }
             Err(_) => Err(Error::new(
                 ErrorCode::TimedOut,
                 format!(
@@ -642,8 +653,19 @@ impl Producer {
                 "this producer has no cluster to ask for metadata",
             ));
         };
+        let until = tokio::time::Instant::now() + timeout;
+        self.want_topic(topic);
         let parts = cluster.partitions_for(topic, timeout).await?;
+        while self.cached_partition_count(topic).is_none() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         Ok(parts.iter().map(|p| p.id).collect())
+    }
+
+    /// Asks the sender to learn `topic` into the accumulator.
+    fn want_topic(&self, topic: &str) {
+        self.shared().lock().want_topic(topic);
+        self.shared().wake.notify_one();
     }
 
     /// The partition count the accumulator already knows, never waiting.
@@ -656,8 +678,7 @@ impl Producer {
     fn partitions_from_sender(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>> {
         let s = self.shared();
         let deadline = Instant::now() + timeout;
-        s.lock().want_topic(topic);
-        s.wake.notify_one();
+        self.want_topic(topic);
         loop {
             if let Some(n) = s.lock().partition_count(topic) {
                 return Ok((0..n as i32).collect());
