@@ -371,9 +371,10 @@ impl Producer {
         &self.inner.shared
     }
 
-    /// The producer's debug contexts.
+    /// The producer's debug contexts (without taking the accumulator's
+    /// lock: callers may hold it).
     fn debug(&self) -> crate::debug::DebugContexts {
-        self.shared().lock().settings().debug
+        self.shared().observer.debug()
     }
 
     fn enqueue(
