@@ -456,13 +456,17 @@ impl Producer {
         Ok(())
     }
 
-    fn metadata_timeout(&self, py: Python<'_>) -> PyErr {
+    /// kafka-python's KafkaTimeoutError for metadata that did not come,
+    /// with the cause the client knows (a refused connection, a host name
+    /// that does not resolve).
+    fn metadata_timeout(&self, py: Python<'_>, cause: &ferrokafka::Error) -> PyErr {
         local_error(
             py,
             ErrorCode::TimedOut,
             &format!(
-                "Failed to update metadata after {:.1} secs.",
-                self.max_block.as_secs_f64()
+                "Failed to update metadata after {:.1} secs: {}",
+                self.max_block.as_secs_f64(),
+                cause.message()
             ),
         )
     }
@@ -514,7 +518,11 @@ impl Producer {
                 self.connected.store(true, Ordering::Release);
                 Ok(p)
             }
-            Err(e) if e.code() == ErrorCode::UnknownTopic => Err(self.metadata_timeout(py)),
+            // Authentication, TLS and other causes are raised as
+            // themselves (AuthenticationFailedError, ...).
+            Err(e) if matches!(e.code(), ErrorCode::UnknownTopic | ErrorCode::TimedOut) => {
+                Err(self.metadata_timeout(py, &e))
+            }
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }

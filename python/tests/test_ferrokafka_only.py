@@ -196,3 +196,27 @@ def test_records_buffered_at_exit_are_delivered(mock):
         got = [r.value for rs in c.poll(timeout_ms=200).values() for r in rs]
     c.close()
     assert got == [b"at-exit"]
+
+
+def test_send_with_a_wrong_sasl_password_names_authentication(sasl_mock):
+    """A metadata wait that cannot succeed raises its cause, not only
+    "Failed to update metadata", and at once rather than at max_block_ms."""
+    from conftest import SASL_USER
+
+    p = ferrokafka.KafkaProducer(
+        bootstrap_servers=sasl_mock.bootstrap,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_plain_username=SASL_USER,
+        sasl_plain_password="not-the-password",
+        max_block_ms=20000,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(errors.KafkaError) as info:
+            p.send("auth-topic", b"v").get(timeout=30)
+        assert "authenticat" in str(info.value).lower(), str(info.value)
+        assert isinstance(info.value, errors.AuthenticationFailedError), repr(info.value)
+        assert time.monotonic() - started < 15
+    finally:
+        p.close(timeout=5)

@@ -13,6 +13,12 @@ struct Cli {
     /// range, default, description).
     #[arg(short = 'X', value_name = "list")]
     property: Vec<String>,
+    /// Debug contexts to print on standard error, comma-separated (the
+    /// `debug` property: broker, protocol, metadata, msg, cgrp, fetch,
+    /// security, eos, admin, conf, ..., all), as kcat's `-d`; no `RUST_LOG`
+    /// needed.
+    #[arg(short = 'd', value_name = "CONTEXTS", global = true)]
+    debug: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -36,17 +42,44 @@ enum Command {
     Copy(cmd::copy::Args),
 }
 
+/// Whether the command line asks for debug contexts (`-d`, `-X debug=`).
+fn debug_requested(cli: &Cli) -> bool {
+    let mut args = std::env::args().skip(1);
+    let mut found = cli.debug.is_some();
+    while let Some(a) = args.next() {
+        let prop = match a.strip_prefix("-X") {
+            Some("") => args.next().unwrap_or_default(),
+            Some(p) => p.to_string(),
+            None => continue,
+        };
+        found |= prop.trim_start().starts_with("debug=");
+    }
+    found
+}
+
 fn main() -> ExitCode {
-    // Debug output goes to standard error, selected with RUST_LOG (e.g.
-    // RUST_LOG=ferrokafka=debug); nothing is printed when it is unset.
-    if std::env::var_os("RUST_LOG").is_some() {
+    let cli = Cli::parse();
+    // Logging goes to standard error. RUST_LOG selects it (e.g.
+    // RUST_LOG=ferrokafka=debug); without it, `-d` or `-X debug=` show
+    // the clients' debug contexts and warnings (each client emits only
+    // the contexts it was given), and otherwise nothing is printed.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(_) => Some(tracing_subscriber::EnvFilter::from_default_env()),
+        Err(_) if debug_requested(&cli) => {
+            Some(tracing_subscriber::EnvFilter::new("ferrokafka=debug"))
+        }
+        Err(_) => None,
+    };
+    if let Some(filter) = filter {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init();
     }
-    let cli = Cli::parse();
+    if let Some(d) = &cli.debug {
+        let _ = cmd::DEBUG.set(d.clone());
+    }
     if cmd::wants_property_list(&cli.property) {
         cmd::print_property_list();
         return ExitCode::SUCCESS;

@@ -13,7 +13,9 @@ pub mod admin;
 pub(crate) mod cluster;
 pub mod config;
 pub mod consumer;
+pub(crate) mod debug;
 pub mod error;
+pub mod events;
 // Public only for ferrokafka's own integration tests and benches (hidden,
 // not a stable API).
 #[doc(hidden)]

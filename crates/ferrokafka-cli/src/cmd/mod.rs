@@ -12,12 +12,20 @@ pub mod shutdown;
 use ferrokafka::config::{self, Property};
 use ferrokafka::ClientConfig;
 
-/// Builds a configuration from `-b` and repeated `-X name=value` options.
+/// The contexts of the global `-d CONTEXTS` option (kcat's), set once by
+/// `main`; every client the command creates gets them as `debug`.
+pub static DEBUG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Builds a configuration from `-b` and repeated `-X name=value` options
+/// (after `-d`'s `debug`, so that `-X debug=` wins).
 /// `-X list` is handled by the caller ([`wants_property_list`]).
 pub fn client_config(brokers: Option<&str>, props: &[String]) -> Result<ClientConfig, String> {
     let mut c = ClientConfig::new();
     if let Some(b) = brokers {
         c = c.set("bootstrap.servers", b);
+    }
+    if let Some(d) = DEBUG.get() {
+        c = c.set("debug", d.as_str());
     }
     for p in props {
         let (name, value) = p

@@ -290,7 +290,7 @@ fn read_input(
 }
 
 fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
-    let mut config = ClientConfig::new().set("bootstrap.servers", args.brokers.clone());
+    let mut config: ClientConfig = super::client_config(Some(&args.brokers), &[])?;
     if let Some(z) = &args.compression {
         config = config.set("compression.codec", z.clone());
     }

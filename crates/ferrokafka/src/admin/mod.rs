@@ -224,6 +224,22 @@ impl AdminClient {
         })
     }
 
+    /// Calls `callback` with every error event (on the client's runtime; it
+    /// must not block): the non-fatal events listed at
+    /// [`ErrorStream`](crate::events::ErrorStream), which a call that then
+    /// fails also names in its error. Replaces an earlier callback.
+    pub fn set_error_callback(&self, callback: impl Fn(&Error) + Send + Sync + 'static) {
+        self.cluster
+            .observer()
+            .set_callback(std::sync::Arc::new(callback));
+    }
+
+    /// The client's error events from now on, as an async stream (see
+    /// [`ErrorStream`](crate::events::ErrorStream)).
+    pub fn error_stream(&self) -> crate::events::ErrorStream {
+        self.cluster.observer().subscribe()
+    }
+
     /// Brokers and topics of the cluster: every topic when `topic` is
     /// `None`, else just that one (a missing topic is listed with its
     /// `UnknownTopicOrPartition` error, not created). Brokers are tried in
@@ -321,7 +337,7 @@ impl AdminClient {
             if !not_controller(&resp) || tries >= MAX_REROUTES {
                 return Ok((v, resp));
             }
-            tracing::debug!(target: "ferrokafka::admin", broker = id, api = ?R::KEY, "NOT_CONTROLLER: re-routing");
+            crate::debug::trace_ctx!(self.cluster.observer().debug(), Admin, broker = id, api = ?R::KEY, "NOT_CONTROLLER: re-routing");
             // Give the cluster a moment to settle on a new controller.
             let pause = Duration::from_millis(50 * tries as u64);
             tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;

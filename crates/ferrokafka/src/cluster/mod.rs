@@ -19,6 +19,7 @@ pub(crate) use coordinator::CoordinatorType;
 pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicId, TopicMetadata};
 pub(crate) use settings::ClusterSettings;
 
+use crate::debug::trace_ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::net::{BrokerAddress, ClientRuntime, Connection, ConnectionKind, ConnectionState};
 use crate::protocol::{codes, ApiKey};
@@ -100,6 +101,10 @@ impl Cluster {
                 },
             );
         }
+        settings
+            .net
+            .observer
+            .set_brokers(settings.bootstrap.iter().cloned());
         let state = MetadataState::new(settings.metadata.clone(), Instant::now().into_std());
         let (changed, _) = watch::channel(0);
         let inner = Arc::new(Inner {
@@ -128,6 +133,11 @@ impl Cluster {
             .take()
     }
 
+    /// The client's debug contexts and error events.
+    pub(crate) fn observer(&self) -> &crate::events::Observer {
+        &self.inner.settings.net.observer
+    }
+
     /// The runtime this cluster's tasks run on.
     pub(crate) fn runtime(&self) -> &ClientRuntime {
         &self.inner.rt
@@ -143,6 +153,11 @@ impl Cluster {
 
     /// Adds or updates brokers in the registry; never removes any.
     fn learn_brokers(&self, brokers: &[BrokerMetadata]) {
+        self.observer()
+            .set_brokers(brokers.iter().map(|b| BrokerAddress {
+                host: b.host.clone(),
+                port: b.port,
+            }));
         let mut reg = self.registry();
         for b in brokers {
             let addr = BrokerAddress {
@@ -425,6 +440,7 @@ impl Cluster {
                 let attempt = left.min(self.inner.settings.net.request_timeout);
                 match self.metadata_from(id, topics, ask, attempt).await {
                     Ok(md) => {
+                        trace_ctx!(self.observer().debug(), Metadata, broker = %md.orig_broker_name, brokers = md.brokers.len(), topics = md.topics.len(), "metadata answered");
                         self.absorb(&md, false);
                         return Ok(md);
                     }
@@ -434,7 +450,7 @@ impl Cluster {
                         return Err(e)
                     }
                     Err(e) => {
-                        tracing::debug!(target: "ferrokafka::metadata", broker = id, error = %e, "metadata request failed");
+                        trace_ctx!(self.observer().debug(), Metadata, broker = id, error = %e, "metadata request failed");
                         last = Some(e);
                     }
                 }
@@ -515,21 +531,45 @@ impl Cluster {
             match self.state().lookup(topic, Instant::now().into_std()) {
                 TopicLookup::Known(m) => return Ok(m),
                 TopicLookup::Failed(e) => return Err(e),
-                TopicLookup::Pending => {}
+                // Credentials or a certificate no broker accepts: no
+                // answer will come, say why now.
+                TopicLookup::Pending => {
+                    if let Some(e) = self
+                        .observer()
+                        .last_error()
+                        .filter(|e| matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl))
+                    {
+                        return Err(e);
+                    }
+                }
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(Error::new(codes::DESTROY, "cluster handle closed")),
-                Err(_) => {
-                    return Err(Error::new(
-                        codes::TIMED_OUT,
-                        format!(
-                            "metadata for topic {topic} not available within {} ms",
-                            timeout.as_millis()
-                        ),
-                    ))
-                }
+                Err(_) => return Err(self.metadata_timeout(topic, timeout)),
             }
+        }
+    }
+
+    /// Why metadata for `topic` did not come within `timeout`: the last
+    /// authentication or TLS failure as itself, else `_TIMED_OUT` naming
+    /// the last broker-level error (a refused connection, a name that
+    /// does not resolve) when there was one.
+    pub(crate) fn metadata_timeout(&self, topic: &str, timeout: Duration) -> Error {
+        let last = self.observer().last_error();
+        if let Some(e) = last
+            .as_ref()
+            .filter(|e| matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl))
+        {
+            return e.clone();
+        }
+        let base = format!(
+            "metadata for topic {topic} not available within {} ms",
+            timeout.as_millis()
+        );
+        match last {
+            Some(e) => Error::new(codes::TIMED_OUT, format!("{base}; last error: {e}")),
+            None => Error::new(codes::TIMED_OUT, base),
         }
     }
 
@@ -717,9 +757,13 @@ async fn drive(inner: Weak<Inner>, wake: Arc<Notify>) {
                 None => Err(Error::new(codes::ALL_BROKERS_DOWN, "no broker known")),
             };
             match result {
-                Ok(md) => cluster.absorb(&md, true),
+                Ok(md) => {
+                    trace_ctx!(cluster.observer().debug(), Metadata, broker = %md.orig_broker_name, brokers = md.brokers.len(), topics = md.topics.len(), "metadata refreshed");
+                    cluster.absorb(&md, true)
+                }
                 Err(e) => {
-                    tracing::debug!(target: "ferrokafka::metadata", error = %e, "metadata refresh failed");
+                    trace_ctx!(cluster.observer().debug(), Metadata, error = %e, "metadata refresh failed");
+                    cluster.observer().note(&e);
                     if matches!(e.code(), ErrorCode::Authentication | ErrorCode::Ssl) {
                         *cluster
                             .inner

@@ -69,6 +69,7 @@ impl ClusterSettings {
         {
             propagation_max = Duration::ZERO;
         }
+        crate::debug::dump_config(c);
         Ok(ClusterSettings {
             bootstrap,
             net: Arc::new(NetSettings::from_config(c)?),

@@ -225,9 +225,6 @@ fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
 fn every_property_set_to_a_non_default_value_has_an_effect_or_is_refused() {
     let mut silent = Vec::new();
     for p in properties() {
-        if properties::BUILT_ELSEWHERE.contains(&p.name()) {
-            continue;
-        }
         let base: Vec<(&str, String)> = base_for(p)
             .into_iter()
             .map(|(k, v)| (k, v.to_string()))

@@ -205,10 +205,6 @@ impl Property {
     pub fn doc_line(&self) -> String {
         match self.status {
             Status::Implemented | Status::Ignored => self.doc.to_string(),
-            Status::NotYet if BUILT_ELSEWHERE.contains(&self.name) => format!(
-                "{} (not implemented yet: accepted while issue 18's logging work lands)",
-                self.doc
-            ),
             Status::NotYet => format!(
                 "{} (not implemented: only the default is accepted)",
                 self.doc
@@ -234,10 +230,6 @@ impl Property {
     }
 }
 
-/// Properties whose feature another part of issue 18 builds (debug
-/// contexts and the log level): accepted, not refused, while that work
-/// lands.
-pub(crate) const BUILT_ELSEWHERE: &[&str] = &["debug", "log_level"];
 
 use AppliesTo::{Both, Consumer, Producer};
 use Scope::{Global, Topic};
@@ -378,9 +370,9 @@ pub(crate) static PROPERTIES: &[Property] = &[
     p("statistics.interval.ms", Global, Both, ms(0, 86_400_000), "0",
       "Interval at which statistics (librdkafka's STATISTICS.md layout) go to the statistics callback and stream; 0 turns the periodic emission off (stats() still answers).").done(),
     p("debug", Global, Both, Kind::EnumList(DEBUG_CONTEXTS), "",
-      "Debug contexts to log (as tracing targets), comma-separated."),
+      "Debug contexts this client logs, comma-separated: each at debug level on the tracing target ferrokafka::<context>; a context not named is never emitted by this client.").done(),
     p("log_level", Global, Both, int(0, 7), "6",
-      "Log level, syslog numbering (0 emergency .. 7 debug)."),
+      "Log level, syslog numbering (0 emergency .. 7 debug): error events are logged at warn from 4, fatal errors at error from 3; debug raises it to 7.").done(),
     p("log.connection.close", Global, Both, BOOL, "true",
       "Log a broker closing a connection (such as an idle one) at info level; false logs it at debug level.").done(),
     p("internal.termination.signal", Global, Both, int(0, 128), "0",

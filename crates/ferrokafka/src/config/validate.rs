@@ -3,7 +3,6 @@
 //! [`ClientConfig::validate`](super::ClientConfig::validate).
 
 use super::aliases::{Conversion, ALIASES};
-use super::properties::BUILT_ELSEWHERE;
 use super::value::{parse, Resolved};
 use super::{
     index_for_accessor, lookup, property, ClientConfig, ClientRole, Config, Lookup, Property,
@@ -251,9 +250,7 @@ fn not_built_rules(c: &Config, shown: &dyn Fn(&str) -> (String, String)) -> Resu
         let refused = REFUSED_VALUES
             .iter()
             .find(|(name, value, _)| *name == p.name() && *value == r.text);
-        let not_built = p.status() == Status::NotYet
-            && r.text != config_text(p)
-            && !BUILT_ELSEWHERE.contains(&p.name());
+        let not_built = p.status() == Status::NotYet && r.text != config_text(p);
         if refused.is_some() || not_built {
             let (n, v) = shown(p.name());
             let v = if p.is_secret() {

@@ -316,7 +316,11 @@ fn apply(sh: &Shared, done: Done) {
             Done::Fetch { parts, result, .. } => match result {
                 Ok(results) => st.on_fetch(results, now),
                 Err(e) => {
-                    tracing::debug!(target: "ferrokafka::consumer", "fetch failed: {e}");
+                    crate::debug::trace_ctx!(
+                        sh.cluster.observer().debug(),
+                        Fetch,
+                        "fetch failed: {e}"
+                    );
                     st.on_fetch_failed(&parts, now);
                     false
                 }

@@ -375,6 +375,26 @@ impl Consumer {
         self.shared.stats.emitter.subscribe()
     }
 
+    /// Calls `callback` with every error event (on the consumer's runtime;
+    /// it must not block): the non-fatal events listed at
+    /// [`ErrorStream`](crate::events::ErrorStream) (refused connections,
+    /// unresolvable hosts, authentication failures, all brokers down,
+    /// throttling), after which the consumer keeps retrying by itself.
+    /// Errors about the consumer's own partitions and group still come
+    /// through [`recv`](Self::recv). Replaces an earlier callback.
+    pub fn set_error_callback(&self, callback: impl Fn(&Error) + Send + Sync + 'static) {
+        self.shared
+            .cluster
+            .observer()
+            .set_callback(Arc::new(callback));
+    }
+
+    /// The consumer's error events from now on, as an async stream (see
+    /// [`ErrorStream`](crate::events::ErrorStream)).
+    pub fn error_stream(&self) -> crate::events::ErrorStream {
+        self.shared.cluster.observer().subscribe()
+    }
+
     /// The assigned partitions, sorted.
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.shared.lock().assignment()

@@ -84,7 +84,17 @@ pub(crate) async fn fetch(
         r = fetch_in(cluster, broker, parts, s, session).await;
     }
     match r {
-        Ok(Some(out)) => Ok(out),
+        Ok(Some(out)) => {
+            crate::debug::trace_ctx!(
+                cluster.observer().debug(),
+                Fetch,
+                broker,
+                "Fetch from broker {broker}: {} partition(s) asked, {} answered",
+                parts.len(),
+                out.len()
+            );
+            Ok(out)
+        }
         Ok(None) => {
             session.restart();
             Err(Error::new(
@@ -150,7 +160,13 @@ async fn fetch_in(
     // Partitions left out of a failed incremental answer were not looked at.
     let incremental = incremental && top == 0;
     if !session.answered(plan, resp.session_id, top) {
-        tracing::debug!(target: "ferrokafka::consumer", broker, error = top, "fetch session refused, fetching in full");
+        crate::debug::trace_ctx!(
+            cluster.observer().debug(),
+            Fetch,
+            broker,
+            error = top,
+            "fetch session refused, fetching in full"
+        );
         return Ok(None);
     }
     // Any other request-level error with no partitions fails the request;

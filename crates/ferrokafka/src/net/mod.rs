@@ -316,6 +316,9 @@ pub struct NetSettings {
     pub tls: Option<tls::TlsSettings>,
     /// SASL, for `security.protocol` `sasl_plaintext` and `sasl_ssl`.
     pub sasl: Option<sasl::SaslSettings>,
+    /// The client's debug contexts and error events (`debug`, `log_level`,
+    /// the error callback and streams), shared by all its connections.
+    pub observer: crate::events::Observer,
 }
 
 impl Default for NetSettings {
@@ -347,6 +350,7 @@ impl Default for NetSettings {
             group_uncapped: false,
             tls: None,
             sasl: None,
+            observer: crate::events::Observer::default(),
         }
     }
 }
@@ -394,6 +398,7 @@ impl NetSettings {
             copy_max: usize::try_from(c.get_i64("message.copy.max.bytes")).unwrap_or(0),
             tls: tls::TlsSettings::from_config(c)?,
             sasl: sasl::SaslSettings::from_config(c)?,
+            observer: crate::events::Observer::from_config(c),
         })
     }
 }

@@ -137,7 +137,6 @@ impl Oidc {
                 ),
             )
         })?;
-        tracing::debug!(target: "ferrokafka::security", endpoint = %self.url, lifetime_ms = t.lifetime().as_millis() as u64, "OIDC token fetched");
         *cached = Some((t.clone(), now));
         Ok(t)
     }

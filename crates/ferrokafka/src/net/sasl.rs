@@ -173,7 +173,6 @@ impl ProvidedTokens {
             check_extension(k, v)
                 .map_err(|e| Error::new(ErrorCode::Authentication, e.message().to_string()))?;
         }
-        tracing::debug!(target: "ferrokafka::security", principal = %t.principal, lifetime_ms = t.lifetime.as_millis() as u64, "OAUTHBEARER token from the application's provider");
         *cached = Some((t.clone(), now));
         Ok(t)
     }

@@ -679,8 +679,9 @@ impl Accumulator {
         let raised_fatal = !was_fatal && m.fatal_error().is_some();
         let fatal = m.fatal_error().cloned();
         let pq = &mut self.topics[b.topic_idx].partitions[b.partition as usize];
-        tracing::trace!(
-            target: "ferrokafka::producer::idempotence",
+        crate::debug::trace_ctx!(
+            self.cfg.debug,
+            Eos,
             topic = %b.topic,
             partition = b.partition,
             stamp = ?b.stamp,

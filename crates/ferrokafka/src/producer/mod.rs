@@ -299,6 +299,7 @@ impl Producer {
         let (settings, cluster_settings) = transport::from_config(config)?;
         let runtime = crate::net::ClientRuntime::owned()?;
         let client_id = cluster_settings.net.client_id.clone();
+        let observer = cluster_settings.net.observer.clone();
         let cluster = {
             let _guard = runtime.handle().enter();
             crate::cluster::Cluster::new(cluster_settings, runtime.clone())?
@@ -315,6 +316,7 @@ impl Producer {
             runtime,
             txn,
             source,
+            observer,
         ))
     }
 
@@ -325,9 +327,13 @@ impl Producer {
         runtime: crate::net::ClientRuntime,
         txn: Option<Arc<txn::Context>>,
         stats: Arc<StatsSource>,
+        observer: crate::events::Observer,
     ) -> Producer {
         let max_block = settings.max_block;
-        let shared = Arc::new(Shared::new(Accumulator::new(settings, partitioner)));
+        let shared = Arc::new(Shared::new(
+            Accumulator::new(settings, partitioner),
+            observer,
+        ));
         let shared_for_sender = shared.clone();
         // The sender keeps the runtime alive until it has failed what is
         // left after the last handle is dropped, so no report is lost.
@@ -363,6 +369,12 @@ impl Producer {
 
     fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// The producer's debug contexts (without taking the accumulator's
+    /// lock: callers may hold it).
+    fn debug(&self) -> crate::debug::DebugContexts {
+        self.shared().observer.debug()
     }
 
     fn enqueue(
@@ -530,6 +542,51 @@ impl Producer {
         result
     }
 
+    /// Async form of [`flush`](Self::flush): sends every queued record now
+    /// and resolves once all reports are in, or fails as `flush` does.
+    /// Dropping the future stops the wait (records keep going out; the
+    /// linger is honoured again).
+    ///
+    /// ```no_run
+    /// # async fn f(p: ferrokafka::producer::Producer) -> ferrokafka::Result<()> {
+    /// p.flush_async(std::time::Duration::from_secs(10)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush_async(&self, timeout: Duration) -> std::result::Result<(), FlushError> {
+        struct Flushing<'a>(&'a Shared);
+        impl Drop for Flushing<'_> {
+            fn drop(&mut self) {
+                self.0.lock().set_flushing(false);
+            }
+        }
+        let s = self.shared();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let _w = Waiting::new(s);
+        s.lock().set_flushing(true);
+        let _flushing = Flushing(s);
+        s.wake.notify_one();
+        loop {
+            // `space` is notified whenever reports complete; armed before
+            // the check so that none is missed, and bounded anyway.
+            let notified = s.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let acc = s.lock();
+                let n = acc.outstanding();
+                if n == 0 || tokio::time::Instant::now() >= deadline {
+                    return match acc.fatal_error() {
+                        Some(e) => Err(FlushError::Fatal(e.clone())),
+                        None if n == 0 => Ok(()),
+                        None => Err(FlushError::Timeout { remaining: n }),
+                    };
+                }
+            }
+            let wake = (tokio::time::Instant::now() + Duration::from_millis(100)).min(deadline);
+            let _ = tokio::time::timeout_at(wake, notified).await;
+        }
+    }
+
     /// Fails queued records with `PurgeQueue` (when `queued`) and records in
     /// flight with `PurgeInflight` (when `in_flight`; their responses are
     /// ignored). Reports arrive through the usual futures and callbacks.
@@ -551,18 +608,105 @@ impl Producer {
     }
 
     /// The partitions of `topic`, fetching metadata if needed (waits up to
-    /// `max.block.ms`).
+    /// `max.block.ms`); see [`partitions_for_timeout`](Self::partitions_for_timeout).
     pub fn partitions_for(&self, topic: &str) -> Result<Vec<i32>> {
-        let s = self.shared();
-        let deadline = Instant::now() + self.inner.max_block;
-        {
-            let mut acc = s.lock();
-            if let Some(n) = acc.partition_count(topic) {
-                return Ok((0..n as i32).collect());
-            }
-            acc.want_topic(topic);
+        self.partitions_for_timeout(topic, self.inner.max_block)
+    }
+
+    /// The partitions of `topic`, fetching metadata if needed, waiting up to
+    /// `timeout`. Blocks the calling thread; async code awaits
+    /// [`partitions_for_async`](Self::partitions_for_async).
+    ///
+    /// When the metadata cannot be had, the error is the cause, not a bare
+    /// timeout: `_AUTHENTICATION` or `_SSL` when the brokers refuse this
+    /// client's credentials or certificate, `UNKNOWN_TOPIC_OR_PART` /
+    /// `_UNKNOWN_TOPIC` when the topic does not exist (once
+    /// `topic.metadata.propagation.max.ms` ran out), or `_TIMED_OUT` whose
+    /// message names the last broker error (a refused connection, a host
+    /// name that does not resolve).
+    pub fn partitions_for_timeout(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>> {
+        if let Some(n) = self.cached_partition_count(topic) {
+            return Ok((0..n as i32).collect());
         }
-        s.wake.notify_one();
+        let Some(cluster) = self.inner.stats.cluster.clone() else {
+            return self.partitions_from_sender(topic, timeout);
+        };
+        let started = Instant::now();
+        self.want_topic(topic);
+        // Run on the producer's own runtime and wait here, bounded: this
+        // works from any thread, including a blocking task of another
+        // runtime.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let name = topic.to_string();
+        self.inner._runtime.spawn(async move {
+            let _ = tx.send(cluster.partitions_for(&name, timeout).await);
+        });
+        match rx.recv_timeout(timeout + Duration::from_secs(1)) {
+            Ok(r) => {
+                let parts: Vec<i32> = r?.iter().map(|p| p.id).collect();
+                // The accumulator learns the topic from the sender right
+                // after; `send` then checks explicit partitions at once.
+                let until = Instant::now() + timeout.saturating_sub(started.elapsed());
+                while self.cached_partition_count(topic).is_none() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Ok(parts)
+            }
+            Err(_) => Err(Error::new(
+                ErrorCode::TimedOut,
+                format!(
+                    "no metadata for topic {topic} within {} ms",
+                    timeout.as_millis()
+                ),
+            )),
+        }
+    }
+
+    /// Async form of [`partitions_for_timeout`](Self::partitions_for_timeout),
+    /// with the same errors. Dropping the future abandons the wait.
+    ///
+    /// ```no_run
+    /// # async fn f(p: ferrokafka::producer::Producer) -> ferrokafka::Result<()> {
+    /// let parts = p.partitions_for_async("events", std::time::Duration::from_secs(5)).await?;
+    /// println!("events has {} partitions", parts.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn partitions_for_async(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>> {
+        if let Some(n) = self.cached_partition_count(topic) {
+            return Ok((0..n as i32).collect());
+        }
+        let Some(cluster) = self.inner.stats.cluster.clone() else {
+            return Err(Error::new(
+                ErrorCode::State,
+                "this producer has no cluster to ask for metadata",
+            ));
+        };
+        let until = tokio::time::Instant::now() + timeout;
+        self.want_topic(topic);
+        let parts = cluster.partitions_for(topic, timeout).await?;
+        while self.cached_partition_count(topic).is_none() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(parts.iter().map(|p| p.id).collect())
+    }
+
+    /// Asks the sender to learn `topic` into the accumulator.
+    fn want_topic(&self, topic: &str) {
+        self.shared().lock().want_topic(topic);
+        self.shared().wake.notify_one();
+    }
+
+    /// The partition count the accumulator already knows, never waiting.
+    fn cached_partition_count(&self, topic: &str) -> Option<usize> {
+        self.shared().lock().partition_count(topic)
+    }
+
+    /// Without a cluster (tests' transports): asks the sender for the
+    /// topic and polls until it knows it.
+    fn partitions_from_sender(&self, topic: &str, timeout: Duration) -> Result<Vec<i32>> {
+        let s = self.shared();
+        let deadline = Instant::now() + timeout;
+        self.want_topic(topic);
         loop {
             if let Some(n) = s.lock().partition_count(topic) {
                 return Ok((0..n as i32).collect());
@@ -570,7 +714,10 @@ impl Producer {
             if Instant::now() >= deadline {
                 return Err(Error::new(
                     ErrorCode::UnknownTopic,
-                    format!("no metadata for topic {topic} within max.block.ms"),
+                    format!(
+                        "no metadata for topic {topic} within {} ms",
+                        timeout.as_millis()
+                    ),
                 ));
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -608,26 +755,35 @@ impl Producer {
         self.shared().lock().fatal_error().cloned()
     }
 
-    /// Sets the callback called (once, on the producer's background
-    /// thread) when a fatal error is raised; it must not block. Replaces an
-    /// earlier callback.
+    /// Sets the callback called with every error event (on the
+    /// producer's background threads; it must not block): the fatal error
+    /// once it is raised, and the non-fatal events of
+    /// [`ErrorStream`](crate::events::ErrorStream) (refused connections,
+    /// unresolvable hosts, authentication failures, all brokers down,
+    /// throttling), after which the producer keeps retrying by itself.
+    /// Replaces an earlier callback.
     pub fn set_error_callback<F>(&self, callback: F)
     where
         F: Fn(&Error) + Send + Sync + 'static,
     {
-        *self
-            .shared()
-            .error_callback
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(callback));
+        self.shared().observer.set_callback(Arc::new(callback));
+    }
+
+    /// The producer's error events from now on, as an async stream (see
+    /// [`ErrorStream`](crate::events::ErrorStream)); each stream sees every
+    /// event, unlike [`next_error`](Self::next_error), whose queue the
+    /// clones share.
+    pub fn error_stream(&self) -> crate::events::ErrorStream {
+        self.shared().observer.subscribe()
     }
 
     /// Waits for the producer's next error event and takes it; `None` once
     /// the producer is closed and no event is left.
     ///
     /// The pull-based twin of [`set_error_callback`](Self::set_error_callback):
-    /// both see every event. Events today are the fatal error (raised once,
-    /// see [`fatal_error`](Self::fatal_error)). Clones share one event queue,
+    /// both see every event: the fatal error (raised once, see
+    /// [`fatal_error`](Self::fatal_error)) and the non-fatal events listed
+    /// at [`ErrorStream`](crate::events::ErrorStream). Clones share one event queue,
     /// so each event is taken by one caller; up to 64 untaken events are
     /// kept, the oldest dropped first. Cancel-safe.
     ///

@@ -284,7 +284,20 @@ impl Accumulator {
 
     /// Fails records whose `message.timeout.ms` passed while queued
     /// (unknown topics are the cluster layer's: [`Self::fail_topic`]).
+    #[cfg(test)]
     pub(crate) fn expire(&mut self, now: Instant) {
+        self.expire_with(now, || None)
+    }
+
+    /// [`Self::expire`], with the messages of the failed reports naming
+    /// `cause()`, the last broker-level error (asked only when something
+    /// expires): a record that timed out against a refused connection
+    /// says so.
+    pub(crate) fn expire_with(&mut self, now: Instant, cause: impl Fn() -> Option<Error>) {
+        let because = |cause: &dyn Fn() -> Option<Error>| match cause() {
+            Some(e) => format!("; last error: {e}"),
+            None => String::new(),
+        };
         self.wall.refresh(now);
         for ti in 0..self.topics.len() {
             // Batches: scan the whole queue, retried batches may sit in front.
@@ -308,8 +321,11 @@ impl Accumulator {
                     PersistenceStatus::NotPersisted
                 };
                 let msg = format!(
-                    "{} [{}]: message.timeout.ms expired in queue ({} attempts)",
-                    b.topic, b.partition, b.attempts
+                    "{} [{}]: message.timeout.ms expired in queue ({} attempts){}",
+                    b.topic,
+                    b.partition,
+                    b.attempts,
+                    because(&cause)
                 );
                 self.finish(
                     b,
@@ -330,7 +346,10 @@ impl Accumulator {
                 if deadline(u.enqueued, timeout).is_some_and(|d| now >= d) {
                     let e = Error::new(
                         ErrorCode::MsgTimedOut,
-                        format!("topic {name}: message.timeout.ms expired waiting for metadata"),
+                        format!(
+                            "topic {name}: message.timeout.ms expired waiting for metadata{}",
+                            because(&cause)
+                        ),
                     );
                     self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
                 } else {

@@ -53,6 +53,12 @@ pub(crate) trait Transport: Send + Sync + 'static {
         None
     }
 
+    /// The last broker-level error (a refused connection, a failed
+    /// metadata request), to name the cause of a timeout.
+    fn last_error(&self) -> Option<Error> {
+        None
+    }
+
     /// A metadata refresh failed in a way no retry fixes (credentials, an
     /// untrusted certificate); each failure is handed out once.
     fn take_security_error(&self) -> Option<Error> {
@@ -99,13 +105,13 @@ pub(crate) struct Shared {
     /// How many threads or tasks wait on `changed` / `space`.
     pub waiters: AtomicUsize,
     pub shutdown: AtomicBool,
-    /// Called with the fatal error once it is raised.
-    pub error_callback: Mutex<Option<ErrorCallback>>,
+    /// The producer's error events (callback, streams, debug contexts).
+    pub observer: crate::events::Observer,
     /// Error events not yet taken by `Producer::next_error` (bounded: the
-    /// oldest go first).
-    pub errors: Mutex<std::collections::VecDeque<Error>>,
+    /// oldest go first), fed by the observer.
+    pub errors: Arc<Mutex<std::collections::VecDeque<Error>>>,
     /// Wakes `Producer::next_error`: an event, or the producer closing.
-    pub error_ready: Notify,
+    pub error_ready: Arc<Notify>,
     /// Wakes the transaction driver: partitions wait to be added to the
     /// transaction (transactional producers only).
     pub txn_wake: Notify,
@@ -114,11 +120,23 @@ pub(crate) struct Shared {
 /// Error events kept for `Producer::next_error` before the oldest is dropped.
 const MAX_ERROR_EVENTS: usize = 64;
 
-/// The application's error callback.
-pub(crate) type ErrorCallback = Box<dyn Fn(&Error) + Send + Sync + 'static>;
-
 impl Shared {
-    pub(crate) fn new(acc: Accumulator) -> Self {
+    pub(crate) fn new(acc: Accumulator, observer: crate::events::Observer) -> Self {
+        let errors: Arc<Mutex<std::collections::VecDeque<Error>>> = Arc::default();
+        let error_ready = Arc::new(Notify::new());
+        {
+            let (errors, ready) = (errors.clone(), error_ready.clone());
+            observer.set_hook(Arc::new(move |e: &Error| {
+                {
+                    let mut q = errors.lock().unwrap_or_else(|p| p.into_inner());
+                    if q.len() >= MAX_ERROR_EVENTS {
+                        q.pop_front();
+                    }
+                    q.push_back(e.clone());
+                }
+                ready.notify_waiters();
+            }));
+        }
         Shared {
             acc: Mutex::new(acc),
             wake: Notify::new(),
@@ -126,9 +144,9 @@ impl Shared {
             space: Notify::new(),
             waiters: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
-            error_callback: Mutex::new(None),
-            errors: Mutex::new(std::collections::VecDeque::new()),
-            error_ready: Notify::new(),
+            observer,
+            errors,
+            error_ready,
             txn_wake: Notify::new(),
         }
     }
@@ -140,22 +158,8 @@ impl Shared {
     /// Hands a newly raised fatal error to the error callback and the
     /// error events.
     pub(crate) fn report_fatal(&self, e: Option<Error>) {
-        let Some(e) = e else { return };
-        tracing::error!(target: "ferrokafka::producer", "fatal error: {e}");
-        {
-            let mut q = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-            if q.len() >= MAX_ERROR_EVENTS {
-                q.pop_front();
-            }
-            q.push_back(e.clone());
-        }
-        self.error_ready.notify_waiters();
-        let cb = self
-            .error_callback
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(cb) = cb.as_ref() {
-            cb(&e);
+        if let Some(e) = e {
+            self.observer.emit(e);
         }
     }
 
@@ -348,7 +352,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
         let fatal;
         let (jobs, purge, next, dones) = {
             let mut acc = shared.lock();
-            acc.expire(now);
+            acc.expire_with(now, || transport.last_error());
             if let Some(req) = acc.poll_init(now) {
                 let fut = transport.init_producer_id(req.current);
                 // Each connection attempt is bounded by socket.timeout.ms in
@@ -400,12 +404,21 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             // delivery report is never late (librdkafka does the same);
             // request.timeout.ms is the broker's ack timeout only.
             let deadline = job.batches.iter().filter_map(|b| b.deadline).min();
+            crate::debug::trace_ctx!(
+                cfg.debug,
+                Msg,
+                broker,
+                batches = job.batches.len(),
+                records = job.batches.iter().map(|b| b.msgs.len()).sum::<usize>(),
+                "ProduceRequest {id} to broker {broker}"
+            );
             let fut = if req.topic_data.is_empty() {
                 None
             } else {
                 Some(transport.produce(broker, req))
             };
             in_flight.insert(id, (job, failed));
+            let cause = transport.clone();
             let handle = requests.spawn(async move {
                 let start = Instant::now();
                 let mut cut = false;
@@ -418,7 +431,10 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                             cut = true;
                             Err(Error::new(
                                 ErrorCode::TimedOut,
-                                format!("ProduceRequest to broker {broker} unanswered when message.timeout.ms ran out"),
+                                match cause.last_error() {
+                                    Some(e) => format!("ProduceRequest to broker {broker} unanswered when message.timeout.ms ran out; last broker error: {e}"),
+                                    None => format!("ProduceRequest to broker {broker} unanswered when message.timeout.ms ran out"),
+                                },
                             ))
                         }
                     },
@@ -448,6 +464,10 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                     // Cut off at message.timeout.ms, the connection may be
                     // fine: only a transport error or `net`'s timeout (which
                     // closes the connection) broke it.
+                    match &result {
+                        Ok(_) => crate::debug::trace_ctx!(cfg.debug, Msg, broker, "ProduceRequest {id} answered in {} us", rtt.as_micros()),
+                        Err(e) => crate::debug::trace_ctx!(cfg.debug, Msg, broker, "ProduceRequest {id} failed: {e}"),
+                    }
                     let broken = !cut && matches!(&result, Err(e) if matches!(e.code(), ErrorCode::Transport | ErrorCode::TimedOut));
                     let (results, rtt) = match result {
                         Ok(resp) => (results_for(&job, resp, &failed, |b| transport.broker_known(b)), Some(rtt)),
@@ -487,7 +507,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
             Some(r) = inits.join_next(), if !inits.is_empty() => {
                 let r = r.unwrap_or_else(|e| Err(Error::new(ErrorCode::Fail, format!("InitProducerId task failed: {e}"))));
                 if let Err(e) = &r {
-                    tracing::debug!(target: "ferrokafka::producer", "InitProducerId failed: {e}");
+                    crate::debug::trace_ctx!(cfg.debug, Eos, "InitProducerId failed: {e}");
                 }
                 let now = Instant::now();
                 let mut acc = shared.lock();

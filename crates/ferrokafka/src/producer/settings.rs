@@ -64,6 +64,8 @@ pub(crate) struct Settings {
     /// `delivery.report.only.error`: delivery callbacks are called for
     /// failed records only (the futures still resolve either way).
     pub dr_only_error: bool,
+    /// `debug`: the contexts this producer logs.
+    pub debug: crate::debug::DebugContexts,
 }
 
 impl Default for Settings {
@@ -94,6 +96,7 @@ impl Default for Settings {
             transaction_timeout: Duration::from_millis(60_000),
             stats_interval: Duration::ZERO,
             dr_only_error: false,
+            debug: crate::debug::DebugContexts::NONE,
         }
     }
 }
@@ -164,6 +167,7 @@ impl Settings {
             transaction_timeout: c.get_duration("transaction.timeout.ms"),
             stats_interval: c.get_duration("statistics.interval.ms"),
             dr_only_error: c.get_bool("delivery.report.only.error"),
+            debug: crate::debug::DebugContexts::from_config(c),
         })
     }
 }

@@ -154,6 +154,10 @@ impl Transport for NetTransport {
         self.cluster.take_security_error()
     }
 
+    fn last_error(&self) -> Option<Error> {
+        self.cluster.observer().last_error()
+    }
+
     fn produce(
         &self,
         broker: i32,
@@ -164,6 +168,7 @@ impl Transport for NetTransport {
             Err(e) => return Box::pin(async move { Err(e) }),
         };
         if self.acks == 0 {
+            let debug = self.cluster.observer().debug();
             return Box::pin(async move {
                 conn.send_no_response(&request).await?;
                 // The broker never answers acks=0, and the connection only
@@ -175,7 +180,12 @@ impl Transport for NetTransport {
                 // some brokers, such as librdkafka's mock, answer acks=0
                 // anyway, which makes the connection drop after reading it).
                 if let Err(e) = conn.write_barrier().await {
-                    tracing::debug!(target: "ferrokafka::producer", broker, "acks=0 write barrier failed: {e}");
+                    crate::debug::trace_ctx!(
+                        debug,
+                        Msg,
+                        broker,
+                        "acks=0 write barrier failed: {e}"
+                    );
                 }
                 Ok(None)
             });

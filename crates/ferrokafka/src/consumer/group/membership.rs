@@ -298,11 +298,19 @@ impl Membership {
         out
     }
 
+    /// How long the rebalance callback has been running, if one is.
+    pub(crate) fn callback_running_for(&self, now: Instant) -> Option<std::time::Duration> {
+        self.callback
+            .as_ref()
+            .map(|run| now.saturating_duration_since(run.since))
+    }
+
     /// The application's rebalance callback returned (or there was none,
-    /// or it panicked): the work it held back is handed out next.
-    pub(crate) fn on_callback_done(&mut self, now: Instant) {
+    /// or it panicked): the work it held back is handed out next. (`now`
+    /// keeps the signature of every other event; the task logs how long
+    /// the callback took, from [`Self::callback_running_for`].)
+    pub(crate) fn on_callback_done(&mut self, _now: Instant) {
         if let Some(run) = self.callback.take() {
-            tracing::debug!(target: "ferrokafka::consumer", "rebalance callback took {:?}", now.saturating_duration_since(run.since));
             self.ready.extend(run.then);
         }
     }

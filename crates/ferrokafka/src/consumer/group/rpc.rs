@@ -328,7 +328,11 @@ pub(super) async fn leader_assign(
         .collect();
     if !topics.is_empty() {
         if let Err(e) = sh.cluster.metadata(Some(&topics), timeout).await {
-            tracing::debug!(target: "ferrokafka::consumer", "leader metadata refresh failed: {e}");
+            crate::debug::trace_ctx!(
+                sh.cluster.observer().debug(),
+                Assignor,
+                "leader metadata refresh failed: {e}"
+            );
         }
     }
     let mut counts: BTreeMap<String, i32> = BTreeMap::new();
@@ -355,7 +359,11 @@ pub(super) async fn leader_assign(
                     }
                 }
                 Err(e) => {
-                    tracing::debug!(target: "ferrokafka::consumer", "no partitions for {t}: {e}")
+                    crate::debug::trace_ctx!(
+                        sh.cluster.observer().debug(),
+                        Assignor,
+                        "no partitions for {t}: {e}"
+                    )
                 }
             }
         }

@@ -161,7 +161,7 @@ async fn run(weak: Weak<Shared>) {
             }
             apply_notices(&sh, Some((&cfg, &mut tasks))).await;
             for a in actions {
-                tracing::debug!(target: "ferrokafka::consumer", group = %cfg.group_id, "group action {}", action_name(&a));
+                crate::debug::trace_ctx!(sh.cluster.observer().debug(), Cgrp, group = %cfg.group_id, "group action {}", action_name(&a));
                 start(&sh, &cfg, &mut tasks, a);
             }
             let next = sh
@@ -313,12 +313,13 @@ fn action_name(a: &Action) -> String {
     }
 }
 
-/// Debug output of a group answer (RUST_LOG=ferrokafka::consumer=debug).
-fn log_answer(done: &Done) {
-    const T: &str = "ferrokafka::consumer";
+/// Debug output of a group answer (`debug=cgrp`).
+fn log_answer(d: crate::debug::DebugContexts, done: &Done) {
+    use crate::debug::trace_ctx;
     match done {
-        Done::Join(Ok(r)) => tracing::debug!(
-            target: T,
+        Done::Join(Ok(r)) => trace_ctx!(
+            d,
+            Cgrp,
             "JoinGroup answer: error {} generation {} member {} leader {} protocol {:?} members {}",
             r.error_code,
             r.generation_id,
@@ -327,22 +328,23 @@ fn log_answer(done: &Done) {
             r.protocol_name.as_deref(),
             r.members.len()
         ),
-        Done::Sync(Ok(r)) => tracing::debug!(
-            target: T,
+        Done::Sync(Ok(r)) => trace_ctx!(
+            d,
+            Cgrp,
             "SyncGroup answer: error {} ({} bytes)",
             r.error_code,
             r.assignment.len()
         ),
         Done::Heartbeat(Ok(r)) if r.error_code != 0 => {
-            tracing::debug!(target: T, "Heartbeat answer: error {}", r.error_code)
+            trace_ctx!(d, Cgrp, "Heartbeat answer: error {}", r.error_code)
         }
-        Done::Coordinator(r) => tracing::debug!(target: T, "coordinator: {r:?}"),
+        Done::Coordinator(r) => trace_ctx!(d, Cgrp, "coordinator: {r:?}"),
         _ => {}
     }
 }
 
 fn finish(sh: &Shared, done: Done) {
-    log_answer(&done);
+    log_answer(sh.cluster.observer().debug(), &done);
     let now = Instant::now().into_std();
     let mut g = sh.members.lock();
     let inner = &mut *g;
@@ -418,7 +420,11 @@ fn finish(sh: &Shared, done: Done) {
         }
         Done::Heartbeat(Ok(r)) => m.on_heartbeat(now, r.error_code),
         Done::Join(Err(e)) | Done::Sync(Err(e)) | Done::Heartbeat(Err(e)) => {
-            tracing::debug!(target: "ferrokafka::consumer", "group request failed: {e}");
+            crate::debug::trace_ctx!(
+                sh.cluster.observer().debug(),
+                Cgrp,
+                "group request failed: {e}"
+            );
             m.on_transport_error(now);
         }
         Done::Left => {}
@@ -489,7 +495,15 @@ pub(crate) async fn apply_notices(sh: &Arc<Shared>, mut hb: Heartbeats<'_>) {
                     }
                     deliver(sh, &ev, hb.as_mut()).await;
                     if let Some(m) = sh.members.lock().membership.as_mut() {
-                        m.on_callback_done(Instant::now().into_std());
+                        let now = Instant::now().into_std();
+                        if let Some(took) = m.callback_running_for(now) {
+                            crate::debug::trace_ctx!(
+                                sh.cluster.observer().debug(),
+                                Cgrp,
+                                "rebalance callback took {took:?}"
+                            );
+                        }
+                        m.on_callback_done(now);
                     }
                 }
             }

@@ -20,6 +20,7 @@ use super::backoff::Backoff;
 use super::sasl::{self, SaslSettings};
 use super::tls::TlsStream;
 use super::{BrokerAddress, ConnectionKind, NetSettings};
+use crate::debug::trace_ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::frame::{self, ApiVersionsAnswer, FrameReader};
 use crate::protocol::versions::API_VERSIONS_MAX;
@@ -371,7 +372,9 @@ impl Connection {
         let throttle = R::throttle_time_ms(&resp);
         if throttle > 0 {
             self.shared.counters.on_throttle(throttle);
-            tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, api = ?api_key, throttle_ms = throttle, "throttled by the broker (KIP-219)");
+            let observer = &self.shared.settings.observer;
+            trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, api = ?api_key, throttle_ms = throttle, "throttled by the broker (KIP-219)");
+            observer.throttled(&self.shared.addr, api_key, throttle);
         }
         Ok(resp)
     }
@@ -484,12 +487,15 @@ impl Task {
                 .fetch_add(1, Ordering::Relaxed);
             self.backoff
                 .on_attempt(Instant::now().into_std(), Backoff::random_jitter());
+            let observer = self.settings.observer.clone();
+            trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, kind = ?self.shared.kind, "connecting");
             let setup = tokio::time::timeout(self.settings.connect_timeout, self.open());
             let (stream, versions, reauth_at) = match setup.await {
                 Ok(Ok(ok)) => ok,
                 Ok(Err(e)) => {
-                    tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, error = %e, "connect failed");
+                    trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, kind = ?self.shared.kind, error = %e, "connect failed");
                     self.set_state(ConnectionState::Down);
+                    observer.broker_failed(&self.shared.addr, &e);
                     self.fail_queued(&e);
                     continue;
                 }
@@ -502,7 +508,9 @@ impl Task {
                             self.settings.connect_timeout.as_millis()
                         ),
                     );
+                    trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, kind = ?self.shared.kind, error = %e, "connect failed");
                     self.set_state(ConnectionState::Down);
+                    observer.broker_failed(&self.shared.addr, &e);
                     self.fail_queued(&e);
                     continue;
                 }
@@ -512,7 +520,8 @@ impl Task {
                 *v = Some(versions.clone());
             }
             self.set_state(ConnectionState::Up);
-            tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, kind = ?self.shared.kind, "connected");
+            observer.connected(&self.shared.addr);
+            trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, kind = ?self.shared.kind, "connected");
             let served = match stream {
                 Stream::Plain(tcp) => {
                     let (rd, wr) = tcp.into_split();
@@ -529,10 +538,14 @@ impl Task {
                 .fetch_add(1, Ordering::Relaxed);
             match served {
                 Ok(Exit::Shutdown) => return,
-                Ok(Exit::Idle) => self.set_state(ConnectionState::Idle),
+                Ok(Exit::Idle) => {
+                    trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, kind = ?self.shared.kind, "closed after connections.max.idle.ms without traffic");
+                    self.set_state(ConnectionState::Idle)
+                }
                 Err(e) => {
-                    tracing::debug!(target: "ferrokafka::broker", broker = %self.shared.addr, error = %e, "connection closed");
+                    trace_ctx!(observer.debug(), Broker, broker = %self.shared.addr, kind = ?self.shared.kind, error = %e, "connection closed");
                     self.set_state(ConnectionState::Down);
+                    observer.broker_failed(&self.shared.addr, &e);
                 }
             }
         }
@@ -580,7 +593,7 @@ impl Task {
                 let again = self.authenticate(&mut joined, &versions, sasl);
                 match tokio::time::timeout(settings.connect_timeout, again).await {
                     Ok(Ok(lifetime)) => {
-                        tracing::debug!(target: "ferrokafka::security", broker = %self.shared.addr, "re-authenticated");
+                        trace_ctx!(settings.observer.debug(), Security, broker = %self.shared.addr, "re-authenticated");
                         reauth_at = lifetime.map(reauth_deadline);
                         last_activity = Instant::now();
                         continue;
@@ -647,6 +660,7 @@ impl Task {
                         continue;
                     }
                 };
+                trace_ctx!(self.settings.observer.debug(), Protocol, broker = %self.shared.addr, "sent {:?} v{} request: correlation id {id}, {framed} bytes", req.api_key, req.version);
                 let now = Instant::now();
                 self.shared.counters.on_request(
                     req.api_key as i16,
@@ -820,9 +834,9 @@ impl Task {
                     ),
                 ));
             };
-            self.shared
-                .counters
-                .on_response(f.len() + 4, req.sent_at.elapsed());
+            let rtt = req.sent_at.elapsed();
+            self.shared.counters.on_response(f.len() + 4, rtt);
+            trace_ctx!(self.settings.observer.debug(), Protocol, broker = %self.shared.addr, "received {:?} v{} response: correlation id {id}, {} bytes, rtt {} us", req.api_key, req.version, f.len() + 4, rtt.as_micros());
             let hv = frame::response_header_version(req.api_key, req.version);
             match frame::response_body(f, hv) {
                 Ok(body) => {
@@ -852,3 +866,6 @@ async fn sleep_until_opt(t: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod throttle_tests;

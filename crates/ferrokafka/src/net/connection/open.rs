@@ -90,7 +90,11 @@ impl Task {
     async fn secure_and_handshake(&mut self, tcp: TcpStream) -> Result<Opened> {
         let settings = self.settings.clone();
         let mut stream = match &settings.tls {
-            Some(tls) => Stream::Tls(Box::new(tls.connect(&self.shared.addr.host, tcp).await?)),
+            Some(tls) => {
+                let s = tls.connect(&self.shared.addr.host, tcp).await?;
+                trace_ctx!(settings.observer.debug(), Security, broker = %self.shared.addr, "TLS handshake done");
+                Stream::Tls(Box::new(s))
+            }
             None => Stream::Plain(tcp),
         };
         let versions = self.handshake(&mut stream).await?;
@@ -153,7 +157,7 @@ impl Task {
             };
             match session.on_server(&reply)? {
                 sasl::Step::Done => {
-                    tracing::debug!(target: "ferrokafka::security", broker = %self.shared.addr, mechanism, lifetime_ms, "authenticated");
+                    trace_ctx!(self.settings.observer.debug(), Security, broker = %self.shared.addr, mechanism, lifetime_ms, "SASL authenticated");
                     return Ok((lifetime_ms > 0).then(|| Duration::from_millis(lifetime_ms as u64)));
                 }
                 sasl::Step::Send(next) => out = next,
@@ -249,9 +253,14 @@ impl Task {
                 )
             })??;
             match frame::api_versions_response(&resp, version)? {
-                ApiVersionsAnswer::Ranges(r) => return Ok(ApiVersionTable::negotiate(r)),
+                ApiVersionsAnswer::Ranges(r) => {
+                    let n = r.len();
+                    let table = ApiVersionTable::negotiate(r);
+                    trace_ctx!(self.settings.observer.debug(), Protocol, broker = %self.shared.addr, "ApiVersions v{version}: the broker offers {n} APIs; negotiated {table:?}");
+                    return Ok(table);
+                }
                 ApiVersionsAnswer::RetryWith(v) => {
-                    tracing::debug!(target: "ferrokafka::protocol", broker = %self.shared.addr, from = version, to = v, "ApiVersions downgrade");
+                    trace_ctx!(self.settings.observer.debug(), Protocol, broker = %self.shared.addr, from = version, to = v, "ApiVersions downgrade");
                     version = v;
                 }
             }
@@ -283,6 +292,7 @@ impl Task {
         let host = &self.shared.addr.host;
         let io =
             |e: std::io::Error| crate::net::tls::tls_io_error(host, &e).unwrap_or_else(|| e.into());
+        trace_ctx!(self.settings.observer.debug(), Protocol, broker = %self.shared.addr, "sent {api_key:?} v{version} request: correlation id {id}, {} bytes", out.len());
         stream.write_all(&out).await.map_err(io)?;
         let reader = FrameReader::new(self.settings.receive_max);
         let mut buf = BytesMut::with_capacity(1024);
@@ -311,6 +321,7 @@ impl Task {
                         format!("{api_key:?} response carries the wrong correlation id"),
                     ));
                 }
+                trace_ctx!(self.settings.observer.debug(), Protocol, broker = %self.shared.addr, "received {api_key:?} v{version} response: correlation id {id}, {} bytes", f.len() + 4);
                 return frame::response_body(f, frame::response_header_version(api_key, version));
             }
             if buf.capacity() - buf.len() < 1024 {

@@ -220,7 +220,11 @@ impl TxnWire {
                 Disposition::Retry => {}
                 _ => return Err(error_for(d, &e, what)),
             }
-            tracing::debug!(target: "ferrokafka::producer::txn", "{what}: {e}; retrying");
+            crate::debug::trace_ctx!(
+                self.cluster.observer().debug(),
+                Eos,
+                "{what}: {e}; retrying"
+            );
             last = Some(e);
             let left = deadline.saturating_duration_since(Instant::now());
             tokio::time::sleep(self.backoff.min(left)).await;

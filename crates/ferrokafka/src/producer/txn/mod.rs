@@ -323,7 +323,15 @@ impl Producer {
                     t.set_implicit_partitions(v2);
                     t.on_initialized();
                 }
-                tracing::debug!(target: "ferrokafka::producer::txn", "transactional id {} has producer id {} epoch {} (transaction version {})", ctx.wire.transactional_id(), pid.id, pid.epoch, if v2 { 2 } else { 1 });
+                crate::debug::trace_ctx!(
+                    self.debug(),
+                    Eos,
+                    "transactional id {} has producer id {} epoch {} (transaction version {})",
+                    ctx.wire.transactional_id(),
+                    pid.id,
+                    pid.epoch,
+                    if v2 { 2 } else { 1 }
+                );
                 Ok(())
             }
             Err(e) => Err(self.txn_failed(Api::InitProducerId, e)),
@@ -543,7 +551,11 @@ impl Producer {
                 // the abort is refused as INVALID_TXN_STATE; the bump ends
                 // whatever is open and starts a fresh epoch either way.
                 Err(e) if ctx.wire.v2() && e.code() == ErrorCode::InvalidTxnState => {
-                    tracing::debug!(target: "ferrokafka::producer::txn", "EndTxn(abort): {e}; bumping the epoch instead");
+                    crate::debug::trace_ctx!(
+                        self.debug(),
+                        Eos,
+                        "EndTxn(abort): {e}; bumping the epoch instead"
+                    );
                     self.bump_epoch(&ctx, pid, deadline).await?;
                 }
                 Err(e) => return Err(self.txn_failed(Api::EndTxn, e)),
@@ -557,7 +569,13 @@ impl Producer {
     /// (bumped) are the next transaction's; sequences restart with them.
     fn go_on_with(&self, next: Option<super::idempotence::ProducerId>) {
         if let Some(next) = next {
-            tracing::debug!(target: "ferrokafka::producer::txn", "EndTxn: producer id {} epoch {}", next.id, next.epoch);
+            crate::debug::trace_ctx!(
+                self.debug(),
+                Eos,
+                "EndTxn: producer id {} epoch {}",
+                next.id,
+                next.epoch
+            );
             let mut acc = self.shared().lock();
             if let Some(m) = acc.idempotence() {
                 m.assign(next);
@@ -575,7 +593,13 @@ impl Producer {
     ) -> Result<()> {
         match ctx.wire.init_producer_id(Some(pid), deadline).await {
             Ok(new) => {
-                tracing::debug!(target: "ferrokafka::producer::txn", "epoch bumped: producer id {} epoch {}", new.id, new.epoch);
+                crate::debug::trace_ctx!(
+                    self.debug(),
+                    Eos,
+                    "epoch bumped: producer id {} epoch {}",
+                    new.id,
+                    new.epoch
+                );
                 let mut acc = self.shared().lock();
                 if let Some(m) = acc.idempotence() {
                     m.assign(new);
