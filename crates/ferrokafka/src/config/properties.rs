@@ -230,7 +230,6 @@ impl Property {
     }
 }
 
-
 use AppliesTo::{Both, Consumer, Producer};
 use Scope::{Global, Topic};
 
