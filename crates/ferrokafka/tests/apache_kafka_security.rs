@@ -486,20 +486,24 @@ async fn sessions_are_re_authenticated_when_the_broker_sets_connections_max_reau
     let l = kafka.listeners(1);
     kafka.create_topic("sec-reauth-scram", 1, 1, &[]);
     kafka.create_topic("sec-reauth-oauth", 1, 1, &[]);
+    // The connection log lines below are the `broker` debug context's:
+    // emitted only by a client that names it.
     let scram = config(
         kafka,
         &l.sasl_ssl,
         "SASL_SSL",
         Some("SCRAM-SHA-512"),
         USERS[0].1,
-    );
+    )
+    .set("debug", "broker,security");
     let oauth = config(
         kafka,
         &l.sasl_plaintext,
         "SASL_PLAINTEXT",
         Some("OAUTHBEARER"),
         "",
-    );
+    )
+    .set("debug", "broker,security");
     // The broker logs every OAUTHBEARER token it validates (at INFO), at
     // the first authentication and at each re-authentication; only this
     // test uses OAUTHBEARER on this node.

@@ -1070,6 +1070,9 @@ async fn secrets_reach_neither_logs_nor_debug_output_nor_errors() {
                     ("sasl.mechanisms", mech),
                     ("sasl.username", "alice"),
                     ("sasl.password", password),
+                    // Every debug context, the configuration dump included:
+                    // none may show a secret.
+                    ("debug", "all"),
                 ],
             );
             let admin = AdminClient::new(&cfg).unwrap();
