@@ -50,7 +50,10 @@ def test_murmur2_matches_kafka_python():
 
 def test_callbacks_run_on_the_delivery_thread(mock):
     topic = mock.topic(1)
-    p = ferrokafka.KafkaProducer(bootstrap_servers=mock.bootstrap)
+    # A long linger keeps every record queued until flush: a callback added
+    # to a future that is already done runs at once in the adding thread
+    # (kafka-python's rule), which a fast broker would otherwise make racy.
+    p = ferrokafka.KafkaProducer(bootstrap_servers=mock.bootstrap, linger_ms=5000)
     names = []
     fs = [p.send(topic, b"v").add_callback(lambda m: names.append(threading.current_thread().name)) for _ in range(20)]
     p.flush(timeout=10)
