@@ -44,6 +44,9 @@ fn copy(kafka: &ApacheKafka, id: &str) -> Child {
         ])
         .args(["--transaction-size", "50", "--idle-exit-ms", "10000"])
         .args(["-X", "session.timeout.ms=10000"])
+        // Kept only when the test fails (see below): what the transaction
+        // and the group did around the coordinator's death.
+        .args(["-X", "debug=eos,cgrp,msg,metadata"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -406,6 +406,51 @@ async fn callbacks_partitions_for_and_stats() {
     assert_eq!(e.record.value_bytes().unwrap().as_ref(), b"late");
 }
 
+/// `flush` (blocking and async) returns only after every delivery callback
+/// has run, not merely once the broker has answered: the callbacks here are
+/// slow, so a flush that looked only at the queue returned while most were
+/// still to come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_returns_after_every_callback_has_run() {
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .topic("slowcb", 1, 1)
+        .build()
+        .await
+        .unwrap();
+    let producer = Producer::new(&config(&cluster).set("linger.ms", "5")).unwrap();
+    for round in 0..2 {
+        let ran = Arc::new(Mutex::new(0usize));
+        for i in 0..20 {
+            let ran = ran.clone();
+            producer
+                .send_with_callback(
+                    ProducerRecord::new("slowcb").value(format!("{round}-{i}")),
+                    move |r| {
+                        assert!(r.is_ok(), "{:?}", r.err().map(|e| e.error));
+                        std::thread::sleep(Duration::from_millis(20));
+                        *ran.lock().unwrap() += 1;
+                    },
+                )
+                .unwrap();
+        }
+        if round == 0 {
+            let p = producer.clone();
+            blocking(move || p.flush(Duration::from_secs(10)))
+                .await
+                .unwrap();
+        } else {
+            producer.flush_async(Duration::from_secs(10)).await.unwrap();
+        }
+        assert_eq!(
+            *ran.lock().unwrap(),
+            20,
+            "round {round}: flush returned early"
+        );
+        assert_eq!(producer.in_flight_count(), 0);
+    }
+}
+
 #[test]
 fn config_errors_fail_at_construction() {
     let e = Producer::new(

@@ -433,8 +433,8 @@ fn produce(args: Args, shutdown: &Shutdown) -> Result<bool, String> {
     for s in pending.drain(..) {
         all_ok &= settle(s, args.delivery_report, &mut out);
     }
-    // `flush` returns once every batch completed; the callbacks of its
-    // records may still be running on the producer's thread.
+    // `flush` returns after every callback ran; after `close` (a signal)
+    // the reports of records purged in flight may still be arriving.
     let deadline = std::time::Instant::now() + CLOSE_TIMEOUT;
     while TALLY.delivered.load(Ordering::Acquire) + TALLY.failed.load(Ordering::Acquire) < counted
         && std::time::Instant::now() < deadline

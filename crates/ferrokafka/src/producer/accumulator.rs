@@ -176,8 +176,16 @@ impl Accumulator {
     }
 
     /// Records not yet reported (queued, unassigned or in flight).
+    #[cfg(test)]
     pub(crate) fn outstanding(&self) -> usize {
         self.queued_msgs
+    }
+
+    /// Records not yet handed out for reporting: those queued, unassigned
+    /// or in flight, plus those whose reports wait in
+    /// [`take_done`](Self::take_done).
+    pub(crate) fn unreported(&self) -> usize {
+        self.queued_msgs + self.pending_done.iter().map(Done::records).sum::<usize>()
     }
 
     /// Whether a record of `size` bytes fits the queue limits now.

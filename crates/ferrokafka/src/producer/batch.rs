@@ -89,6 +89,16 @@ pub(crate) enum Done {
     },
 }
 
+impl Done {
+    /// How many records this report covers.
+    pub(crate) fn records(&self) -> usize {
+        match self {
+            Done::Batch(b, _) => b.msgs.len(),
+            Done::Single { .. } => 1,
+        }
+    }
+}
+
 /// What a queued record costs in memory, counted against
 /// `queue.buffering.max.kbytes`: its payload size (`record_size`) plus the
 /// struct that holds it in its batch and one per header. Counting only the

@@ -521,7 +521,7 @@ impl Producer {
         acc.set_flushing(true);
         s.wake.notify_one();
         let result = loop {
-            let n = acc.outstanding();
+            let n = s.unreported(&acc);
             let now = Instant::now();
             if n == 0 || now >= deadline {
                 break match acc.fatal_error() {
@@ -573,7 +573,7 @@ impl Producer {
             notified.as_mut().enable();
             {
                 let acc = s.lock();
-                let n = acc.outstanding();
+                let n = s.unreported(&acc);
                 if n == 0 || tokio::time::Instant::now() >= deadline {
                     return match acc.fatal_error() {
                         Some(e) => Err(FlushError::Fatal(e.clone())),
@@ -595,16 +595,10 @@ impl Producer {
         let dones = {
             let mut acc = s.lock();
             acc.purge(queued, in_flight);
-            acc.take_done()
+            s.take_done(&mut acc)
         };
-        for d in dones {
-            accumulator::complete(d);
-        }
+        s.finish(dones);
         s.wake.notify_one();
-        if s.waiters.load(Ordering::Acquire) > 0 {
-            s.changed.notify_all();
-            s.space.notify_waiters();
-        }
     }
 
     /// The partitions of `topic`, fetching metadata if needed (waits up to
@@ -736,9 +730,11 @@ impl Producer {
         r
     }
 
-    /// Records not yet reported (queued or in flight).
+    /// Records not yet reported (queued, in flight, or with a delivery
+    /// callback still to run).
     pub fn in_flight_count(&self) -> usize {
-        self.shared().lock().outstanding()
+        let s = self.shared();
+        s.unreported(&s.lock())
     }
 
     /// The fatal error that stopped this producer, if one was raised: its

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -115,6 +116,17 @@ pub(crate) struct Shared {
     /// Wakes the transaction driver: partitions wait to be added to the
     /// transaction (transactional producers only).
     pub txn_wake: Notify,
+    /// Records whose reports were taken from the accumulator and are being
+    /// completed (futures resolved, callbacks run) outside its lock. Counted
+    /// so that `flush` returns only after every callback has run: the
+    /// accumulator forgets a record before its callback is called.
+    pub reporting: AtomicUsize,
+}
+
+thread_local! {
+    /// Whether this thread is completing reports (running delivery
+    /// callbacks) in [`Shared::finish`].
+    static REPORTING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Error events kept for `Producer::next_error` before the oldest is dropped.
@@ -148,6 +160,7 @@ impl Shared {
             errors,
             error_ready,
             txn_wake: Notify::new(),
+            reporting: AtomicUsize::new(0),
         }
     }
 
@@ -163,14 +176,47 @@ impl Shared {
         }
     }
 
-    /// Completes reports taken from the accumulator and tells waiters.
+    /// Takes the reports the accumulator produced, to be handed to
+    /// [`finish`](Self::finish) once `acc`'s lock is released. Until then
+    /// they count as unreported.
+    pub(crate) fn take_done(&self, acc: &mut Accumulator) -> Vec<super::accumulator::Done> {
+        let dones = acc.take_done();
+        let n: usize = dones.iter().map(super::batch::Done::records).sum();
+        if n > 0 {
+            self.reporting.fetch_add(n, Ordering::AcqRel);
+        }
+        dones
+    }
+
+    /// Records whose reports have not all been completed: queued, in
+    /// flight, or reported but with callbacks still to run. `acc` is this
+    /// producer's locked accumulator.
+    ///
+    /// Called from inside a delivery callback (a callback that flushes),
+    /// the reports being completed around it do not count: they wait for
+    /// that very callback, and the flush would wait for them until its
+    /// timeout.
+    pub(crate) fn unreported(&self, acc: &Accumulator) -> usize {
+        if REPORTING.with(Cell::get) {
+            acc.unreported()
+        } else {
+            acc.unreported() + self.reporting.load(Ordering::Acquire)
+        }
+    }
+
+    /// Completes reports taken with [`take_done`](Self::take_done) and
+    /// tells waiters.
     pub(crate) fn finish(&self, dones: Vec<super::accumulator::Done>) {
         if dones.is_empty() {
             return;
         }
+        let was = REPORTING.with(|r| r.replace(true));
         for d in dones {
+            let n = d.records();
             complete(d);
+            self.reporting.fetch_sub(n, Ordering::AcqRel);
         }
+        REPORTING.with(|r| r.set(was));
         if self.waiters.load(Ordering::Acquire) > 0 {
             // Take the lock so a waiter between its check and its wait
             // cannot miss the notification.
@@ -378,7 +424,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 shared.txn_wake.notify_one();
             }
             let next = acc.next_wakeup(now);
-            (jobs, purge, next, acc.take_done())
+            (jobs, purge, next, shared.take_done(&mut acc))
         };
         shared.report_fatal(fatal);
         shared.finish(dones);
@@ -390,7 +436,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 let e = Error::new(ErrorCode::PurgeInflight, "purged while in flight");
                 acc.on_response(job, vec![Err(e); n], None, now);
             }
-            let dones = acc.take_done();
+            let dones = shared.take_done(&mut acc);
             drop(acc);
             shared.finish(dones);
         }
@@ -500,7 +546,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                         }
                     }
                 }
-                let dones = acc.take_done();
+                let dones = shared.take_done(&mut acc);
                 drop(acc);
                 shared.finish(dones);
             }
@@ -513,7 +559,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 let mut acc = shared.lock();
                 acc.on_init(r, now);
                 let fatal = acc.take_fatal_event();
-                let dones = acc.take_done();
+                let dones = shared.take_done(&mut acc);
                 drop(acc);
                 shared.report_fatal(fatal);
                 shared.finish(dones);
@@ -528,7 +574,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
         let e = Error::new(ErrorCode::PurgeInflight, "producer closed while in flight");
         acc.on_response(job, vec![Err(e); n], None, Instant::now());
     }
-    let dones = acc.take_done();
+    let dones = shared.take_done(&mut acc);
     drop(acc);
     shared.finish(dones);
     requests.abort_all();

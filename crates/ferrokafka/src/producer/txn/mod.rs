@@ -235,7 +235,7 @@ impl Producer {
         let s = self.shared();
         let (fatal, dones) = {
             let mut acc = s.lock();
-            (acc.take_fatal_event(), acc.take_done())
+            (acc.take_fatal_event(), s.take_done(&mut acc))
         };
         s.report_fatal(fatal);
         s.finish(dones);
@@ -273,7 +273,7 @@ impl Producer {
                     return Ok(false);
                 }
                 let adding = acc.txn().is_some_and(|t| t.adding_partitions());
-                let n = acc.outstanding();
+                let n = s.unreported(&acc);
                 if n == 0 && !adding {
                     return Ok(true);
                 }
@@ -516,7 +516,7 @@ impl Producer {
             let dones = {
                 let mut acc = s.lock();
                 acc.purge(true, false);
-                acc.take_done()
+                s.take_done(&mut acc)
             };
             s.finish(dones);
             s.wake.notify_one();
