@@ -212,6 +212,44 @@ pub(crate) fn bind_args(
         .map(Bound::unbind)
 }
 
+/// Runs `f` on a thread named `name` and waits for its answer with the
+/// GIL released, in slices of [`SLICE`], checking for signals between
+/// them: a blocking Rust call that may wait long (metadata, a transaction
+/// step) stays interruptible with Ctrl-C. An interrupted call finishes on
+/// its thread within its own timeout, and its answer is dropped.
+pub(crate) fn wait_on_thread<T, F>(py: Python<'_>, name: &str, f: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start thread {name}: {e}")))?;
+    // Behind a mutex: the wait runs with the GIL released, on this thread,
+    // and needs a `Sync` handle.
+    let rx = std::sync::Mutex::new(rx);
+    loop {
+        let answer = py.detach(|| {
+            rx.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .recv_timeout(SLICE)
+        });
+        match answer {
+            Ok(r) => return Ok(r),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err(format!(
+                    "thread {name} ended without an answer"
+                )))
+            }
+        }
+    }
+}
+
 /// Seconds from Python (`None`: no limit) as a duration; negative or NaN
 /// values are refused as kafka-python refuses them.
 pub(crate) fn timeout_from_secs(timeout: Option<f64>) -> PyResult<Option<Duration>> {

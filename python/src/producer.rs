@@ -489,30 +489,11 @@ impl Producer {
                 .detach(|| self.inner.partitions_for(topic))
                 .map_err(|e| to_pyerr(py, &e));
         }
-        let (tx, rx) = mpsc::channel();
         let producer = self.inner.clone();
         let name = topic.to_string();
-        std::thread::Builder::new()
-            .name("ferrokafka-metadata".into())
-            .spawn(move || {
-                let _ = tx.send(producer.partitions_for(&name));
-            })
-            .map_err(|e| {
-                pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start a thread: {e}"))
-            })?;
-        // Behind a lock only to be shareable with the detached closure.
-        let rx = Mutex::new(rx);
-        let r = loop {
-            match py.detach(|| lock(&rx).recv_timeout(SLICE)) {
-                Ok(r) => break r,
-                Err(mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                        "the metadata thread ended without an answer",
-                    ))
-                }
-            }
-        };
+        let r = crate::wait_on_thread(py, "ferrokafka-metadata", move || {
+            producer.partitions_for(&name)
+        })?;
         match r {
             Ok(p) => {
                 self.connected.store(true, Ordering::Release);

@@ -9,10 +9,8 @@
 //! (the producer's transaction state machine decides what the next call
 //! may do).
 
-use crate::{to_pyerr, SLICE};
-use pyo3::exceptions::PyRuntimeError;
+use crate::to_pyerr;
 use pyo3::prelude::*;
-use std::sync::mpsc;
 
 /// Runs `f` on the producer off the calling thread and waits for its
 /// answer, interruptibly.
@@ -25,34 +23,7 @@ where
     F: FnOnce(&ferrokafka::producer::Producer) -> ferrokafka::Result<()> + Send + 'static,
 {
     let p = producer.clone();
-    let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("ferrokafka-txn".into())
-        .spawn(move || {
-            let _ = tx.send(f(&p));
-        })
-        .map_err(|e| {
-            PyRuntimeError::new_err(format!("cannot start the transaction call's thread: {e}"))
-        })?;
-    // Behind a mutex: the wait runs with the GIL released, on this thread,
-    // and needs a `Sync` handle.
-    let rx = std::sync::Mutex::new(rx);
-    loop {
-        let answer = py.detach(|| {
-            rx.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .recv_timeout(SLICE)
-        });
-        match answer {
-            Ok(r) => return r.map_err(|e| to_pyerr(py, &e)),
-            Err(mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(PyRuntimeError::new_err(
-                    "the transaction call's thread ended without an answer",
-                ))
-            }
-        }
-    }
+    crate::wait_on_thread(py, "ferrokafka-txn", move || f(&p))?.map_err(|e| to_pyerr(py, &e))
 }
 
 /// The consumer group metadata Python hands over: `(group_id,
