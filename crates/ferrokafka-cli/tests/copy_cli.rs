@@ -190,6 +190,28 @@ fn copy_killed_with_sigkill_and_restarted_copies_exactly_once() {
     assert_exactly_once(&c, 1500, 2);
 }
 
+/// A commit that takes longer than `--idle-exit-ms` (its offsets'
+/// coordinator still loading for seconds, as after a broker died) is not
+/// idleness: the copy goes on and copies every record. It used to exit
+/// right after such a commit, because no input had arrived meanwhile.
+#[test]
+fn a_commit_slower_than_the_idle_exit_does_not_end_the_copy() {
+    let c = cluster(2);
+    fill(&c, 400);
+    let mut child = copy(&c, "copy-slow-commit", &[]);
+    let mut out = wait_commits(&mut child, 1);
+    // TxnOffsetCommit (28) answered COORDINATOR_LOAD_IN_PROGRESS (14) for
+    // about 6 s of retries, twice the idle exit.
+    c.push_request_errors(28, &[14; 250]);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+    assert!(status.success(), "stderr: {err}");
+    assert_exactly_once(&c, 400, 2);
+}
+
 #[test]
 fn max_messages_stops_after_that_many_records() {
     let c = cluster(1);

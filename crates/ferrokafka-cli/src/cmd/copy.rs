@@ -13,7 +13,8 @@
 //! process is killed and restarted with the same transactional id.
 //!
 //! Exit status: 0 after `--max-messages` records were copied, when no
-//! input arrived for `--idle-exit-ms` (counted from joining the group), or on SIGINT/SIGTERM (the open
+//! input arrived for `--idle-exit-ms` (counted from joining the group, and
+//! from the end of the last transaction), or on SIGINT/SIGTERM (the open
 //! transaction is aborted); 1 on a fatal error (for example
 //! PRODUCER_FENCED when a newer copy with the same transactional id
 //! started), with the error on standard error. Each transaction's outcome
@@ -209,8 +210,17 @@ async fn copy(args: &Args) -> Result<(), String> {
     let mut rng = Rng::new();
     let mut copied: u64 = 0;
     let mut last_input = Instant::now();
+    // Records read by the previous transaction.
+    let mut last_n = 0usize;
     let result: Result<(), String> = async {
         loop {
+            // Idle time is time spent waiting for input: ending a
+            // transaction that took long (its coordinator failing over, a
+            // commit retried for many seconds) is not idleness, and must
+            // not end the copy while input is still waiting.
+            if last_n > 0 {
+                last_input = Instant::now();
+            }
             if args.max_messages.is_some_and(|m| copied >= m) {
                 return Ok(());
             }
@@ -283,6 +293,7 @@ async fn copy(args: &Args) -> Result<(), String> {
                 }
                 n += 1;
             }
+            last_n = n;
             if rebalanced || (args.random_aborts && n > 0 && rng.one_in(3)) {
                 abort(&producer, &consumer).await?;
                 report(args, "aborted", n, copied);
