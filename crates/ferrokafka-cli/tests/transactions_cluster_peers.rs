@@ -204,11 +204,6 @@ fn check_once(who: &str, seen: &BTreeMap<String, usize>, n: usize) {
 }
 
 #[test]
-#[ignore = "issue 16, open defect: under transaction version 2 the copy sometimes makes no \
-            commit within 300 s after the coordinator's node was killed (1 run in 3 in session \
-            5, 1 in 10 in session 6: the copy's log then ends with an epoch bump and a \
-            rebalance, then silence); on failure the copy's whole stderr is saved (path in \
-            the message); run with --ignored, adding `-X debug=eos,cgrp,broker,metadata,msg` to the copy"]
 fn copy_survives_the_transaction_coordinators_node_being_killed() {
     let Some(kafka) = ApacheKafka::cluster(3) else {
         return;
