@@ -15,14 +15,14 @@ impl Accumulator {
     /// Records the encoded size of a batch sent to `broker` (statistics).
     /// The encoded RecordBatch stays with the batch until it is reported,
     /// so from now on it counts against `queue.buffering.max.kbytes` too.
+    /// The request references those bytes instead of copying them
+    /// (`protocol::body`), so the request adds nothing to count.
     pub(crate) fn on_batch_sent(&mut self, broker: i32, b: &mut Batch, encoded_len: usize) {
         if !b.encoded_counted {
             b.encoded_counted = true;
             b.cost += encoded_len;
             self.queued_bytes += encoded_len;
         }
-        self.queued_bytes += encoded_len - b.request_copy;
-        b.request_copy = encoded_len;
         let t = &mut self.topics[b.topic_idx];
         t.batchsize.record(encoded_len as u64);
         t.batchcnt.record(b.msgs.len() as u64);
@@ -68,8 +68,6 @@ impl Accumulator {
                     ),
                 ))
             });
-            // The request, and its copy of the batch, is gone.
-            self.queued_bytes -= std::mem::take(&mut b.request_copy);
             let t = &mut self.topics[b.topic_idx];
             let pq = &mut t.partitions[b.partition as usize];
             pq.in_flight = pq.in_flight.saturating_sub(1);
@@ -164,7 +162,7 @@ impl Accumulator {
         }
         let n = b.msgs.len();
         self.queued_msgs -= n;
-        self.queued_bytes -= b.cost + b.request_copy;
+        self.queued_bytes -= b.cost;
         let pq = self.topics[b.topic_idx]
             .partitions
             .get_mut(b.partition as usize);

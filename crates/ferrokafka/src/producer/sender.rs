@@ -247,7 +247,7 @@ fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, E
             m.timestamp,
             m.key.as_deref(),
             m.value.as_deref(),
-            &m.headers,
+            m.headers(),
         ) {
             return Err(Error::new(
                 ErrorCode::MsgSizeTooLarge,
