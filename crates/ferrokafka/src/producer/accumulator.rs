@@ -441,6 +441,8 @@ impl Accumulator {
                 encoded: None,
                 stamp: None,
                 encoded_stamp: None,
+                shed: 0,
+                shed_cost: 0,
             });
         }
         pq.next_msgid += 1;
@@ -1101,7 +1103,7 @@ mod tests {
         assert_eq!(acc.stats().msg_size, before + 300_000);
         acc.on_batch_sent(1, &mut job.batches[0], 300_000);
         assert_eq!(acc.stats().msg_size, before + 300_000, "counted once");
-        let sent = job.batches[0].msgs.len();
+        let sent = job.batches[0].records();
         let n = job.batches.len();
         acc.on_response(job, vec![ok(0); n], None, t0);
         assert!(acc.stats().msg_size < before, "{sent} records reported");

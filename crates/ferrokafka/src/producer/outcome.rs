@@ -23,9 +23,13 @@ impl Accumulator {
             b.cost += encoded_len;
             self.queued_bytes += encoded_len;
         }
+        // Records whose `Msg` the sender dropped (`batch::shed`).
+        let shed = std::mem::take(&mut b.shed_cost);
+        b.cost -= shed;
+        self.queued_bytes -= shed;
         let t = &mut self.topics[b.topic_idx];
         t.batchsize.record(encoded_len as u64);
-        t.batchcnt.record(b.msgs.len() as u64);
+        t.batchcnt.record(b.records() as u64);
         let waited = Instant::now().saturating_duration_since(b.created);
         let bs = self.broker_entry(broker);
         bs.txbytes += encoded_len as u64;
@@ -71,7 +75,7 @@ impl Accumulator {
             let t = &mut self.topics[b.topic_idx];
             let pq = &mut t.partitions[b.partition as usize];
             pq.in_flight = pq.in_flight.saturating_sub(1);
-            self.inflight_msgs = self.inflight_msgs.saturating_sub(b.msgs.len());
+            self.inflight_msgs = self.inflight_msgs.saturating_sub(b.records());
             if self.idem.is_some() {
                 self.idempotent_result(b, res, broker, now);
                 continue;
@@ -160,7 +164,7 @@ impl Accumulator {
         if let BatchOutcome::Delivered { partition, .. } = &mut outcome {
             *partition = b.partition;
         }
-        let n = b.msgs.len();
+        let n = b.records();
         self.queued_msgs -= n;
         self.queued_bytes -= b.cost;
         let pq = self.topics[b.topic_idx]
