@@ -241,7 +241,14 @@ fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, E
         return Ok(e.bytes());
     }
     let base = b.msgs.first().map_or(0, |m| m.timestamp);
-    let mut builder = BatchBuilder::new(base, usize::MAX);
+    // `b.bytes` counts 16 bytes of overhead per record, at least what a
+    // record's lengths and deltas take in a batch of ordinary records, so
+    // the buffer is sized once.
+    let mut builder = BatchBuilder::with_capacity(
+        base,
+        usize::MAX,
+        b.bytes.saturating_add(crate::record::BATCH_HEADER_LEN),
+    );
     for m in &b.msgs {
         if !builder.try_append(
             m.timestamp,
