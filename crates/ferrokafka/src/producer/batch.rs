@@ -10,27 +10,72 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One record inside a batch.
+/// One record inside a batch. Up to `queue.buffering.max.messages` of
+/// these wait at once, so its size is the producer's memory per queued
+/// record (104 bytes; issue 19).
 pub(crate) struct Msg {
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    pub headers: Vec<Header>,
     pub timestamp: i64,
     /// Bytes counted against `queue.buffering.max.kbytes`.
     pub size: usize,
+    pub callback: Option<Callback>,
+    /// Headers and a slot of its own, which most records lack: boxed so
+    /// those records do not carry their room (24 of 128 bytes).
+    pub rare: Option<Box<Rare>>,
+}
+
+/// The parts of a [`Msg`] few records have.
+#[derive(Default)]
+pub(crate) struct Rare {
+    pub headers: Vec<Header>,
     /// A slot of its own (records that waited for metadata), else the batch's.
     pub own: Option<Arc<Completion>>,
-    pub callback: Option<Callback>,
 }
 
 impl Msg {
+    pub(crate) fn new(
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        headers: Vec<Header>,
+        timestamp: i64,
+        size: usize,
+        callback: Option<Callback>,
+    ) -> Msg {
+        Msg {
+            key,
+            value,
+            timestamp,
+            size,
+            callback,
+            rare: (!headers.is_empty()).then(|| Box::new(Rare { headers, own: None })),
+        }
+    }
+
+    pub(crate) fn headers(&self) -> &[Header] {
+        self.rare.as_ref().map_or(&[], |r| &r.headers)
+    }
+
+    /// The record's own completion slot, if it has one.
+    pub(crate) fn own(&self) -> Option<&Arc<Completion>> {
+        self.rare.as_ref().and_then(|r| r.own.as_ref())
+    }
+
+    pub(crate) fn take_own(&mut self) -> Option<Arc<Completion>> {
+        self.rare.as_mut().and_then(|r| r.own.take())
+    }
+
+    pub(crate) fn set_own(&mut self, own: Arc<Completion>) {
+        self.rare.get_or_insert_with(Box::default).own = Some(own);
+    }
+
     pub(crate) fn into_record(self, topic: &Arc<str>, partition: Option<i32>) -> ProducerRecord {
         ProducerRecord {
             topic: topic.clone(),
             partition,
             key: self.key,
             value: self.value,
-            headers: self.headers,
+            headers: self.rare.map(|r| r.headers).unwrap_or_default(),
             timestamp: Some(self.timestamp),
         }
     }
@@ -50,10 +95,6 @@ pub(crate) struct Batch {
     pub cost: usize,
     /// `cost` includes the encoded RecordBatch.
     pub encoded_counted: bool,
-    /// While a request carrying the batch is in flight: the size of its
-    /// copy in that request (the connection holds the encoded request until
-    /// it is written), also counted against the cap.
-    pub request_copy: usize,
     pub first_msgid: u64,
     pub created: Instant,
     /// An earlier attempt may have written the batch (it timed out or the
@@ -74,6 +115,71 @@ pub(crate) struct Batch {
     pub stamp: Option<(i64, i16, i32)>,
     /// What `encoded` carries now.
     pub encoded_stamp: Option<(i64, i16, i32)>,
+    /// Records whose [`Msg`] was dropped once the batch was encoded (none
+    /// had a callback or a slot of its own): `msgs` is then empty and a
+    /// failure reads the records back from `encoded` ([`shed`]).
+    pub shed: usize,
+    /// The queue cost of the dropped `Msg`s, to release under the
+    /// accumulator's lock (`on_batch_sent`).
+    pub shed_cost: usize,
+}
+
+impl Batch {
+    /// Records in the batch.
+    pub(crate) fn records(&self) -> usize {
+        self.msgs.len() + self.shed
+    }
+}
+
+/// Drops an encoded batch's [`Msg`]s when nothing needs them before its
+/// outcome: no record has a callback or a slot of its own, so the batch's
+/// completion reports them all, and a failure hands the records back read
+/// from the encoded batch ([`records_back`]). Until the answer comes, the
+/// encoded RecordBatch is then the only copy of the records: about 108
+/// bytes for a 100-byte record instead of that plus its 104-byte `Msg`
+/// (issue 19).
+pub(crate) fn shed(b: &mut Batch) {
+    if b.shed > 0
+        || b.encoded.is_none()
+        || b.msgs
+            .iter()
+            .any(|m| m.callback.is_some() || m.own().is_some())
+    {
+        return;
+    }
+    b.shed_cost = b
+        .msgs
+        .iter()
+        .map(|m| queue_cost(m.size, m.headers().len()))
+        .sum();
+    b.shed = b.msgs.len();
+    b.msgs = Vec::new();
+}
+
+/// The records of a shed batch, read back from its encoded RecordBatch to
+/// hand them back on failure; `None` for any that cannot be read (the
+/// batch was encoded here, so none is expected).
+fn records_back(b: &Batch) -> Vec<Option<ProducerRecord>> {
+    use crate::record::{BatchReader, DecodeOptions};
+    let mut out = Vec::with_capacity(b.shed);
+    if let Some(e) = &b.encoded {
+        for batch in BatchReader::new(e.bytes(), DecodeOptions::default()) {
+            let Ok(batch) = batch else { break };
+            for r in batch.records() {
+                let Ok(r) = r else { break };
+                out.push(Some(ProducerRecord {
+                    topic: b.topic.clone(),
+                    partition: Some(b.partition),
+                    key: r.key_bytes(),
+                    value: r.value_bytes(),
+                    headers: r.headers().filter_map(|h| h.to_header().ok()).collect(),
+                    timestamp: Some(r.timestamp),
+                }));
+            }
+        }
+    }
+    out.resize_with(b.shed, || None);
+    out
 }
 
 /// How a finished batch or record is to be reported.
@@ -93,7 +199,7 @@ impl Done {
     /// How many records this report covers.
     pub(crate) fn records(&self) -> usize {
         match self {
-            Done::Batch(b, _) => b.msgs.len(),
+            Done::Batch(b, _) => b.records(),
             Done::Single { .. } => 1,
         }
     }
@@ -106,7 +212,12 @@ impl Done {
 /// (issue 13: 3.3x); payloads shared between records are counted once per
 /// record, which errs on the safe side.
 pub(crate) fn queue_cost(size: usize, headers: usize) -> usize {
-    size + std::mem::size_of::<Msg>() + headers * std::mem::size_of::<Header>()
+    let rare = if headers > 0 {
+        std::mem::size_of::<Rare>()
+    } else {
+        0
+    };
+    size + std::mem::size_of::<Msg>() + rare + headers * std::mem::size_of::<Header>()
 }
 
 /// Bytes a record counts for in batches and statistics: payloads, headers
@@ -139,11 +250,16 @@ pub(crate) fn complete(done: Done) {
     match done {
         Done::Batch(b, outcome) => {
             let failed = matches!(outcome, BatchOutcome::Failed { .. });
+            if b.shed > 0 {
+                let returned = if failed { records_back(&b) } else { Vec::new() };
+                b.completion.complete(outcome, returned);
+                return;
+            }
             let mut returned = Vec::new();
             let partition = Some(b.partition);
             for (i, mut m) in b.msgs.into_iter().enumerate() {
                 let cb = m.callback.take();
-                let own = m.own.take();
+                let own = m.take_own();
                 if cb.is_none() && own.is_none() {
                     if failed {
                         returned.push(Some(m.into_record(&b.topic, partition)));
@@ -165,7 +281,7 @@ pub(crate) fn complete(done: Done) {
             outcome,
         } => {
             let cb = msg.callback.take();
-            let own = msg.own.take();
+            let own = msg.take_own();
             finish_msg(msg, own, cb, &topic, partition, &outcome);
         }
     }

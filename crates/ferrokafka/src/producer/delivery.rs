@@ -123,6 +123,9 @@ pub(crate) enum BatchOutcome {
 pub(crate) struct Completion {
     done: OnceLock<(BatchOutcome, Instant)>,
     state: Mutex<CompletionState>,
+    /// The records' topic: kept here once per batch rather than in every
+    /// [`DeliveryFuture`] (an application holds one per record in flight).
+    topic: Arc<str>,
 }
 
 #[derive(Default)]
@@ -133,10 +136,11 @@ struct CompletionState {
 }
 
 impl Completion {
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(topic: Arc<str>) -> Arc<Self> {
         Arc::new(Completion {
             done: OnceLock::new(),
             state: Mutex::new(CompletionState::default()),
+            topic,
         })
     }
 
@@ -212,32 +216,25 @@ pub(crate) fn record_result(
 #[must_use = "a dropped DeliveryFuture does not cancel the send, but its report is lost"]
 pub struct DeliveryFuture {
     completion: Arc<Completion>,
-    index: u32,
     timestamp: i64,
-    topic: Arc<str>,
+    index: u32,
 }
 
 impl fmt::Debug for DeliveryFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeliveryFuture")
-            .field("topic", &self.topic)
+            .field("topic", &self.completion.topic)
             .field("index", &self.index)
             .finish_non_exhaustive()
     }
 }
 
 impl DeliveryFuture {
-    pub(crate) fn new(
-        completion: Arc<Completion>,
-        index: u32,
-        timestamp: i64,
-        topic: Arc<str>,
-    ) -> Self {
+    pub(crate) fn new(completion: Arc<Completion>, index: u32, timestamp: i64) -> Self {
         DeliveryFuture {
             completion,
-            index,
             timestamp,
-            topic,
+            index,
         }
     }
 
@@ -245,7 +242,7 @@ impl DeliveryFuture {
         let c = &self.completion;
         if let Some((outcome, at)) = c.done.get() {
             let index = self.index as usize;
-            let result = record_result(outcome, &self.topic, self.index, self.timestamp, || {
+            let result = record_result(outcome, &c.topic, self.index, self.timestamp, || {
                 c.lock().returned.get_mut(index).and_then(Option::take)
             });
             return Some((result, *at));
@@ -352,10 +349,9 @@ mod tests {
 
     #[test]
     fn delivered_offsets_follow_index() {
-        let c = Completion::new();
-        let topic: Arc<str> = Arc::from("t");
-        let f0 = DeliveryFuture::new(c.clone(), 0, 10, topic.clone());
-        let f2 = DeliveryFuture::new(c.clone(), 2, 12, topic.clone());
+        let c = Completion::new(Arc::from("t"));
+        let f0 = DeliveryFuture::new(c.clone(), 0, 10);
+        let f2 = DeliveryFuture::new(c.clone(), 2, 12);
         assert!(!f0.is_done());
         c.complete(
             BatchOutcome::Delivered {
@@ -373,8 +369,8 @@ mod tests {
 
     #[test]
     fn acks0_offset_is_minus_one() {
-        let c = Completion::new();
-        let f = DeliveryFuture::new(c.clone(), 5, 1, Arc::from("t"));
+        let c = Completion::new(Arc::from("t"));
+        let f = DeliveryFuture::new(c.clone(), 5, 1);
         c.complete(
             BatchOutcome::Delivered {
                 partition: 0,
@@ -388,8 +384,8 @@ mod tests {
 
     #[test]
     fn failure_hands_back_the_record_and_wakes_a_waiting_thread() {
-        let c = Completion::new();
-        let f = DeliveryFuture::new(c.clone(), 1, 0, Arc::from("t"));
+        let c = Completion::new(Arc::from("t"));
+        let f = DeliveryFuture::new(c.clone(), 1, 0);
         let c2 = c.clone();
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
@@ -410,8 +406,8 @@ mod tests {
 
     #[test]
     fn wait_timeout_returns_none_when_pending() {
-        let c = Completion::new();
-        let f = DeliveryFuture::new(c, 0, 0, Arc::from("t"));
+        let c = Completion::new(Arc::from("t"));
+        let f = DeliveryFuture::new(c, 0, 0);
         assert!(f.wait_timeout(Duration::from_millis(10)).is_none());
     }
 }

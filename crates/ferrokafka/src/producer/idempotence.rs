@@ -685,7 +685,7 @@ impl Accumulator {
             topic = %b.topic,
             partition = b.partition,
             stamp = ?b.stamp,
-            records = b.msgs.len(),
+            records = b.records(),
             attempt = b.attempts,
             broker,
             %code,

@@ -15,17 +15,21 @@ impl Accumulator {
     /// Records the encoded size of a batch sent to `broker` (statistics).
     /// The encoded RecordBatch stays with the batch until it is reported,
     /// so from now on it counts against `queue.buffering.max.kbytes` too.
+    /// The request references those bytes instead of copying them
+    /// (`protocol::body`), so the request adds nothing to count.
     pub(crate) fn on_batch_sent(&mut self, broker: i32, b: &mut Batch, encoded_len: usize) {
         if !b.encoded_counted {
             b.encoded_counted = true;
             b.cost += encoded_len;
             self.queued_bytes += encoded_len;
         }
-        self.queued_bytes += encoded_len - b.request_copy;
-        b.request_copy = encoded_len;
+        // Records whose `Msg` the sender dropped (`batch::shed`).
+        let shed = std::mem::take(&mut b.shed_cost);
+        b.cost -= shed;
+        self.queued_bytes -= shed;
         let t = &mut self.topics[b.topic_idx];
         t.batchsize.record(encoded_len as u64);
-        t.batchcnt.record(b.msgs.len() as u64);
+        t.batchcnt.record(b.records() as u64);
         let waited = Instant::now().saturating_duration_since(b.created);
         let bs = self.broker_entry(broker);
         bs.txbytes += encoded_len as u64;
@@ -68,12 +72,10 @@ impl Accumulator {
                     ),
                 ))
             });
-            // The request, and its copy of the batch, is gone.
-            self.queued_bytes -= std::mem::take(&mut b.request_copy);
             let t = &mut self.topics[b.topic_idx];
             let pq = &mut t.partitions[b.partition as usize];
             pq.in_flight = pq.in_flight.saturating_sub(1);
-            self.inflight_msgs = self.inflight_msgs.saturating_sub(b.msgs.len());
+            self.inflight_msgs = self.inflight_msgs.saturating_sub(b.records());
             if self.idem.is_some() {
                 self.idempotent_result(b, res, broker, now);
                 continue;
@@ -162,9 +164,9 @@ impl Accumulator {
         if let BatchOutcome::Delivered { partition, .. } = &mut outcome {
             *partition = b.partition;
         }
-        let n = b.msgs.len();
+        let n = b.records();
         self.queued_msgs -= n;
-        self.queued_bytes -= b.cost + b.request_copy;
+        self.queued_bytes -= b.cost;
         let pq = self.topics[b.topic_idx]
             .partitions
             .get_mut(b.partition as usize);

@@ -158,7 +158,7 @@ impl Accumulator {
         b.sealed
             || queue_len > 1
             || self.flushing > 0
-            || b.msgs.len() >= self.cfg.batch_num_messages
+            || b.records() >= self.cfg.batch_num_messages
             || now >= b.created + self.cfg.linger
     }
 
@@ -261,9 +261,9 @@ impl Accumulator {
                 b.retry_at = None;
                 b.attempts += 1;
                 pq.in_flight += 1;
-                pq.last_batch_len = b.msgs.len().max(pq.last_batch_len / 2);
+                pq.last_batch_len = b.records().max(pq.last_batch_len / 2);
                 bytes += b.bytes;
-                self.inflight_msgs += b.msgs.len();
+                self.inflight_msgs += b.records();
                 batches.push(b);
             }
             if batches.is_empty() {

@@ -241,13 +241,20 @@ fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, E
         return Ok(e.bytes());
     }
     let base = b.msgs.first().map_or(0, |m| m.timestamp);
-    let mut builder = BatchBuilder::new(base, usize::MAX);
+    // `b.bytes` counts 16 bytes of overhead per record, at least what a
+    // record's lengths and deltas take in a batch of ordinary records, so
+    // the buffer is sized once.
+    let mut builder = BatchBuilder::with_capacity(
+        base,
+        usize::MAX,
+        b.bytes.saturating_add(crate::record::BATCH_HEADER_LEN),
+    );
     for m in &b.msgs {
         if !builder.try_append(
             m.timestamp,
             m.key.as_deref(),
             m.value.as_deref(),
-            &m.headers,
+            m.headers(),
         ) {
             return Err(Error::new(
                 ErrorCode::MsgSizeTooLarge,
@@ -270,6 +277,7 @@ fn encode(b: &mut Batch, acc_cfg: &super::settings::Settings) -> Result<Bytes, E
     let bytes = encoded.bytes();
     b.encoded = Some(encoded);
     b.encoded_stamp = b.stamp;
+    super::batch::shed(b);
     Ok(bytes)
 }
 
@@ -455,7 +463,7 @@ pub(crate) async fn run(shared: Arc<Shared>, transport: Arc<dyn Transport>) {
                 Msg,
                 broker,
                 batches = job.batches.len(),
-                records = job.batches.iter().map(|b| b.msgs.len()).sum::<usize>(),
+                records = job.batches.iter().map(|b| b.records()).sum::<usize>(),
                 "ProduceRequest {id} to broker {broker}"
             );
             let fut = if req.topic_data.is_empty() {
@@ -728,6 +736,75 @@ mod tests {
                 })
                 .collect(),
         })
+    }
+
+    /// Once encoded, a batch without callbacks drops its records' structs
+    /// (issue 19); a failure still hands every record back whole, read
+    /// from the encoded batch, and the queue accounting returns to zero.
+    #[test]
+    fn a_failed_batch_hands_back_records_it_dropped_after_encoding() {
+        use crate::record::Header;
+        let t0 = Instant::now();
+        for codec in [
+            crate::record::Compression::None,
+            crate::record::Compression::Lz4,
+        ] {
+            let cfg = Settings {
+                compression: codec,
+                ..Settings::default()
+            };
+            let mut acc = Accumulator::new(cfg.clone(), None);
+            acc.want_topic("t");
+            acc.set_topic("t", Ok(vec![Some(1)]), t0);
+            let sent: Vec<ProducerRecord> = (0..5)
+                .map(|i| {
+                    let r = ProducerRecord::new("t")
+                        .partition(0)
+                        .key(format!("k{i}"))
+                        .value(format!("v{i}"));
+                    if i % 2 == 0 {
+                        r.headers(vec![Header::new(format!("h{i}"), Some(&b"x"[..]))])
+                    } else {
+                        r
+                    }
+                })
+                .collect();
+            let futures: Vec<_> = sent
+                .iter()
+                .map(|r| acc.enqueue(r.clone(), None, t0).ok().unwrap())
+                .collect();
+            let mut job = acc
+                .drain(t0 + Duration::from_secs(1), |_| true)
+                .pop()
+                .unwrap();
+            let acc = Mutex::new(acc);
+            let (_req, failed) = build_request(&mut job, &cfg, &acc);
+            assert!(failed.is_empty());
+            assert!(job.batches[0].msgs.is_empty(), "{codec:?}: structs dropped");
+            assert_eq!(job.batches[0].records(), 5);
+            let mut acc = acc.into_inner().unwrap();
+            let err = PartitionResult {
+                error: ErrorCode::InvalidRecord,
+                base_offset: -1,
+                log_append_time: -1,
+                message: None,
+                current_leader: None,
+            };
+            acc.on_response(job, vec![Ok(err)], None, t0);
+            for d in acc.take_done() {
+                complete(d);
+            }
+            assert_eq!(acc.stats().msg_size, 0, "{codec:?}: nothing left counted");
+            for (f, want) in futures.into_iter().zip(&sent) {
+                let e = f.wait_timeout(Duration::from_secs(1)).unwrap().unwrap_err();
+                let got = e.record.expect("the record comes back");
+                assert_eq!(got.key, want.key, "{codec:?}");
+                assert_eq!(got.value, want.value, "{codec:?}");
+                assert_eq!(got.headers, want.headers, "{codec:?}");
+                assert_eq!(got.partition, Some(0));
+                assert!(got.timestamp.is_some());
+            }
+        }
     }
 
     #[test]

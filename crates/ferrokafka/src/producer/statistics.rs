@@ -128,7 +128,7 @@ impl Accumulator {
             for (p, pq) in t.partitions.iter().enumerate() {
                 let msgs = pq.next_msgid - 1;
                 let (queued, queued_bytes) = pq.batches.iter().fold((0u64, 0u64), |(n, b), x| {
-                    (n + x.msgs.len() as u64, b + x.bytes as u64)
+                    (n + x.records() as u64, b + x.bytes as u64)
                 });
                 let inflight = msgs.saturating_sub(queued + pq.txmsgs + pq.failed);
                 let mut ps = PartitionStatistics::new(p as i32);

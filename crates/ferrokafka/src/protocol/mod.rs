@@ -7,10 +7,12 @@
 //! flexible versions, the ApiVersions exchange (KIP-35, KIP-511) and the
 //! per-API version table ([`versions`]), and the one guarded decode path
 //! of every `kafka-protocol` response ([`decode`], with the shape guard of
-//! `ferrokafka-wire`). Record
+//! `ferrokafka-wire`), and request bodies in chunks so Produce references
+//! its record batches instead of copying them ([`body`]). Record
 //! batches inside Produce and Fetch bodies belong to `record`; sockets and
 //! pipelining to `net`.
 
+pub(crate) mod body;
 pub(crate) mod consumer_protocol;
 pub(crate) mod decode;
 pub(crate) mod frame;
@@ -69,6 +71,10 @@ pub trait ApiRequest: kafka_protocol::protocol::Encodable {
     type Response: kafka_protocol::protocol::Decodable;
     /// The throttle time a response reports (KIP-219), 0 for APIs without one.
     fn throttle_time_ms(resp: &Self::Response) -> i32;
+    /// The request's body at `version`, as the connection writes it.
+    fn encode_body(&self, version: i16) -> crate::error::Result<body::Body> {
+        body::encode_whole(self, Self::KEY, version)
+    }
 }
 
 macro_rules! api_requests {
@@ -87,8 +93,20 @@ macro_rules! api_requests {
     (@throttle $r:ident unthrottled) => {{ let _ = $r; 0 }};
 }
 
+/// Produce references its record batches instead of copying them into
+/// the request ([`body`]).
+impl ApiRequest for kafka_protocol::messages::ProduceRequest {
+    const KEY: ApiKey = ApiKey::Produce;
+    type Response = kafka_protocol::messages::ProduceResponse;
+    fn throttle_time_ms(resp: &Self::Response) -> i32 {
+        resp.throttle_time_ms
+    }
+    fn encode_body(&self, version: i16) -> crate::error::Result<body::Body> {
+        body::encode_produce(self, version)
+    }
+}
+
 api_requests! {
-    Produce: ProduceRequest => ProduceResponse,
     Fetch: FetchRequest => FetchResponse,
     ListOffsets: ListOffsetsRequest => ListOffsetsResponse,
     Metadata: MetadataRequest => MetadataResponse,

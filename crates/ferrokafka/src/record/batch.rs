@@ -88,7 +88,20 @@ impl BatchBuilder {
     /// first record's timestamp) and which refuses records beyond `max_bytes`
     /// of encoded size (header included), except its first record.
     pub fn new(base_timestamp: i64, max_bytes: usize) -> Self {
-        let mut buf = BytesMut::with_capacity(max_bytes.clamp(HEADER_LEN + 64, INITIAL_CAPACITY));
+        Self::with_capacity(
+            base_timestamp,
+            max_bytes,
+            max_bytes.clamp(HEADER_LEN + 64, INITIAL_CAPACITY),
+        )
+    }
+
+    /// [`new`](Self::new) with room for `capacity` bytes (header included)
+    /// from the start: a caller that knows the records' size spares the
+    /// buffer's growth, its copies and the spare room a doubled buffer
+    /// keeps once frozen (a producer holds each encoded batch until it is
+    /// acknowledged).
+    pub fn with_capacity(base_timestamp: i64, max_bytes: usize, capacity: usize) -> Self {
+        let mut buf = BytesMut::with_capacity(capacity.max(HEADER_LEN));
         buf.put_bytes(0, HEADER_LEN);
         BatchBuilder {
             buf,

@@ -24,7 +24,7 @@ mod varint;
 use bytes::Bytes;
 
 #[allow(unused_imports)]
-pub(crate) use batch::{BatchBuilder, BatchFlags, EncodedBatch};
+pub(crate) use batch::{BatchBuilder, BatchFlags, EncodedBatch, HEADER_LEN as BATCH_HEADER_LEN};
 pub use compression::Compression;
 #[allow(unused_imports)]
 pub(crate) use reader::{

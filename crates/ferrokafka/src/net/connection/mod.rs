@@ -22,6 +22,7 @@ use super::tls::TlsStream;
 use super::{BrokerAddress, ConnectionKind, NetSettings};
 use crate::debug::trace_ctx;
 use crate::error::{Error, ErrorCode, Result};
+use crate::protocol::body::Body;
 use crate::protocol::frame::{self, ApiVersionsAnswer, FrameReader};
 use crate::protocol::versions::API_VERSIONS_MAX;
 use crate::protocol::ApiRequest;
@@ -80,7 +81,7 @@ impl ConnectionState {
 struct Request {
     api_key: ApiKey,
     version: i16,
-    body: Bytes,
+    body: Body,
     deadline: Instant,
     /// `None`: the broker sends no response (Produce with acks=0).
     reply: Option<oneshot::Sender<Result<Bytes>>>,
@@ -280,6 +281,17 @@ impl Connection {
         body: Bytes,
         timeout: Option<Duration>,
     ) -> Result<Bytes> {
+        self.send_body(api_key, version, body.into(), timeout).await
+    }
+
+    /// [`send_raw`](Self::send_raw) of a body in chunks.
+    async fn send_body(
+        &self,
+        api_key: ApiKey,
+        version: i16,
+        body: Body,
+        timeout: Option<Duration>,
+    ) -> Result<Bytes> {
         let deadline = self.default_timeout(timeout);
         let (tx, rx) = oneshot::channel();
         self.submit(Command::Request(Request {
@@ -306,6 +318,10 @@ impl Connection {
     /// Queues a request the broker does not answer (Produce with acks=0).
     /// Returns once it is queued; a failure to connect is only logged.
     pub fn send_raw_no_response(&self, api_key: ApiKey, version: i16, body: Bytes) -> Result<()> {
+        self.send_body_no_response(api_key, version, body.into())
+    }
+
+    fn send_body_no_response(&self, api_key: ApiKey, version: i16, body: Body) -> Result<()> {
         let deadline = self.default_timeout(None);
         self.submit(Command::Request(Request {
             api_key,
@@ -322,8 +338,8 @@ impl Connection {
     /// acks=0); returns once it is queued.
     pub(crate) async fn send_no_response<R: ApiRequest>(&self, req: &R) -> Result<()> {
         let version = self.api_versions(None).await?.require(R::KEY)?;
-        let body = encode(req, version)?;
-        self.send_raw_no_response(R::KEY, version, body)
+        let body = req.encode_body(version)?;
+        self.send_body_no_response(R::KEY, version, body)
     }
 
     /// Resolves once the broker has handled every request queued on this
@@ -335,8 +351,8 @@ impl Connection {
         let req =
             kafka_protocol::messages::MetadataRequest::default().with_topics(Some(Vec::new()));
         let version = self.api_versions(None).await?.require(ApiKey::Metadata)?;
-        let body = encode(&req, version)?;
-        self.send_raw(ApiKey::Metadata, version, body, None)
+        let body = req.encode_body(version)?;
+        self.send_body(ApiKey::Metadata, version, body, None)
             .await
             .map(drop)
     }
@@ -366,8 +382,8 @@ impl Connection {
         timeout: Option<Duration>,
     ) -> Result<R::Response> {
         let api_key = R::KEY;
-        let body = encode(req, version)?;
-        let body = self.send_raw(api_key, version, body, timeout).await?;
+        let body = req.encode_body(version)?;
+        let body = self.send_body(api_key, version, body, timeout).await?;
         let resp = crate::protocol::decode::<R>(version, body, &self.shared.addr.to_string())?;
         let throttle = R::throttle_time_ms(&resp);
         if throttle > 0 {
@@ -378,18 +394,6 @@ impl Connection {
         }
         Ok(resp)
     }
-}
-
-/// Encodes a request body of `R` at `version`.
-fn encode<R: ApiRequest>(req: &R, version: i16) -> Result<Bytes> {
-    let mut buf = BytesMut::new();
-    req.encode(&mut buf, version).map_err(|e| {
-        Error::new(
-            ErrorCode::InvalidArg,
-            format!("cannot encode {:?} v{version}: {e}", R::KEY),
-        )
-    })?;
-    Ok(buf.freeze())
 }
 
 /// The task owning one connection's socket.

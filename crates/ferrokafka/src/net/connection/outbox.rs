@@ -37,26 +37,18 @@ impl Outbox {
         self.buf.is_empty() && self.chunks.is_empty()
     }
 
+    /// Frames one request; returns its size on the wire. Each chunk of
+    /// the body is copied or referenced by its own size, so a Produce
+    /// request's small fields are copied and its large record batches
+    /// referenced.
     pub(super) fn push(
         &mut self,
         api_key: ApiKey,
         version: i16,
         correlation_id: i32,
         client_id: Option<&str>,
-        body: &Bytes,
+        body: &Body,
     ) -> Result<usize> {
-        if body.len() <= self.copy_max {
-            let before = self.buf.len();
-            frame::encode_request(
-                &mut self.buf,
-                api_key,
-                version,
-                correlation_id,
-                client_id,
-                body,
-            )?;
-            return Ok(self.buf.len() - before);
-        }
         let before = self.buf.len();
         frame::encode_request_header(
             &mut self.buf,
@@ -67,8 +59,16 @@ impl Outbox {
             body.len(),
         )?;
         let n = self.buf.len() - before + body.len();
-        self.chunks.push_back(self.buf.split().freeze());
-        self.chunks.push_back(body.clone());
+        for c in body.chunks() {
+            if c.len() <= self.copy_max {
+                self.buf.extend_from_slice(c);
+            } else {
+                if !self.buf.is_empty() {
+                    self.chunks.push_back(self.buf.split().freeze());
+                }
+                self.chunks.push_back(c.clone());
+            }
+        }
         Ok(n)
     }
 
@@ -123,7 +123,7 @@ mod tests {
     /// are the same either way.
     #[tokio::test]
     async fn copy_max_decides_which_bodies_are_copied() {
-        let body = Bytes::from(vec![7u8; 1000]);
+        let body = Body::from(Bytes::from(vec![7u8; 1000]));
         let mut wire = Vec::new();
         for (copy_max, referenced) in [(65_535, 0), (999, 2)] {
             let mut out = Outbox::new(copy_max);
