@@ -744,7 +744,7 @@ mod tests {
 
     fn run_done(acc: &mut Accumulator) {
         for d in acc.take_done() {
-            complete(d);
+            complete(d, |_| {});
         }
     }
 
