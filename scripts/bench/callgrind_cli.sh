@@ -6,11 +6,15 @@
 # runs for N and 2N records: (I(2N) - I(N)) / N is the cost per record with
 # start-up, metadata and connection set-up cancelled out.
 #
-#   scripts/bench/callgrind_cli.sh FERROKAFKA_BIN [N] [SIZE]
+#   [CODEC=lz4] scripts/bench/callgrind_cli.sh FERROKAFKA_BIN [N] [SIZE]
+#
+# CODEC (default none) is the producer's compression.codec, both for the
+# produce rows and for filling the topic the consume rows read.
 #
 # Needs valgrind. Instruction counts do not depend on the machine's load.
 set -euo pipefail
 fk=$1 n=${2:-100000} size=${3:-100}
+codec=(-X "compression.codec=${CODEC:-none}")
 dir=$(mktemp -d)
 mock_pid=
 cleanup() {
@@ -53,14 +57,15 @@ instructions() {
     echo "$total"
 }
 start_mock --blackhole
-p1=$(instructions "$fk" produce -b "$bootstrap" -t bench "$dir/in$n")
-p2=$(instructions "$fk" produce -b "$bootstrap" -t bench "$dir/in$((2 * n))")
+p1=$(instructions "$fk" produce -b "$bootstrap" -t bench "${codec[@]}" "$dir/in$n")
+p2=$(instructions "$fk" produce -b "$bootstrap" -t bench "${codec[@]}" "$dir/in$((2 * n))")
 stop_mock
 start_mock
-"$fk" produce -b "$bootstrap" -t bench "$dir/in$((2 * n))"
+"$fk" produce -b "$bootstrap" -t bench "${codec[@]}" "$dir/in$((2 * n))"
 c1=$(instructions "$fk" consume -b "$bootstrap" -t bench -q -c "$n" -o beginning)
 c2=$(instructions "$fk" consume -b "$bootstrap" -t bench -q -c $((2 * n)) -o beginning)
 stop_mock
+echo "codec: ${CODEC:-none}"
 echo "| command | instructions, $n records | instructions, $((2 * n)) records | instructions per record |"
 echo "|---|---:|---:|---:|"
 echo "| produce FILE | $p1 | $p2 | $(((p2 - p1) / n)) |"

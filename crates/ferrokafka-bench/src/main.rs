@@ -718,7 +718,7 @@ fn run_consume(m: &Opts) -> Result<(), String> {
     println!("|---|---|---|---:|---:|---:|---:|---:|");
     let mut fills = Vec::new();
     for broker in brokers() {
-        for codec in ["none", "lz4"] {
+        for codec in ["none", "lz4", "zstd"] {
             let w = Workload {
                 codec: codec.into(),
                 acks: "1".into(),

@@ -753,7 +753,7 @@ mod tests {
 
     fn run_done(acc: &mut Accumulator) {
         for d in acc.take_done() {
-            complete(d);
+            complete(d, |_| {});
         }
     }
 

@@ -246,17 +246,25 @@ pub(super) fn possibly_persisted(code: ErrorCode) -> bool {
 
 /// Delivers the reports of a finished batch or record: the per-batch slot,
 /// per-record slots and callbacks. Runs outside the accumulator's lock.
-pub(crate) fn complete(done: Done) {
+///
+/// `reported(n)` is told as records stop counting as unreported: a record
+/// with a callback after its callback returned (a flush waits for it), one
+/// with a future before its future resolves (whoever awaited it sees the
+/// count without it).
+pub(crate) fn complete(done: Done, reported: impl Fn(usize)) {
     match done {
         Done::Batch(b, outcome) => {
             let failed = matches!(outcome, BatchOutcome::Failed { .. });
             if b.shed > 0 {
                 let returned = if failed { records_back(&b) } else { Vec::new() };
+                // Shed records all report through the batch's slot.
+                reported(b.shed);
                 b.completion.complete(outcome, returned);
                 return;
             }
             let mut returned = Vec::new();
             let partition = Some(b.partition);
+            let mut batch_slot = 0usize;
             for (i, mut m) in b.msgs.into_iter().enumerate() {
                 let cb = m.callback.take();
                 let own = m.take_own();
@@ -264,14 +272,16 @@ pub(crate) fn complete(done: Done) {
                     if failed {
                         returned.push(Some(m.into_record(&b.topic, partition)));
                     }
+                    batch_slot += 1;
                     continue;
                 }
                 if failed {
                     returned.push(None);
                 }
                 let shifted = shift(&outcome, i as u32);
-                finish_msg(m, own, cb, &b.topic, partition, &shifted);
+                finish_msg(m, own, cb, &b.topic, partition, &shifted, &reported);
             }
+            reported(batch_slot);
             b.completion.complete(outcome, returned);
         }
         Done::Single {
@@ -282,7 +292,11 @@ pub(crate) fn complete(done: Done) {
         } => {
             let cb = msg.callback.take();
             let own = msg.take_own();
-            finish_msg(msg, own, cb, &topic, partition, &outcome);
+            let counted = cb.is_none() && own.is_none();
+            finish_msg(msg, own, cb, &topic, partition, &outcome, &reported);
+            if counted {
+                reported(1);
+            }
         }
     }
 }
@@ -315,6 +329,7 @@ pub(super) fn finish_msg(
     topic: &Arc<str>,
     partition: Option<i32>,
     outcome: &BatchOutcome,
+    reported: &impl Fn(usize),
 ) {
     use super::delivery::record_result;
     let failed = matches!(outcome, BatchOutcome::Failed { .. });
@@ -327,6 +342,7 @@ pub(super) fn finish_msg(
                 own.complete(outcome.clone(), Vec::new());
             }
             cb(r);
+            reported(1);
         }
         (None, Some(own)) => {
             let returned = if failed {
@@ -334,6 +350,7 @@ pub(super) fn finish_msg(
             } else {
                 Vec::new()
             };
+            reported(1);
             own.complete(outcome.clone(), returned);
         }
         (None, None) => {}

@@ -212,9 +212,11 @@ impl Shared {
         }
         let was = REPORTING.with(|r| r.replace(true));
         for d in dones {
-            let n = d.records();
-            complete(d);
-            self.reporting.fetch_sub(n, Ordering::AcqRel);
+            complete(d, |n| {
+                if n > 0 {
+                    self.reporting.fetch_sub(n, Ordering::AcqRel);
+                }
+            });
         }
         REPORTING.with(|r| r.set(was));
         if self.waiters.load(Ordering::Acquire) > 0 {
