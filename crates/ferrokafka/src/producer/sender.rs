@@ -794,7 +794,7 @@ mod tests {
             };
             acc.on_response(job, vec![Ok(err)], None, t0);
             for d in acc.take_done() {
-                complete(d);
+                complete(d, |_| {});
             }
             assert_eq!(acc.stats().msg_size, 0, "{codec:?}: nothing left counted");
             for (f, want) in futures.into_iter().zip(&sent) {
