@@ -154,12 +154,8 @@ struct Writer {
 }
 
 impl Writer {
-    fn uvarint(&mut self, mut v: u32) {
-        while v >= 0x80 {
-            self.buf.put_u8((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.buf.put_u8(v as u8);
+    fn uvarint(&mut self, v: u32) {
+        crate::record::put_unsigned_varint(&mut self.buf, u64::from(v));
     }
 
     /// A nullable string: INT16 length (-1 for null), or COMPACT (length

@@ -31,6 +31,7 @@ pub(crate) use reader::{
     Batch, BatchHeader, BatchReader, ControlRecord, ControlType, DecodeOptions, HeaderIter,
     HeaderView, Record, Records, TimestampType, DEFAULT_MAX_DECOMPRESSED,
 };
+pub(crate) use varint::put_unsigned as put_unsigned_varint;
 
 /// A record header (KIP-82): a string key and an optional binary value.
 /// Keys need not be unique within a record; order is preserved.

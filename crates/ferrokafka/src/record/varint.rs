@@ -43,8 +43,10 @@ pub(crate) fn varlong_len(v: i64) -> usize {
     unsigned_len(zigzag64(v))
 }
 
+/// Appends `v` as an unsigned varint (LEB128), as the record format and
+/// the protocol's compact lengths and tag counts use it.
 #[inline]
-fn put_unsigned(buf: &mut impl BufMut, mut v: u64) {
+pub(crate) fn put_unsigned(buf: &mut impl BufMut, mut v: u64) {
     while v >= 0x80 {
         buf.put_u8((v as u8) | 0x80);
         v >>= 7;
