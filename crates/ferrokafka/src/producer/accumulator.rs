@@ -1691,6 +1691,42 @@ mod idempotence_tests {
     }
 
     #[test]
+    fn a_later_batch_acknowledged_below_an_earlier_retry_is_fatal() {
+        // Both answers are lost. The broker had written seq 4 at offset 2
+        // but not seq 2; its retry is written at offset 4, after seq 4, and
+        // answered first. Seq 4's retry is then recognised at its original
+        // offset 2: the log holds seq 4 before seq 2, whichever answer came
+        // first.
+        let (mut a, t0, first, second) = two_in_flight();
+        for j in [first, second] {
+            a.on_response(
+                j,
+                vec![Err(Error::new(ErrorCode::TimedOut, "no answer"))],
+                None,
+                t0,
+            );
+        }
+        let t1 = t0 + Duration::from_secs(1);
+        a.set_topic("t", Ok(vec![Some(1)]), t1);
+        let mut answered = Vec::new();
+        for _ in 0..4 {
+            for j in drain_all(&mut a, t1) {
+                let s = stamps(std::slice::from_ref(&j));
+                answered.extend(s.iter().copied());
+                let at: Vec<_> = s
+                    .iter()
+                    .map(|&(_, _, seq)| result(ErrorCode::NoError, if seq == 2 { 4 } else { 2 }))
+                    .collect();
+                a.on_response(j, at, None, t1);
+            }
+        }
+        assert_eq!(answered, vec![(42, 0, 2), (42, 0, 4)], "retried in order");
+        let e = a.fatal_error().expect("fatal");
+        assert_eq!(e.code(), ErrorCode::Inconsistent);
+        assert!(e.to_string().contains("base sequence 4"), "{e}");
+    }
+
+    #[test]
     fn a_retry_answered_with_its_original_offset_is_fine() {
         let (mut a, t0, first, second) = two_in_flight();
         a.on_response(

@@ -389,6 +389,11 @@ pub(super) struct PartitionSequence {
     /// id) acknowledged with an offset: a retry of an earlier batch must
     /// not land after it.
     pub(super) highest_acked: Option<(u64, i64)>,
+    /// Of the batches acknowledged with an offset that have left the
+    /// window, the one written at the highest offset (first message id,
+    /// base offset): a later batch must not be acknowledged below it, even
+    /// when the two answers came in the other order.
+    pub(super) highest_offset_gone: Option<(u64, i64)>,
     /// A batch was acknowledged under the current producer id/epoch: until
     /// then one batch at a time, so no broker that accepts any first
     /// sequence of a new producer can take a later batch first.
@@ -402,7 +407,36 @@ impl Default for PartitionSequence {
             generation: 0,
             window: VecDeque::new(),
             highest_acked: None,
+            highest_offset_gone: None,
             acked_in_generation: false,
+        }
+    }
+}
+
+impl PartitionSequence {
+    /// Drops the acknowledged batches at the window's front, keeping the
+    /// highest offset they were written at.
+    pub(super) fn pop_acked(&mut self) {
+        while let Some(w) = self.window.front().copied() {
+            let Some(at) = w.acked else { break };
+            self.window.pop_front();
+            self.gone(w.first_msgid, at);
+        }
+    }
+
+    /// Empties the window (a new producer id/epoch), keeping the highest
+    /// offset its acknowledged batches were written at.
+    pub(super) fn clear_window(&mut self) {
+        for w in std::mem::take(&mut self.window) {
+            if let Some(at) = w.acked {
+                self.gone(w.first_msgid, at);
+            }
+        }
+    }
+
+    fn gone(&mut self, first_msgid: u64, at: i64) {
+        if at >= 0 && self.highest_offset_gone.is_none_or(|(_, o)| o < at) {
+            self.highest_offset_gone = Some((first_msgid, at));
         }
     }
 }
@@ -427,7 +461,10 @@ pub(super) struct WindowEntry {
 ///   sequence, was accepted: the broker wrote past a gap (retrying the
 ///   earlier batch would put it after `b`);
 /// - `b` is a retry written at an offset after a later batch's: the broker
-///   wrote it again out of order instead of recognising it.
+///   wrote it again out of order instead of recognising it;
+/// - `b` is acknowledged at an offset below an earlier batch's (that
+///   batch's retry was answered first): the same reordering, seen from the
+///   later batch.
 ///
 /// librdkafka's mock cluster does both for a producer without a
 /// transactional id, which it does not check sequences for (RELIABILITY.md).
@@ -461,9 +498,35 @@ pub(super) fn inconsistent_ack(pq: &PartitionQueue, b: &Batch, offset: i64) -> O
         .highest_acked
         .filter(|(id, at)| *id > b.first_msgid && offset > *at)
         .map(|(_, at)| at);
-    later_below.or(latest).map(|at| {
-        format!(
+    if let Some(at) = later_below.or(latest) {
+        return Some(format!(
             "{} [{}]: the broker wrote the batch with base sequence {} at offset {offset}, after a later batch (offset {at}): it wrote a retry again instead of recognising it",
+            b.topic,
+            b.partition,
+            b.stamp.map_or(-1, |s| s.2),
+        ));
+    }
+    // The same pair the other way round: an earlier batch (a retry, say)
+    // was acknowledged first, at an offset above the one `b` is
+    // acknowledged at now. Acknowledged batches leave the window from its
+    // front, so those gone from it are summed up by the highest offset.
+    let gone = pq
+        .seq
+        .highest_offset_gone
+        .filter(|(id, _)| *id < b.first_msgid)
+        .map(|(_, at)| at);
+    let earlier_above = pq
+        .seq
+        .window
+        .iter()
+        .filter(|w| w.first_msgid < b.first_msgid)
+        .filter_map(|w| w.acked.filter(|o| *o >= 0))
+        .chain(gone)
+        .max()
+        .filter(|at| offset >= 0 && offset < *at);
+    earlier_above.map(|at| {
+        format!(
+            "{} [{}]: the broker acknowledged the batch with base sequence {} at offset {offset}, below an earlier batch written at offset {at}: it wrote the earlier one after it, reordering the log",
             b.topic,
             b.partition,
             b.stamp.map_or(-1, |s| s.2),
@@ -518,7 +581,7 @@ impl Accumulator {
                 pq.seq.base_msgid = base;
                 pq.seq.generation = generation;
                 pq.drain = false;
-                pq.seq.window.clear();
+                pq.seq.clear_window();
                 pq.seq.acked_in_generation = false;
             }
         }
@@ -705,9 +768,7 @@ impl Accumulator {
                 {
                     w.acked = Some(if duplicate { -1 } else { offsets.0 });
                 }
-                while pq.seq.window.front().is_some_and(|w| w.acked.is_some()) {
-                    pq.seq.window.pop_front();
-                }
+                pq.seq.pop_acked();
                 let (base_offset, log_append_time) = if duplicate {
                     (-1, super::delivery::UNKNOWN_TIMESTAMP)
                 } else {
@@ -737,9 +798,7 @@ impl Accumulator {
             }
             Action::Fail | Action::Fatal => {
                 pq.seq.window.retain(|w| w.first_msgid != b.first_msgid);
-                while pq.seq.window.front().is_some_and(|w| w.acked.is_some()) {
-                    pq.seq.window.pop_front();
-                }
+                pq.seq.pop_acked();
                 let status = if b.maybe_persisted {
                     PersistenceStatus::PossiblyPersisted
                 } else {
