@@ -80,6 +80,9 @@ def test_flush_from_a_callback_does_not_deadlock(mock):
 
 def _interrupt_after(seconds):
     main = threading.main_thread().ident
+    # A shell starts background jobs with SIGINT ignored, and Python then
+    # installs no handler of its own: raise KeyboardInterrupt regardless.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def fire():
         time.sleep(seconds)

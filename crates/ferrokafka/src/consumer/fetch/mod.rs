@@ -310,6 +310,8 @@ impl FetchState {
             .map(|topic| Action::Metadata { topic })
             .collect();
         let mut fetches: Vec<(i32, Vec<FetchPart>)> = Vec::new();
+        // Brokers with a partition held back by the queue's bounds.
+        let mut held: Vec<i32> = Vec::new();
         let full = self.queued_bytes >= self.settings.queued_max_bytes;
         let mut tps: Vec<&TopicPartition> = self.parts.keys().collect();
         tps.sort();
@@ -372,10 +374,15 @@ impl FetchState {
                     let still_high = p.queued_msgs.saturating_mul(2)
                         >= self.settings.queued_min_messages
                         || self.queued_bytes.saturating_mul(2) >= self.settings.queued_max_bytes;
+                    let read_from = match p.preferred {
+                        Some((b, until)) if until > now => Some(b),
+                        _ => lead.map(|(l, _)| l),
+                    };
                     if p.queue_backoff_until.is_some_and(|t| t > now)
                         && still_high
                         && !self.queue.is_empty()
                     {
+                        held.extend(read_from);
                         continue;
                     }
                     p.queue_backoff_until = None;
@@ -384,6 +391,7 @@ impl FetchState {
                         if !pause.is_zero() {
                             p.queue_backoff_until = Some(now + pause);
                         }
+                        held.extend(read_from);
                         continue;
                     }
                     let Some((leader_id, _)) = lead else { continue };
@@ -429,6 +437,35 @@ impl FetchState {
                 }
                 Phase::Resolving(_) | Phase::Validating | Phase::Stopped => {}
             }
+        }
+        // A fetch of only caught-up partitions waits at the broker for new
+        // records (`fetch.wait.max.ms`), and while it waits nothing else can
+        // be fetched from that broker (one Fetch per broker). When one of
+        // the broker's partitions is held back by the queue's bounds, that
+        // wait would keep the partition from fetching once the application
+        // made room: at the end of a backlog, half a second with the
+        // records still on the broker. Such a fetch is not sent; the pop
+        // that makes room sends it together with the held partition. New
+        // records of the caught-up partitions would queue behind the held
+        // partition's backlog anyway.
+        if !held.is_empty() {
+            let parts = &mut self.parts;
+            fetches.retain(|(broker, fs)| {
+                let idle = held.contains(broker)
+                    && fs.iter().all(|f| {
+                        parts
+                            .get(&f.tp)
+                            .is_some_and(|p| p.high >= 0 && f.offset >= p.high)
+                    });
+                if idle {
+                    for f in fs {
+                        if let Some(p) = parts.get_mut(&f.tp) {
+                            p.in_flight = false;
+                        }
+                    }
+                }
+                !idle
+            });
         }
         // The queue's room, shared by the partitions of each request.
         let room = self

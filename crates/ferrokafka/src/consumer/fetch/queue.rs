@@ -248,6 +248,62 @@ mod tests {
     }
 
     #[test]
+    fn caught_up_partitions_do_not_long_poll_a_broker_whose_other_partition_waits_for_room() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings {
+            queued_min_messages: 4,
+            queue_backoff: Duration::from_millis(1000),
+            ..FetchSettings::default()
+        });
+        // Partitions 0 and 1 on broker 1, partition 2 on broker 2.
+        let leaders = Leaders(HashMap::from([(0, 1), (1, 1), (2, 2)]));
+        for p in 0..3 {
+            st.assign(tp(p), Offset::Offset(0));
+        }
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        let answers = |f: &[(i32, Vec<FetchPart>)], n: &dyn Fn(i32) -> (i64, i64)| {
+            f.iter()
+                .flat_map(|(_, ps)| ps.iter())
+                .map(|p| {
+                    let (count, high) = n(p.tp.partition());
+                    (p.clone(), data(p.tp.partition(), p.offset, count, high))
+                })
+                .collect::<Vec<_>>()
+        };
+        // Partition 0 is over queued.min.messages with more on the broker;
+        // partitions 1 and 2 have everything there is.
+        st.on_fetch(
+            answers(&f, &|p| match p {
+                0 => (5, 100),
+                _ => (2, 2),
+            }),
+            t0,
+        );
+        let sent = |st: &mut FetchState, at: Instant| {
+            let mut f = fetch_parts(&st.poll(at, &mut leaders.f()));
+            f.sort_by_key(|(b, _)| *b);
+            f.iter()
+                .map(|(b, ps)| {
+                    (
+                        *b,
+                        ps.iter().map(|p| (p.tp.partition(), p.offset)).collect(),
+                    )
+                })
+                .collect::<Vec<(i32, Vec<(i32, i64)>)>>()
+        };
+        // Broker 2 has nothing held: its caught-up partition waits there
+        // for new records as before. Broker 1's would hold partition 0 up.
+        assert_eq!(sent(&mut st, t0), vec![(2, vec![(2, 2)])]);
+        // Room for partition 0 (under half its bound): both go together.
+        for _ in 0..4 {
+            st.pop();
+        }
+        assert!(st.take_unblocked());
+        let t1 = t0 + Duration::from_millis(10);
+        assert_eq!(sent(&mut st, t1), vec![(1, vec![(0, 5), (1, 2)])]);
+    }
+
+    #[test]
     fn a_queue_backoff_ends_once_the_partition_is_down_to_half_its_bound() {
         let t0 = Instant::now();
         let pause = Duration::from_millis(1000);
