@@ -310,7 +310,8 @@ impl FetchState {
             .map(|topic| Action::Metadata { topic })
             .collect();
         let mut fetches: Vec<(i32, Vec<FetchPart>)> = Vec::new();
-        // Brokers with a partition held back by the queue's bounds.
+        // Brokers with a partition that will soon be fetchable: held back
+        // by the queue's bounds, or its position being looked up.
         let mut held: Vec<i32> = Vec::new();
         let full = self.queued_bytes >= self.settings.queued_max_bytes;
         let mut tps: Vec<&TopicPartition> = self.parts.keys().collect();
@@ -319,6 +320,17 @@ impl FetchState {
         for tp in tps {
             let p = self.parts.get_mut(&tp).expect("key from map");
             if p.in_flight || p.paused || p.held || p.backoff_until.is_some_and(|t| t > now) {
+                // A position lookup at the leader (not a committed-offset
+                // one: the group coordinator may take seconds while it
+                // loads) makes the partition fetchable in a round trip.
+                let looked_up = match p.phase {
+                    Phase::Resolving(spec) => spec != Offset::Stored,
+                    Phase::Validating => true,
+                    _ => false,
+                };
+                if p.in_flight && looked_up {
+                    held.extend(leader(tp.topic(), tp.partition()).map(|(b, _)| b));
+                }
                 continue;
             }
             p.backoff_until = None;
@@ -354,6 +366,7 @@ impl FetchState {
                     };
                     p.phase = Phase::Resolving(spec);
                     p.in_flight = true;
+                    held.push(broker);
                     out.push(Action::ListOffsets {
                         broker,
                         tp: tp.clone(),
@@ -427,6 +440,7 @@ impl FetchState {
                     };
                     p.phase = Phase::Validating;
                     p.in_flight = true;
+                    held.push(broker);
                     out.push(Action::ValidateEpoch {
                         broker,
                         tp: tp.clone(),
@@ -440,14 +454,18 @@ impl FetchState {
         }
         // A fetch of only caught-up partitions waits at the broker for new
         // records (`fetch.wait.max.ms`), and while it waits nothing else can
-        // be fetched from that broker (one Fetch per broker). When one of
-        // the broker's partitions is held back by the queue's bounds, that
-        // wait would keep the partition from fetching once the application
-        // made room: at the end of a backlog, half a second with the
-        // records still on the broker. Such a fetch is not sent; the pop
-        // that makes room sends it together with the held partition. New
-        // records of the caught-up partitions would queue behind the held
-        // partition's backlog anyway.
+        // be fetched from that broker (one Fetch per broker). When another
+        // of the broker's partitions is about to be fetchable, that wait
+        // would keep it from fetching for half a second with its records on
+        // the broker: a partition held back by the queue's bounds once the
+        // application made room (at the end of a backlog), one whose start
+        // offset is being looked up (an empty partition resolved first at
+        // assignment). Such a fetch is not sent; the pop that makes room, or
+        // the lookup's answer, sends it together with the other partition.
+        // A partition never fetched since its position was set counts as
+        // caught up (its end is unknown). New records of the caught-up
+        // partitions would queue behind the held partition's backlog
+        // anyway; a lookup takes one round trip.
         if !held.is_empty() {
             let parts = &mut self.parts;
             fetches.retain(|(broker, fs)| {
@@ -455,7 +473,7 @@ impl FetchState {
                     && fs.iter().all(|f| {
                         parts
                             .get(&f.tp)
-                            .is_some_and(|p| p.high >= 0 && f.offset >= p.high)
+                            .is_some_and(|p| p.high < 0 || f.offset >= p.high)
                     });
                 if idle {
                     for f in fs {

@@ -302,6 +302,39 @@ mod tests {
     }
 
     #[test]
+    fn a_broker_is_fetched_from_once_the_lookups_of_its_partitions_are_answered() {
+        // An empty partition resolved first would otherwise wait at the
+        // broker for fetch.wait.max.ms, alone, and hold up its neighbours.
+        let t0 = Instant::now();
+        let leaders = Leaders(HashMap::from([(0, 1), (1, 1), (2, 2)]));
+        let mut st = FetchState::new(FetchSettings::default());
+        for p in 0..3 {
+            st.assign(tp(p), Offset::Beginning);
+        }
+        let lookups: HashMap<i32, u64> = st
+            .poll(t0, &mut leaders.f())
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::ListOffsets { tp, version, .. } => Some((tp.partition(), version)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lookups.len(), 3);
+        let sent = |st: &mut FetchState| {
+            fetch_parts(&st.poll(t0, &mut leaders.f()))
+                .iter()
+                .map(|(b, ps)| (*b, ps.iter().map(|p| p.tp.partition()).collect()))
+                .collect::<Vec<(i32, Vec<i32>)>>()
+        };
+        st.on_offset(&tp(0), lookups[&0], t0, Ok(0));
+        assert!(sent(&mut st).is_empty(), "partition 1 is being looked up");
+        st.on_offset(&tp(2), lookups[&2], t0, Ok(0));
+        assert_eq!(sent(&mut st), vec![(2, vec![2])]);
+        st.on_offset(&tp(1), lookups[&1], t0, Ok(0));
+        assert_eq!(sent(&mut st), vec![(1, vec![0, 1])]);
+    }
+
+    #[test]
     fn stored_uses_committed_offset_or_reset_and_preferred_replica_is_followed() {
         let t0 = Instant::now();
         let leaders = Leaders(HashMap::from([(0, 1)]));
