@@ -641,9 +641,14 @@ impl FetchState {
                     } else {
                         p.high
                     };
+                    // The end is reported once the position reaches it,
+                    // after the records that brought it there: waiting for
+                    // an empty answer would cost a long poll
+                    // (`fetch.wait.max.ms`) at the end of every partition.
                     if n > 0 {
                         p.eof_reported_at = None;
-                    } else if self.settings.enable_eof
+                    }
+                    if self.settings.enable_eof
                         && end >= 0
                         && p.fetch_pos >= end
                         && p.eof_reported_at != Some(p.fetch_pos)
@@ -837,6 +842,34 @@ mod tests {
             f[0].1.iter().map(|p| p.tp.partition()).collect::<Vec<_>>(),
             vec![0, 1]
         );
+    }
+
+    #[test]
+    fn the_end_is_reported_after_the_records_that_reach_it_without_an_empty_answer() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings {
+            enable_eof: true,
+            ..FetchSettings::default()
+        });
+        st.assign(tp(0), Offset::Offset(0));
+        let leaders = Leaders(HashMap::from([(0, 1)]));
+        let mut items = |st: &mut FetchState| {
+            let mut out = Vec::new();
+            while let Some(i) = st.pop() {
+                out.push(i.map(|m| m.offset).map_err(|e| (e.is_eof(), e.offset())));
+            }
+            out
+        };
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 0, 3, 5))], t0);
+        assert_eq!(
+            items(&mut st),
+            vec![Ok(0), Ok(1), Ok(2)],
+            "not at the end yet"
+        );
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        st.on_fetch(vec![(f[0].1[0].clone(), data(0, 3, 2, 5))], t0);
+        assert_eq!(items(&mut st), vec![Ok(3), Ok(4), Err((true, Some(5)))]);
     }
 
     #[test]
