@@ -853,7 +853,7 @@ mod tests {
         });
         st.assign(tp(0), Offset::Offset(0));
         let leaders = Leaders(HashMap::from([(0, 1)]));
-        let mut items = |st: &mut FetchState| {
+        let items = |st: &mut FetchState| {
             let mut out = Vec::new();
             while let Some(i) = st.pop() {
                 out.push(i.map(|m| m.offset).map_err(|e| (e.is_eof(), e.offset())));
