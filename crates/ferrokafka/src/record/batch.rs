@@ -17,7 +17,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::record::compression::{self, Compression};
 use crate::record::crc;
 use crate::record::reader::ControlType;
-use crate::record::varint::{put_varint, put_varlong, varint_len, varlong_len};
+use crate::record::varint::{
+    put_varint, varint_len, varlong_len, write_varint, write_varlong, MAX_VARINT_LEN,
+    MAX_VARLONG_LEN,
+};
 use crate::record::Header;
 
 pub(crate) const HEADER_LEN: usize = 61;
@@ -181,12 +184,24 @@ impl BatchBuilder {
         }
         let buf = &mut self.buf;
         buf.reserve(total);
-        put_varint(buf, body_i32);
-        buf.put_i8(0); // record attributes: unused
-        put_varlong(buf, ts_delta);
-        put_varint(buf, offset_delta);
-        put_nullable(buf, key);
-        put_nullable(buf, value);
+        // The fields before the key, and those between the key and the
+        // value, go through a small array: one copy each instead of a
+        // capacity check per field.
+        let mut head = [0u8; 2 * MAX_VARINT_LEN + 1 + MAX_VARLONG_LEN + MAX_VARINT_LEN];
+        let mut n = write_varint(&mut head, 0, body_i32);
+        n += 1; // record attributes: unused, 0
+        n = write_varlong(&mut head, n, ts_delta);
+        n = write_varint(&mut head, n, offset_delta);
+        n = write_varint(&mut head, n, key.map_or(-1, |k| k.len() as i32));
+        buf.extend_from_slice(&head[..n]);
+        if let Some(k) = key {
+            buf.extend_from_slice(k);
+        }
+        let n = write_varint(&mut head, 0, value.map_or(-1, |v| v.len() as i32));
+        buf.extend_from_slice(&head[..n]);
+        if let Some(v) = value {
+            buf.extend_from_slice(v);
+        }
         put_varint(buf, headers.len() as i32);
         for h in headers {
             put_varint(buf, h.key.len() as i32);

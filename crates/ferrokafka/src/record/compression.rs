@@ -320,12 +320,79 @@ pub(crate) fn decompress(codec: Compression, input: &[u8], limit: usize) -> Resu
                 limit,
             )
         }
-        Compression::Zstd => {
-            let dec =
-                zstd::stream::read::Decoder::with_buffer(input).map_err(|e| codec_err(codec, e))?;
-            read_bounded(codec, dec, input.len(), limit)
-        }
+        Compression::Zstd => zstd_decompress(input, limit),
     }
+}
+
+thread_local! {
+    /// One zstd decompression context per thread, reused across batches:
+    /// a new one per batch allocated (and freed) its workspace and window
+    /// every time.
+    static ZSTD_DCTX: RefCell<Option<zstd::zstd_safe::DCtx<'static>>> = const { RefCell::new(None) };
+}
+
+/// Decompresses the zstd frames of `input`, at most `limit` bytes. A frame
+/// that states its size (Kafka's clients write it) is decoded in one call
+/// straight into an output sized once; others, or input holding more than
+/// that frame, are streamed.
+fn zstd_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>> {
+    use zstd::zstd_safe::{get_frame_content_size, DCtx, InBuffer, OutBuffer, ResetDirective};
+    let codec = Compression::Zstd;
+    let err = |code: usize| codec_err(codec, zstd::zstd_safe::get_error_name(code));
+    if input.is_empty() {
+        return Ok(Vec::new());
+    }
+    ZSTD_DCTX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let dctx = slot.get_or_insert_with(DCtx::create);
+        let result = (|| {
+            dctx.reset(ResetDirective::SessionOnly).map_err(err)?;
+            if let Ok(Some(size)) = get_frame_content_size(input) {
+                if size > limit as u64 {
+                    return Err(too_large(codec, limit));
+                }
+                let mut out = Vec::with_capacity(size as usize);
+                // Fails (dstSize_tooSmall) when more frames follow: those
+                // are streamed below.
+                if dctx.decompress(&mut out, input).is_ok() {
+                    return Ok(out);
+                }
+                dctx.reset(ResetDirective::SessionOnly).map_err(err)?;
+            }
+            let mut out: Vec<u8> = Vec::with_capacity(input.len().saturating_mul(4).min(limit));
+            let mut src = InBuffer::around(input);
+            loop {
+                if out.len() == out.capacity() {
+                    // Room up to one byte past the limit, to see it crossed.
+                    let room = (limit + 1).saturating_sub(out.len());
+                    if room == 0 {
+                        return Err(too_large(codec, limit));
+                    }
+                    out.reserve(out.len().max(64 * 1024).min(room));
+                }
+                let (in_before, out_before) = (src.pos(), out.len());
+                let hint = {
+                    let pos = out.len();
+                    let mut dst = OutBuffer::around_pos(&mut out, pos);
+                    dctx.decompress_stream(&mut dst, &mut src).map_err(err)?
+                };
+                if out.len() > limit {
+                    return Err(too_large(codec, limit));
+                }
+                if hint == 0 && src.pos() == input.len() {
+                    return Ok(out);
+                }
+                if src.pos() == in_before && out.len() == out_before && out.len() < out.capacity() {
+                    return Err(codec_err(codec, "truncated zstd frame"));
+                }
+            }
+        })();
+        if result.is_err() {
+            // A context in an unknown state is not reused.
+            *slot = None;
+        }
+        result
+    })
 }
 
 fn too_large(codec: Compression, limit: usize) -> Error {
@@ -607,6 +674,32 @@ mod tests {
         assert_eq!("LZ4".parse::<Compression>().unwrap(), Compression::Lz4);
         let err = "brotli".parse::<Compression>().unwrap_err();
         assert!(err.message().contains("brotli"));
+    }
+
+    #[test]
+    fn zstd_reads_frames_without_a_size_and_several_frames_and_refuses_a_cut_one() {
+        let data = sample();
+        let (a, b) = data.split_at(70_000);
+        // A frame that states its size, then one written by a stream that
+        // does not know it.
+        let mut two = Vec::new();
+        compress(Compression::Zstd, None, a, &mut two).unwrap();
+        let no_size = zstd::stream::encode_all(b, 3).unwrap();
+        assert!(matches!(
+            zstd::zstd_safe::get_frame_content_size(&no_size),
+            Ok(None)
+        ));
+        two.extend_from_slice(&no_size);
+        assert_eq!(decompress(Compression::Zstd, &no_size, 1 << 20).unwrap(), b);
+        assert_eq!(decompress(Compression::Zstd, &two, 1 << 20).unwrap(), data);
+        let err = decompress(Compression::Zstd, &two, data.len() - 1).unwrap_err();
+        assert!(err.message().contains("exceeds the limit"), "{err}");
+        // The context survives errors: a good frame decodes after a bad one.
+        for cut in [&two[..two.len() / 2], &no_size[..no_size.len() - 3]] {
+            let err = decompress(Compression::Zstd, cut, 1 << 20).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::BadMsg, "{err}");
+            assert_eq!(decompress(Compression::Zstd, &two, 1 << 20).unwrap(), data);
+        }
     }
 
     #[test]

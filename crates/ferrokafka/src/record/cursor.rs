@@ -32,10 +32,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn take(&mut self, n: usize, what: &str) -> Result<Range<usize>> {
         if n > self.remaining() {
-            return Err(bad(format!(
-                "{what}: needs {n} bytes but only {} remain",
-                self.remaining()
-            )));
+            return Err(short(what, n, self.remaining()));
         }
         let start = self.pos;
         self.pos += n;
@@ -103,10 +100,25 @@ impl<'a> Cursor<'a> {
     fn nullable(&mut self, len: i32, what: &str) -> Result<Option<Range<usize>>> {
         match len {
             -1 => Ok(None),
-            n if n < 0 => Err(bad(format!("{what}: invalid length {n}"))),
+            n if n < 0 => Err(invalid_length(what, n)),
             n => self.take(n as usize, what).map(Some),
         }
     }
+}
+
+// The errors are built out of line, so that the reads, which run for every
+// field of every record, stay small enough to inline.
+
+#[cold]
+#[inline(never)]
+fn short(what: &str, n: usize, remain: usize) -> Error {
+    bad(format!("{what}: needs {n} bytes but only {remain} remain"))
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_length(what: &str, n: i32) -> Error {
+    bad(format!("{what}: invalid length {n}"))
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub(crate) use batch::{BatchBuilder, BatchFlags, EncodedBatch, HEADER_LEN as BAT
 pub use compression::Compression;
 #[allow(unused_imports)]
 pub(crate) use reader::{
-    Batch, BatchHeader, BatchReader, ControlRecord, ControlType, DecodeOptions, HeaderIter,
+    Batch, BatchHeader, BatchReader, ControlRecord, ControlType, DecodeOptions, Fields, HeaderIter,
     HeaderView, Record, Records, TimestampType, DEFAULT_MAX_DECOMPRESSED,
 };
 pub(crate) use varint::put_unsigned as put_unsigned_varint;

@@ -54,21 +54,56 @@ pub(crate) fn put_unsigned(buf: &mut impl BufMut, mut v: u64) {
     buf.put_u8(v as u8);
 }
 
+/// Writes `v` as an unsigned varint at `out[at..]`, which must hold
+/// [`MAX_VARLONG_LEN`] bytes, and returns the position after it. Encoders
+/// assemble a record's fields in a small array this way and append it in
+/// one copy: each `BufMut` write checks the capacity again.
+#[inline]
+pub(crate) fn write_unsigned(out: &mut [u8], at: usize, mut v: u64) -> usize {
+    let mut i = at;
+    while v >= 0x80 {
+        out[i] = (v as u8) | 0x80;
+        v >>= 7;
+        i += 1;
+    }
+    out[i] = v as u8;
+    i + 1
+}
+
+/// [`write_unsigned`] of a zigzag varint.
+#[inline]
+pub(crate) fn write_varint(out: &mut [u8], at: usize, v: i32) -> usize {
+    write_unsigned(out, at, zigzag32(v))
+}
+
+/// [`write_unsigned`] of a zigzag varlong.
+#[inline]
+pub(crate) fn write_varlong(out: &mut [u8], at: usize, v: i64) -> usize {
+    write_unsigned(out, at, zigzag64(v))
+}
+
 /// Appends `v` as a zigzag varint.
 #[inline]
 pub(crate) fn put_varint(buf: &mut impl BufMut, v: i32) {
     put_unsigned(buf, zigzag32(v));
 }
 
-/// Appends `v` as a zigzag varlong.
-#[inline]
+/// Appends `v` as a zigzag varlong (the encoder writes varlongs with
+/// [`write_varlong`]; the tests check one against the other).
+#[cfg(test)]
 pub(crate) fn put_varlong(buf: &mut impl BufMut, v: i64) {
     put_unsigned(buf, zigzag64(v));
 }
 
 /// Reads an unsigned LEB128 value of at most `max_len` bytes holding at most
 /// `width` bits, starting at `*pos`; advances `*pos` past it.
-#[inline]
+///
+/// Every record field passes through here several times, so the one- and
+/// two-byte encodings (most lengths and deltas: a 100-byte value's length
+/// and its record's length take two) are decoded inline, and longer ones,
+/// with the errors, out of line: with its error paths inlined this function
+/// was too big to inline and cost about 40 instructions per field.
+#[inline(always)]
 fn read_unsigned(
     buf: &[u8],
     pos: &mut usize,
@@ -77,21 +112,36 @@ fn read_unsigned(
     what: &str,
 ) -> Result<u64> {
     let start = *pos;
-    let rest = buf.get(start..).unwrap_or(&[]);
-    // Fast paths: most lengths and deltas fit in one or two bytes (a
-    // 100-byte value's length and its record's length take two), and two
-    // bytes carry 14 bits, within every type's width and length bound.
-    match *rest {
-        [b, ..] if b < 0x80 => {
-            *pos = start + 1;
-            return Ok(u64::from(b));
+    if let Some(rest) = buf.get(start..) {
+        // Two bytes carry 14 bits, within every type's width and length
+        // bound.
+        match *rest {
+            [b, ..] if b < 0x80 => {
+                *pos = start + 1;
+                return Ok(u64::from(b));
+            }
+            [b0, b1, ..] if b1 < 0x80 && max_len >= 2 => {
+                *pos = start + 2;
+                return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
+            }
+            _ => {}
         }
-        [b0, b1, ..] if b1 < 0x80 && max_len >= 2 => {
-            *pos = start + 2;
-            return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
-        }
-        _ => {}
     }
+    read_unsigned_long(buf, pos, max_len, width, what)
+}
+
+/// [`read_unsigned`] for encodings of three bytes and more, and every error.
+#[cold]
+#[inline(never)]
+fn read_unsigned_long(
+    buf: &[u8],
+    pos: &mut usize,
+    max_len: usize,
+    width: u32,
+    what: &str,
+) -> Result<u64> {
+    let start = *pos;
+    let rest = buf.get(start..).unwrap_or(&[]);
     let mut value = 0u64;
     for (i, &b) in rest.iter().take(max_len).enumerate() {
         let shift = 7 * i as u32;
@@ -233,6 +283,17 @@ mod tests {
             let mut pos = 0;
             prop_assert_eq!(read_varlong(&b, &mut pos, "x").unwrap(), v);
             prop_assert_eq!(pos, b.len());
+        }
+
+        #[test]
+        fn writing_into_an_array_gives_the_appended_bytes(a: i32, b: i64, at in 0usize..4) {
+            let mut out = [0u8; 4 + MAX_VARINT_LEN + MAX_VARLONG_LEN];
+            let mid = write_varint(&mut out, at, a);
+            let end = write_varlong(&mut out, mid, b);
+            let mut want = Vec::new();
+            put_varint(&mut want, a);
+            put_varlong(&mut want, b);
+            prop_assert_eq!(&out[at..end], &want[..]);
         }
 
         #[test]
