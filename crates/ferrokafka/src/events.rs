@@ -278,7 +278,9 @@ impl Observer {
 /// system's text), `_RESOLVE` (a host name that does not resolve),
 /// `_AUTHENTICATION` and `_SSL` (credentials or certificates no retry
 /// fixes), `_ALL_BROKERS_DOWN` (no known broker reachable) and
-/// `THROTTLING_QUOTA_EXCEEDED` (a broker throttles this client). A stream
+/// `THROTTLING_QUOTA_EXCEEDED` (a broker throttles this client); a
+/// producer's `_FAIL` says that delivery callbacks panicked (the panic is
+/// caught, the producer goes on). A stream
 /// that falls 64 events behind misses the next ones until it catches up.
 ///
 /// ```no_run

@@ -160,7 +160,7 @@ pub(crate) fn decode(records: Bytes, p: DecodeParams<'_>) -> Decoded {
                 partition: p.partition,
                 offset: r.offset,
                 timestamp,
-                record: r,
+                record: r.fields,
                 broker: p.broker,
                 leader_epoch: epoch,
             };

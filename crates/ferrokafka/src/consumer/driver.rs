@@ -3,7 +3,7 @@
 //! commits), and feeds the answers back. It holds the consumer only weakly
 //! and ends when the consumer is dropped; its tasks end with it.
 
-use super::fetch::{Action, CommitEntry, EpochOffset};
+use super::fetch::{Action, CommitEntry, EpochOffset, FetchPart, FetchResult};
 use super::requests;
 use super::ConsumerError;
 use super::Shared;
@@ -22,7 +22,9 @@ enum Done {
         /// once the driver took it back).
         session: Option<Box<requests::FetchSession>>,
         parts: Vec<super::fetch::FetchPart>,
-        result: crate::Result<Vec<(super::fetch::FetchPart, super::fetch::FetchResult)>>,
+        /// Every partition's result went to the state as it was decoded
+        /// (see `requests::fetch`); this says how the request ended.
+        result: crate::Result<()>,
     },
     Offset {
         tp: TopicPartition,
@@ -91,7 +93,7 @@ pub(super) async fn drive(weak: Weak<Shared>, wake: Arc<Notify>) {
                 }
                 actions
             };
-            start(&sh, &mut tasks, actions, &mut sessions);
+            start(&sh, &weak, &mut tasks, actions, &mut sessions);
             if let Some(e) = sh.cluster.take_security_error() {
                 sh.lock().push_client_error(ConsumerError::client(e));
                 sh.data.notify_waiters();
@@ -180,6 +182,7 @@ async fn guarded<T: Send + 'static>(
 
 fn start(
     sh: &Shared,
+    weak: &Weak<Shared>,
     tasks: &mut JoinSet<Done>,
     actions: Vec<Action>,
     sessions: &mut HashMap<i32, Box<requests::FetchSession>>,
@@ -194,11 +197,27 @@ fn start(
                 // Only one Fetch per broker is in flight, so the session
                 // is here unless a task panicked (then a new one starts).
                 let session = sessions.remove(&broker).unwrap_or_default();
+                // Each partition goes to the state as soon as it is
+                // decoded: the application reads the first while the
+                // others are decoded.
+                let weak = weak.clone();
+                let deliver = move |part: FetchPart, result: FetchResult| {
+                    let Some(sh) = weak.upgrade() else { return };
+                    let queued = sh
+                        .lock()
+                        .on_fetched(part, result, Instant::now().into_std());
+                    if queued {
+                        sh.data.notify_waiters();
+                    }
+                };
                 tasks.spawn(async move {
                     let req = parts.clone();
                     let result = guarded(async move {
                         let mut session = session;
-                        let r = requests::fetch(&cluster, broker, &req, &wire, &mut session).await;
+                        let r =
+                            requests::fetch(&cluster, broker, &req, &wire, &mut session, &deliver)
+                                .await
+                                .map(|_| ());
                         Ok((r, session))
                     })
                     .await;
@@ -313,8 +332,16 @@ fn apply(sh: &Shared, done: Done) {
     let queued = {
         let mut st = sh.lock();
         match done {
-            Done::Fetch { parts, result, .. } => match result {
-                Ok(results) => st.on_fetch(results, now),
+            Done::Fetch {
+                broker,
+                parts,
+                result,
+                ..
+            } => match result {
+                Ok(()) => {
+                    st.on_fetch_done(broker);
+                    false
+                }
                 Err(e) => {
                     crate::debug::trace_ctx!(
                         sh.cluster.observer().debug(),

@@ -3,7 +3,7 @@
 //! timestamps and assignment changes ([`Rebalance`]).
 
 use crate::error::{Error, ErrorCode};
-use crate::record::{Header, Record};
+use crate::record::{Fields, Header};
 use crate::TopicPartition;
 use bytes::Bytes;
 use std::fmt;
@@ -90,7 +90,8 @@ pub struct Message {
     pub offset: i64,
     /// The record's timestamp.
     pub timestamp: Timestamp,
-    pub(crate) record: Record,
+    /// Key, value and headers (the offset and timestamp are above).
+    pub(crate) record: Fields,
     /// The broker the record was fetched from.
     pub broker: i32,
     /// The leader epoch of the batch (KIP-320), when the broker stamped one.

@@ -34,6 +34,7 @@ use kafka_protocol::protocol::StrBytes;
 pub(crate) use session::FetchSession;
 use session::Marks;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -59,6 +60,10 @@ pub(crate) struct GroupIdentity {
     pub instance_id: Option<String>,
 }
 
+/// Where a fetch hands each decoded partition (the consumer's state, under
+/// its lock).
+pub(crate) type Deliver = dyn Fn(FetchPart, FetchResult) + Send + Sync;
+
 /// A ListOffsets query: partition, timestamp (-2/-1 or ms), leader epoch.
 type TimeQuery = (TopicPartition, i64, Option<i32>);
 
@@ -67,7 +72,10 @@ fn name(s: &str) -> TopicName {
 }
 
 /// Sends one Fetch for `parts` to `broker` within its fetch `session`
-/// (full or incremental, KIP-227) and decodes every partition. A session
+/// (full or incremental, KIP-227) and decodes every partition, handing
+/// each to `deliver` as soon as it is decoded (one call per requested
+/// partition; a partition missing from the answer is passed as an error).
+/// Returns how many were handed over. A session
 /// the broker refuses (evicted, wrong epoch) is replaced at once by a full
 /// fetch; any other failure restarts the session, so the next request is
 /// full.
@@ -77,11 +85,12 @@ pub(crate) async fn fetch(
     parts: &[FetchPart],
     s: &WireSettings,
     session: &mut FetchSession,
-) -> Result<Vec<(FetchPart, FetchResult)>> {
-    let mut r = fetch_in(cluster, broker, parts, s, session).await;
+    deliver: &Deliver,
+) -> Result<usize> {
+    let mut r = fetch_in(cluster, broker, parts, s, session, deliver).await;
     if let Ok(None) = r {
         // The retry is a full fetch: it cannot be refused for the session.
-        r = fetch_in(cluster, broker, parts, s, session).await;
+        r = fetch_in(cluster, broker, parts, s, session, deliver).await;
     }
     match r {
         Ok(Some(out)) => {
@@ -91,7 +100,7 @@ pub(crate) async fn fetch(
                 broker,
                 "Fetch from broker {broker}: {} partition(s) asked, {} answered",
                 parts.len(),
-                out.len()
+                out
             );
             Ok(out)
         }
@@ -110,14 +119,16 @@ pub(crate) async fn fetch(
 }
 
 /// One Fetch; `Ok(None)` when the broker refused the session (the
-/// session is then reset for a full fetch).
+/// session is then reset for a full fetch), which is before anything was
+/// handed to `deliver`.
 async fn fetch_in(
     cluster: &Cluster,
     broker: i32,
     parts: &[FetchPart],
     s: &WireSettings,
     session: &mut FetchSession,
-) -> Result<Option<Vec<(FetchPart, FetchResult)>>> {
+    deliver: &Deliver,
+) -> Result<Option<usize>> {
     let timeout = s.request_timeout + s.max_wait;
     let conn = cluster.connection(broker, ConnectionKind::Fetch)?;
     let versions = conn.api_versions(Some(timeout)).await?;
@@ -187,7 +198,7 @@ async fn fetch_in(
             by_tp.insert((t.as_str(), pd.partition_index), pd);
         }
     }
-    let mut out = Vec::with_capacity(parts.len());
+    let mut out = 0;
     for p in parts {
         let pd = match by_tp.remove(&(p.tp.topic(), p.tp.partition())) {
             Some(pd) => pd,
@@ -196,10 +207,11 @@ async fn fetch_in(
             None if incremental => unchanged(p, session.marks(&p.tp)),
             None => {
                 // A partition the broker left out: treat like a leader change.
-                out.push((
+                deliver(
                     p.clone(),
                     FetchResult::Error(ErrorCode::NotLeaderOrFollower),
-                ));
+                );
+                out += 1;
                 continue;
             }
         };
@@ -217,7 +229,8 @@ async fn fetch_in(
             top
         };
         if code != 0 {
-            out.push((p.clone(), FetchResult::Error(ErrorCode::from_kafka(code))));
+            deliver(p.clone(), FetchResult::Error(ErrorCode::from_kafka(code)));
+            out += 1;
             continue;
         }
         let aborted = if s.read_committed {
@@ -234,10 +247,16 @@ async fn fetch_in(
         } else {
             None
         };
+        // The messages get a topic name of their own, allocated once per
+        // partition answer: every message clones it here and the
+        // application drops it on its thread. One name shared with the
+        // rest of the consumer would have its reference count bounce
+        // between the two threads' caches for every message.
+        let topic: Arc<str> = Arc::from(p.tp.topic());
         let decoded = decode(
             pd.records.unwrap_or_default(),
             DecodeParams {
-                topic: p.tp.topic_arc(),
+                topic: &topic,
                 partition: p.tp.partition(),
                 broker,
                 fetch_offset: p.offset,
@@ -250,7 +269,7 @@ async fn fetch_in(
         let div = &pd.diverging_epoch;
         let diverging =
             (div.epoch >= 0 && div.end_offset >= 0).then_some((div.epoch, div.end_offset));
-        out.push((
+        deliver(
             p.clone(),
             FetchResult::Data {
                 decoded,
@@ -260,7 +279,8 @@ async fn fetch_in(
                 preferred_replica: (preferred >= 0 && preferred != broker).then_some(preferred),
                 diverging,
             },
-        ));
+        );
+        out += 1;
     }
     Ok(Some(out))
 }

@@ -28,16 +28,17 @@ mod offsets;
 mod partition;
 mod queue;
 mod statistics;
+mod table;
 
 use crate::TopicPartition;
-use partition::{Part, Phase};
+use partition::Phase;
 use queue::Queued;
 
 use super::decode::{footprint, Decoded};
 use super::message::{ConsumerError, Message, Offset};
 use crate::error::{Error, ErrorCode};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
+use std::hash::Hasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -99,7 +100,7 @@ impl Hasher for TpHasher {
     }
 }
 
-type PartTable = HashMap<TopicPartition, Part, BuildHasherDefault<TpHasher>>;
+use table::PartTable;
 
 /// A partition's leader broker and leader epoch, when known.
 pub(crate) type Leader = Option<(i32, Option<i32>)>;
@@ -407,14 +408,13 @@ impl FetchState {
                         held.extend(read_from);
                         continue;
                     }
-                    let Some((leader_id, _)) = lead else { continue };
-                    let broker = match p.preferred {
-                        Some((b, until)) if until > now => b,
-                        _ => {
-                            p.preferred = None;
-                            leader_id
-                        }
+                    // A fetch needs the leader known, even from a follower.
+                    let Some(broker) = read_from.filter(|_| lead.is_some()) else {
+                        continue;
                     };
+                    if p.preferred.is_some_and(|(_, until)| until <= now) {
+                        p.preferred = None;
+                    }
                     if self.busy.contains(&broker) {
                         continue;
                     }
@@ -537,25 +537,51 @@ impl FetchState {
         self.refresh.dedup();
     }
 
-    /// A fetch answered. `results` has one entry per requested partition
-    /// (a partition missing from the response is passed as an error by the
-    /// driver). Returns whether messages or events were queued.
+    /// A fetch answered as a whole (tests): every partition's result,
+    /// then the end of the request.
+    #[cfg(test)]
     pub(crate) fn on_fetch(
         &mut self,
         results: Vec<(FetchPart, FetchResult)>,
         now: Instant,
     ) -> bool {
-        let before = self.queue.len();
-        self.busy
-            .retain(|b| !results.iter().any(|(p, _)| p.broker == *b));
+        let mut queued = false;
+        let brokers: Vec<i32> = results.iter().map(|(p, _)| p.broker).collect();
         for (req, result) in results {
+            queued |= self.on_fetched(req, result, now);
+        }
+        for b in brokers {
+            self.on_fetch_done(b);
+        }
+        queued
+    }
+
+    /// The request to `broker` ended after every partition's result was
+    /// handed over with [`on_fetched`](Self::on_fetched): the broker can
+    /// be fetched from again.
+    pub(crate) fn on_fetch_done(&mut self, broker: i32) {
+        self.busy.retain(|b| *b != broker);
+        self.refresh.dedup();
+    }
+
+    /// One partition of a fetch answered, handed over as soon as it is
+    /// decoded, so the application reads it while the request's other
+    /// partitions are decoded. A partition missing from the response is
+    /// passed as an error by the request. Returns whether messages or
+    /// events were queued.
+    pub(crate) fn on_fetched(&mut self, req: FetchPart, result: FetchResult, now: Instant) -> bool {
+        let before = self.queue.len();
+        'part: {
             let tp = req.tp.clone();
-            let Some(p) = self.parts.get_mut(&tp) else {
-                continue;
+            let Some(slot) = self.parts.slot(&tp) else {
+                break 'part;
+            };
+            let Some(p) = self.parts.by_slot_mut(slot) else {
+                break 'part;
             };
             p.in_flight = false;
             if p.version != req.version || p.phase != Phase::Fetching || p.fetch_pos != req.offset {
-                continue;
+                break 'part;
             }
             match result {
                 FetchResult::Data {
@@ -568,7 +594,7 @@ impl FetchState {
                 } => {
                     if let Some((epoch, end)) = diverging {
                         self.truncated(&tp, epoch, end);
-                        continue;
+                        break 'part;
                     }
                     if high >= 0 {
                         p.high = high;
@@ -590,6 +616,7 @@ impl FetchState {
                     let bytes = decoded.bytes;
                     if n > 0 {
                         self.queue.push_back(Queued::Messages {
+                            slot,
                             version: req.version,
                             msgs: decoded.messages.into_iter(),
                         });
@@ -619,7 +646,7 @@ impl FetchState {
                             );
                             let pos = req.offset;
                             self.report(&tp, ErrorCode::MsgSizeTooLarge, text, Some(pos));
-                            continue;
+                            break 'part;
                         }
                         p.max_bytes = grown;
                     } else if n > 0 && p.max_bytes != self.settings.partition_max_bytes {
@@ -633,9 +660,9 @@ impl FetchState {
                             self.report(&tp, e.code(), text, Some(pos));
                         }
                         self.backoff(&tp, now);
-                        continue;
+                        break 'part;
                     }
-                    let p = self.parts.get_mut(&tp).expect("present");
+                    let p = self.parts.by_slot_mut(slot).expect("present");
                     let end = if self.settings.read_committed && p.lso >= 0 {
                         p.lso
                     } else {
@@ -662,7 +689,6 @@ impl FetchState {
                 FetchResult::Error(code) => self.on_partition_error(&tp, code, now),
             }
         }
-        self.refresh.dedup();
         self.queue.len() != before
     }
 
@@ -734,6 +760,7 @@ mod testing {
     pub(super) use crate::consumer::message::Timestamp;
     pub(super) use crate::record::Record;
     pub(super) use bytes::Bytes;
+    pub(super) use std::collections::HashMap;
 
     pub(super) fn tp(p: i32) -> TopicPartition {
         TopicPartition::new("t", p)
@@ -754,7 +781,8 @@ mod testing {
                 Some(0..len),
                 len..len,
                 0,
-            ),
+            )
+            .fields,
             leader_epoch: Some(0),
         }
     }
@@ -841,6 +869,38 @@ mod tests {
         assert_eq!(
             f[0].1.iter().map(|p| p.tp.partition()).collect::<Vec<_>>(),
             vec![0, 1]
+        );
+    }
+
+    #[test]
+    fn a_partition_is_readable_as_soon_as_it_is_handed_over_and_its_broker_is_free_at_the_end() {
+        let t0 = Instant::now();
+        let mut st = FetchState::new(FetchSettings::default());
+        let leaders = Leaders(HashMap::from([(0, 1), (1, 1)]));
+        st.assign(tp(0), Offset::Offset(0));
+        st.assign(tp(1), Offset::Offset(0));
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        let parts = f[0].1.clone();
+        assert_eq!(parts.len(), 2);
+        assert!(st.on_fetched(parts[0].clone(), data(0, 0, 3, 10), t0));
+        // Partition 0's records are read while partition 1 is decoded.
+        let first = st.pop().map(|i| {
+            i.map(|m| (m.partition, m.offset))
+                .is_ok_and(|x| x == (0, 0))
+        });
+        assert_eq!(first, Some(true));
+        // The request has not ended: no second Fetch to broker 1 yet.
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+        assert!(st.on_fetched(parts[1].clone(), data(1, 0, 2, 10), t0));
+        assert!(fetch_parts(&st.poll(t0, &mut leaders.f())).is_empty());
+        st.on_fetch_done(1);
+        let f = fetch_parts(&st.poll(t0, &mut leaders.f()));
+        assert_eq!(
+            f[0].1
+                .iter()
+                .map(|p| (p.tp.partition(), p.offset))
+                .collect::<Vec<_>>(),
+            vec![(0, 3), (1, 2)]
         );
     }
 

@@ -17,6 +17,8 @@ use crate::TopicPartition;
 pub(super) enum Queued {
     /// Messages of one partition (never empty while queued), in order.
     Messages {
+        /// The partition's slot in the table (see `table`).
+        slot: usize,
         version: u64,
         msgs: std::vec::IntoIter<Message>,
     },
@@ -37,14 +39,19 @@ impl FetchState {
     /// Takes the next item for the application.
     pub(crate) fn pop(&mut self) -> Option<Item> {
         loop {
-            if let Some(Queued::Messages { version, msgs }) = self.queue.front_mut() {
-                let v = *version;
+            if let Some(Queued::Messages {
+                slot,
+                version,
+                msgs,
+            }) = self.queue.front_mut()
+            {
+                let (slot, v) = (*slot, *version);
                 let next = msgs.next();
                 if msgs.len() == 0 {
                     self.queue.pop_front();
                 }
                 let Some(m) = next else { continue };
-                if self.took(&m, v) {
+                if self.took(&m, slot, v) {
                     return Some(Ok(m));
                 }
                 continue;
@@ -71,8 +78,7 @@ impl FetchState {
 
     /// Accounts for `m` leaving the queue; false when it is stale (its
     /// partition was unassigned, sought or reassigned since it was fetched).
-    pub(super) fn took(&mut self, m: &Message, v: u64) -> bool {
-        let tp = TopicPartition::new(m.topic.clone(), m.partition);
+    pub(super) fn took(&mut self, m: &Message, slot: usize, v: u64) -> bool {
         let size = footprint(m);
         let max = self.settings.queued_max_bytes;
         let before = self.queued_bytes;
@@ -85,7 +91,7 @@ impl FetchState {
         }
         let auto_store = self.settings.auto_store;
         let min = self.settings.queued_min_messages;
-        let Some(p) = self.parts.get_mut(&tp) else {
+        let Some(p) = self.parts.by_slot_mut(slot) else {
             return false;
         };
         if p.version != v {

@@ -369,14 +369,19 @@ impl Membership {
 
     /// The application polled: resets the max.poll.interval clock; after
     /// an expiry, rejoins.
-    pub(crate) fn polled(&mut self, now: Instant) {
+    /// The application polled at `now`. Returns whether the member has
+    /// work for its task: it had left the group for polling too late
+    /// (max.poll.interval.ms) and now rejoins.
+    pub(crate) fn polled(&mut self, now: Instant) -> bool {
         self.last_poll = now;
-        if self.poll_expired {
-            self.poll_expired = false;
-            if self.phase == Phase::Idle {
-                self.phase = Phase::NeedCoordinator;
-            }
+        if !self.poll_expired {
+            return false;
         }
+        self.poll_expired = false;
+        if self.phase == Phase::Idle {
+            self.phase = Phase::NeedCoordinator;
+        }
+        true
     }
 
     fn lose_all(&mut self) {

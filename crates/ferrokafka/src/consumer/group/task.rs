@@ -16,6 +16,7 @@ use crate::consumer::{Consumer, Shared};
 use crate::error::{Error, ErrorCode, Result};
 use crate::TopicPartition;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -46,6 +47,8 @@ pub(crate) struct GroupShared {
     pub config: Option<GroupConfig>,
     inner: Mutex<Inner>,
     pub wake: Notify,
+    /// Set once the group task runs (see `polled`).
+    started: AtomicBool,
 }
 
 #[derive(Default)]
@@ -77,6 +80,7 @@ impl GroupShared {
             config,
             inner: Mutex::new(Inner::default()),
             wake: Notify::new(),
+            started: AtomicBool::new(false),
         }
     }
 
@@ -86,15 +90,21 @@ impl GroupShared {
 
     /// Called on every application poll: the max.poll.interval clock, and
     /// a group error waiting for the application.
+    ///
+    /// It runs once per record, so it costs nothing without a group task
+    /// (no lock: nothing but the task queues errors here), and wakes the
+    /// task only when the poll gives it work, not at every record.
     pub(crate) fn polled(&self) -> Option<ConsumerError> {
-        let mut g = self.lock();
-        let mut wake = false;
-        if let Some(m) = g.membership.as_mut() {
-            // Only a member reads the clock: without a subscription this
-            // runs once per record and the read would be a tenth of it.
-            m.polled(Instant::now().into_std());
-            wake = true;
+        if !self.started.load(Ordering::Acquire) {
+            return None;
         }
+        let mut g = self.lock();
+        // Only a member reads the clock: without a subscription the read
+        // would be a tenth of the cost of a record.
+        let wake = g
+            .membership
+            .as_mut()
+            .is_some_and(|m| m.polled(Instant::now().into_std()));
         let e = g.errors.pop_front();
         drop(g);
         if wake {
@@ -122,6 +132,7 @@ pub(crate) fn ensure_running(sh: &Arc<Shared>) {
         return;
     }
     g.running = true;
+    sh.members.started.store(true, Ordering::Release);
     drop(g);
     sh.cluster.runtime().spawn(run(Arc::downgrade(sh)));
 }
