@@ -351,3 +351,51 @@ async fn broker_down_and_up_with_many_in_flight_reports_everything() {
         "every acknowledged record is in the log ({stored} < {ok})"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_callback_that_panics_stops_neither_the_producer_nor_flush() {
+    let cluster = MockCluster::builder()
+        .brokers(1)
+        .topic("cb", 1, 1)
+        .build()
+        .await
+        .unwrap();
+    let producer = Producer::new(&config(&cluster)).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let send = |i: u32| {
+        let seen = seen.clone();
+        producer
+            .send_with_callback(
+                ProducerRecord::new("cb")
+                    .partition(0)
+                    .value(format!("v{i}")),
+                move |r| {
+                    let offset = r.expect("delivered").offset;
+                    if i == 0 {
+                        panic!("the application's callback fails at offset {offset}");
+                    }
+                    seen.lock().unwrap().push(offset);
+                },
+            )
+            .unwrap();
+    };
+    send(0);
+    wait_flush(&producer, 10).await;
+    // The producer still sends and reports after the panic.
+    for i in 1..4 {
+        send(i);
+    }
+    wait_flush(&producer, 10).await;
+    assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
+    let event = tokio::time::timeout(Duration::from_secs(5), producer.next_error())
+        .await
+        .expect("an error event")
+        .expect("the producer is open");
+    assert!(
+        event
+            .message()
+            .contains("delivery callback(s) panicked (the first: the application's callback fails at offset 0)"),
+        "{event}"
+    );
+    assert!(!event.is_fatal());
+}

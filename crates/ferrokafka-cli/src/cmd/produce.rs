@@ -278,7 +278,9 @@ fn read_input(
     input: Box<dyn Read + Send>,
     delim: Vec<u8>,
 ) -> Result<std::sync::mpsc::Receiver<Input>, String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(8);
+    // Two reads ahead keep the producer fed; more only hold buffers (each
+    // 1 MiB) alive, 9 MiB of peak RSS at 8 for no speed.
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
     std::thread::Builder::new()
         .name("ferrokafka-input".into())
         .spawn(move || {

@@ -63,7 +63,8 @@ pub(crate) struct Accumulator {
     pub(super) rotation: usize,
     pub(super) next_job: u64,
     pub(super) wall: WallClock,
-    /// The topic name of the last `enqueue` and its index.
+    /// The application's topic name of the last `enqueue` and its index
+    /// (compared by pointer; the accumulator's own copy is in `topics`).
     pub(super) last_topic: Option<(Arc<str>, usize)>,
     /// Counts events the sender must hear of at once (a batch opened or
     /// filled, a topic added): `send` wakes the sender only when it moves.
@@ -265,7 +266,12 @@ impl Accumulator {
             _ => {
                 let i = match self.topics.get_index_of(&*record.topic) {
                     Some(i) => i,
-                    None => self.add_topic(record.topic.clone()),
+                    // A name of the producer's own, not the application's:
+                    // the sender clones and drops it for every record it
+                    // reports, and the application does the same with its
+                    // own at every send. Sharing one reference count between
+                    // the two threads would bounce its cache line.
+                    None => self.add_topic(Arc::from(&*record.topic)),
                 };
                 self.last_topic = Some((record.topic.clone(), i));
                 i
@@ -283,7 +289,7 @@ impl Accumulator {
         };
         let timestamp = record.timestamp.unwrap_or_else(|| self.wall.ms_at(now));
         let ProducerRecord {
-            topic,
+            topic: _,
             partition: hint,
             key,
             value,
@@ -311,7 +317,7 @@ impl Accumulator {
         let (completion, index) = match partition {
             Some(p) => self.append(topic_idx, p, msg, now, now),
             None => {
-                let c = Completion::new(topic.clone());
+                let c = Completion::new(self.topics[topic_idx].name.clone());
                 msg.set_own(c.clone());
                 self.topics[topic_idx].unassigned.push_back(Unassigned {
                     msg,
@@ -443,6 +449,7 @@ impl Accumulator {
                 encoded_stamp: None,
                 shed: 0,
                 shed_cost: 0,
+                shed_callbacks: Vec::new(),
             });
         }
         pq.next_msgid += 1;
@@ -708,7 +715,9 @@ impl Accumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::producer::batch::Panics;
     use crate::producer::delivery::DeliveryResult;
+    use std::sync::atomic::Ordering;
     use std::sync::Mutex;
 
     fn settings() -> Settings {
@@ -802,6 +811,34 @@ mod tests {
         let st = acc.stats();
         assert_eq!(st.txmsgs, 4);
         assert_eq!(st.brokers["1"].rtt.cnt, 2);
+    }
+
+    #[test]
+    fn records_waiting_for_metadata_expire_oldest_first_and_the_rest_keep_their_order() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut acc = Accumulator::new(settings(), None);
+        // Sent 100 ms apart; message.timeout.ms is 1000.
+        let futs: Vec<_> = (0..5)
+            .map(|i| send(&mut acc, rec(i).partition(0), t0 + ms(100 * u64::from(i))))
+            .collect();
+        acc.expire_with(t0 + ms(999), || None);
+        run_done(&mut acc);
+        assert!(futs.iter().all(|f| !f.is_done()), "none expired yet");
+        assert_eq!(acc.next_wakeup(t0 + ms(999)), Some(t0 + ms(1000)));
+        // At 1150 ms the first two have waited their 1000 ms.
+        acc.expire_with(t0 + ms(1150), || None);
+        run_done(&mut acc);
+        let done: Vec<bool> = futs.iter().map(|f| f.is_done()).collect();
+        assert_eq!(done, [true, true, false, false, false]);
+        assert_eq!(acc.next_wakeup(t0 + ms(1150)), Some(t0 + ms(1200)));
+        acc.set_topic("t", Ok(vec![Some(1)]), t0 + ms(1150));
+        let jobs = acc.drain(t0 + ms(1150), |_| true);
+        let sent: Vec<String> = jobs.iter().flat_map(values).collect();
+        assert_eq!(sent, ["v2", "v3", "v4"]);
+        let mut futs = futs.into_iter();
+        let first = futs.next().unwrap().wait().unwrap_err();
+        assert_eq!(first.error.code(), ErrorCode::MsgTimedOut, "{first:?}");
     }
 
     #[test]
@@ -1207,6 +1244,47 @@ mod tests {
             };
             assert_eq!(*seen.lock().unwrap(), want, "only_error={only_error}");
         }
+    }
+
+    #[test]
+    fn a_callback_that_panics_does_not_stop_the_reports_after_it() {
+        let t0 = Instant::now();
+        let mut acc = Accumulator::new(settings(), None);
+        let seen: Arc<Mutex<Vec<i64>>> = Arc::default();
+        for i in 0..3 {
+            let seen = seen.clone();
+            let cb: Callback = Box::new(move |r: DeliveryResult| {
+                let offset = r.unwrap().offset;
+                if i == 1 {
+                    panic!("callback {i} panics at offset {offset}");
+                }
+                seen.lock().unwrap().push(offset);
+            });
+            assert!(acc.enqueue(rec(i).partition(0), Some(cb), t0).is_ok());
+        }
+        acc.set_topic("t", Ok(vec![Some(1)]), t0);
+        let job = acc.drain(t0, |_| true).pop().unwrap();
+        acc.on_response(job, vec![ok(20)], None, t0);
+        let reported = std::sync::atomic::AtomicUsize::new(0);
+        let mut panics = Panics::default();
+        for d in acc.take_done() {
+            let p = complete(d, |n| {
+                reported.fetch_add(n, Ordering::Relaxed);
+            });
+            panics.count += p.count;
+            panics.first = panics.first.or(p.first);
+        }
+        assert_eq!(*seen.lock().unwrap(), [20, 22]);
+        assert_eq!(panics.count, 1);
+        assert_eq!(
+            panics.first.as_deref(),
+            Some("callback 1 panics at offset 21")
+        );
+        assert_eq!(
+            reported.load(Ordering::Relaxed),
+            3,
+            "all three count as reported"
+        );
     }
 
     #[test]

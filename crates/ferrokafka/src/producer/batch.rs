@@ -116,12 +116,16 @@ pub(crate) struct Batch {
     /// What `encoded` carries now.
     pub encoded_stamp: Option<(i64, i16, i32)>,
     /// Records whose [`Msg`] was dropped once the batch was encoded (none
-    /// had a callback or a slot of its own): `msgs` is then empty and a
-    /// failure reads the records back from `encoded` ([`shed`]).
+    /// had a slot of its own): `msgs` is then empty and a failure reads the
+    /// records back from `encoded` ([`shed`]).
     pub shed: usize,
     /// The queue cost of the dropped `Msg`s, to release under the
     /// accumulator's lock (`on_batch_sent`).
     pub shed_cost: usize,
+    /// The callbacks of shed records, one entry per record in order, with
+    /// the record's timestamp (its report's `CreateTime`); empty when no
+    /// record had one.
+    pub shed_callbacks: Vec<Option<(i64, Callback)>>,
 }
 
 impl Batch {
@@ -132,28 +136,39 @@ impl Batch {
 }
 
 /// Drops an encoded batch's [`Msg`]s when nothing needs them before its
-/// outcome: no record has a callback or a slot of its own, so the batch's
-/// completion reports them all, and a failure hands the records back read
-/// from the encoded batch ([`records_back`]). Until the answer comes, the
-/// encoded RecordBatch is then the only copy of the records: about 108
-/// bytes for a 100-byte record instead of that plus its 104-byte `Msg`
-/// (issue 19).
+/// outcome but their callbacks: no record has a slot of its own, so the
+/// batch's completion and the callbacks kept aside report them all, and a
+/// failure hands the records back read from the encoded batch
+/// ([`records_back`]). Until the answer comes, the encoded RecordBatch is
+/// then the only copy of the records: about 108 bytes for a 100-byte record
+/// instead of that plus its 104-byte `Msg` and the payload it held (issue
+/// 19), and 24 bytes more for a record with a callback. Payloads that are
+/// slices of a larger buffer, as the CLI's input chunks are, free that
+/// buffer once the last batch with a record of it is encoded.
 pub(crate) fn shed(b: &mut Batch) {
-    if b.shed > 0
-        || b.encoded.is_none()
-        || b.msgs
-            .iter()
-            .any(|m| m.callback.is_some() || m.own().is_some())
-    {
+    if b.shed > 0 || b.encoded.is_none() {
         return;
     }
-    b.shed_cost = b
-        .msgs
-        .iter()
-        .map(|m| queue_cost(m.size, m.headers().len()))
-        .sum();
+    // One walk: the cost is summed until a record that must stay is met.
+    let mut cost = 0;
+    let mut callbacks = 0usize;
+    for m in &b.msgs {
+        if m.own().is_some() {
+            return;
+        }
+        callbacks += usize::from(m.callback.is_some());
+        cost += queue_cost(m.size, m.headers().len());
+    }
     b.shed = b.msgs.len();
-    b.msgs = Vec::new();
+    let msgs = std::mem::take(&mut b.msgs);
+    if callbacks > 0 {
+        b.shed_callbacks = msgs
+            .into_iter()
+            .map(|m| m.callback.map(|cb| (m.timestamp, cb)))
+            .collect();
+        cost -= b.shed_callbacks.len() * std::mem::size_of::<Option<(i64, Callback)>>();
+    }
+    b.shed_cost = cost;
 }
 
 /// The records of a shed batch, read back from its encoded RecordBatch to
@@ -251,20 +266,58 @@ pub(super) fn possibly_persisted(code: ErrorCode) -> bool {
 /// with a callback after its callback returned (a flush waits for it), one
 /// with a future before its future resolves (whoever awaited it sees the
 /// count without it).
-pub(crate) fn complete(done: Done, reported: impl Fn(usize)) {
+///
+/// A delivery callback that panics is caught (see [`Panics`]); the records
+/// after it are reported as usual.
+pub(crate) fn complete(done: Done, reported: impl Fn(usize)) -> Panics {
+    let mut panics = Panics::default();
     match done {
         Done::Batch(b, outcome) => {
             let failed = matches!(outcome, BatchOutcome::Failed { .. });
             if b.shed > 0 {
-                let returned = if failed { records_back(&b) } else { Vec::new() };
-                // Shed records all report through the batch's slot.
-                reported(b.shed);
+                let mut back = if failed { records_back(&b) } else { Vec::new() };
+                if b.shed_callbacks.is_empty() {
+                    // Shed records all report through the batch's slot.
+                    reported(b.shed);
+                    b.completion.complete(outcome, back);
+                    return panics;
+                }
+                let mut returned = Vec::new();
+                let (mut batch_slot, mut called) = (0usize, 0usize);
+                for (i, entry) in b.shed_callbacks.into_iter().enumerate() {
+                    let record = back.get_mut(i).and_then(Option::take);
+                    match entry {
+                        None => {
+                            if failed {
+                                returned.push(record);
+                            }
+                            batch_slot += 1;
+                        }
+                        Some((ts, cb)) => {
+                            if failed {
+                                returned.push(None);
+                            }
+                            let shifted = shift(&outcome, i as u32);
+                            let r =
+                                super::delivery::record_result(&shifted, &b.topic, 0, ts, || {
+                                    record
+                                });
+                            run_callback(cb, r, &mut panics);
+                            called += 1;
+                        }
+                    }
+                }
+                reported(called);
+                reported(batch_slot);
                 b.completion.complete(outcome, returned);
-                return;
+                return panics;
             }
             let mut returned = Vec::new();
             let partition = Some(b.partition);
             let mut batch_slot = 0usize;
+            // Records whose callbacks ran, told once for the batch: one
+            // update of a counter the application's threads read.
+            let mut called = 0usize;
             for (i, mut m) in b.msgs.into_iter().enumerate() {
                 let cb = m.callback.take();
                 let own = m.take_own();
@@ -279,8 +332,17 @@ pub(crate) fn complete(done: Done, reported: impl Fn(usize)) {
                     returned.push(None);
                 }
                 let shifted = shift(&outcome, i as u32);
-                finish_msg(m, own, cb, &b.topic, partition, &shifted, &reported);
+                called += finish_msg(
+                    m,
+                    own,
+                    cb,
+                    (&b.topic, partition),
+                    &shifted,
+                    &reported,
+                    &mut panics,
+                );
             }
+            reported(called);
             reported(batch_slot);
             b.completion.complete(outcome, returned);
         }
@@ -293,11 +355,53 @@ pub(crate) fn complete(done: Done, reported: impl Fn(usize)) {
             let cb = msg.callback.take();
             let own = msg.take_own();
             let counted = cb.is_none() && own.is_none();
-            finish_msg(msg, own, cb, &topic, partition, &outcome, &reported);
+            let called = finish_msg(
+                msg,
+                own,
+                cb,
+                (&topic, partition),
+                &outcome,
+                &reported,
+                &mut panics,
+            );
             if counted {
                 reported(1);
             }
+            reported(called);
         }
+    }
+    panics
+}
+
+/// Delivery callbacks that panicked while reports were completed.
+///
+/// The application's callbacks run on the producer's background thread. A
+/// panic left to unwind would end the sender task there: nothing sent
+/// after it would ever be reported, and `flush` would wait out its
+/// timeout. It is caught instead, the record counts as reported, and the
+/// producer tells the application through its error events.
+#[derive(Debug, Default)]
+pub(crate) struct Panics {
+    pub count: usize,
+    /// The first panic's message.
+    pub first: Option<String>,
+}
+
+/// Runs one delivery callback, catching a panic (see [`Panics`]).
+fn run_callback(cb: Callback, r: super::delivery::DeliveryResult, panics: &mut Panics) {
+    // The callback's own state is the application's: nothing of the
+    // producer's is left half-updated by a callback that unwinds.
+    let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(r))) else {
+        return;
+    };
+    panics.count += 1;
+    if panics.first.is_none() {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        panics.first = Some(text);
     }
 }
 
@@ -322,27 +426,32 @@ pub(super) fn shift(outcome: &BatchOutcome, index: u32) -> BatchOutcome {
     }
 }
 
+/// Reports one record through its callback and/or slot. Returns how many
+/// callbacks ran (0 or 1), for the caller to tell `reported` after them;
+/// a record with only a slot is told here, before its slot resolves.
 pub(super) fn finish_msg(
     m: Msg,
     own: Option<Arc<Completion>>,
     cb: Option<Callback>,
-    topic: &Arc<str>,
-    partition: Option<i32>,
+    (topic, partition): (&Arc<str>, Option<i32>),
     outcome: &BatchOutcome,
     reported: &impl Fn(usize),
-) {
+    panics: &mut Panics,
+) -> usize {
     use super::delivery::record_result;
     let failed = matches!(outcome, BatchOutcome::Failed { .. });
     let ts = m.timestamp;
     match (cb, own) {
         (Some(cb), own) => {
-            let mut rec = Some(m.into_record(topic, partition));
-            let r = record_result(outcome, topic, 0, ts, || rec.take());
+            // The record goes back only with a failure.
+            let r = record_result(outcome, topic, 0, ts, || {
+                Some(m.into_record(topic, partition))
+            });
             if let Some(own) = own {
                 own.complete(outcome.clone(), Vec::new());
             }
-            cb(r);
-            reported(1);
+            run_callback(cb, r, panics);
+            1
         }
         (None, Some(own)) => {
             let returned = if failed {
@@ -352,8 +461,9 @@ pub(super) fn finish_msg(
             };
             reported(1);
             own.complete(outcome.clone(), returned);
+            0
         }
-        (None, None) => {}
+        (None, None) => 0,
     }
 }
 

@@ -410,7 +410,9 @@ impl Producer {
 
     /// Like [`send`](Self::send), but the report goes to `callback`, called
     /// once on the producer's background thread (it must not block). On a
-    /// refused send the callback is not called.
+    /// refused send the callback is not called. A callback that panics is
+    /// caught there: its record counts as reported, the producer goes on,
+    /// and an error event (`ErrorCode::Fail`) says so.
     pub fn send_with_callback<F>(
         &self,
         record: ProducerRecord,
@@ -458,13 +460,16 @@ impl Producer {
         record: ProducerRecord,
         callback: Option<delivery::Callback>,
     ) -> std::result::Result<DeliveryFuture, (SendError, Option<delivery::Callback>)> {
-        let deadline = Instant::now() + self.inner.max_block;
+        // The clock is read only once the queue is full: most sends
+        // succeed at the first try.
+        let mut deadline = None;
         let s = self.shared();
         let (mut record, mut callback) = (record, callback);
         loop {
             match self.enqueue(record, callback) {
                 Err((e, cb)) if e.error.code() == ErrorCode::QueueFull => {
                     let now = Instant::now();
+                    let deadline = *deadline.get_or_insert(now + self.inner.max_block);
                     if now >= deadline {
                         return Err((e, cb));
                     }

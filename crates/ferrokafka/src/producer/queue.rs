@@ -339,22 +339,25 @@ impl Accumulator {
             if t.unassigned.is_empty() {
                 continue;
             }
+            // Records wait in the order they were sent, each for the same
+            // message.timeout.ms: the expired ones are at the front. Only
+            // they are visited; this runs at every pass of the sender,
+            // and a cluster that stays away may leave millions waiting.
             let timeout = self.cfg.message_timeout;
-            let pending = std::mem::take(&mut t.unassigned);
             let name = t.name.clone();
-            for u in pending {
-                if deadline(u.enqueued, timeout).is_some_and(|d| now >= d) {
-                    let e = Error::new(
-                        ErrorCode::MsgTimedOut,
-                        format!(
-                            "topic {name}: message.timeout.ms expired waiting for metadata{}",
-                            because(&cause)
-                        ),
-                    );
-                    self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
-                } else {
-                    self.topics[ti].unassigned.push_back(u);
+            while let Some(u) = self.topics[ti].unassigned.pop_front() {
+                if deadline(u.enqueued, timeout).is_none_or(|d| now < d) {
+                    self.topics[ti].unassigned.push_front(u);
+                    break;
                 }
+                let e = Error::new(
+                    ErrorCode::MsgTimedOut,
+                    format!(
+                        "topic {name}: message.timeout.ms expired waiting for metadata{}",
+                        because(&cause)
+                    ),
+                );
+                self.fail_single(ti, u, e, PersistenceStatus::NotPersisted);
             }
         }
     }

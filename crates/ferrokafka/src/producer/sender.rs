@@ -211,14 +211,26 @@ impl Shared {
             return;
         }
         let was = REPORTING.with(|r| r.replace(true));
+        let mut panicked = super::batch::Panics::default();
         for d in dones {
-            complete(d, |n| {
+            let p = complete(d, |n| {
                 if n > 0 {
                     self.reporting.fetch_sub(n, Ordering::AcqRel);
                 }
             });
+            panicked.count += p.count;
+            panicked.first = panicked.first.or(p.first);
         }
         REPORTING.with(|r| r.set(was));
+        if let Some(first) = panicked.first {
+            self.observer.emit(Error::new(
+                ErrorCode::Fail,
+                format!(
+                    "{} delivery callback(s) panicked (the first: {first}); their records count as reported and the producer goes on",
+                    panicked.count
+                ),
+            ));
+        }
         if self.waiters.load(Ordering::Acquire) > 0 {
             // Take the lock so a waiter between its check and its wait
             // cannot miss the notification.
@@ -740,6 +752,30 @@ mod tests {
         })
     }
 
+    /// Answers a one-partition job with `error` at `base_offset` and runs
+    /// its reports; returns the accumulator for the checks after.
+    fn answer_job(
+        acc: Mutex<Accumulator>,
+        job: ProduceJob,
+        error: ErrorCode,
+        base_offset: i64,
+        t0: Instant,
+    ) -> Accumulator {
+        let mut acc = acc.into_inner().unwrap();
+        let result = PartitionResult {
+            error,
+            base_offset,
+            log_append_time: -1,
+            message: None,
+            current_leader: None,
+        };
+        acc.on_response(job, vec![Ok(result)], None, t0);
+        for d in acc.take_done() {
+            complete(d, |_| {});
+        }
+        acc
+    }
+
     /// Once encoded, a batch without callbacks drops its records' structs
     /// (issue 19); a failure still hands every record back whole, read
     /// from the encoded batch, and the queue accounting returns to zero.
@@ -784,18 +820,7 @@ mod tests {
             assert!(failed.is_empty());
             assert!(job.batches[0].msgs.is_empty(), "{codec:?}: structs dropped");
             assert_eq!(job.batches[0].records(), 5);
-            let mut acc = acc.into_inner().unwrap();
-            let err = PartitionResult {
-                error: ErrorCode::InvalidRecord,
-                base_offset: -1,
-                log_append_time: -1,
-                message: None,
-                current_leader: None,
-            };
-            acc.on_response(job, vec![Ok(err)], None, t0);
-            for d in acc.take_done() {
-                complete(d, |_| {});
-            }
+            let mut acc = answer_job(acc, job, ErrorCode::InvalidRecord, -1, t0);
             assert_eq!(acc.stats().msg_size, 0, "{codec:?}: nothing left counted");
             for (f, want) in futures.into_iter().zip(&sent) {
                 let e = f.wait_timeout(Duration::from_secs(1)).unwrap().unwrap_err();
@@ -805,6 +830,86 @@ mod tests {
                 assert_eq!(got.headers, want.headers, "{codec:?}");
                 assert_eq!(got.partition, Some(0));
                 assert!(got.timestamp.is_some());
+            }
+        }
+    }
+
+    /// Records with callbacks are shed too, their callbacks kept aside in
+    /// order: each callback gets its own record's offset on success, and
+    /// its record back (read from the encoded batch) on failure; records
+    /// without one, mixed in, report through their futures.
+    #[test]
+    fn callbacks_of_a_shed_batch_get_their_own_offsets_and_records() {
+        use super::super::delivery::DeliveryResult;
+        let t0 = Instant::now();
+        for fail in [false, true] {
+            let cfg = Settings::default();
+            let mut acc = Accumulator::new(cfg.clone(), None);
+            acc.want_topic("t");
+            acc.set_topic("t", Ok(vec![Some(1)]), t0);
+            let got: Arc<Mutex<Vec<(usize, DeliveryResult)>>> = Arc::default();
+            let mut futures = Vec::new();
+            for i in 0..6usize {
+                let r = ProducerRecord::new("t")
+                    .partition(0)
+                    .key(format!("k{i}"))
+                    .value(format!("v{i}"));
+                if i % 3 == 1 {
+                    futures.push((i, acc.enqueue(r, None, t0).ok().unwrap()));
+                } else {
+                    let got = got.clone();
+                    let cb: super::super::delivery::Callback =
+                        Box::new(move |res| got.lock().unwrap().push((i, res)));
+                    assert!(acc.enqueue(r, Some(cb), t0).is_ok());
+                }
+            }
+            let mut job = acc
+                .drain(t0 + Duration::from_secs(1), |_| true)
+                .pop()
+                .unwrap();
+            let acc = Mutex::new(acc);
+            let (_req, failed) = build_request(&mut job, &cfg, &acc);
+            assert!(failed.is_empty());
+            let b = &job.batches[0];
+            assert!(b.msgs.is_empty(), "structs dropped");
+            assert_eq!(b.shed_callbacks.len(), 6);
+            assert_eq!(b.records(), 6);
+            let mut acc = if fail {
+                answer_job(acc, job, ErrorCode::InvalidRecord, -1, t0)
+            } else {
+                answer_job(acc, job, ErrorCode::NoError, 100, t0)
+            };
+            assert_eq!(acc.stats().msg_size, 0, "nothing left counted");
+            let got = std::mem::take(&mut *got.lock().unwrap());
+            assert_eq!(
+                got.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+                vec![0, 2, 3, 5],
+                "every callback once, in order"
+            );
+            for (i, res) in got {
+                match res {
+                    Ok(md) => {
+                        assert!(!fail);
+                        assert_eq!(md.offset, 100 + i as i64);
+                        assert_eq!(md.partition, 0);
+                    }
+                    Err(e) => {
+                        assert!(fail);
+                        let r = e.record.expect("the record comes back");
+                        assert_eq!(r.value.as_deref(), Some(format!("v{i}").as_bytes()));
+                        assert_eq!(r.key.as_deref(), Some(format!("k{i}").as_bytes()));
+                    }
+                }
+            }
+            for (i, f) in futures {
+                match f.wait_timeout(Duration::from_secs(1)).unwrap() {
+                    Ok(md) => assert_eq!(md.offset, 100 + i as i64),
+                    Err(e) => {
+                        assert!(fail);
+                        let r = e.record.expect("the record comes back");
+                        assert_eq!(r.value.as_deref(), Some(format!("v{i}").as_bytes()));
+                    }
+                }
             }
         }
     }
