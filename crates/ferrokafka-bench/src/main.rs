@@ -115,8 +115,8 @@ struct Opts {
     /// Extra librdkafka properties, `k=v,k=v` (consumer runs).
     #[arg(long = "rdkafka-set")]
     rdkafka_set: Option<String>,
-    /// Extra ferrokafka properties, `k=v,k=v` (`client`; the TLS runs'
-    /// security settings).
+    /// Extra ferrokafka properties, `k=v,k=v` (`client` and the ferrokafka
+    /// rows of `kafka`; the TLS runs' security settings).
     #[arg(long = "client-set")]
     client_set: Option<String>,
     /// Serve TLS with `cert.pem` and `key.pem` from this directory

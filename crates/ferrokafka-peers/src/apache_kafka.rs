@@ -19,7 +19,7 @@
 //! every JVM it recorded and removes the instance's folder.
 
 use crate::process::{run_bounded, stop, wait_until};
-use crate::{free_port, missing_peer, python_with, workspace_root};
+use crate::{free_ports, missing_peer, python_with, workspace_root};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::net::TcpStream;
@@ -174,7 +174,10 @@ impl ApacheKafka {
         let client_cert = (dir.join("client.pem"), dir.join("client-key.pem"));
         let watchdog = start_watchdog(&dir);
 
-        let controller_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        // Every port of the cluster at once, so that no two repeat: a
+        // controller's port and each node's four listeners.
+        let mut ports = free_ports(5 * n).into_iter();
+        let controller_ports: Vec<u16> = ports.by_ref().take(n).collect();
         let voters = controller_ports
             .iter()
             .enumerate()
@@ -190,12 +193,13 @@ impl ApacheKafka {
             let id = i as i32 + 1;
             let node_dir = dir.join(format!("node-{id}"));
             fs::create_dir_all(node_dir.join("data")).expect("create a node folder");
-            let ports = [free_port(), free_port(), free_port(), free_port()];
+            let mut next = || ports.next().expect("five ports per node");
+            let own = [next(), next(), next(), next()];
             let listeners = Listeners {
-                plaintext: format!("127.0.0.1:{}", ports[0]),
-                sasl_plaintext: format!("127.0.0.1:{}", ports[1]),
-                ssl: format!("127.0.0.1:{}", ports[2]),
-                sasl_ssl: format!("127.0.0.1:{}", ports[3]),
+                plaintext: format!("127.0.0.1:{}", own[0]),
+                sasl_plaintext: format!("127.0.0.1:{}", own[1]),
+                ssl: format!("127.0.0.1:{}", own[2]),
+                sasl_ssl: format!("127.0.0.1:{}", own[3]),
             };
             let props = node_dir.join("server.properties");
             let mut text = node_properties(
@@ -217,7 +221,7 @@ impl ApacheKafka {
             nodes.push(Node {
                 id,
                 listeners,
-                plaintext_port: ports[0],
+                plaintext_port: own[0],
                 log: node_dir.join("broker.log"),
                 dir: node_dir,
                 props,

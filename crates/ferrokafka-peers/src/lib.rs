@@ -124,9 +124,31 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
+/// `n` distinct free loopback TCP ports. Each probe stays bound until all
+/// are chosen: ports taken one `free_port` after another can repeat (the
+/// kernel may hand a just-released port out again), and a broker given the
+/// same port for two listeners refuses to start.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("a bound listener's address").port())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_ports_are_distinct() {
+        let ports = free_ports(64);
+        let mut unique = ports.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ports.len(), "{ports:?}");
+    }
 
     #[test]
     fn workspace_root_holds_the_peer_scripts() {
