@@ -16,33 +16,9 @@ set -euo pipefail
 fk=$1 n=${2:-100000} size=${3:-100}
 codec=(-X "compression.codec=${CODEC:-none}")
 dir=$(mktemp -d)
-mock_pid=
-cleanup() {
-    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-for count in "$n" $((2 * n)); do
-    python3 - "$count" "$size" >"$dir/in$count" <<'EOF'
-import sys
-n, size = int(sys.argv[1]), int(sys.argv[2])
-pad = b"x" * (size - 8)
-out = sys.stdout.buffer
-for i in range(n):
-    out.write(b"%08d" % i + pad + b"\n")
-EOF
-done
-start_mock() {
-    "$fk" mock --brokers 3 --topic bench:8 --no-stdin "$@" >"$dir/mock.out" 2>"$dir/mock.err" &
-    mock_pid=$!
-    for _ in $(seq 100); do grep -q BOOTSTRAP= "$dir/mock.out" 2>/dev/null && break; sleep 0.1; done
-    bootstrap=$(sed -n 's/^BOOTSTRAP=//p' "$dir/mock.out" | head -1)
-}
-stop_mock() {
-    kill "$mock_pid"
-    wait "$mock_pid" 2>/dev/null || true
-    mock_pid=
-}
+# shellcheck source=scripts/bench/cli_mock.sh
+. "$(dirname "$0")/cli_mock.sh"
+write_n_and_2n "$n" "$size"
 # Total instructions (Ir) of one callgrind run of the command given.
 instructions() {
     valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" "$@" >/dev/null 2>"$dir/vg.err" \

@@ -17,12 +17,8 @@ set -euo pipefail
 fk=$1 rounds=${2:-5} records=${3:-1000000} size=${4:-100}
 kcat=${FERROKAFKA_KCAT:-$(command -v kcat)}
 dir=$(mktemp -d)
-mock_pid=
-cleanup() {
-    [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/bench/cli_mock.sh
+. "$(dirname "$0")/cli_mock.sh"
 python3 - "$records" "$size" >"$dir/input" <<'EOF'
 import sys, random
 n, size = int(sys.argv[1]), int(sys.argv[2])
@@ -34,17 +30,6 @@ for i in range(n):
     out.write(b"%08d" % i + line[8:] + b"\n")
 EOF
 
-start_mock() {
-    "$fk" mock --brokers 3 --topic bench:8 --no-stdin "$@" >"$dir/mock.out" 2>"$dir/mock.err" &
-    mock_pid=$!
-    for _ in $(seq 100); do grep -q BOOTSTRAP= "$dir/mock.out" 2>/dev/null && break; sleep 0.1; done
-    bootstrap=$(sed -n 's/^BOOTSTRAP=//p' "$dir/mock.out" | head -1)
-}
-stop_mock() {
-    kill "$mock_pid"
-    wait "$mock_pid" 2>/dev/null || true
-    mock_pid=
-}
 xs=() cxs=()
 for p in ${PRODUCE_X:-}; do xs+=(-X "$p"); done
 for p in ${CONSUME_X:-}; do cxs+=(-X "$p"); done
