@@ -752,6 +752,23 @@ mod tests {
         })
     }
 
+    /// Drains the one job `acc` holds once lingering is over and encodes
+    /// it, every record accepted by the encoder.
+    fn drain_and_encode(
+        mut acc: Accumulator,
+        cfg: &Settings,
+        t0: Instant,
+    ) -> (Mutex<Accumulator>, ProduceJob) {
+        let mut job = acc
+            .drain(t0 + Duration::from_secs(1), |_| true)
+            .pop()
+            .unwrap();
+        let acc = Mutex::new(acc);
+        let (_req, failed) = build_request(&mut job, cfg, &acc);
+        assert!(failed.is_empty());
+        (acc, job)
+    }
+
     /// Answers a one-partition job with `error` at `base_offset` and runs
     /// its reports; returns the accumulator for the checks after.
     fn answer_job(
@@ -811,13 +828,7 @@ mod tests {
                 .iter()
                 .map(|r| acc.enqueue(r.clone(), None, t0).ok().unwrap())
                 .collect();
-            let mut job = acc
-                .drain(t0 + Duration::from_secs(1), |_| true)
-                .pop()
-                .unwrap();
-            let acc = Mutex::new(acc);
-            let (_req, failed) = build_request(&mut job, &cfg, &acc);
-            assert!(failed.is_empty());
+            let (acc, job) = drain_and_encode(acc, &cfg, t0);
             assert!(job.batches[0].msgs.is_empty(), "{codec:?}: structs dropped");
             assert_eq!(job.batches[0].records(), 5);
             let mut acc = answer_job(acc, job, ErrorCode::InvalidRecord, -1, t0);
@@ -863,13 +874,7 @@ mod tests {
                     assert!(acc.enqueue(r, Some(cb), t0).is_ok());
                 }
             }
-            let mut job = acc
-                .drain(t0 + Duration::from_secs(1), |_| true)
-                .pop()
-                .unwrap();
-            let acc = Mutex::new(acc);
-            let (_req, failed) = build_request(&mut job, &cfg, &acc);
-            assert!(failed.is_empty());
+            let (acc, job) = drain_and_encode(acc, &cfg, t0);
             let b = &job.batches[0];
             assert!(b.msgs.is_empty(), "structs dropped");
             assert_eq!(b.shed_callbacks.len(), 6);
