@@ -158,11 +158,24 @@ async fn rewind(consumer: &Consumer) -> Result<(), String> {
         .map_err(|e| format!("cannot read committed offsets to rewind: {e}"))?;
     for (t, p, o) in committed {
         let to = o.map_or(Offset::Beginning, Offset::Offset);
-        consumer
-            .seek(&t, p, to)
-            .map_err(|e| format!("cannot rewind {t} [{p}]: {e}"))?;
+        if let Err(e) = consumer.seek(&t, p, to) {
+            // A rebalance may revoke the partition while its committed
+            // offset is read (a coordinator's failover does). It then
+            // needs no rewind: whoever is assigned it next, this consumer
+            // included, starts from the committed offset.
+            if is_assigned(consumer, &t, p) {
+                return Err(format!("cannot rewind {t} [{p}]: {e}"));
+            }
+        }
     }
     Ok(())
+}
+
+fn is_assigned(consumer: &Consumer, topic: &str, partition: i32) -> bool {
+    consumer
+        .assignment()
+        .iter()
+        .any(|tp| tp.topic() == topic && tp.partition() == partition)
 }
 
 fn report(args: &Args, outcome: &str, records: usize, copied: u64) {
